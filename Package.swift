@@ -1,0 +1,20 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "flow",
+    products: [
+        .library(name: "FlowKit", targets: ["FlowKit"]),
+        .executable(name: "flow", targets: ["flow"]),
+    ],
+    targets: [
+        // The language and the engine: no terminal, no sockets, no processes.
+        .target(name: "FlowKit"),
+        // The command-line tool: arguments, terminal, exit codes.
+        .executableTarget(name: "flow", dependencies: ["FlowKit"]),
+        // Generates large valid flows and times `check` on them (release build).
+        .executableTarget(name: "flow-bench", dependencies: ["FlowKit"]),
+        .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit"]),
+    ]
+)

@@ -1,0 +1,242 @@
+/// Compiles syntax trees into a `Program`: names resolved to slots, expressions typed, each flow
+/// lowered to an element graph; then runs the graph checks (`FlowChecks`).
+///
+/// Design note: the compiler reports every problem it can find in one run and never reports a
+/// problem that stems from one already reported: an expression that failed to compile becomes
+/// `.invalid` with type `.any`, and nothing is said about it again. Graph checks (dataflow,
+/// reachability, termination) run only on flows whose names all resolved, so a typo gives one
+/// error, not a cascade.
+public enum Compiler {
+    public static func compile(_ files: [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic]) -> Program {
+        let builder = ProgramBuilder(files: files)
+        builder.run()
+        diagnostics += builder.diagnostics
+        return builder.program
+    }
+}
+
+/// The fields every `error` object has inside `on error { }`.
+let errorFields: [(name: String, type: ValueType)] = [
+    ("kind", .text), ("message", .text), ("status", .number), ("code", .text), ("body", .any),
+]
+
+final class ProgramBuilder {
+    let files: [SourceFileSyntax]
+    var diagnostics: [Diagnostic] = []
+    var program = Program(flows: [], entry: -1, integrationPoints: [], extensions: [], configs: [], secrets: [],
+                          sessionVariables: [], records: [errorFields])
+    static let errorRecord = 0
+
+    enum Global { case config(Int), secret(Int), session(Int) }
+    var globals: [String: (Global, SourceRange)] = [:]
+    var ipIndex: [String: Int] = [:]
+    var extensionIndex: [String: Int] = [:]
+    var flowIndex: [String: Int] = [:]
+    var flowDecls: [FlowDecl] = []
+    /// For records made from declarations: which IP or extension each record came from.
+    var recordOrigin: [Int: CallTarget] = [:]
+    /// (callee, output index) pairs that some flow reads.
+    var usedOutputs = Set<OutputKey>()
+    struct OutputKey: Hashable { var ip: Bool; var index: Int; var output: Int }
+
+    // The scope of the expression being compiled.
+    var flow: FlowContext?
+    var ipParameters: [String: (Int, ValueType)]?
+    var allowSecrets = false
+    var inHandler = false
+
+    init(files: [SourceFileSyntax]) { self.files = files }
+
+    func report(_ m: Message, _ r: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil) {
+        diagnostics.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
+    }
+
+    func run() {
+        collectDeclarations()
+        for (i, decl) in flowDecls.enumerated() { program.flows[i] = FlowBuilder(self, decl, index: i).build() }
+        reportUnreadOutputs()
+    }
+
+    // MARK: - Declarations
+
+    func collectDeclarations() {
+        var ipDecls: [IPDecl] = []
+        var extDecls: [ExtensionDecl] = []
+        var configDecls: [(Name, Expr)] = []
+        var sessionDecls: [Parameter] = []
+        func claimGlobal(_ name: Name, _ g: Global) -> Bool {
+            if let (_, first) = globals[name.text] {
+                report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])
+                return false
+            }
+            globals[name.text] = (g, name.range)
+            return true
+        }
+        func claim(_ table: inout [String: Int], _ name: Name, _ index: Int, _ ranges: [SourceRange]) -> Bool {
+            if let first = table[name.text] {
+                report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: ranges[first])])
+                return false
+            }
+            table[name.text] = index
+            return true
+        }
+        var ipRanges: [SourceRange] = [], extRanges: [SourceRange] = [], flowRanges: [SourceRange] = []
+        for (fileNumber, file) in files.enumerated() {
+            for d in file.declarations {
+                switch d {
+                case .import: break
+                case .config(let name, let value, _):
+                    if claimGlobal(name, .config(configDecls.count)) { configDecls.append((name, value)) }
+                case .secret(let name, let range):
+                    if claimGlobal(name, .secret(program.secrets.count)) {
+                        program.secrets.append(NamedValue(name: name.text, type: .secure, value: nil, range: range))
+                    }
+                case .variable(let p):
+                    if claimGlobal(p.name, .session(sessionDecls.count)) { sessionDecls.append(p) }
+                case .ip(let ip):
+                    if claim(&ipIndex, ip.name, ipDecls.count, ipRanges) { ipDecls.append(ip); ipRanges.append(ip.name.range) }
+                case .extension(let e):
+                    if claim(&extensionIndex, e.name, extDecls.count, extRanges) { extDecls.append(e); extRanges.append(e.name.range) }
+                case .flow(let f):
+                    if claim(&flowIndex, f.name, flowDecls.count, flowRanges) {
+                        if fileNumber == 0 && program.entry < 0 { program.entry = flowDecls.count }
+                        flowDecls.append(f)
+                        flowRanges.append(f.name.range)
+                    }
+                }
+            }
+        }
+        // Configs and session variables: constant-ish expressions over earlier globals.
+        for (name, value) in configDecls {
+            let ir = lower(value)
+            program.configs.append(NamedValue(name: name.text, type: ir.type, value: ir, range: name.range))
+        }
+        for p in sessionDecls {
+            let ir = p.defaultValue.map { lower($0) }
+            var type = ir?.type ?? .any
+            if let t = p.type, let declared = resolveType(t) {
+                if let ir { checkAssignable(ir, to: declared, what: "session variable '\(p.name.text)'") }
+                type = declared
+            }
+            program.sessionVariables.append(NamedValue(name: p.name.text, type: type, value: ir, range: p.name.range))
+        }
+        // Signatures first (calls may come before declarations), then request bodies.
+        program.integrationPoints = ipDecls.map { d in
+            IntegrationPoint(name: d.name.text, declaration: d, parameters: parameters(d.parameters, "integration point"),
+                             outputs: outputs(d.outputs), range: d.name.range)
+        }
+        program.extensions = extDecls.map { d in
+            ExtensionInfo(name: d.name.text, declaration: d, parameters: parameters(d.parameters, "extension"),
+                          outputs: outputs(d.outputs), range: d.name.range)
+        }
+        program.flows = flowDecls.map { d in
+            FlowGraph(name: d.name.text, range: d.name.range, elements: [], entry: 0, variables: [], variableTypes: [],
+                      parameterCount: d.parameters.count, parameters: parameters(d.parameters, "flow"),
+                      outputs: parameters(d.outputs, "flow output"), pages: [])
+        }
+        for i in program.integrationPoints.indices { IPChecker(self, i).check() }
+        for i in program.extensions.indices { checkExtension(i) }
+    }
+
+    func resolveType(_ t: TypeRef) -> ValueType? {
+        if let v = ValueType(typeName: t.name) { return v }
+        report(.unknownType(t.name), t.range,
+               hint: Suggest.closest(to: t.name, in: TypeRef.names).map { "did you mean '\($0)'?" } ?? "types: \(TypeRef.names.joined(separator: ", "))")
+        return nil
+    }
+
+    func parameters(_ params: [Parameter], _ owner: String) -> [ParameterInfo] {
+        var seen: [String: SourceRange] = [:]
+        return params.map { p in
+            if let first = seen[p.name.text] {
+                report(.duplicateName(p.name.text), p.name.range, notes: [DiagnosticNote("'\(p.name.text)' is first declared here", at: first)])
+            }
+            seen[p.name.text] = p.name.range
+            var type = p.type.flatMap { resolveType($0) } ?? .any
+            var value: IRExpr?
+            if let d = p.defaultValue {
+                let saved = (flow, ipParameters)
+                (flow, ipParameters) = (nil, nil)
+                let ir = lower(d)
+                (flow, ipParameters) = saved
+                if p.type != nil { checkAssignable(ir, to: type, what: "the default of '\(p.name.text)'") } else { type = ir.type }
+                value = ir
+            }
+            return ParameterInfo(name: p.name.text, type: type, defaultValue: value, range: p.name.range)
+        }
+    }
+
+    func outputs(_ outs: [OutputDecl]) -> [OutputInfo] {
+        var seen: [String: SourceRange] = [:]
+        return outs.map { o in
+            if let first = seen[o.name.text] {
+                report(.duplicateName(o.name.text), o.name.range, notes: [DiagnosticNote("'\(o.name.text)' is first declared here", at: first)])
+            }
+            seen[o.name.text] = o.name.range
+            return OutputInfo(name: o.name.text, type: o.type.flatMap { resolveType($0) } ?? .any, source: o.source, range: o.name.range)
+        }
+    }
+
+    func checkExtension(_ i: Int) {
+        let e = program.extensions[i]
+        ipParameters = Dictionary(e.parameters.enumerated().map { ($1.name, ($0, $1.type)) }, uniquingKeysWith: { a, _ in a })
+        defer { ipParameters = nil }
+        if let c = e.declaration.command {
+            let ir = lower(c)
+            checkAssignable(ir, to: .text, what: "'run'")
+        } else {
+            report(.extensionWithoutRun(e.name), e.range, hint: "extension \(e.name) {\n  run \"extensions/tokenize\"\n}")
+        }
+        if let t = e.declaration.timeout { checkAssignable(lower(t), to: .number, what: "'timeout'") }
+    }
+
+    /// The type a call's `-> name` binding receives, making a record type for several outputs.
+    func resultType(_ target: CallTarget, _ outputs: [(name: String, type: ValueType)]) -> ValueType {
+        if outputs.count == 1 { return outputs[0].type }
+        if outputs.isEmpty { return .null }
+        program.records.append(outputs)
+        recordOrigin[program.records.count - 1] = target
+        return .record(program.records.count - 1)
+    }
+
+    func reportUnreadOutputs() {
+        for (i, ip) in program.integrationPoints.enumerated() {
+            for (j, o) in ip.outputs.enumerated() where !usedOutputs.contains(OutputKey(ip: true, index: i, output: j)) {
+                report(.outputNeverRead(o.name, "integration point '\(ip.name)'"), o.range)
+            }
+        }
+        for (i, e) in program.extensions.enumerated() {
+            for (j, o) in e.outputs.enumerated() where !usedOutputs.contains(OutputKey(ip: false, index: i, output: j)) {
+                report(.outputNeverRead(o.name, "extension '\(e.name)'"), o.range)
+            }
+        }
+    }
+
+    func markOutputUsed(_ target: CallTarget, _ output: Int) {
+        switch target {
+        case .ip(let i): usedOutputs.insert(OutputKey(ip: true, index: i, output: output))
+        case .extension(let i): usedOutputs.insert(OutputKey(ip: false, index: i, output: output))
+        case .flow: break
+        }
+    }
+
+    func markRecordUsed(_ type: ValueType, field: String?) {
+        guard case .record(let r) = type, let origin = recordOrigin[r] else { return }
+        for (j, f) in program.records[r].enumerated() where field == nil || f.name == field { markOutputUsed(origin, j) }
+    }
+}
+
+/// The names visible inside one flow, and what the graph checks need to know about them.
+final class FlowContext {
+    var locals: [String: Int] = [:]
+    var localNames: [String] = []
+    var localTypes: [ValueType] = []
+    /// Where each local is first set (for "never read" warnings).
+    var firstSet: [SourceRange?] = []
+    var reads: [Int] = []
+    var pages: [String: Int] = [:]
+    var pageInfos: [PageInfo] = []
+    var parameterCount = 0
+    var outputSlots: [Int] = []
+    var hadResolutionError = false
+}

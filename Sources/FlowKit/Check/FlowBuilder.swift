@@ -1,0 +1,472 @@
+/// Lowers one flow's statements to its element graph.
+///
+/// Elements are created in source order. `pending` holds the edges that must point at the next
+/// element created; a statement that does not fall through (`goto`, `finish`) leaves it empty.
+/// `goto`s are patched once every label is known. Then the graph checks run (`FlowChecks`).
+final class FlowBuilder {
+    let p: ProgramBuilder
+    let decl: FlowDecl
+    let index: Int
+    let ctx = FlowContext()
+    var elements: [Element] = []
+    var entry: Int32 = -1
+    var pending: [Edge] = [.entry]
+    var labels: [String: (Int, SourceRange)] = [:]
+    var gotos: [(element: Int, label: Name)] = []
+    /// Every place a local is assigned, for the graph checks.
+    var assignments: [(slot: Int, range: SourceRange)] = []
+
+    enum Edge { case entry, next(Int), branch(Int) }
+
+    init(_ p: ProgramBuilder, _ decl: FlowDecl, index: Int) {
+        self.p = p
+        self.decl = decl
+        self.index = index
+    }
+
+    func build() -> FlowGraph {
+        let signature = p.program.flows[index]
+        for param in signature.parameters { _ = declareLocal(param.name, param.type, param.range, isParameter: true) }
+        ctx.parameterCount = signature.parameters.count
+        for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
+        for slot in ctx.outputSlots { ctx.reads[slot] += 1 }  // read by the caller
+        collect(decl.body)
+        p.flow = ctx
+        defer { p.flow = nil }
+        block(decl.body)
+        add(Element(kind: .end, range: decl.endRange))
+        for (element, label) in gotos {
+            if let (target, _) = labels[label.text] {
+                elements[element].next = Int32(target)
+            } else {
+                p.report(.undefinedLabel(label.text), label.range,
+                         hint: Suggest.closest(to: label.text, in: labels.keys).map { "did you mean '\($0)'?" }
+                             ?? "declare it where the flow should continue: label \(label.text)")
+                ctx.hadResolutionError = true
+            }
+        }
+        for (element, label) in errorGotos {
+            if let (target, _) = labels[label.text], target >= 0 {
+                elements[element].branch = Int32(target)
+            } else {
+                p.report(.undefinedLabel(label.text), label.range,
+                         hint: Suggest.closest(to: label.text, in: labels.keys).map { "did you mean '\($0)'?" })
+                ctx.hadResolutionError = true
+            }
+        }
+        var graph = FlowGraph(
+            name: decl.name.text, range: decl.name.range, elements: elements, entry: Int(entry),
+            variables: ctx.localNames, variableTypes: ctx.localTypes, parameterCount: ctx.parameterCount,
+            parameters: signature.parameters, outputs: signature.outputs, pages: ctx.pageInfos)
+        FlowChecks(builder: p, flow: graph, context: ctx, assignments: assignments).run()
+        graph.variableTypes = ctx.localTypes
+        return graph
+    }
+
+    // MARK: - Pre-pass: names of variables and pages
+
+    private func declareLocal(_ name: String, _ type: ValueType, _ range: SourceRange, isParameter: Bool = false) -> Int {
+        if let slot = ctx.locals[name] { return slot }
+        let slot = ctx.localNames.count
+        ctx.locals[name] = slot
+        ctx.localNames.append(name)
+        ctx.localTypes.append(type)
+        ctx.firstSet.append(isParameter ? nil : range)
+        ctx.reads.append(0)
+        return slot
+    }
+
+    /// Registers variables (targets of `set` and call bindings) and pages before lowering, so a
+    /// read that comes before a write in the text still resolves; dataflow decides if it is safe.
+    private func collect(_ statements: [Statement]) {
+        for st in statements {
+            switch st.kind {
+            case .page(let page):
+                if let first = ctx.pages[page.name.text] {
+                    p.report(.duplicateName(page.name.text), page.name.range,
+                             notes: [DiagnosticNote("'\(page.name.text)' is first declared here", at: ctx.pageInfos[first].range)])
+                    continue
+                }
+                claimName(page.name)
+                var seen: [String: SourceRange] = [:]
+                var questions: [QuestionInfo] = []
+                for q in page.questions {
+                    if let first = seen[q.name.text] {
+                        p.report(.duplicateName(q.name.text), q.name.range, notes: [DiagnosticNote("'\(q.name.text)' is first declared here", at: first)])
+                        continue
+                    }
+                    seen[q.name.text] = q.name.range
+                    questions.append(QuestionInfo(name: q.name.text, type: q.type, prompt: nil, defaultValue: nil, optional: false,
+                                                  min: nil, max: nil, pattern: nil, options: [], range: q.name.range))
+                }
+                ctx.pages[page.name.text] = ctx.pageInfos.count
+                ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: questions, isLoneQuestion: page.isLoneQuestion, range: page.name.range))
+            case .set(let target, _, _):
+                if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }
+            case .call(let c):
+                switch c.binding {
+                case .variable(let v)?:
+                    if assignableTarget(v) { _ = declareLocal(v.text, .any, v.range) }
+                case .mapping(let pairs)?:
+                    for pair in pairs where assignableTarget(pair.variable) { _ = declareLocal(pair.variable.text, .any, pair.variable.range) }
+                case nil: break
+                }
+                if case .block(let body, _)? = c.onError { collect(body) }
+            case .decision(let branches, let otherwise):
+                for b in branches { collect(b.body) }
+                if let otherwise { collect(otherwise) }
+            case .label(let name):
+                if let (_, first) = labels[name.text] {
+                    p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("label '\(name.text)' is first declared here", at: first)])
+                } else {
+                    labels[name.text] = (-1, name.range)
+                }
+            case .response, .goto, .finish: break
+            }
+        }
+    }
+
+    /// A page and a variable may not share a name.
+    private func claimName(_ name: Name) {
+        if let slot = ctx.locals[name.text], let first = ctx.firstSet[slot] ?? Optional(decl.name.range) {
+            p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])
+        }
+    }
+
+    /// Session variables are assigned in place; configs and secrets cannot be assigned.
+    private func assignableTarget(_ name: Name) -> Bool {
+        if let (g, _) = p.globals[name.text] {
+            switch g {
+            case .session: return false
+            case .config: p.report(.assignToConstant(name.text, "config value"), name.range)
+            case .secret: p.report(.assignToConstant(name.text, "secret"), name.range)
+            }
+            ctx.hadResolutionError = true
+            return false
+        }
+        if let page = ctx.pages[name.text] {
+            p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: ctx.pageInfos[page].range)],
+                     hint: "a page's answers cannot be assigned; use another variable name")
+            ctx.hadResolutionError = true
+            return false
+        }
+        return true
+    }
+
+    // MARK: - Lowering
+
+    @discardableResult
+    private func add(_ element: Element) -> Int {
+        var e = element
+        e.inHandler = p.inHandler
+        let i = elements.count
+        elements.append(e)
+        for edge in pending {
+            switch edge {
+            case .entry: entry = Int32(i)
+            case .next(let j): elements[j].next = Int32(i)
+            case .branch(let j): elements[j].branch = Int32(i)
+            }
+        }
+        pending = [.next(i)]
+        return i
+    }
+
+    private func block(_ statements: [Statement]) {
+        for st in statements { statement(st) }
+    }
+
+    private func statement(_ st: Statement) {
+        switch st.kind {
+        case .page(let page):
+            guard let pi = ctx.pages[page.name.text], ctx.pageInfos[pi].range == page.name.range else { return }
+            lowerPage(page, pi)
+            add(Element(kind: .page(pi), range: page.range))
+        case .call(let c):
+            lowerCall(c, st.range)
+        case .response(let e):
+            let ir = p.lower(e)
+            if ir.type == .secure { p.reportSecureShown(ir) }
+            add(Element(kind: .response(ir), range: st.range))
+        case .set(let target, let op, let value):
+            let v = p.lower(value)
+            guard let ref = assignTarget(target, v, op) else {
+                add(Element(kind: .response(v), range: st.range))  // keeps the graph shape; errors already reported
+                return
+            }
+            add(Element(kind: .set(slot: ref, op: op, value: v), range: st.range))
+        case .decision(let branches, let otherwise):
+            var exits: [Edge] = []
+            for b in branches {
+                let cond = p.lower(b.condition)
+                p.requireBool(cond, "a condition")
+                let d = add(Element(kind: .decision(cond), range: b.condition.range))
+                block(b.body)
+                exits += pending
+                pending = [.branch(d)]
+            }
+            if let otherwise { block(otherwise) }
+            pending += exits
+        case .label(let name):
+            guard let (existing, first) = labels[name.text], existing < 0, first == name.range else { return }
+            let i = add(Element(kind: .label(name.text), range: st.range))
+            labels[name.text] = (i, first)
+        case .goto(let name):
+            let i = add(Element(kind: .goto(name.text), range: st.range))
+            gotos.append((i, name))
+            pending = []
+        case .finish(let success, let reason):
+            let r = reason.map { p.lower($0) }
+            if let r {
+                if r.type == .secure { p.reportSecureShown(r) }
+            }
+            add(Element(kind: .finish(success: success, reason: r), range: st.range))
+            pending = []
+        }
+    }
+
+    private func assignTarget(_ target: Name, _ value: IRExpr, _ op: AssignOperator) -> VariableRef? {
+        if let (g, _) = p.globals[target.text], case .session(let i) = g {
+            let t = p.program.sessionVariables[i].type
+            p.checkAssignable(value, to: t, what: "session variable '\(target.text)'")
+            if op != .assign { checkArithmeticAssign(t, value, op) }
+            return .session(i)
+        }
+        guard let slot = ctx.locals[target.text], ctx.pages[target.text] == nil else { return nil }
+        if slot < ctx.parameterCount && !ctx.outputSlots.contains(slot) {
+            // Parameters may be reassigned like variables.
+        }
+        assignments.append((slot, target.range))
+        if op != .assign {
+            ctx.reads[slot] += 1
+            checkArithmeticAssign(ctx.localTypes[slot], value, op)
+        }
+        if value.type == .secure && op == .assign {
+            p.report(.secureValueCopied, value.range, hint: "pass the password straight to an integration point: ip Login(user, PIN.PIN)")
+        }
+        setType(slot, value.type, value.range, target.text)
+        return .local(slot)
+    }
+
+    private func checkArithmeticAssign(_ current: ValueType, _ value: IRExpr, _ op: AssignOperator) {
+        let ok = (current.isNumeric || current == .any) && (value.type.isNumeric || value.type == .any)
+        let textAppend = op == .add && (current == .text || current == .any) && (value.type == .text || value.type == .any)
+        if !(ok || textAppend) {
+            p.report(.typeMismatch("cannot use '\(op.rawValue)' on \(current) and \(value.type)"), value.range)
+        }
+    }
+
+    /// A variable's type is the type of its first assignment; later ones must agree.
+    private func setType(_ slot: Int, _ type: ValueType, _ range: SourceRange, _ name: String) {
+        let current = ctx.localTypes[slot]
+        if current == .any || current == .null {
+            ctx.localTypes[slot] = type
+        } else if !p.isAssignable(type, to: current) {
+            p.report(.typeMismatch("'\(name)' holds \(current); it cannot be set to \(type)"), range)
+        }
+    }
+
+    private func lowerPage(_ page: Page, _ pi: Int) {
+        var info = ctx.pageInfos[pi]
+        info.title = page.title.map { p.lower($0) }
+        for q in page.questions {
+            guard let qi = info.questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { continue }
+            var qinfo = info.questions[qi]
+            let valueType = ProgramBuilder.answerType(q.type)
+            for prop in q.properties {
+                let values = prop.values.map { p.lower($0) }
+                switch prop.kind {
+                case .prompt:
+                    qinfo.prompt = values.first
+                    if let v = values.first, v.type == .secure { p.reportSecureShown(v) }
+                case .default:
+                    if let v = values.first {
+                        if q.type == .password { p.report(.passwordDefault, prop.range) }
+                        p.checkAssignable(v, to: valueType, what: "the default of '\(q.name.text)'")
+                        qinfo.defaultValue = v
+                    }
+                case .optional: qinfo.optional = true
+                case .required: qinfo.optional = false
+                case .min, .max:
+                    guard let v = values.first else { break }
+                    switch q.type {
+                    case .number, .currency, .date: p.checkAssignable(v, to: q.type == .date ? .date : .number, what: "'\(prop.kind.rawValue)'")
+                    case .text, .email, .password: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a length)")
+                    case .choices: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a count of choices)")
+                    default: p.report(.propertyNotForType(prop.kind.rawValue, q.type.rawValue), prop.range)
+                    }
+                    if prop.kind == .min { qinfo.min = v } else { qinfo.max = v }
+                case .pattern:
+                    guard let v = values.first else { break }
+                    if case .constant(.text(let s)) = v.kind {
+                        qinfo.pattern = s
+                        if !RegexCheck.isValid(s) { p.report(.invalidPattern, v.range) }
+                    } else {
+                        p.report(.typeMismatch("'pattern' needs a text literal"), v.range)
+                    }
+                    if ![.text, .email, .password].contains(q.type) { p.report(.propertyNotForType("pattern", q.type.rawValue), prop.range) }
+                case .options:
+                    if q.type != .choice && q.type != .choices { p.report(.propertyNotForType("options", q.type.rawValue), prop.range) }
+                    for v in values where v.type == .secure { p.reportSecureShown(v) }
+                    qinfo.options += values
+                }
+            }
+            if (q.type == .choice || q.type == .choices) && qinfo.options.isEmpty {
+                p.report(.choiceWithoutOptions(q.name.text), q.name.range, hint: "question \(q.name.text): \(q.type.rawValue) {\n  options \"Billing\", \"Technical\", \"Other\"\n}")
+            }
+            info.questions[qi] = qinfo
+        }
+        ctx.pageInfos[pi] = info
+    }
+
+    private func lowerCall(_ c: CallStatement, _ range: SourceRange) {
+        var target: CallTarget?
+        var params: [ParameterInfo] = []
+        var outputs: [(name: String, type: ValueType)] = []
+        let noun: String
+        switch c.kind {
+        case .ip:
+            noun = "integration point"
+            if let i = p.ipIndex[c.callee.text] {
+                target = .ip(i)
+                params = p.program.integrationPoints[i].parameters
+                outputs = p.program.integrationPoints[i].outputs.map { ($0.name, $0.type) }
+            }
+        case .extension:
+            noun = "extension"
+            if let i = p.extensionIndex[c.callee.text] {
+                target = .extension(i)
+                params = p.program.extensions[i].parameters
+                outputs = p.program.extensions[i].outputs.map { ($0.name, $0.type) }
+            }
+        case .flow:
+            noun = "sub-flow"
+            if let i = p.flowIndex[c.callee.text] {
+                target = .flow(i)
+                params = p.program.flows[i].parameters
+                outputs = p.program.flows[i].outputs.map { ($0.name, $0.type) }
+                if i == index { p.report(.recursiveCall(c.callee.text), c.callee.range) }
+            }
+        }
+        let args = c.arguments.map { a in (a, p.lower(a.value)) }
+        guard let target else {
+            let names: [String]
+            switch c.kind {
+            case .ip: names = Array(p.ipIndex.keys)
+            case .extension: names = Array(p.extensionIndex.keys)
+            case .flow: names = Array(p.flowIndex.keys)
+            }
+            p.report(.undefinedCallee(noun, c.callee.text), c.callee.range,
+                     hint: Suggest.closest(to: c.callee.text, in: names).map { "did you mean '\($0)'?" })
+            ctx.hadResolutionError = true
+            bindUnknown(c.binding)
+            emitCall(CallInfo(target: .ip(-1), arguments: [], outputs: [], wholeResult: nil, hasErrorHandler: c.onError != nil), c, range)
+            return
+        }
+        // Match arguments to parameters: positional first, then by name.
+        var matched = [IRExpr?](repeating: nil, count: params.count)
+        var sawLabel = false
+        for (i, (a, ir)) in args.enumerated() {
+            if let label = a.label {
+                sawLabel = true
+                guard let pi = params.firstIndex(where: { $0.name == label.text }) else {
+                    p.report(.unknownArgument(label.text, c.callee.text), label.range,
+                             hint: Suggest.closest(to: label.text, in: params.map(\.name)).map { "did you mean '\($0)'?" }
+                                 ?? (params.isEmpty ? "'\(c.callee.text)' takes no arguments" : "parameters: \(params.map(\.name).joined(separator: ", "))"))
+                    continue
+                }
+                if matched[pi] != nil { p.report(.duplicateArgument(label.text), a.range); continue }
+                matched[pi] = ir
+                p.checkAssignable(ir, to: params[pi].type, what: "argument '\(label.text)'")
+            } else {
+                if sawLabel { p.report(.positionalAfterNamed, a.range); continue }
+                guard i < params.count else {
+                    p.report(.tooManyArguments(c.callee.text, params.count, args.count), a.range,
+                             notes: [DiagnosticNote("'\(c.callee.text)' is declared here", at: declarationRange(target))])
+                    break
+                }
+                matched[i] = ir
+                p.checkAssignable(ir, to: params[i].type, what: "argument '\(params[i].name)'")
+            }
+        }
+        let missing = params.indices.filter { matched[$0] == nil && params[$0].defaultValue == nil }
+        if !missing.isEmpty {
+            let names = missing.map { "'\(params[$0].name)'" }.joined(separator: ", ")
+            p.report(.missingArguments(c.callee.text, names), c.argumentsRange ?? c.callee.range,
+                     notes: [DiagnosticNote("'\(c.callee.text)' is declared here", at: declarationRange(target))],
+                     hint: "\(c.kind.rawValue) \(c.callee.text)(\(params.map(\.name).joined(separator: ", ")))")
+        }
+        // Bindings.
+        var info = CallInfo(target: target, arguments: matched, outputs: [], wholeResult: nil, hasErrorHandler: c.onError != nil)
+        var bound: [(Int, SourceRange, ValueType)] = []
+        switch c.binding {
+        case .variable(let v)?:
+            if outputs.isEmpty {
+                p.report(.noOutputs(noun, c.callee.text), v.range)
+            } else if let slot = ctx.locals[v.text] {
+                let type = p.resultType(target, outputs)
+                if outputs.count == 1 { p.markOutputUsed(target, 0); info.outputs = [(0, slot)] } else { info.wholeResult = slot }
+                bound.append((slot, v.range, type))
+            }
+        case .mapping(let pairs)?:
+            for pair in pairs {
+                guard let oi = outputs.firstIndex(where: { $0.name == pair.output.text }) else {
+                    p.report(.unknownOutput(pair.output.text, c.callee.text), pair.output.range,
+                             hint: Suggest.closest(to: pair.output.text, in: outputs.map(\.name)).map { "did you mean '\($0)'?" }
+                                 ?? "outputs: \(outputs.map(\.name).joined(separator: ", "))")
+                    continue
+                }
+                p.markOutputUsed(target, oi)
+                if let slot = ctx.locals[pair.variable.text] {
+                    info.outputs.append((oi, slot))
+                    bound.append((slot, pair.variable.range, outputs[oi].type))
+                }
+            }
+        case nil: break
+        }
+        for (slot, r, type) in bound {
+            assignments.append((slot, r))
+            setType(slot, type, r, ctx.localNames[slot])
+        }
+        emitCall(info, c, range)
+    }
+
+    private func bindUnknown(_ binding: Binding?) {
+        switch binding {
+        case .variable(let v)?: if let s = ctx.locals[v.text] { assignments.append((s, v.range)); ctx.reads[s] += 1 }
+        case .mapping(let pairs)?: for pr in pairs { if let s = ctx.locals[pr.variable.text] { assignments.append((s, pr.variable.range)); ctx.reads[s] += 1 } }
+        case nil: break
+        }
+    }
+
+    private func declarationRange(_ t: CallTarget) -> SourceRange {
+        switch t {
+        case .ip(let i): p.program.integrationPoints[i].range
+        case .extension(let i): p.program.extensions[i].range
+        case .flow(let i): p.program.flows[i].range
+        }
+    }
+
+    private func emitCall(_ info: CallInfo, _ c: CallStatement, _ range: SourceRange) {
+        let i = add(Element(kind: .call(info), range: range))
+        switch c.onError {
+        case .block(let body, _)?:
+            pending = [.branch(i)]
+            let saved = p.inHandler
+            p.inHandler = true
+            block(body)
+            p.inHandler = saved
+            pending.append(.next(i))
+        case .goto(let label)?:
+            // Patched with the gotos: a call's error edge to a label.
+            if let (target, _) = labels[label.text], target >= 0 {
+                elements[i].branch = Int32(target)
+            } else {
+                errorGotos.append((i, label))
+            }
+        case nil: break
+        }
+    }
+
+    var errorGotos: [(element: Int, label: Name)] = []
+}

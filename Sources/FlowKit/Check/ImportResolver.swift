@@ -1,0 +1,75 @@
+import Foundation
+
+/// Loads a root file and, depth first, every file it imports (each once).
+///
+/// An import path is relative to the importing file. A file that imports itself, directly or
+/// through others, is an import cycle: reported at the import that closes it. A missing import is
+/// reported at its path. Each file is parsed once; the root comes first in the result.
+enum ImportResolver {
+    static let maxChain = 64
+
+    static func loadAll(root: SourceFile, sources: SourceManager, loader: any SourceLoader, diagnostics: inout [Diagnostic]) -> [SourceFileSyntax] {
+        var result: [SourceFileSyntax] = []
+        var loaded: [String: Int] = [normalize(root.path): 0]
+        var chain: [String] = []
+        visit(root, sources, loader, &result, &loaded, &chain, &diagnostics)
+        return result
+    }
+
+    private static func visit(
+        _ file: SourceFile, _ sources: SourceManager, _ loader: any SourceLoader, _ result: inout [SourceFileSyntax],
+        _ loaded: inout [String: Int], _ chain: inout [String], _ diagnostics: inout [Diagnostic]
+    ) {
+        let (syntax, diags) = Parser.parse(file)
+        diagnostics += diags
+        result.append(syntax)
+        let key = normalize(file.path)
+        chain.append(key)
+        defer { chain.removeLast() }
+        for d in syntax.declarations {
+            guard case .import(let path, let range) = d else { continue }
+            let target = normalize(resolve(path, from: file.path))
+            if chain.contains(target) {
+                let message: Message = target == key ? .importsItself : .importCycle(chain.map { shortName($0) } + [shortName(target)])
+                diagnostics.append(Diagnostic(message, at: range, hint: "move what both files need into a third file and import that from each"))
+                continue
+            }
+            if loaded[target] != nil { continue }
+            if chain.count >= maxChain {
+                diagnostics.append(Diagnostic(.importTooDeep(maxChain), at: range))
+                continue
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try loader.load(path: target)
+            } catch {
+                diagnostics.append(Diagnostic(.importNotFound(path, error.reason), at: range))
+                continue
+            }
+            let imported = sources.add(path: displayPath(target), bytes: bytes)
+            loaded[target] = sources.files.count - 1
+            visit(imported, sources, loader, &result, &loaded, &chain, &diagnostics)
+        }
+    }
+
+    static func resolve(_ path: String, from importer: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let dir = (importer as NSString).deletingLastPathComponent
+        return dir.isEmpty ? path : dir + "/" + path
+    }
+
+    /// Collapses `.` and `..` segments and repeated slashes, without touching the file system.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for seg in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if seg == "." { continue }
+            if seg == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            parts.append(seg)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    private static func displayPath(_ p: String) -> String { p }
+    private static func shortName(_ p: String) -> String { (p as NSString).lastPathComponent }
+}

@@ -1,0 +1,202 @@
+/// Renders diagnostics as text: the one place where a diagnostic becomes output.
+///
+/// Rendering is a pure function of the diagnostics and the sources. Colour is a decoration that
+/// the caller asks for (only when writing to a terminal with `NO_COLOR` unset); tests use `.plain`.
+public struct DiagnosticRenderer: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// `error: message`, `--> file:line:col`, the source line and a caret under the span.
+        case human
+        /// `file:line:col: error: message`, one a line, for editors.
+        case gcc
+        /// A JSON array of objects, for tools.
+        case json
+    }
+
+    public var format: Format
+    public var color: Bool
+
+    public init(format: Format = .human, color: Bool = false) {
+        self.format = format
+        self.color = color
+    }
+
+    public func render(_ diagnostics: [Diagnostic], sources: SourceManager) -> String {
+        switch format {
+        case .human:
+            return diagnostics.map { human($0, sources) }.joined()
+        case .gcc:
+            return diagnostics.map { gcc($0, sources) }.joined()
+        case .json:
+            return json(diagnostics, sources)
+        }
+    }
+
+    // MARK: - Styles
+
+    private func paint(_ text: String, _ code: String) -> String {
+        color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    private func severityWord(_ severity: Severity) -> String {
+        switch severity {
+        case .error: paint("error", "1;31")
+        case .warning: paint("warning", "1;33")
+        case .note: paint("note", "1;36")
+        }
+    }
+
+    // MARK: - Human
+
+    private func human(_ d: Diagnostic, _ sources: SourceManager) -> String {
+        let file = sources[d.range.file]
+        var out = "\(severityWord(d.severity))\(paint("[\(d.id)]", "2")): \(paint(d.message, "1"))\n"
+        out += snippet(file, d.range, label: d.label, marker: d.severity == .warning ? "1;33" : "1;31")
+        for note in d.notes {
+            if let range = note.range {
+                let noteFile = sources[range.file]
+                out += "\(severityWord(.note)): \(note.message)\n"
+                out += snippet(noteFile, range, label: nil, marker: "1;36")
+            } else {
+                out += "  = \(paint("note", "1")): \(note.message)\n"
+            }
+        }
+        if let hint = d.hint {
+            let lines = hint.split(separator: "\n", omittingEmptySubsequences: false)
+            out += "  = \(paint("hint", "1;32")): \(lines[0])\n"
+            for line in lines.dropFirst() { out += "          \(line)\n" }
+        }
+        out += "\n"
+        return out
+    }
+
+    /// `--> path:line:col`, the line of source and a caret line under the span. A span that runs
+    /// over several lines is underlined to the end of its first line.
+    private func snippet(_ file: SourceFile, _ range: SourceRange, label: String?, marker: String) -> String {
+        let start = Int(range.start)
+        let loc = file.location(of: start)
+        let lineIndex = loc.line - 1
+        let gutter = String(loc.line).count
+        let pad = String(repeating: " ", count: gutter)
+        var out = "\(pad)\(paint("-->", "1;34")) \(file.path):\(loc.line):\(loc.column)\n"
+        let rawLine = file.lineText(lineIndex)
+        let (shownLine, truncatedPrefix) = displayLine(rawLine, column: loc.column)
+        out += "\(pad) \(paint("|", "1;34"))\n"
+        out += "\(paint(String(loc.line), "1;34")) \(paint("|", "1;34")) \(shownLine.text)\n"
+        // Caret position and width in displayed columns.
+        let lineStart = file.lineStarts[lineIndex]
+        let lineEnd = lineStart + rawLine.utf8.count
+        let spanEnd = min(max(Int(range.end), start), lineEnd)
+        let prefixChars = file.characterCount(from: lineStart, to: min(start, lineEnd))
+        let spanChars = max(1, file.characterCount(from: min(start, lineEnd), to: spanEnd))
+        let caretColumn = shownLine.column(forCharacter: prefixChars) - truncatedPrefix
+        let caretWidth = max(1, shownLine.column(forCharacter: prefixChars + spanChars) - shownLine.column(forCharacter: prefixChars))
+        var carets = String(repeating: " ", count: max(0, caretColumn)) + paint(String(repeating: "^", count: min(caretWidth, 200)), marker)
+        if let label { carets += " " + paint(label, marker) }
+        out += "\(pad) \(paint("|", "1;34")) \(carets)\n"
+        return out
+    }
+
+    /// A line prepared for display: tabs expanded to four spaces, very long lines cut around the span.
+    private struct DisplayLine {
+        var text: String
+        /// Display column of each character index (tabs widen).
+        var columns: [Int]
+        func column(forCharacter index: Int) -> Int {
+            index < columns.count ? columns[index] : (columns.last ?? 0) + (index - columns.count + 1)
+        }
+    }
+
+    private func displayLine(_ raw: String, column: Int) -> (DisplayLine, Int) {
+        var text = ""
+        var columns: [Int] = []
+        var col = 0
+        let scalars = Array(raw.unicodeScalars)
+        // Show at most 160 characters, starting a little before the span on very long lines.
+        let first = scalars.count > 160 ? max(0, min(column - 40, scalars.count - 160)) : 0
+        let last = min(scalars.count, first + 160)
+        for (i, s) in scalars.enumerated() {
+            columns.append(col)
+            guard i >= first && i < last else {
+                if i >= first { col += 0 }
+                continue
+            }
+            if s == "\t" {
+                text += "    "
+                col += 4
+            } else if s.value < 0x20 || s.value == 0x7F {
+                text += "\u{FFFD}"
+                col += 1
+            } else {
+                text.unicodeScalars.append(s)
+                col += 1
+            }
+        }
+        columns.append(col)
+        // Columns before `first` were never advanced, so no shift is needed.
+        let prefix = first > 0 ? "…" : ""
+        return (DisplayLine(text: prefix + text + (last < scalars.count ? "…" : ""), columns: columns.map { $0 + prefix.count }), 0)
+    }
+
+    // MARK: - gcc
+
+    private func gcc(_ d: Diagnostic, _ sources: SourceManager) -> String {
+        let file = sources[d.range.file]
+        let loc = file.location(of: Int(d.range.start))
+        var line = "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
+        if let hint = d.hint {
+            line += "\(file.path):\(loc.line):\(loc.column): note: \(hint.replacingNewlines())\n"
+        }
+        return line
+    }
+
+    // MARK: - JSON
+
+    private func json(_ diagnostics: [Diagnostic], _ sources: SourceManager) -> String {
+        var out = "["
+        for (i, d) in diagnostics.enumerated() {
+            let file = sources[d.range.file]
+            let start = file.location(of: Int(d.range.start))
+            let end = file.location(of: Int(d.range.end))
+            out += i == 0 ? "\n  " : ",\n  "
+            out += "{\"file\": \(JSONText.quote(file.path)), \"line\": \(start.line), \"column\": \(start.column), "
+            out += "\"endLine\": \(end.line), \"endColumn\": \(end.column), "
+            out += "\"severity\": \"\(d.severity.rawValue)\", \"code\": \(JSONText.quote(d.id)), "
+            out += "\"message\": \(JSONText.quote(d.message))"
+            if let hint = d.hint { out += ", \"hint\": \(JSONText.quote(hint))" }
+            out += "}"
+        }
+        out += diagnostics.isEmpty ? "]\n" : "\n]\n"
+        return out
+    }
+}
+
+extension String {
+    fileprivate func replacingNewlines() -> String {
+        split(separator: "\n").joined(separator: " ")
+    }
+}
+
+/// Minimal JSON string quoting, shared by every JSON writer in FlowKit.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,44 @@
+/// "Did you mean …?": the one helper used for names in flows and for command-line flags alike.
+public enum Suggest {
+    /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo:
+    /// at most a third of the word's length (and at least 1) edits away; ties go to the first.
+    /// Names that differ only in case or spacing always match.
+    public static func closest<S: Sequence>(to word: String, in candidates: S) -> String? where S.Element == String {
+        let folded = fold(word)
+        let limit = max(1, folded.count / 3)
+        var best: (String, Int)?
+        for candidate in candidates where candidate != word {
+            let c = fold(candidate)
+            if c == folded { return candidate }
+            // Cheap length filter before the quadratic distance.
+            if abs(c.count - folded.count) > limit { continue }
+            let d = distance(folded, c, limit: limit)
+            if d <= limit && (best == nil || d < best!.1) { best = (candidate, d) }
+        }
+        return best?.0
+    }
+
+    private static func fold(_ s: String) -> [Character] {
+        Array(s.lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" })
+    }
+
+    /// Levenshtein distance, giving up (returning limit + 1) once every cell of a row exceeds `limit`.
+    static func distance(_ a: [Character], _ b: [Character], limit: Int) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMin = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                rowMin = min(rowMin, current[j])
+            }
+            if rowMin > limit { return limit + 1 }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

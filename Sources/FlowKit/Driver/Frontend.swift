@@ -1,0 +1,87 @@
+import Foundation
+
+/// The version printed by `flow --version`.
+public let flowVersion = "0.1.0"
+
+/// Options for compiling and checking a flow file.
+public struct CheckOptions: Sendable {
+    /// Report warnings as errors.
+    public var strict: Bool
+    public init(strict: Bool = false) { self.strict = strict }
+}
+
+/// The root input could not be read (exit code 66 in the command line tool).
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot read '\(path)': \(reason)" }
+}
+
+/// Reads source files. The default reads the file system; tests can supply files from memory.
+public protocol SourceLoader: Sendable {
+    func load(path: String) throws(InputError) -> [UInt8]
+}
+
+public struct FileSystemLoader: SourceLoader {
+    public init() {}
+    public func load(path: String) throws(InputError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(path: path, reason: "no such file")
+        }
+        if isDirectory.boolValue { throw InputError(path: path, reason: "it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(path: path, reason: "permission denied or unreadable")
+        }
+        return [UInt8](data)
+    }
+}
+
+/// Files held in memory, keyed by path: for tests and tools.
+public struct MemoryLoader: SourceLoader {
+    public var files: [String: String]
+    public init(_ files: [String: String]) { self.files = files }
+    public func load(path: String) throws(InputError) -> [UInt8] {
+        guard let text = files[path] else { throw InputError(path: path, reason: "no such file") }
+        return Array(text.utf8)
+    }
+}
+
+/// The result of compiling one root file: every source read, every diagnostic (sorted by
+/// position), and the program when there were no errors.
+public struct Compilation: Sendable {
+    public let sources: SourceManager
+    public let diagnostics: [Diagnostic]
+    public let program: Program?
+
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+}
+
+public enum Frontend {
+    /// Loads `path` and everything it imports, parses, compiles and checks.
+    /// Throws only when the root file itself cannot be read; problems with imports are diagnostics.
+    public static func compile(
+        path: String, options: CheckOptions = CheckOptions(), loader: any SourceLoader = FileSystemLoader()
+    ) throws(InputError) -> Compilation {
+        let bytes = try loader.load(path: path)
+        let sources = SourceManager()
+        let root = sources.add(path: path, bytes: bytes)
+        var diagnostics: [Diagnostic] = []
+        let syntaxes = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
+        let program = Compiler.compile(syntaxes, sources: sources, diagnostics: &diagnostics)
+        if options.strict {
+            for i in diagnostics.indices where diagnostics[i].severity == .warning {
+                diagnostics[i].severity = .error
+            }
+        }
+        let sorted = diagnostics.sortedByPosition()
+        let ok = !sorted.contains { $0.severity == .error }
+        return Compilation(sources: sources, diagnostics: sorted, program: ok ? program : nil)
+    }
+
+    /// Compiles source text held in memory (for tests and the library API).
+    public static func compile(source: String, path: String = "input.flow", options: CheckOptions = CheckOptions()) -> Compilation {
+        // The in-memory loader always has the root file, so this cannot throw.
+        (try? compile(path: path, options: options, loader: MemoryLoader([path: source])))!
+    }
+}

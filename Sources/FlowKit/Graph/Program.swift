@@ -1,0 +1,212 @@
+/// The element graph: what the compiler makes of the syntax tree and what the interpreter walks.
+///
+/// Design note: each flow is an array of `Element`s; edges are indices into that array
+/// (`next`, and `branch` for a decision's false edge or a call's error edge; -1 is none).
+/// Names are resolved to slots here: a flow's variables are numbered (`FlowGraph.variables`),
+/// answers are (page, question) pairs, configs, secrets and session variables are indices into
+/// the program's tables. Every element and every expression keeps its `SourceRange`.
+
+/// Static types, as far as the checker knows them.
+public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
+    case text, number, currency, bool, date, list, object
+    /// A password answer or a secret: never shown, never traced.
+    case secure
+    case null
+    /// Unknown until run time (decoded JSON, list items, …).
+    case any
+    /// The result of an IP, extension or sub-flow with several outputs.
+    case record(Int)
+
+    public var description: String {
+        switch self {
+        case .text: "text"
+        case .number: "number"
+        case .currency: "currency"
+        case .bool: "bool"
+        case .date: "date"
+        case .list: "list"
+        case .object, .record: "object"
+        case .secure: "secure text"
+        case .null: "null"
+        case .any: "any"
+        }
+    }
+
+    public var isNumeric: Bool { self == .number || self == .currency }
+
+    public init?(typeName: String) {
+        switch typeName {
+        case "text": self = .text
+        case "number": self = .number
+        case "currency": self = .currency
+        case "bool": self = .bool
+        case "date": self = .date
+        case "list": self = .list
+        case "object": self = .object
+        case "secure": self = .secure
+        default: return nil
+        }
+    }
+}
+
+public enum Builtin: String, Sendable, CaseIterable {
+    case len, upper, lower, trim, round, abs, min, max, contains, text, number, today
+}
+
+public struct IRExpr: Sendable {
+    public var kind: IRKind
+    public var type: ValueType
+    public var range: SourceRange
+}
+
+public indirect enum IRKind: Sendable {
+    case constant(Value)
+    /// Parts are concatenated as text.
+    case template([IRExpr])
+    case local(Int)
+    case session(Int)
+    case answer(page: Int, question: Int)
+    case config(Int)
+    case secret(Int)
+    /// The error object inside an `on error` block.
+    case error
+    case member(IRExpr, String)
+    case index(IRExpr, IRExpr)
+    case builtin(Builtin, [IRExpr])
+    case unary(UnaryOperator, IRExpr)
+    case binary(BinaryOperator, IRExpr, IRExpr)
+    case list([IRExpr])
+    case object([(String, IRExpr)])
+    /// Stands for an expression that failed to compile; already reported.
+    case invalid
+}
+
+public struct QuestionInfo: Sendable {
+    public var name: String
+    public var type: QuestionType
+    public var prompt: IRExpr?
+    public var defaultValue: IRExpr?
+    public var optional: Bool
+    public var min: IRExpr?
+    public var max: IRExpr?
+    public var pattern: String?
+    public var options: [IRExpr]
+    public var range: SourceRange
+}
+
+public struct PageInfo: Sendable {
+    public var name: String
+    public var title: IRExpr?
+    public var questions: [QuestionInfo]
+    public var isLoneQuestion: Bool
+    public var range: SourceRange
+}
+
+public enum CallTarget: Sendable {
+    case ip(Int)
+    case `extension`(Int)
+    case flow(Int)
+}
+
+public struct CallInfo: Sendable {
+    public var target: CallTarget
+    /// One argument per parameter of the callee, in parameter order; nil uses the default.
+    public var arguments: [IRExpr?]
+    /// Where outputs go: (output index, local slot). A `-> name` binding of a multi-output
+    /// callee is `wholeResult`.
+    public var outputs: [(output: Int, slot: Int)]
+    public var wholeResult: Int?
+    public var hasErrorHandler: Bool
+}
+
+public enum ElementKind: Sendable {
+    case page(Int)
+    case call(CallInfo)
+    case response(IRExpr)
+    case set(slot: VariableRef, op: AssignOperator, value: IRExpr)
+    /// `next` when true, `branch` when false.
+    case decision(IRExpr)
+    case label(String)
+    case goto(String)
+    case finish(success: Bool, reason: IRExpr?)
+    /// Falling off the end of the flow: finish with success (or return from a sub-flow).
+    case end
+}
+
+public enum VariableRef: Sendable, Hashable {
+    case local(Int)
+    case session(Int)
+}
+
+public struct Element: Sendable {
+    public var kind: ElementKind
+    public var range: SourceRange
+    public var next: Int32 = -1
+    public var branch: Int32 = -1
+    /// True for elements inside an `on error` block (where `error` is defined).
+    public var inHandler = false
+}
+
+public struct FlowGraph: Sendable {
+    public var name: String
+    public var range: SourceRange
+    public var elements: [Element]
+    public var entry: Int
+    /// Slot names; parameters come first, then outputs, then other variables.
+    public var variables: [String]
+    public var variableTypes: [ValueType]
+    public var parameterCount: Int
+    public var parameters: [ParameterInfo]
+    public var outputs: [ParameterInfo]
+    public var pages: [PageInfo]
+}
+
+public struct ParameterInfo: Sendable {
+    public var name: String
+    public var type: ValueType
+    public var defaultValue: IRExpr?
+    public var range: SourceRange
+}
+
+public struct OutputInfo: Sendable {
+    public var name: String
+    public var type: ValueType
+    public var source: OutputSource?
+    public var range: SourceRange
+}
+
+public struct IntegrationPoint: Sendable {
+    public var name: String
+    public var declaration: IPDecl
+    public var parameters: [ParameterInfo]
+    public var outputs: [OutputInfo]
+    public var range: SourceRange
+}
+
+public struct ExtensionInfo: Sendable {
+    public var name: String
+    public var declaration: ExtensionDecl
+    public var parameters: [ParameterInfo]
+    public var outputs: [OutputInfo]
+    public var range: SourceRange
+}
+
+public struct NamedValue: Sendable {
+    public var name: String
+    public var type: ValueType
+    public var value: IRExpr?
+    public var range: SourceRange
+}
+
+public struct Program: Sendable {
+    public var flows: [FlowGraph]
+    /// Index of the entry flow (the first flow of the root file).
+    public var entry: Int
+    public var integrationPoints: [IntegrationPoint]
+    public var extensions: [ExtensionInfo]
+    public var configs: [NamedValue]
+    public var secrets: [NamedValue]
+    public var sessionVariables: [NamedValue]
+    /// Field names and types of each record type (`ValueType.record(i)`).
+    public var records: [[(name: String, type: ValueType)]]
+}

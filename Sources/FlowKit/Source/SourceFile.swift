@@ -1,0 +1,142 @@
+/// Positions in flow source text.
+///
+/// Design note: every token, syntax node, graph element and runtime error carries a `SourceRange`
+/// of UTF-8 byte offsets into one `SourceFile`. Line and column are computed only when something is
+/// printed, by `SourceFile.location(of:)`; columns count characters (Unicode scalars), not bytes.
+
+/// Identifies a file inside a `SourceManager`.
+public struct FileID: Hashable, Codable, Sendable {
+    public let index: UInt32
+    public init(_ index: UInt32) { self.index = index }
+}
+
+/// A half-open byte range `[start, end)` in one source file.
+public struct SourceRange: Hashable, Codable, Sendable {
+    public var file: FileID
+    public var start: UInt32
+    public var end: UInt32
+
+    public init(file: FileID, start: Int, end: Int) {
+        self.file = file
+        self.start = UInt32(truncatingIfNeeded: start)
+        self.end = UInt32(truncatingIfNeeded: max(start, end))
+    }
+
+    /// The smallest range covering both.
+    public func union(_ other: SourceRange) -> SourceRange {
+        SourceRange(file: file, start: Int(min(start, other.start)), end: Int(max(end, other.end)))
+    }
+
+    public var length: Int { Int(end - start) }
+}
+
+/// A printable position: 1-based line and column (in characters).
+public struct SourceLocation: Hashable, Sendable {
+    public var line: Int
+    public var column: Int
+}
+
+/// The text of one flow file and the table of its line starts.
+public final class SourceFile: Sendable {
+    public let id: FileID
+    /// The path as the user named it, used in diagnostics.
+    public let path: String
+    /// The file's bytes. Invalid UTF-8 is reported by the lexer, never repaired silently.
+    public let bytes: [UInt8]
+    /// Byte offset of the first byte of each line.
+    public let lineStarts: [Int]
+
+    public init(id: FileID, path: String, bytes: [UInt8]) {
+        self.id = id
+        self.path = path
+        self.bytes = bytes
+        var starts = [0]
+        starts.reserveCapacity(bytes.count / 24 + 1)
+        bytes.withUnsafeBufferPointer { buffer in
+            var i = 0
+            let n = buffer.count
+            while i < n {
+                let b = buffer[i]
+                if b == 0x0A {
+                    starts.append(i + 1)
+                } else if b == 0x0D {
+                    // A lone CR or a CRLF both end a line.
+                    if i + 1 < n && buffer[i + 1] == 0x0A { i += 1 }
+                    starts.append(i + 1)
+                }
+                i += 1
+            }
+        }
+        self.lineStarts = starts
+    }
+
+    public convenience init(id: FileID = FileID(0), path: String, text: String) {
+        self.init(id: id, path: path, bytes: Array(text.utf8))
+    }
+
+    public func range(_ start: Int, _ end: Int) -> SourceRange {
+        SourceRange(file: id, start: start, end: end)
+    }
+
+    /// The 0-based index of the line holding `offset`.
+    public func lineIndex(of offset: Int) -> Int {
+        var lo = 0
+        var hi = lineStarts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// Line and column (both 1-based; the column counts characters) of a byte offset.
+    public func location(of offset: Int) -> SourceLocation {
+        let clamped = min(max(0, offset), bytes.count)
+        let line = lineIndex(of: clamped)
+        return SourceLocation(line: line + 1, column: characterCount(from: lineStarts[line], to: clamped) + 1)
+    }
+
+    /// Counts Unicode scalars (by their lead bytes) in a byte range; invalid bytes count one each.
+    public func characterCount(from start: Int, to end: Int) -> Int {
+        var count = 0
+        var i = start
+        while i < end {
+            let b = bytes[i]
+            if b & 0xC0 != 0x80 { count += 1 }
+            i += 1
+        }
+        return count
+    }
+
+    /// The text of a line (0-based index) without its line ending.
+    public func lineText(_ index: Int) -> String {
+        let start = lineStarts[index]
+        var end = index + 1 < lineStarts.count ? lineStarts[index + 1] : bytes.count
+        while end > start && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// The source text of a range, decoded leniently.
+    public func text(_ range: SourceRange) -> String {
+        let s = min(Int(range.start), bytes.count)
+        let e = min(Int(range.end), bytes.count)
+        return String(decoding: bytes[s..<e], as: UTF8.self)
+    }
+}
+
+/// All files of one compilation (the root file and what it imports).
+public final class SourceManager: @unchecked Sendable {
+    // Files are only appended, from the one thread that compiles; read-only afterwards.
+    public private(set) var files: [SourceFile] = []
+
+    public init() {}
+
+    @discardableResult
+    public func add(path: String, bytes: [UInt8]) -> SourceFile {
+        let file = SourceFile(id: FileID(UInt32(files.count)), path: path, bytes: bytes)
+        files.append(file)
+        return file
+    }
+
+    public subscript(id: FileID) -> SourceFile { files[Int(id.index)] }
+}

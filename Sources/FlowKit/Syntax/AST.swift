@@ -1,0 +1,288 @@
+/// The syntax tree of one flow file.
+///
+/// Design note: the tree is what the parser read, with every node carrying its `SourceRange`;
+/// it resolves no names. After a syntax error the parser still builds a tree (with `.error`
+/// expressions where nothing usable was found), so later stages can report more problems, but
+/// the compiler never reports errors that stem from an `.error` node.
+
+/// A name as written: one or more words (joined by single spaces) or a `quoted name`.
+public struct Name: Hashable, Sendable, CustomStringConvertible {
+    public var text: String
+    public var range: SourceRange
+    public init(_ text: String, _ range: SourceRange) {
+        self.text = text
+        self.range = range
+    }
+    public var description: String { text }
+}
+
+public struct Expr: Sendable {
+    public var kind: ExprKind
+    public var range: SourceRange
+    public init(_ kind: ExprKind, _ range: SourceRange) {
+        self.kind = kind
+        self.range = range
+    }
+}
+
+public enum TemplatePart: Sendable {
+    case text(String)
+    case expr(Expr)
+}
+
+public enum UnaryOperator: String, Sendable {
+    case negate = "-"
+    case not = "not"
+}
+
+public enum BinaryOperator: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/", remainder = "%"
+    case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+    case and = "and", or = "or"
+}
+
+public struct ObjectField: Sendable {
+    public var key: String
+    public var keyRange: SourceRange
+    public var value: Expr
+}
+
+public indirect enum ExprKind: Sendable {
+    case string(String)
+    case template([TemplatePart])
+    /// A decimal literal, kept as written (`4.00`); converted to an exact decimal when compiled.
+    case number(String)
+    case bool(Bool)
+    case null
+    /// The first segment of a path: a variable, an answer's page, a config value, a secret, `error`.
+    case name(Name)
+    /// `base.member`
+    case member(Expr, Name)
+    /// `base[index]`
+    case index(Expr, Expr)
+    /// `function(arguments)`
+    case call(Name, [Argument])
+    case unary(UnaryOperator, Expr)
+    case binary(BinaryOperator, Expr, Expr)
+    case list([Expr])
+    case object([ObjectField])
+    /// Stands where the parser found no expression; already reported.
+    case error
+}
+
+public struct Argument: Sendable {
+    public var label: Name?
+    public var value: Expr
+    public var range: SourceRange
+}
+
+/// A type written in a declaration: `text`, `currency`, `bool`, ...
+public struct TypeRef: Sendable {
+    public var name: String
+    public var range: SourceRange
+}
+
+/// `name: type = default` in a parameter list.
+public struct Parameter: Sendable {
+    public var name: Name
+    public var type: TypeRef?
+    public var defaultValue: Expr?
+    public var range: SourceRange
+}
+
+// MARK: - Flow elements
+
+/// What `-> …` binds after a call: one variable, or outputs mapped to variables.
+public enum Binding: Sendable {
+    case variable(Name)
+    case mapping([(output: Name, variable: Name)])
+}
+
+public enum ErrorHandler: Sendable {
+    case block([Statement], range: SourceRange)
+    case goto(Name)
+}
+
+public enum CallKind: String, Sendable {
+    case ip
+    case `extension`
+    case flow = "call"
+}
+
+/// `ip Name(args) -> binding on error { … }`, likewise `extension` and `call`.
+public struct CallStatement: Sendable {
+    public var kind: CallKind
+    public var callee: Name
+    public var arguments: [Argument]
+    /// The range of the argument list, for arity errors; nil when written without parentheses.
+    public var argumentsRange: SourceRange?
+    public var binding: Binding?
+    public var onError: ErrorHandler?
+}
+
+public enum QuestionType: String, Sendable, CaseIterable {
+    case text, number, currency, yesno, choice, choices, date, email, password
+}
+
+public struct QuestionProperty: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case prompt, `default`, optional, required, min, max, pattern, options
+    }
+    public var kind: Kind
+    public var values: [Expr]
+    public var range: SourceRange
+}
+
+public struct Question: Sendable {
+    public var name: Name
+    public var type: QuestionType
+    public var typeRange: SourceRange?
+    public var properties: [QuestionProperty]
+    public var range: SourceRange
+}
+
+public struct Page: Sendable {
+    public var name: Name
+    public var title: Expr?
+    public var questions: [Question]
+    /// True for a lone `question X`, which is a page of one named after its question.
+    public var isLoneQuestion: Bool
+    public var range: SourceRange
+}
+
+public enum AssignOperator: String, Sendable {
+    case assign = "="
+    case add = "+="
+    case subtract = "-="
+}
+
+public struct Conditional: Sendable {
+    public var condition: Expr
+    public var body: [Statement]
+    public var range: SourceRange
+}
+
+public indirect enum StatementKind: Sendable {
+    case page(Page)
+    case call(CallStatement)
+    case response(Expr)
+    case set(target: Name, op: AssignOperator, value: Expr)
+    case decision(branches: [Conditional], otherwise: [Statement]?)
+    case label(Name)
+    case goto(Name)
+    case finish(success: Bool, reason: Expr?)
+}
+
+public struct Statement: Sendable {
+    public var kind: StatementKind
+    public var range: SourceRange
+}
+
+// MARK: - Declarations
+
+public enum HTTPMethod: String, Sendable, CaseIterable {
+    case GET, POST, PUT, PATCH, DELETE
+}
+
+/// `key = value` inside `query { }`, `headers { }` or `form { }`. Keys are names or text literals.
+public struct KeyValue: Sendable {
+    public var key: String
+    public var keyRange: SourceRange
+    public var value: Expr
+}
+
+/// One element of a SOAP body: `prefix:Name = value` or `prefix:Name { … }`.
+public struct XMLElementSpec: Sendable {
+    public var name: String
+    public var range: SourceRange
+    public indirect enum Content: Sendable {
+        case value(Expr)
+        case children([XMLElementSpec])
+    }
+    public var content: Content
+}
+
+public enum OutputSource: Sendable {
+    /// `json "path"`: a path into the decoded JSON body (`data[0].id`; `$` is the whole body).
+    case json(String, SourceRange)
+    /// `xml "path"`: an element path below the SOAP body (or the document root for plain XML).
+    case xml(String, SourceRange)
+    case header(String, SourceRange)
+    case status
+    case text
+}
+
+/// `output name: type = source`: one mapped output of an IP, or a value an extension returns.
+public struct OutputDecl: Sendable {
+    public var name: Name
+    public var type: TypeRef?
+    public var source: OutputSource?
+    public var range: SourceRange
+}
+
+public enum RequestBody: Sendable {
+    case form([KeyValue])
+    case json(Expr)
+    case raw(Expr)
+    case soap([XMLElementSpec])
+}
+
+public enum Auth: Sendable {
+    case bearer(Name)
+    case basic(user: Expr, password: Name)
+}
+
+public struct IPDecl: Sendable {
+    public var name: Name
+    public var parameters: [Parameter]
+    public var isSOAP: Bool
+    public var method: HTTPMethod?
+    public var soapVersion: String?
+    public var url: Expr?
+    public var action: Expr?
+    public var namespaces: [(prefix: String, uri: String, range: SourceRange)]
+    public var query: [KeyValue]
+    public var headers: [KeyValue]
+    public var body: RequestBody?
+    public var auth: Auth?
+    public var timeout: Expr?
+    public var retry: Expr?
+    public var idempotent: Bool
+    public var outputs: [OutputDecl]
+    public var range: SourceRange
+}
+
+public struct ExtensionDecl: Sendable {
+    public var name: Name
+    public var parameters: [Parameter]
+    /// `run "command"`: the executable the command line host starts.
+    public var command: Expr?
+    public var timeout: Expr?
+    public var outputs: [OutputDecl]
+    public var range: SourceRange
+}
+
+public struct FlowDecl: Sendable {
+    public var name: Name
+    public var parameters: [Parameter]
+    public var outputs: [Parameter]
+    public var body: [Statement]
+    public var range: SourceRange
+    /// The range of `}` closing the body (where an implicit finish happens).
+    public var endRange: SourceRange
+}
+
+public enum Declaration: Sendable {
+    case `import`(path: String, range: SourceRange)
+    case config(name: Name, value: Expr, range: SourceRange)
+    case secret(name: Name, range: SourceRange)
+    case variable(Parameter)
+    case ip(IPDecl)
+    case `extension`(ExtensionDecl)
+    case flow(FlowDecl)
+}
+
+public struct SourceFileSyntax: Sendable {
+    public var file: FileID
+    public var declarations: [Declaration]
+}

@@ -1,0 +1,146 @@
+import FlowKit
+
+/// `flow check`: compiles every input with `Frontend.compile` and reports the diagnostics.
+///
+/// Streams: human and gcc diagnostics go to standard error as each file is checked; JSON goes to
+/// standard output as one array covering every input, written at the end (so `--format json`
+/// output always parses, even when nothing was found: `[]`). Messages about inputs that cannot be
+/// read go to standard error in every format. Only the human format ends with a summary line;
+/// gcc and JSON are for programs and carry nothing but diagnostics.
+///
+/// The same diagnostic (same file, span, id and message) can arise from several inputs when they
+/// import a common file; it is reported and counted once.
+struct CheckCommand {
+    let arguments: CheckArguments
+    let terminal: Terminal
+
+    func run() -> ExitCode {
+        let color = arguments.format == .human && terminal.colorsStandardError(arguments.color)
+        let paint = Paint(enabled: terminal.colorsStandardError(arguments.color))
+        let renderer = DiagnosticRenderer(format: arguments.format, color: color)
+        let options = CheckOptions(strict: arguments.strict)
+
+        var tally = Tally()
+        var reported = Set<DiagnosticKey>()
+        var jsonChunks: [String] = []
+
+        for item in Inputs.expand(arguments.inputs) {
+            let path: String
+            switch item {
+            case .problem(let reason):
+                terminal.err("\(paint.error("error")): \(reason)\n")
+                tally.unreadable += 1
+                continue
+            case .file(let file):
+                path = file
+            }
+            let compilation: Compilation
+            do {
+                compilation = try Frontend.compile(path: path, options: options)
+            } catch {
+                terminal.err("\(paint.error("error")): \(error.description)\n")
+                tally.unreadable += 1
+                continue
+            }
+            tally.checked += 1
+
+            let fresh = compilation.diagnostics.filter {
+                reported.insert(DiagnosticKey($0, compilation.sources)).inserted
+            }
+            tally.count(fresh, compilation.sources)
+            guard !fresh.isEmpty else { continue }
+            let text = renderer.render(fresh, sources: compilation.sources)
+            if arguments.format == .json {
+                jsonChunks.append(Self.arrayElements(text))
+            } else {
+                terminal.err(text)
+            }
+        }
+
+        switch arguments.format {
+        case .json:
+            terminal.out(jsonChunks.isEmpty ? "[]\n" : "[\n  " + jsonChunks.joined(separator: ",\n  ") + "\n]\n")
+        case .human:
+            terminal.err(tally.summary(paint))
+        case .gcc:
+            break
+        }
+        return tally.exitCode
+    }
+
+    /// The elements of a JSON array rendered by `DiagnosticRenderer`, without the brackets, so the
+    /// arrays of several compilations (each with its own `SourceManager`) join into one.
+    static func arrayElements(_ array: String) -> String {
+        var text = Substring(array)
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        precondition(text.first == "[" && text.last == "]", "the JSON renderer must produce an array")
+        text = text.dropFirst().dropLast()
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        return String(text)
+    }
+}
+
+/// What makes two diagnostics the same report, across compilations.
+private struct DiagnosticKey: Hashable {
+    let path: String
+    let start: UInt32
+    let end: UInt32
+    let id: String
+    let severity: Severity
+    let message: String
+
+    init(_ d: Diagnostic, _ sources: SourceManager) {
+        path = Inputs.canonical(sources[d.range.file].path)
+        start = d.range.start
+        end = d.range.end
+        id = d.id
+        severity = d.severity
+        message = d.message
+    }
+}
+
+/// Counts for the summary line and the exit status.
+private struct Tally {
+    var checked = 0
+    var unreadable = 0
+    var errors = 0
+    var warnings = 0
+    var filesWithProblems = Set<String>()
+
+    mutating func count(_ diagnostics: [Diagnostic], _ sources: SourceManager) {
+        for d in diagnostics where d.severity == .error || d.severity == .warning {
+            if d.severity == .error { errors += 1 } else { warnings += 1 }
+            filesWithProblems.insert(Inputs.canonical(sources[d.range.file].path))
+        }
+    }
+
+    var exitCode: ExitCode {
+        if unreadable > 0 { return .noInput }
+        if errors > 0 { return .dataError }
+        return .success
+    }
+
+    /// `checked 3 files: no problems`, `checked 3 files: 1 warning in 1 file`,
+    /// `error: found 2 errors and 1 warning in 1 file`, `error: could not read 1 input`, or both
+    /// joined by `; `.
+    func summary(_ paint: Paint) -> String {
+        let found =
+            [plural(errors, "error"), plural(warnings, "warning")].compactMap { $0 }.joined(separator: " and ")
+            + " in " + (plural(filesWithProblems.count, "file") ?? "0 files")
+        guard errors > 0 || unreadable > 0 else {
+            let detail = warnings > 0 ? found : "no problems"
+            return "checked \(plural(checked, "file") ?? "0 files"): \(detail)\n"
+        }
+        var parts: [String] = []
+        if errors > 0 || warnings > 0 { parts.append("found " + found) }
+        if unreadable > 0 { parts.append("could not read \(plural(unreadable, "input") ?? "")") }
+        return "\(paint.error("error")): \(parts.joined(separator: "; "))\n"
+    }
+
+    /// `1 error`, `2 errors`; nil for zero.
+    private func plural(_ n: Int, _ word: String) -> String? {
+        n == 0 ? nil : "\(n) \(word)\(n == 1 ? "" : "s")"
+    }
+}

@@ -8,7 +8,7 @@
 /// error, not a cascade.
 public enum Compiler {
     public static func compile(_ files: [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic]) -> Program {
-        let builder = ProgramBuilder(files: files)
+        let builder = ProgramBuilder(files: files, sources: sources)
         builder.run()
         diagnostics += builder.diagnostics
         return builder.program
@@ -45,7 +45,12 @@ final class ProgramBuilder {
     var allowSecrets = false
     var inHandler = false
 
-    init(files: [SourceFileSyntax]) { self.files = files }
+    let sources: SourceManager
+
+    init(files: [SourceFileSyntax], sources: SourceManager) {
+        self.files = files
+        self.sources = sources
+    }
 
     func report(_ m: Message, _ r: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil) {
         diagnostics.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))

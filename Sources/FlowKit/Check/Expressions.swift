@@ -27,7 +27,7 @@ extension ProgramBuilder {
                 case .text(let t): out.append(IRExpr(kind: .constant(.text(t)), type: .text, range: e.range))
                 case .expr(let x):
                     let l = lower(x)
-                    if l.type == .secure { reportSecureShown(l) }
+                    if l.type == .secure && !allowSecrets { reportSecureShown(l) }
                     out.append(l)
                 }
             }
@@ -317,6 +317,24 @@ extension ProgramBuilder {
 /// Exact decimal literals.
 enum DecimalText {
     static func parse(_ text: String) -> Decimal? {
+        // Fast path: up to 18 digits fit a UInt64 significand exactly.
+        var significand: UInt64 = 0
+        var digits = 0
+        var fraction = 0
+        var seenDot = false
+        for b in text.utf8 {
+            if b == 0x2E { seenDot = true; continue }
+            significand = significand &* 10 &+ UInt64(b &- 0x30)
+            digits += 1
+            if seenDot { fraction += 1 }
+        }
+        if digits <= 18 {
+            return Decimal(sign: .plus, exponent: -fraction, significand: Decimal(significand))
+        }
+        return parseSlow(text)
+    }
+
+    private static func parseSlow(_ text: String) -> Decimal? {
         // Foundation's Decimal holds 38 significant digits; reject what it would round.
         let digits = text.filter { $0 != "." }.drop { $0 == "0" }
         guard digits.count <= 38 else { return nil }

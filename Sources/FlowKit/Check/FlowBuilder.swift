@@ -356,8 +356,27 @@ final class FlowBuilder {
             case .extension: names = Array(p.extensionIndex.keys)
             case .flow: names = Array(p.flowIndex.keys)
             }
-            p.report(.undefinedCallee(noun, c.callee.text), c.callee.range,
-                     hint: Suggest.closest(to: c.callee.text, in: names).map { "did you mean '\($0)'?" })
+            if let split = missingArrow(c, names) {
+                // The callee is known: its outputs are not "never read" because of this typo.
+                let known: CallTarget? = switch c.kind {
+                case .ip: p.ipIndex[split.callee].map { .ip($0) }
+                case .extension: p.extensionIndex[split.callee].map { .extension($0) }
+                case .flow: nil
+                }
+                if let known {
+                    let count = switch known {
+                    case .ip(let i): p.program.integrationPoints[i].outputs.count
+                    case .extension(let i): p.program.extensions[i].outputs.count
+                    case .flow: 0
+                    }
+                    for o in 0..<count { p.markOutputUsed(known, o) }
+                }
+                p.report(.expectedArrow(noun), split.rest, label: "found '\(split.restText)'",
+                         hint: "\(c.kind.rawValue) \(split.callee)\(c.argumentsRange == nil ? "" : "(…)") -> \(split.restText)")
+            } else {
+                p.report(.undefinedCallee(noun, c.callee.text), c.callee.range,
+                         hint: Suggest.closest(to: c.callee.text, in: names).map { "did you mean '\($0)'?" })
+            }
             ctx.hadResolutionError = true
             bindUnknown(c.binding)
             emitCall(CallInfo(target: .ip(-1), arguments: [], outputs: [], wholeResult: nil, hasErrorHandler: c.onError != nil), c, range)
@@ -366,10 +385,12 @@ final class FlowBuilder {
         // Match arguments to parameters: positional first, then by name.
         var matched = [IRExpr?](repeating: nil, count: params.count)
         var sawLabel = false
+        var reportedUnknownArgument = false
         for (i, (a, ir)) in args.enumerated() {
             if let label = a.label {
                 sawLabel = true
                 guard let pi = params.firstIndex(where: { $0.name == label.text }) else {
+                    reportedUnknownArgument = true
                     p.report(.unknownArgument(label.text, c.callee.text), label.range,
                              hint: Suggest.closest(to: label.text, in: params.map(\.name)).map { "did you mean '\($0)'?" }
                                  ?? (params.isEmpty ? "'\(c.callee.text)' takes no arguments" : "parameters: \(params.map(\.name).joined(separator: ", "))"))
@@ -390,7 +411,8 @@ final class FlowBuilder {
             }
         }
         let missing = params.indices.filter { matched[$0] == nil && params[$0].defaultValue == nil }
-        if !missing.isEmpty {
+        // After an unknown argument name, "missing" would only repeat the same mistake.
+        if !missing.isEmpty && !reportedUnknownArgument {
             let names = missing.map { "'\(params[$0].name)'" }.joined(separator: ", ")
             p.report(.missingArguments(c.callee.text, names), c.argumentsRange ?? c.callee.range,
                      notes: [DiagnosticNote("'\(c.callee.text)' is declared here", at: declarationRange(target))],
@@ -429,6 +451,35 @@ final class FlowBuilder {
             setType(slot, type, r, ctx.localNames[slot])
         }
         emitCall(info, c, range)
+    }
+
+    /// `extension Tokenize token` reads as one name, 'Tokenize token'. When its first words name a
+    /// declared callee, the '->' before the rest is what is missing.
+    private func missingArrow(_ c: CallStatement, _ names: [String]) -> (callee: String, rest: SourceRange, restText: String)? {
+        let words = c.callee.text.split(separator: " ")
+        guard words.count > 1, c.binding == nil else { return nil }
+        for k in stride(from: words.count - 1, through: 1, by: -1) {
+            let prefix = words[..<k].joined(separator: " ")
+            guard names.contains(prefix) else { continue }
+            let restText = words[k...].joined(separator: " ")
+            // The rest starts at the k-th word in the source.
+            let file = p.sources[c.callee.range.file]
+            let text = file.text(c.callee.range)
+            var offset = 0
+            var seen = 0
+            var inWord = false
+            for (i, b) in text.utf8.enumerated() {
+                let isSpace = b == 0x20 || b == 0x09
+                if !isSpace && !inWord {
+                    if seen == k { offset = i; break }
+                    seen += 1
+                }
+                inWord = !isSpace
+            }
+            let start = Int(c.callee.range.start) + offset
+            return (prefix, SourceRange(file: c.callee.range.file, start: start, end: Int(c.callee.range.end)), restText)
+        }
+        return nil
     }
 
     private func bindUnknown(_ binding: Binding?) {

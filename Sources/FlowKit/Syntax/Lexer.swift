@@ -96,6 +96,7 @@ public struct Lexer {
                 }
             }
             position = i
+            if i - start > 8 && buf[start + 1] == 0x6B && buf[start + 2] == 0x5F { scanForSecretKeys(buf, start, i) }
             return Token(.word, keyword: Keyword.lookup(buf, start, i), start: start, end: i)
         }
         if Lexer.isDigit(b) {

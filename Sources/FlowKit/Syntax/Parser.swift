@@ -18,6 +18,8 @@ public struct Parser {
     /// End offset of the token consumed last, for node ranges.
     private var previousEnd: Int = 0
     private var depth = 0
+    /// Expression nesting, counted apart from block nesting.
+    private var expressionDepth = 0
     private var reportedTooDeep = false
     private var diagnostics: [Diagnostic] = []
     private let file: SourceFile
@@ -32,7 +34,7 @@ public struct Parser {
         self.file = file
         self.lexer = Lexer(file: file, start: start, end: end)
         self.current = lexer.next()
-        self.depth = depth
+        self.expressionDepth = depth
         self.previousEnd = start
     }
 
@@ -146,6 +148,17 @@ public struct Parser {
 
     private mutating func enter() -> Bool {
         depth += 1
+        return checkDepth(depth)
+    }
+
+    private mutating func enterExpression() -> Bool {
+        expressionDepth += 1
+        return checkDepth(expressionDepth)
+    }
+
+    private mutating func leaveExpression() { expressionDepth -= 1 }
+
+    private mutating func checkDepth(_ depth: Int) -> Bool {
         if depth > Parser.maxDepth {
             if !reportedTooDeep {
                 reportedTooDeep = true
@@ -183,7 +196,16 @@ public struct Parser {
         (at(.word) && !current.keyword.isReserved) || at(.quotedName)
     }
 
-    /// name = word { word } | quoted-name
+    /// After a name's first word: another word, or a whole number (`Step 2`, `Address line 2`).
+    private var atLaterNameWord: Bool {
+        if at(.word) { return !current.keyword.isReserved }
+        if at(.number) {
+            return file.bytes[Int(current.start)..<Int(current.end)].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }
+        return false
+    }
+
+    /// name = word { word | digits } | quoted-name
     private mutating func parseName(_ what: String, hint: String? = nil) -> Name? {
         if at(.quotedName) {
             let r = range(of: current)
@@ -201,11 +223,11 @@ public struct Parser {
         }
         let first = current
         advance()
-        if !(at(.word) && !current.keyword.isReserved) {
+        if !atLaterNameWord {
             return Name(file.text(range(of: first)), range(of: first))
         }
         var text = file.text(range(of: first))
-        while at(.word) && !current.keyword.isReserved {
+        while atLaterNameWord {
             text += " "
             text += currentText
             advance()
@@ -738,8 +760,8 @@ public struct Parser {
         advance()  // (
         var arguments: [Argument] = []
         skipNewlines()
-        guard enter() else { skipNested(); leave(); return [] }
-        defer { leave() }
+        guard enterExpression() else { skipNested(); leaveExpression(); return [] }
+        defer { leaveExpression() }
         while !at(.rightParen) && !at(.eof) {
             let s = start
             var label: Name?
@@ -1133,12 +1155,12 @@ public struct Parser {
     /// Precedence climbing: or (1) < and (2) < not (3) < comparison (4) < + - (5) < * / % (6).
     private mutating func parseBinary(_ minPrecedence: Int) -> Expr {
         let s = start
-        guard enter() else {
+        guard enterExpression() else {
             skipNested()
-            leave()
+            leaveExpression()
             return Expr(.error, rangeFrom(s))
         }
-        defer { leave() }
+        defer { leaveExpression() }
         var left: Expr
         if at(.not) {
             advance()
@@ -1173,8 +1195,8 @@ public struct Parser {
         let s = start
         if at(.minus) {
             advance()
-            guard enter() else { skipNested(); leave(); return Expr(.error, rangeFrom(s)) }
-            defer { leave() }
+            guard enterExpression() else { skipNested(); leaveExpression(); return Expr(.error, rangeFrom(s)) }
+            defer { leaveExpression() }
             let operand = parseUnary()
             return Expr(.unary(.negate, operand), rangeFrom(s))
         }
@@ -1284,8 +1306,8 @@ public struct Parser {
         let s = start
         let open = range(of: current)
         advance()
-        guard enter() else { skipNested(); leave(); return Expr(.error, rangeFrom(s)) }
-        defer { leave() }
+        guard enterExpression() else { skipNested(); leaveExpression(); return Expr(.error, rangeFrom(s)) }
+        defer { leaveExpression() }
         var fields: [ObjectField] = []
         skipNewlines()
         while !at(.rightBrace) && !at(.eof) {
@@ -1408,9 +1430,9 @@ public struct Parser {
     }
 
     private mutating func parseInterpolation(from s: Int, to e: Int) -> Expr {
-        var sub = Parser(file: file, start: s, end: e, depth: depth + 1)
+        var sub = Parser(file: file, start: s, end: e, depth: expressionDepth + 1)
         sub.reportedTooDeep = reportedTooDeep
-        if sub.depth > Parser.maxDepth {
+        if sub.expressionDepth > Parser.maxDepth {
             if !reportedTooDeep {
                 reportedTooDeep = true
                 report(.tooDeep(Parser.maxDepth), at: range(s, e))

@@ -1,0 +1,318 @@
+@testable import FlowKit
+import XCTest
+
+final class CheckTests: XCTestCase {
+    let charge = """
+        secret KEY
+        ip Charge(amount: currency, token: text) {
+          POST "https://x.test/charges"
+          auth bearer KEY
+          form {
+            amount = amount
+            source = token
+          }
+          output id: text = json "id"
+          output paid: bool = json "paid"
+        }
+
+        """
+
+    func testUndefinedNameWithDidYouMean() {
+        assertDiagnostics("""
+            flow A {
+              set amount = 1
+              response "{1️⃣amout2️⃣}"
+            }
+            """, [DiagnosticSpec("check.undefinedName", "did you mean 'amount'?", to: "2️⃣")])
+    }
+
+    func testUndefinedLabelPageQuestionIPAndFlow() {
+        assertDiagnostics("""
+            ip Charge(amount: currency, token: text) {
+              POST "https://x.test"
+            }
+            flow A {
+              page Card {
+                question Number: number
+              }
+              response "{Card.1️⃣Numbr}"
+              ip 2️⃣Chrge(1, "t") -> r
+              call 3️⃣Sub Flw
+              goto 4️⃣Agian
+            }
+            flow Sub Flow {
+              label Again
+              response "hi"
+            }
+            """, [
+                DiagnosticSpec("check.undefinedQuestion", "did you mean 'Card.Number'?"),
+                DiagnosticSpec("check.undefinedCallee", "did you mean 'Charge'?", at: "2️⃣"),
+                DiagnosticSpec("check.undefinedCallee", "did you mean 'Sub Flow'?", at: "3️⃣"),
+                DiagnosticSpec("check.undefinedLabel", "cannot find label 'Agian'", at: "4️⃣"),
+            ])
+    }
+
+    func testDuplicateNames() {
+        assertDiagnostics("""
+            flow A {
+              question X
+              question 1️⃣X
+            }
+            flow 2️⃣A {
+            }
+            """, [
+                DiagnosticSpec("check.duplicateName", "'X' is declared more than once"),
+                DiagnosticSpec("check.duplicateName", at: "2️⃣"),
+            ])
+    }
+
+    func testArityAndArgumentNames() {
+        assertDiagnostics(charge + """
+            flow A {
+              ip Charge1️⃣(1)2️⃣ -> r
+              ip Charge(1, "t", 3️⃣"extra") -> s
+              ip Charge(amount: 1, 4️⃣tokn: "t") -> q
+              response "{r.id} {s.paid} {q.id}"
+            }
+            """, [
+                DiagnosticSpec("check.missingArguments", "missing argument 'token'", to: "2️⃣"),
+                DiagnosticSpec("check.tooManyArguments", "takes 2 arguments, but 3 were given", at: "3️⃣"),
+                DiagnosticSpec("check.unknownArgument", "did you mean 'token'?", at: "4️⃣"),
+            ])
+    }
+
+    func testReadBeforeSetIsDataflowNotDeclaration() {
+        assertDiagnostics("""
+            flow A {
+              question VIP: yesno
+              if VIP.VIP {
+                set discount = 10
+              }
+              response "{1️⃣discount}"
+            }
+            """, [DiagnosticSpec("check.readBeforeSet", "'discount' may be read before it is set")])
+        // Set on both branches: fine.
+        assertClean("""
+            flow A {
+              question VIP: yesno
+              if VIP {
+                set discount = 10
+              } else {
+                set discount = 0
+              }
+              response "{discount}"
+            }
+            """)
+    }
+
+    func testCallOutputsAreNotSetOnTheErrorPath() {
+        assertDiagnostics(charge + """
+            flow A {
+              ip Charge(1, "t") -> result
+              on error {
+                response "{1️⃣result.id}"
+                finish failure "declined"
+              }
+              response "{result.paid}"
+            }
+            """, [DiagnosticSpec("check.readBeforeSet", "'result' may be read before it is set")])
+    }
+
+    func testAnswerReadBeforeItsPageIsAsked() {
+        assertDiagnostics("""
+            flow A {
+              goto Ask
+              label Show
+              response "{1️⃣Amount}"
+              finish success
+              label Ask
+              question Amount: number
+              if Amount > 1 {
+                goto Show
+              }
+            }
+            """, [])
+        assertDiagnostics("""
+            flow A {
+              response "{1️⃣Later.Amount}"
+              page Later {
+                question Amount: number
+              }
+            }
+            """, [DiagnosticSpec("check.answerBeforeAsked", "page 'Later'")])
+    }
+
+    func testUnreachableElements() {
+        assertDiagnostics("""
+            flow A {
+              finish success
+              1️⃣response "never"
+              response "never either"
+            }
+            """, [DiagnosticSpec("check.unreachable", to: nil)])
+    }
+
+    func testLoopWithNoWayOut() {
+        assertDiagnostics("""
+            flow A {
+              label Ask
+              question Amount: currency
+              1️⃣goto Ask
+            }
+            """, [DiagnosticSpec("check.loopWithoutExit")])
+        assertClean("""
+            flow A {
+              set tries = 0
+              label Ask
+              question Amount: currency
+              set tries += 1
+              if Amount < 1 and tries < 3 {
+                goto Ask
+              }
+              response "{Amount}"
+            }
+            """)
+    }
+
+    func testStaticTypeErrors() {
+        assertDiagnostics("""
+            flow A {
+              question Amount: currency
+              question Name: text
+              set x = 1️⃣Name * 2
+              if 2️⃣Amount == Name {
+                response "{x}"
+              }
+              if 3️⃣Amount {
+                response "y"
+              }
+            }
+            """, [
+                DiagnosticSpec("check.typeMismatch", "cannot use '*' on text and number"),
+                DiagnosticSpec("check.typeMismatch", "cannot compare currency with text", at: "2️⃣"),
+                DiagnosticSpec("check.typeMismatch", "needs a yes/no value", at: "3️⃣"),
+            ])
+    }
+
+    func testSecretsOnlyInsideRequests() {
+        assertDiagnostics(charge + """
+            flow A {
+              response "key {1️⃣KEY}"
+              set copy = 2️⃣KEY
+              ip Charge(1, 3️⃣KEY) -> r
+              response "{r.id} {r.paid} {copy}"
+            }
+            """, [
+                DiagnosticSpec("check.secretOutsideRequest"),
+                DiagnosticSpec("check.secretOutsideRequest", at: "2️⃣"),
+                DiagnosticSpec("check.secretOutsideRequest", at: "3️⃣"),
+            ])
+    }
+
+    func testPasswordNeverShown() {
+        assertDiagnostics("""
+            flow A {
+              question PIN: password
+              response "your pin is {1️⃣PIN}"
+            }
+            """, [DiagnosticSpec("check.secureValueShown")])
+    }
+
+    func testSecretKeyLiteral() {
+        assertDiagnostics("""
+            config KEY = "1️⃣sk_live_abcdefghijklmnop2️⃣"
+            // 3️⃣sk_test_0123456789abcdef in a comment
+            """, [
+                DiagnosticSpec("lex.secretKeyLiteral", to: "2️⃣"),
+                DiagnosticSpec("lex.secretKeyLiteral", at: "3️⃣"),
+            ])
+    }
+
+    func testWarningsAndStrict() {
+        let source = charge + """
+            flow A {
+              ip Charge(1, "t") -> (id: charge id)
+              set 1️⃣unused = 2
+            }
+            """
+        let paid = DiagnosticSpec("check.outputNeverRead", "never read", at: "2️⃣", severity: .warning)
+        _ = paid
+        let result = compile(MarkedSource(source).text)
+        XCTAssertEqual(result.diagnostics.map(\.id).sorted(), ["check.outputNeverRead", "check.unusedVariable", "check.unusedVariable"])
+        XCTAssertTrue(result.diagnostics.allSatisfy { $0.severity == .warning })
+        XCTAssertFalse(result.hasErrors)
+        XCTAssertNotNil(result.program)
+        let strict = compile(MarkedSource(source).text, strict: true)
+        XCTAssertTrue(strict.diagnostics.allSatisfy { $0.severity == .error })
+        XCTAssertNil(strict.program)
+    }
+
+    func testImportAndImportCycle() throws {
+        let loader = MemoryLoader([
+            "main.flow": "import \"lib/ips.flow\"\nflow A {\n  ip Ping() -> r\n  response \"{r}\"\n}\n",
+            "lib/ips.flow": "ip Ping() {\n  GET \"https://x.test\"\n  output status: number = status\n}\n",
+            "a.flow": "import \"b.flow\"\n",
+            "b.flow": "import \"a.flow\"\n",
+        ])
+        let ok = try Frontend.compile(path: "main.flow", loader: loader)
+        XCTAssertTrue(ok.diagnostics.isEmpty, "\(ok.diagnostics)")
+        let cycle = try Frontend.compile(path: "a.flow", loader: loader)
+        XCTAssertEqual(cycle.diagnostics.map(\.id), ["check.importCycle"])
+        XCTAssertEqual(cycle.diagnostics.first?.message, "import cycle: a.flow -> b.flow -> a.flow")
+        XCTAssertThrowsError(try Frontend.compile(path: "missing.flow", loader: loader))
+    }
+
+    func testGraphEdges() throws {
+        let program = try XCTUnwrap(assertClean(charge + """
+            flow A {
+              question X: yesno
+              if X {
+                response "yes"
+              } else {
+                response "no"
+              }
+              ip Charge(1, "t") -> r
+              on error {
+                finish failure "declined"
+              }
+              response "{r.id} {r.paid}"
+            }
+            """))
+        let flow = program.flows[0]
+        let kinds = flow.elements.map { e -> String in
+            switch e.kind {
+            case .page: "page"
+            case .decision: "decision"
+            case .response: "response"
+            case .call: "call"
+            case .finish: "finish"
+            case .end: "end"
+            default: "other"
+            }
+        }
+        XCTAssertEqual(kinds, ["page", "decision", "response", "response", "call", "finish", "response", "end"])
+        let e = flow.elements
+        XCTAssertEqual(e[1].next, 2)  // true
+        XCTAssertEqual(e[1].branch, 3)  // false
+        XCTAssertEqual(e[2].next, 4)
+        XCTAssertEqual(e[3].next, 4)
+        XCTAssertEqual(e[4].next, 6)  // success
+        XCTAssertEqual(e[4].branch, 5)  // error
+        XCTAssertEqual(e[5].next, -1)
+        XCTAssertEqual(e[6].next, 7)
+    }
+
+    func testExampleFlowsCheckClean() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let flows = root.appendingPathComponent("flows")
+        let enumerator = FileManager.default.enumerator(atPath: flows.path)!
+        var count = 0
+        for case let path as String in enumerator where path.hasSuffix(".flow") {
+            let result = try Frontend.compile(path: flows.appendingPathComponent(path).path)
+            let rendered = DiagnosticRenderer(format: .gcc).render(result.diagnostics, sources: result.sources)
+            XCTAssertTrue(result.diagnostics.isEmpty, "\(path):\n\(rendered)")
+            count += 1
+        }
+        XCTAssertGreaterThanOrEqual(count, 5)
+    }
+}

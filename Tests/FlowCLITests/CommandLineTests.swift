@@ -258,6 +258,32 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ok.stderr, "checked 1 file: no problems\n")
     }
 
+    /// Any flow whose only problems are warnings will do; today, an extension output never read.
+    static let warningOnly = """
+        extension Tokenize(publishable key: text) {
+          run "extensions/tokenize"
+          output token: text
+        }
+
+        flow Checkout {
+          response "done"
+        }
+
+        """
+
+    func testWarningsAloneAreCleanUnlessStrict() throws {
+        let directory = try makeDirectory(["warn.flow": Self.warningOnly])
+        let lenient = try FlowProcess.run(["check", "warn.flow"], in: directory)
+        XCTAssertEqual(lenient.status, 0, "\(lenient)")
+        XCTAssertTrue(lenient.stderr.hasPrefix("warning"), "the fixture no longer gives a warning: \(lenient)")
+        XCTAssertTrue(lenient.stderr.hasSuffix("\nchecked 1 file: 1 warning in 1 file\n"), "\(lenient)")
+
+        let strict = try FlowProcess.run(["check", "--strict", "warn.flow"], in: directory)
+        XCTAssertEqual(strict.status, 65, "\(strict)")
+        XCTAssertTrue(strict.stderr.hasPrefix("error"), "\(strict)")
+        XCTAssertTrue(strict.stderr.hasSuffix("\nerror: found 1 error in 1 file\n"), "\(strict)")
+    }
+
     func testStrictKeepsACleanFileClean() throws {
         let directory = try makeDirectory(["ok.flow": Self.clean])
         let run = try FlowProcess.run(["check", "--strict", "ok.flow"], in: directory)

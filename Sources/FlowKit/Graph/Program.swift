@@ -7,7 +7,7 @@
 /// the program's tables. Every element and every expression keeps its `SourceRange`.
 
 /// Static types, as far as the checker knows them.
-public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
+public enum ValueType: Sendable, Hashable, CustomStringConvertible {
     case text, number, currency, bool, date, list, object
     /// A password answer or a secret: never shown, never traced.
     case secure
@@ -59,7 +59,7 @@ public struct IRExpr: Sendable {
     public var range: SourceRange
 }
 
-public indirect enum IRKind: Sendable {
+public enum IRKind: Sendable {
     case constant(Value)
     /// Parts are concatenated as text.
     case template([IRExpr])
@@ -70,11 +70,11 @@ public indirect enum IRKind: Sendable {
     case secret(Int)
     /// The error object inside an `on error` block.
     case error
-    case member(IRExpr, String)
-    case index(IRExpr, IRExpr)
+    indirect case member(IRExpr, String)
+    indirect case index(IRExpr, IRExpr)
     case builtin(Builtin, [IRExpr])
-    case unary(UnaryOperator, IRExpr)
-    case binary(BinaryOperator, IRExpr, IRExpr)
+    indirect case unary(UnaryOperator, IRExpr)
+    indirect case binary(BinaryOperator, IRExpr, IRExpr)
     case list([IRExpr])
     case object([(String, IRExpr)])
     /// Stands for an expression that failed to compile; already reported.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A run-time value. Numbers are exact decimals (Foundation's `Decimal`), never binary floating point.
-public indirect enum Value: Sendable, Equatable, Codable {
+public enum Value: Sendable, Equatable, Codable {
     case text(String)
     case number(Decimal)
     case bool(Bool)

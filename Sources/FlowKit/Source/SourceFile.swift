@@ -37,19 +37,23 @@ public struct SourceLocation: Hashable, Sendable {
 }
 
 /// The text of one flow file and the table of its line starts.
-public final class SourceFile: Sendable {
+// Unchecked: `storage` is written once in init and only read afterwards.
+public final class SourceFile: @unchecked Sendable {
     public let id: FileID
     /// The path as the user named it, used in diagnostics.
     public let path: String
     /// The file's bytes. Invalid UTF-8 is reported by the lexer, never repaired silently.
-    public let bytes: [UInt8]
+    public var bytes: UnsafeBufferPointer<UInt8> { buffer }
+    private let count: Int
+    /// The same bytes at a stable address for the lexer: owned by this file, freed with it.
+    let storage: UnsafeMutableBufferPointer<UInt8>
     /// Byte offset of the first byte of each line.
     public let lineStarts: [Int]
 
     public init(id: FileID, path: String, bytes: [UInt8]) {
         self.id = id
         self.path = path
-        self.bytes = bytes
+        self.count = bytes.count
         var starts = [0]
         starts.reserveCapacity(bytes.count / 24 + 1)
         bytes.withUnsafeBufferPointer { buffer in
@@ -68,7 +72,14 @@ public final class SourceFile: Sendable {
             }
         }
         self.lineStarts = starts
+        self.storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, bytes.count))
+        _ = self.storage.initialize(from: bytes)
     }
+
+    deinit { storage.deallocate() }
+
+    /// The file's bytes, valid as long as the file is.
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage.baseAddress, count: count) }
 
     public convenience init(id: FileID = FileID(0), path: String, text: String) {
         self.init(id: id, path: path, bytes: Array(text.utf8))

@@ -47,7 +47,7 @@ public struct ObjectField: Sendable {
     public var value: Expr
 }
 
-public indirect enum ExprKind: Sendable {
+public enum ExprKind: Sendable {
     case string(String)
     case template([TemplatePart])
     /// A decimal literal, kept as written (`4.00`); converted to an exact decimal when compiled.
@@ -57,13 +57,13 @@ public indirect enum ExprKind: Sendable {
     /// The first segment of a path: a variable, an answer's page, a config value, a secret, `error`.
     case name(Name)
     /// `base.member`
-    case member(Expr, Name)
+    indirect case member(Expr, Name)
     /// `base[index]`
-    case index(Expr, Expr)
+    indirect case index(Expr, Expr)
     /// `function(arguments)`
     case call(Name, [Argument])
-    case unary(UnaryOperator, Expr)
-    case binary(BinaryOperator, Expr, Expr)
+    indirect case unary(UnaryOperator, Expr)
+    indirect case binary(BinaryOperator, Expr, Expr)
     case list([Expr])
     case object([ObjectField])
     /// Stands where the parser found no expression; already reported.
@@ -162,7 +162,7 @@ public struct Conditional: Sendable {
     public var range: SourceRange
 }
 
-public indirect enum StatementKind: Sendable {
+public enum StatementKind: Sendable {
     case page(Page)
     case call(CallStatement)
     case response(Expr)
@@ -195,7 +195,7 @@ public struct KeyValue: Sendable {
 public struct XMLElementSpec: Sendable {
     public var name: String
     public var range: SourceRange
-    public indirect enum Content: Sendable {
+    public enum Content: Sendable {
         case value(Expr)
         case children([XMLElementSpec])
     }

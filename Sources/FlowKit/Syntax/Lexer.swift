@@ -13,8 +13,12 @@ public struct Lexer {
     public let limit: Int
     public private(set) var diagnostics: [Diagnostic] = []
 
+    /// The file's bytes; `file` keeps them alive.
+    private let buffer: UnsafeBufferPointer<UInt8>
+
     public init(file: SourceFile, start: Int = 0, end: Int? = nil) {
         self.file = file
+        self.buffer = file.buffer
         self.position = start
         self.limit = end ?? file.bytes.count
     }
@@ -26,7 +30,7 @@ public struct Lexer {
     }
 
     public mutating func next() -> Token {
-        file.bytes.withUnsafeBufferPointer { scan($0) }
+        scan(buffer)
     }
 
     @inline(__always)

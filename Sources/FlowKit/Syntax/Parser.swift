@@ -67,11 +67,10 @@ public struct Parser {
         guard current.kind == .word else { return false }
         let count = Int(current.end - current.start)
         guard count == text.utf8CodeUnitCount else { return false }
-        return file.bytes.withUnsafeBufferPointer { buf in
-            let p = text.utf8Start
-            for i in 0..<count where buf[Int(current.start) + i] != p[i] { return false }
-            return true
-        }
+        let buf = file.bytes
+        let p = text.utf8Start
+        for i in 0..<count where buf[Int(current.start) + i] != p[i] { return false }
+        return true
     }
 
     private var currentText: String { file.text(range(of: current)) }
@@ -1453,7 +1452,7 @@ public struct Parser {
         return expr
     }
 
-    private func isEscaped(_ bytes: [UInt8], _ i: Int, from s: Int) -> Bool {
+    private func isEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ i: Int, from s: Int) -> Bool {
         var n = 0
         var j = i - 1
         while j >= s && bytes[j] == 0x5C { n += 1; j -= 1 }
@@ -1470,7 +1469,7 @@ public struct Parser {
     }
 
     /// The index of the `}` closing the `{` at `open`, skipping nested braces and strings.
-    private func matchingBrace(_ bytes: [UInt8], from open: Int, end: Int) -> Int? {
+    private func matchingBrace(_ bytes: UnsafeBufferPointer<UInt8>, from open: Int, end: Int) -> Int? {
         var stack: [Bool] = [false]  // false: inside braces; true: inside a string
         var depth = [0]
         var i = open + 1

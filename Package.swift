@@ -21,6 +21,6 @@ let package = Package(
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden"]),
     ]
 )

@@ -115,6 +115,7 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
         bestParse = min(bestParse, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         withExtendedLifetime(syntax) {}
     }
+    let afterParse = peakMemoryKB()
     var best = Double.infinity
     var lines = 0
     var diagnostics = 0
@@ -129,6 +130,7 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     let peak = peakMemoryKB()
     print("file: \(path), \(lines) lines, \(bytes) bytes, \(diagnostics) diagnostics")
     print(String(format: "best of %d: %.1f ms, %.0f lines/s (lex + parse alone: %.1f ms)", runs, best * 1000, Double(lines) / best, bestParse * 1000))
+    print("peak memory after parsing alone: \(afterParse) KB")
     print("peak memory: \(peak) KB (baseline before compiling \(baseline) KB); growth \(String(format: "%.1f", Double(peak - baseline) * 1024 / Double(max(bytes, 1))))x the file size")
 } else {
     FileHandle.standardError.write("usage: flow-bench generate LINES | flow-bench check FILE [RUNS]\n".data(using: .utf8)!)

@@ -90,7 +90,7 @@ final class ParserTests: XCTestCase {
             flow Pay {
               extension Tokenize 1️⃣token2️⃣
             }
-            """, [DiagnosticSpec("check.expectedArrow", "expected '->' after extension name", to: "2️⃣")])
+            """, [DiagnosticSpec("parse.expectedArrow", "expected '->' after extension name", to: "2️⃣")])
     }
 
     func testParserReportsEveryErrorInOneRun() {

@@ -7,10 +7,6 @@ extension Message {
     static func answerBeforeAsked(_ page: String) -> Message {
         Message("check.answerBeforeAsked", .error, "an answer of page '\(page)' may be read before the page is asked")
     }
-    /// `extension Tokenize token`
-    static func expectedArrow(_ noun: String) -> Message {
-        Message("check.expectedArrow", .error, "expected '->' after \(noun) name")
-    }
     /// `set STRIPE_BASE = "x"`
     static func assignToConstant(_ name: String, _ what: String) -> Message {
         Message("check.assignToConstant", .error, "'\(name)' is a \(what) and cannot be changed")

@@ -21,7 +21,9 @@ let errorFields: [(name: String, type: ValueType)] = [
 ]
 
 final class ProgramBuilder {
-    let files: [SourceFileSyntax]
+    /// The syntax trees; released once their declarations are collected, and each flow's body
+    /// once it is lowered, so the tree and the graph are never both held whole (peak memory).
+    var files: [SourceFileSyntax]
     var diagnostics: [Diagnostic] = []
     var program = Program(flows: [], entry: -1, integrationPoints: [], extensions: [], configs: [], secrets: [],
                           sessionVariables: [], records: [errorFields])
@@ -58,7 +60,11 @@ final class ProgramBuilder {
 
     func run() {
         collectDeclarations()
-        for (i, decl) in flowDecls.enumerated() { program.flows[i] = FlowBuilder(self, decl, index: i).build() }
+        files = []
+        for i in flowDecls.indices {
+            program.flows[i] = FlowBuilder(self, flowDecls[i], index: i).build()
+            flowDecls[i].body = []
+        }
         reportUnreadOutputs()
     }
 

@@ -240,15 +240,18 @@ extension ProgramBuilder {
     func isAssignable(_ from: ValueType, to type: ValueType) -> Bool {
         if from == .any || type == .any || from == .null { return true }
         if from.isNumeric && type.isNumeric { return true }
-        if (from == .text || from == .secure) && (type == .text || type == .secure) { return true }
+        // Text may go where a secure value is expected; a secure value only goes to `secure`.
+        if from == .text && type == .secure { return true }
         if case .record = from, type == .object { return true }
         return from == type
     }
 
     func checkAssignable(_ e: IRExpr, to type: ValueType, what: String) {
         if !isAssignable(e.type, to: type) {
-            report(.typeMismatch("\(what) expects \(type), not \(e.type)"), e.range,
-                   hint: type == .text && e.type.isNumeric ? "make text with a template: \"{value}\"" : nil)
+            var hint: String?
+            if type == .text && e.type.isNumeric { hint = "make text with a template: \"{value}\"" }
+            if e.type == .secure { hint = "a password answer can only be passed to a parameter declared 'secure'" }
+            report(.typeMismatch("\(what) expects \(type), not \(e.type)"), e.range, hint: hint)
         }
     }
 

@@ -26,6 +26,11 @@ struct ReadBeforeSet {
         var facts = [UInt64](repeating: ~0, count: n * words)
         var entry = [UInt64](repeating: 0, count: words)
         for slot in 0..<flow.parameterCount { entry[slot / 64] |= 1 << UInt64(slot % 64) }
+        // An output with a default starts out set.
+        for (i, output) in flow.outputs.enumerated() where output.defaultValue != nil {
+            let slot = context.outputSlots[i]
+            entry[slot / 64] |= 1 << UInt64(slot % 64)
+        }
         // Defined on the normal edge (`next`) of each element.
         var defs: [[Int]] = Array(repeating: [], count: n)
         for (i, e) in flow.elements.enumerated() {

@@ -67,8 +67,9 @@ public enum Frontend {
         let sources = SourceManager()
         let root = sources.add(path: path, bytes: bytes)
         var diagnostics: [Diagnostic] = []
-        let syntaxes = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
-        let program = Compiler.compile(syntaxes, sources: sources, diagnostics: &diagnostics)
+        let program = Compiler.compile(
+            ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics),
+            sources: sources, diagnostics: &diagnostics)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning {
                 diagnostics[i].severity = .error

@@ -163,11 +163,11 @@ public struct Conditional: Sendable {
 }
 
 public enum StatementKind: Sendable {
-    case page(Page)
-    case call(CallStatement)
+    indirect case page(Page)
+    indirect case call(CallStatement)
     case response(Expr)
     case set(target: Name, op: AssignOperator, value: Expr)
-    case decision(branches: [Conditional], otherwise: [Statement]?)
+    indirect case decision(branches: [Conditional], otherwise: [Statement]?)
     case label(Name)
     case goto(Name)
     case finish(success: Bool, reason: Expr?)

@@ -572,6 +572,7 @@ public struct Parser {
             if at(.rightBrace) || at(.eof) { break }
             let before = current.start
             if atWord("title") {
+                if title != nil { report(.duplicateTitle, at: range(of: current)) }
                 advance()
                 title = parseExpression()
             } else if at(.question) {
@@ -689,7 +690,7 @@ public struct Parser {
             binding = parseBinding()
             if binding == nil { recover(); return nil }
         } else if atNameStart {
-            report(.expectedAfter("'->'", "\(kindNoun(kind)) name"), at: range(of: current),
+            report(.expectedArrow(kindNoun(kind)), at: range(of: current),
                    hint: "\(keyword) \(callee.text)\(arguments.isEmpty && argumentsRange == nil ? "" : "(…)") -> \(currentText)")
             recover()
             return nil

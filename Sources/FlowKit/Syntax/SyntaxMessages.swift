@@ -15,6 +15,8 @@ extension Message {
     static func duplicateSetting(_ what: String) -> Message {
         Message("parse.duplicateSetting", .error, "this integration point already has a \(what)")
     }
+    /// `title "A"` and `title "B"` in one page
+    static let duplicateTitle = Message("parse.duplicateTitle", .error, "this page already has a title")
     /// `else { }` with no `if`
     static let elseWithoutIf = Message("parse.elseWithoutIf", .error, "'else' without a matching 'if'")
     /// `response "Total: {}"`
@@ -26,6 +28,11 @@ extension Message {
     /// `flow Main {` … `question X` … end of file
     static func expectedAfter(_ what: String, _ after: String) -> Message {
         Message("parse.expectedAfter", .error, "expected \(what) after \(after)")
+    }
+    /// `extension Tokenize token` (found by the compiler, which knows 'Tokenize' is an extension),
+    /// `ip Charge(a) result`
+    static func expectedArrow(_ noun: String) -> Message {
+        Message("parse.expectedArrow", .error, "expected '->' after \(noun) name")
     }
     /// `flow Main` with no `{`
     static func expectedBlock(_ what: String) -> Message {

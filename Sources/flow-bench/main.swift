@@ -98,6 +98,14 @@ func peakMemoryKB() -> Int {
 }
 
 let args = CommandLine.arguments
+if args.count >= 2 && args[1] == "sizes" {
+    print("Statement", MemoryLayout<Statement>.stride, "StatementKind", MemoryLayout<StatementKind>.size)
+    print("Expr", MemoryLayout<Expr>.stride, "ExprKind", MemoryLayout<ExprKind>.size, "Name", MemoryLayout<Name>.stride)
+    print("IRExpr", MemoryLayout<IRExpr>.stride, "Element", MemoryLayout<Element>.stride, "ElementKind", MemoryLayout<ElementKind>.size)
+    print("Page", MemoryLayout<Page>.stride, "Question", MemoryLayout<Question>.stride, "QuestionProperty", MemoryLayout<QuestionProperty>.stride, "CallStatement", MemoryLayout<CallStatement>.stride, "Argument", MemoryLayout<Argument>.stride, "TemplatePart", MemoryLayout<TemplatePart>.stride)
+    print("QuestionInfo", MemoryLayout<QuestionInfo>.stride, "CallInfo", MemoryLayout<CallInfo>.stride, "Value", MemoryLayout<Value>.stride)
+    exit(0)
+}
 if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     FileHandle.standardOutput.write(generate(lines: lines).data(using: .utf8)!)
 } else if args.count >= 3 && args[1] == "check" {

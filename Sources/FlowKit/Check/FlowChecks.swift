@@ -18,26 +18,66 @@ struct FlowChecks {
     }
 }
 
-/// Successors and predecessors of every element.
+/// Successors and predecessors of every element. Successors are read off the elements' two
+/// edges; predecessors are kept in one flat array (`predecessorList[predecessorStart[i]..<…[i+1]]`),
+/// so building the index allocates three arrays whatever the size of the flow.
 struct GraphIndex {
-    var successors: [[Int]]
-    var predecessors: [[Int]]
+    private let next: [Int32]
+    private let branch: [Int32]
+    private var predecessorStart: [Int32]
+    private var predecessorList: [Int32]
 
     init(_ flow: FlowGraph) {
-        successors = flow.elements.map { e in [e.next, e.branch].filter { $0 >= 0 }.map(Int.init) }
-        predecessors = Array(repeating: [], count: flow.elements.count)
-        for (i, s) in successors.enumerated() { for j in s { predecessors[j].append(i) } }
+        let n = flow.elements.count
+        next = flow.elements.map(\.next)
+        branch = flow.elements.map(\.branch)
+        var counts = [Int32](repeating: 0, count: n + 1)
+        for i in 0..<n {
+            if next[i] >= 0 { counts[Int(next[i]) + 1] += 1 }
+            if branch[i] >= 0 { counts[Int(branch[i]) + 1] += 1 }
+        }
+        for i in 0..<n { counts[i + 1] += counts[i] }
+        predecessorStart = counts
+        var fill = counts
+        predecessorList = [Int32](repeating: 0, count: Int(counts[n]))
+        for i in 0..<n {
+            for j in [next[i], branch[i]] where j >= 0 {
+                predecessorList[Int(fill[Int(j)])] = Int32(i)
+                fill[Int(j)] += 1
+            }
+        }
+    }
+
+    var count: Int { next.count }
+
+    /// Calls `body` with each successor of `i`.
+    @inline(__always)
+    func forEachSuccessor(_ i: Int, _ body: (Int) -> Void) {
+        if next[i] >= 0 { body(Int(next[i])) }
+        if branch[i] >= 0 { body(Int(branch[i])) }
+    }
+
+    @inline(__always)
+    func forEachPredecessor(_ i: Int, _ body: (Int) -> Void) {
+        for k in Int(predecessorStart[i])..<Int(predecessorStart[i + 1]) { body(Int(predecessorList[k])) }
+    }
+
+    func hasPredecessor(_ i: Int, where test: (Int) -> Bool) -> Bool {
+        for k in Int(predecessorStart[i])..<Int(predecessorStart[i + 1]) where test(Int(predecessorList[k])) { return true }
+        return false
     }
 
     func reachable(from entry: Int) -> [Bool] {
-        var seen = [Bool](repeating: false, count: successors.count)
-        guard entry >= 0 && entry < successors.count else { return seen }
+        var seen = [Bool](repeating: false, count: count)
+        guard entry >= 0 && entry < count else { return seen }
         var stack = [entry]
         seen[entry] = true
         while let i = stack.popLast() {
-            for j in successors[i] where !seen[j] {
-                seen[j] = true
-                stack.append(j)
+            forEachSuccessor(i) { j in
+                if !seen[j] {
+                    seen[j] = true
+                    stack.append(j)
+                }
             }
         }
         return seen
@@ -66,7 +106,7 @@ struct UnreachableElements {
         // Region heads: unreachable elements that no unreachable element leads to.
         var heads: [Int] = []
         for i in 0..<n where !covered[i] {
-            if !graph.predecessors[i].contains(where: { !reachable[$0] && !isEnd($0) }) { heads.append(i) }
+            if !graph.hasPredecessor(i, where: { !reachable[$0] && !isEnd($0) }) { heads.append(i) }
         }
         // Cycles with no head: take the first element in source order.
         var order = (0..<n).filter { !covered[$0] }
@@ -75,9 +115,11 @@ struct UnreachableElements {
             var stack = [start]
             covered[start] = true
             while let i = stack.popLast() {
-                for j in graph.successors[i] where !covered[j] {
-                    covered[j] = true
-                    stack.append(j)
+                graph.forEachSuccessor(i) { j in
+                    if !covered[j] {
+                        covered[j] = true
+                        stack.append(j)
+                    }
                 }
             }
         }
@@ -122,9 +164,11 @@ struct LoopsWithoutExit {
             }
         }
         while let i = stack.popLast() {
-            for j in graph.predecessors[i] where !canExit[j] {
-                canExit[j] = true
-                stack.append(j)
+            graph.forEachPredecessor(i) { j in
+                if !canExit[j] {
+                    canExit[j] = true
+                    stack.append(j)
+                }
             }
         }
         var reported = false

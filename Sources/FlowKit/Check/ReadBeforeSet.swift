@@ -31,15 +31,19 @@ struct ReadBeforeSet {
             let slot = context.outputSlots[i]
             entry[slot / 64] |= 1 << UInt64(slot % 64)
         }
-        // Defined on the normal edge (`next`) of each element.
-        var defs: [[Int]] = Array(repeating: [], count: n)
+        // What each element defines on its normal edge (`next`), as a flat list.
+        var defStart = [Int32](repeating: 0, count: n + 1)
+        var defSlots: [Int32] = []
         for (i, e) in flow.elements.enumerated() {
             switch e.kind {
-            case .page(let p): defs[i] = [flow.variables.count + p]
-            case .set(.local(let slot), _, _): defs[i] = [slot]
-            case .call(let info): defs[i] = info.outputs.map(\.slot) + (info.wholeResult.map { [$0] } ?? [])
+            case .page(let p): defSlots.append(Int32(flow.variables.count + p))
+            case .set(.local(let slot), _, _): defSlots.append(Int32(slot))
+            case .call(let info):
+                for o in info.outputs { defSlots.append(Int32(o.slot)) }
+                if let w = info.wholeResult { defSlots.append(Int32(w)) }
             default: break
             }
+            defStart[i + 1] = Int32(defSlots.count)
         }
         for w in 0..<words { facts[flow.entry * words + w] = entry[w] }
         var inWork = [Bool](repeating: false, count: n)
@@ -52,7 +56,10 @@ struct ReadBeforeSet {
             let e = flow.elements[i]
             // The error edge of a call does not get the call's outputs.
             if e.branch >= 0 { propagate(out, to: Int(e.branch)) }
-            for d in defs[i] { out[d / 64] |= 1 << UInt64(d % 64) }
+            for k in Int(defStart[i])..<Int(defStart[i + 1]) {
+                let d = Int(defSlots[k])
+                out[d / 64] |= 1 << UInt64(d % 64)
+            }
             if e.next >= 0 { propagate(out, to: Int(e.next)) }
         }
         func propagate(_ value: [UInt64], to j: Int) {
@@ -66,10 +73,11 @@ struct ReadBeforeSet {
         }
         // Report each read of something not definitely set.
         var reported = Set<SourceRange>()
+        var reads: [(bit: Int, range: SourceRange)] = []
         for (i, e) in flow.elements.enumerated() where reachable[i] {
             let base = i * words
             func isSet(_ bit: Int) -> Bool { facts[base + bit / 64] & (1 << UInt64(bit % 64)) != 0 }
-            var reads: [(bit: Int, range: SourceRange)] = []
+            reads.removeAll(keepingCapacity: true)
             forEachExpression(e) { collectReads($0, &reads) }
             if case .set(.local(let slot), let op, _) = e.kind, op != .assign {
                 reads.append((slot, e.range))

@@ -29,8 +29,15 @@ struct GraphIndex {
 
     init(_ flow: FlowGraph) {
         let n = flow.elements.count
-        next = flow.elements.map(\.next)
-        branch = flow.elements.map(\.branch)
+        // Read the edges in place: mapping over the elements would copy each one.
+        var next = [Int32](repeating: -1, count: n)
+        var branch = [Int32](repeating: -1, count: n)
+        for i in 0..<n {
+            next[i] = flow.elements[i].next
+            branch[i] = flow.elements[i].branch
+        }
+        self.next = next
+        self.branch = branch
         var counts = [Int32](repeating: 0, count: n + 1)
         for i in 0..<n {
             if next[i] >= 0 { counts[Int(next[i]) + 1] += 1 }
@@ -100,8 +107,8 @@ struct UnreachableElements {
     func check() {
         let n = flow.elements.count
         var covered = reachable
-        for (i, e) in flow.elements.enumerated() where !covered[i] {
-            if case .end = e.kind { covered[i] = true }
+        for i in 0..<n where !covered[i] {
+            if case .end = flow.elements[i].kind { covered[i] = true }
         }
         // Region heads: unreachable elements that no unreachable element leads to.
         var heads: [Int] = []
@@ -155,8 +162,8 @@ struct LoopsWithoutExit {
         let n = flow.elements.count
         var canExit = [Bool](repeating: false, count: n)
         var stack: [Int] = []
-        for (i, e) in flow.elements.enumerated() {
-            switch e.kind {
+        for i in 0..<n {
+            switch flow.elements[i].kind {
             case .finish, .end:
                 canExit[i] = true
                 stack.append(i)
@@ -172,7 +179,8 @@ struct LoopsWithoutExit {
             }
         }
         var reported = false
-        for (i, e) in flow.elements.enumerated() where reachable[i] && !canExit[i] {
+        for i in 0..<n where reachable[i] && !canExit[i] {
+            let e = flow.elements[i]
             switch e.kind {
             case .goto(let label):
                 reported = true

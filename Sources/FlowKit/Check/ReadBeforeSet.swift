@@ -7,12 +7,22 @@
 ///     response "Discount: {discount}"   // error: 'discount' may be read before it is set
 ///
 /// Also: a sub-flow's outputs must be set on every path to its end or `finish success`.
-struct ReadBeforeSet {
+/// A class, not a struct: its methods are passed as closures, and capturing a struct this size
+/// copies (and retains) every field on each call.
+final class ReadBeforeSet {
     let builder: ProgramBuilder
     let flow: FlowGraph
     let context: FlowContext
     let graph: GraphIndex
     let reachable: [Bool]
+
+    init(builder: ProgramBuilder, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
+        self.builder = builder
+        self.flow = flow
+        self.context = context
+        self.graph = graph
+        self.reachable = reachable
+    }
 
     /// Bits: one per variable slot, then one per page.
     private var bitCount: Int { flow.variables.count + flow.pages.count }
@@ -34,8 +44,8 @@ struct ReadBeforeSet {
         // What each element defines on its normal edge (`next`), as a flat list.
         var defStart = [Int32](repeating: 0, count: n + 1)
         var defSlots: [Int32] = []
-        for (i, e) in flow.elements.enumerated() {
-            switch e.kind {
+        for i in 0..<n {
+            switch flow.elements[i].kind {
             case .page(let p): defSlots.append(Int32(flow.variables.count + p))
             case .set(.local(let slot), _, _): defSlots.append(Int32(slot))
             case .call(let info):
@@ -53,14 +63,14 @@ struct ReadBeforeSet {
         while let i = work.popLast() {
             inWork[i] = false
             for w in 0..<words { out[w] = facts[i * words + w] }
-            let e = flow.elements[i]
+            let (next, branch) = (flow.elements[i].next, flow.elements[i].branch)
             // The error edge of a call does not get the call's outputs.
-            if e.branch >= 0 { propagate(out, to: Int(e.branch)) }
+            if branch >= 0 { propagate(out, to: Int(branch)) }
             for k in Int(defStart[i])..<Int(defStart[i + 1]) {
                 let d = Int(defSlots[k])
                 out[d / 64] |= 1 << UInt64(d % 64)
             }
-            if e.next >= 0 { propagate(out, to: Int(e.next)) }
+            if next >= 0 { propagate(out, to: Int(next)) }
         }
         func propagate(_ value: [UInt64], to j: Int) {
             var changed = false

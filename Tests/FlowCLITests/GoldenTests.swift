@@ -40,8 +40,9 @@ final class GoldenTests: XCTestCase {
             let expectedPath = "\(Self.goldenDirectory)/\(name).expected"
             let expectedURL = FlowProcess.packageRoot.appendingPathComponent(expectedPath)
 
-            let source = try String(
-                contentsOf: FlowProcess.packageRoot.appendingPathComponent(flowPath), encoding: .utf8)
+            // Some cases are deliberately not UTF-8; only the `// args:` line is read here.
+            let source = String(
+                decoding: try Data(contentsOf: FlowProcess.packageRoot.appendingPathComponent(flowPath)), as: UTF8.self)
             let arguments = ["check"] + Self.options(in: source) + [flowPath]
             let actual = Self.serialize(try FlowProcess.run(arguments))
 

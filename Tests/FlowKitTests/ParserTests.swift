@@ -89,6 +89,7 @@ final class ParserTests: XCTestCase {
             }
             flow Pay {
               extension Tokenize 1️⃣token2️⃣
+              response "{token}"
             }
             """, [DiagnosticSpec("parse.expectedArrow", "expected '->' after extension name", to: "2️⃣")])
     }

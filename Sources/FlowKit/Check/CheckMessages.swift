@@ -135,7 +135,7 @@ extension Message {
     }
     /// `ip Ping(1, 2)` where Ping takes one parameter
     static func tooManyArguments(_ callee: String, _ expected: Int, _ got: Int) -> Message {
-        Message("check.tooManyArguments", .error, "'\(callee)' takes \(expected) argument\(expected == 1 ? "" : "s"), but \(got) were given")
+        Message("check.tooManyArguments", .error, "'\(callee)' takes \(expected) argument\(expected == 1 ? "" : "s"), but \(got) \(got == 1 ? "was" : "were") given")
     }
     /// `set total = "a" * 2`
     static func typeMismatch(_ detail: String) -> Message {

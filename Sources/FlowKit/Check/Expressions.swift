@@ -169,9 +169,10 @@ extension ProgramBuilder {
                 markRecordUsed(base.type, field: field.text)
                 return f.type
             }
+            let suggestion = Suggest.closest(to: field.text, in: fields.map(\.name))
             report(.unknownField(field.text), field.range,
-                   hint: Suggest.closest(to: field.text, in: fields.map(\.name)).map { "did you mean '\($0)'?" }
-                       ?? "fields: \(fields.map(\.name).joined(separator: ", "))")
+                   hint: suggestion.map { "did you mean '\($0)'?" } ?? "fields: \(fields.map(\.name).joined(separator: ", "))")
+            if let suggestion { markRecordUsed(base.type, field: suggestion) }
             flow?.hadResolutionError = true
             return .any
         case .object, .any: return .any

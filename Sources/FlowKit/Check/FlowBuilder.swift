@@ -26,6 +26,11 @@ final class FlowBuilder {
 
     func build() -> FlowGraph {
         let signature = p.program.flows[index]
+        for param in signature.parameters + signature.outputs {
+            if let (_, first) = p.globals[param.name] {
+                p.report(.duplicateName(param.name), param.range, notes: [DiagnosticNote("'\(param.name)' is first declared here", at: first)])
+            }
+        }
         for param in signature.parameters { _ = declareLocal(param.name, param.type, param.range, isParameter: true) }
         ctx.parameterCount = signature.parameters.count
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
@@ -85,6 +90,7 @@ final class FlowBuilder {
                 if let first = ctx.pages[page.name.text] {
                     p.report(.duplicateName(page.name.text), page.name.range,
                              notes: [DiagnosticNote("'\(page.name.text)' is first declared here", at: ctx.pageInfos[first].range)])
+                    ctx.hadResolutionError = true
                     continue
                 }
                 claimName(page.name)
@@ -104,6 +110,9 @@ final class FlowBuilder {
             case .set(let target, _, _):
                 if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }
             case .call(let c):
+                if let split = splitMissingArrow(c), assignableTarget(split.rest) {
+                    _ = declareLocal(split.rest.text, .any, split.rest.range)
+                }
                 switch c.binding {
                 case .variable(let v)?:
                     if assignableTarget(v) { _ = declareLocal(v.text, .any, v.range) }
@@ -117,6 +126,7 @@ final class FlowBuilder {
                 if let otherwise { collect(otherwise) }
             case .label(let name):
                 if let (_, first) = labels[name.text] {
+                    ctx.hadResolutionError = true
                     p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("label '\(name.text)' is first declared here", at: first)])
                 } else {
                     labels[name.text] = (-1, name.range)
@@ -126,10 +136,15 @@ final class FlowBuilder {
         }
     }
 
-    /// A page and a variable may not share a name.
+    /// A page may not share a name with a variable, a parameter or a config, secret or session
+    /// variable (one namespace per flow).
     private func claimName(_ name: Name) {
-        if let slot = ctx.locals[name.text], let first = ctx.firstSet[slot] ?? Optional(decl.name.range) {
+        var first: SourceRange?
+        if let slot = ctx.locals[name.text] { first = ctx.firstSet[slot] ?? decl.name.range }
+        if let (_, r) = p.globals[name.text] { first = r }
+        if let first {
             p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])
+            ctx.hadResolutionError = true
         }
     }
 
@@ -319,7 +334,15 @@ final class FlowBuilder {
         ctx.pageInfos[pi] = info
     }
 
-    private func lowerCall(_ c: CallStatement, _ range: SourceRange) {
+    private func lowerCall(_ original: CallStatement, _ range: SourceRange) {
+        var c = original
+        if let split = splitMissingArrow(c) {
+            // `extension Tokenize token`: report the missing '->' and go on as if it were there.
+            p.report(.expectedArrow(CallStatement.noun(c.kind)), split.rest.range, label: "found '\(split.rest.text)'",
+                     hint: "\(c.kind.rawValue) \(split.callee.text)\(c.argumentsRange == nil ? "" : "(…)") -> \(split.rest.text)")
+            c.callee = split.callee
+            c.binding = .variable(split.rest)
+        }
         var target: CallTarget?
         var params: [ParameterInfo] = []
         var outputs: [(name: String, type: ValueType)] = []
@@ -356,27 +379,10 @@ final class FlowBuilder {
             case .extension: names = Array(p.extensionIndex.keys)
             case .flow: names = Array(p.flowIndex.keys)
             }
-            if let split = missingArrow(c, names) {
-                // The callee is known: its outputs are not "never read" because of this typo.
-                let known: CallTarget? = switch c.kind {
-                case .ip: p.ipIndex[split.callee].map { .ip($0) }
-                case .extension: p.extensionIndex[split.callee].map { .extension($0) }
-                case .flow: nil
-                }
-                if let known {
-                    let count = switch known {
-                    case .ip(let i): p.program.integrationPoints[i].outputs.count
-                    case .extension(let i): p.program.extensions[i].outputs.count
-                    case .flow: 0
-                    }
-                    for o in 0..<count { p.markOutputUsed(known, o) }
-                }
-                p.report(.expectedArrow(noun), split.rest, label: "found '\(split.restText)'",
-                         hint: "\(c.kind.rawValue) \(split.callee)\(c.argumentsRange == nil ? "" : "(…)") -> \(split.restText)")
-            } else {
-                p.report(.undefinedCallee(noun, c.callee.text), c.callee.range,
-                         hint: Suggest.closest(to: c.callee.text, in: names).map { "did you mean '\($0)'?" })
-            }
+            let suggestion = Suggest.closest(to: c.callee.text, in: names)
+            p.report(.undefinedCallee(noun, c.callee.text), c.callee.range, hint: suggestion.map { "did you mean '\($0)'?" })
+            // The callee meant is not "never read" because of this typo.
+            if let suggestion { markAllOutputsUsed(c.kind, suggestion) }
             ctx.hadResolutionError = true
             bindUnknown(c.binding)
             emitCall(CallInfo(target: .ip(-1), arguments: [], outputs: [], wholeResult: nil, hasErrorHandler: c.onError != nil), c, range)
@@ -400,7 +406,11 @@ final class FlowBuilder {
                 matched[pi] = ir
                 p.checkAssignable(ir, to: params[pi].type, what: "argument '\(label.text)'")
             } else {
-                if sawLabel { p.report(.positionalAfterNamed, a.range); continue }
+                if sawLabel {
+                    p.report(.positionalAfterNamed, a.range)
+                    reportedUnknownArgument = true
+                    continue
+                }
                 guard i < params.count else {
                     p.report(.tooManyArguments(c.callee.text, params.count, args.count), a.range,
                              notes: [DiagnosticNote("'\(c.callee.text)' is declared here", at: declarationRange(target))])
@@ -425,6 +435,7 @@ final class FlowBuilder {
         case .variable(let v)?:
             if outputs.isEmpty {
                 p.report(.noOutputs(noun, c.callee.text), v.range)
+                if let slot = ctx.locals[v.text] { ctx.reads[slot] += 1; info.wholeResult = slot; bound.append((slot, v.range, .any)) }
             } else if let slot = ctx.locals[v.text] {
                 let type = p.resultType(target, outputs)
                 if outputs.count == 1 { p.markOutputUsed(target, 0); info.outputs = [(0, slot)] } else { info.wholeResult = slot }
@@ -433,9 +444,12 @@ final class FlowBuilder {
         case .mapping(let pairs)?:
             for pair in pairs {
                 guard let oi = outputs.firstIndex(where: { $0.name == pair.output.text }) else {
+                    let suggestion = Suggest.closest(to: pair.output.text, in: outputs.map(\.name))
                     p.report(.unknownOutput(pair.output.text, c.callee.text), pair.output.range,
-                             hint: Suggest.closest(to: pair.output.text, in: outputs.map(\.name)).map { "did you mean '\($0)'?" }
-                                 ?? "outputs: \(outputs.map(\.name).joined(separator: ", "))")
+                             hint: suggestion.map { "did you mean '\($0)'?" } ?? "outputs: \(outputs.map(\.name).joined(separator: ", "))")
+                    if let suggestion, let si = outputs.firstIndex(where: { $0.name == suggestion }) { p.markOutputUsed(target, si) }
+                    // Still bind the variable, so its uses are not reported as unset.
+                    ctx.hadResolutionError = true
                     continue
                 }
                 p.markOutputUsed(target, oi)
@@ -453,31 +467,52 @@ final class FlowBuilder {
         emitCall(info, c, range)
     }
 
+    private func markAllOutputsUsed(_ kind: CallKind, _ name: String) {
+        switch kind {
+        case .ip:
+            if let i = p.ipIndex[name] { for o in p.program.integrationPoints[i].outputs.indices { p.markOutputUsed(.ip(i), o) } }
+        case .extension:
+            if let i = p.extensionIndex[name] { for o in p.program.extensions[i].outputs.indices { p.markOutputUsed(.extension(i), o) } }
+        case .flow: break
+        }
+    }
+
     /// `extension Tokenize token` reads as one name, 'Tokenize token'. When its first words name a
-    /// declared callee, the '->' before the rest is what is missing.
-    private func missingArrow(_ c: CallStatement, _ names: [String]) -> (callee: String, rest: SourceRange, restText: String)? {
+    /// declared callee and the rest does not, the '->' before the rest is what is missing.
+    func splitMissingArrow(_ c: CallStatement) -> (callee: Name, rest: Name)? {
         let words = c.callee.text.split(separator: " ")
         guard words.count > 1, c.binding == nil else { return nil }
+        func declared(_ name: String) -> Bool {
+            switch c.kind {
+            case .ip: p.ipIndex[name] != nil
+            case .extension: p.extensionIndex[name] != nil
+            case .flow: p.flowIndex[name] != nil
+            }
+        }
+        guard !declared(c.callee.text) else { return nil }
         for k in stride(from: words.count - 1, through: 1, by: -1) {
             let prefix = words[..<k].joined(separator: " ")
-            guard names.contains(prefix) else { continue }
-            let restText = words[k...].joined(separator: " ")
-            // The rest starts at the k-th word in the source.
+            guard declared(prefix) else { continue }
+            // Find where the k-th word starts in the source.
             let file = p.sources[c.callee.range.file]
             let text = file.text(c.callee.range)
             var offset = 0
             var seen = 0
             var inWord = false
+            var prefixEnd = 0
             for (i, b) in text.utf8.enumerated() {
                 let isSpace = b == 0x20 || b == 0x09
+                if isSpace && inWord { prefixEnd = i }
                 if !isSpace && !inWord {
                     if seen == k { offset = i; break }
                     seen += 1
                 }
                 inWord = !isSpace
             }
-            let start = Int(c.callee.range.start) + offset
-            return (prefix, SourceRange(file: c.callee.range.file, start: start, end: Int(c.callee.range.end)), restText)
+            let s = Int(c.callee.range.start)
+            let f = c.callee.range.file
+            return (Name(prefix, SourceRange(file: f, start: s, end: s + prefixEnd)),
+                    Name(words[k...].joined(separator: " "), SourceRange(file: f, start: s + offset, end: Int(c.callee.range.end))))
         }
         return nil
     }

@@ -9,9 +9,10 @@ struct FlowChecks {
     func run() {
         let graph = GraphIndex(flow)
         let reachable = graph.reachable(from: flow.entry)
-        UnreachableElements(builder: builder, flow: flow, graph: graph, reachable: reachable).check()
-        // A name that did not resolve would make these checks report its consequences again.
+        // A name that did not resolve (a label, say) would make these checks report its
+        // consequences again.
         guard !context.hadResolutionError else { return }
+        UnreachableElements(builder: builder, flow: flow, graph: graph, reachable: reachable).check()
         LoopsWithoutExit(builder: builder, flow: flow, graph: graph, reachable: reachable).check()
         ReadBeforeSet(builder: builder, flow: flow, context: context, graph: graph, reachable: reachable).check()
         UnusedVariables(builder: builder, context: context, assignments: assignments).check()
@@ -135,8 +136,9 @@ struct UnreachableElements {
         for i in order where !covered[i] { reported.append(i); cover(i) }
         for i in reported {
             let r = flow.elements[i].range
-            builder.report(.unreachable, r, label: "no path from the start of the flow reaches this",
-                           hint: "remove it, or mark it with a label and jump to it with 'goto'")
+            var hint = "remove it, or mark it with a label and jump to it with 'goto'"
+            if case .label(let name) = flow.elements[i].kind { hint = "no 'goto \(name)' is reached; remove the label or jump to it" }
+            builder.report(.unreachable, r, label: "no path from the start of the flow reaches this", hint: hint)
         }
     }
 

@@ -30,8 +30,12 @@ enum ImportResolver {
             guard case .import(let path, let range) = d else { continue }
             let target = normalize(resolve(path, from: file.path))
             if chain.contains(target) {
-                let message: Message = target == key ? .importsItself : .importCycle(chain.map { shortName($0) } + [shortName(target)])
-                diagnostics.append(Diagnostic(message, at: range, hint: "move what both files need into a third file and import that from each"))
+                if target == key {
+                    diagnostics.append(Diagnostic(.importsItself, at: range, hint: "remove this import"))
+                } else {
+                    diagnostics.append(Diagnostic(.importCycle(chain.map { shortName($0) } + [shortName(target)]), at: range,
+                                                  hint: "move what both files need into a third file and import that from each"))
+                }
                 continue
             }
             if loaded[target] != nil { continue }

@@ -123,6 +123,9 @@ public struct DiagnosticRenderer: Sendable {
             if s == "\t" {
                 text += "    "
                 col += 4
+            } else if s.value == 0 {
+                text += "\u{2400}"  // ␀, so a NUL byte does not look like an encoding fault
+                col += 1
             } else if s.value < 0x20 || s.value == 0x7F {
                 text += "\u{FFFD}"
                 col += 1
@@ -143,6 +146,15 @@ public struct DiagnosticRenderer: Sendable {
         let file = sources[d.range.file]
         let loc = file.location(of: Int(d.range.start))
         var line = "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
+        for note in d.notes {
+            if let r = note.range {
+                let noteFile = sources[r.file]
+                let l = noteFile.location(of: Int(r.start))
+                line += "\(noteFile.path):\(l.line):\(l.column): note: \(note.message)\n"
+            } else {
+                line += "\(file.path):\(loc.line):\(loc.column): note: \(note.message)\n"
+            }
+        }
         if let hint = d.hint {
             line += "\(file.path):\(loc.line):\(loc.column): note: \(hint.replacingNewlines())\n"
         }
@@ -162,7 +174,21 @@ public struct DiagnosticRenderer: Sendable {
             out += "\"endLine\": \(end.line), \"endColumn\": \(end.column), "
             out += "\"severity\": \"\(d.severity.rawValue)\", \"code\": \(JSONText.quote(d.id)), "
             out += "\"message\": \(JSONText.quote(d.message))"
+            if let label = d.label { out += ", \"label\": \(JSONText.quote(label))" }
             if let hint = d.hint { out += ", \"hint\": \(JSONText.quote(hint))" }
+            if !d.notes.isEmpty {
+                out += ", \"notes\": ["
+                for (k, note) in d.notes.enumerated() {
+                    out += k == 0 ? "{" : ", {"
+                    if let r = note.range {
+                        let noteFile = sources[r.file]
+                        let l = noteFile.location(of: Int(r.start))
+                        out += "\"file\": \(JSONText.quote(noteFile.path)), \"line\": \(l.line), \"column\": \(l.column), "
+                    }
+                    out += "\"message\": \(JSONText.quote(note.message))}"
+                }
+                out += "]"
+            }
             out += "}"
         }
         out += diagnostics.isEmpty ? "]\n" : "\n]\n"
@@ -171,8 +197,9 @@ public struct DiagnosticRenderer: Sendable {
 }
 
 extension String {
+    /// A multi-line hint on one line: its lines joined with a space, their indentation dropped.
     fileprivate func replacingNewlines() -> String {
-        split(separator: "\n").joined(separator: " ")
+        split(separator: "\n").map { $0.drop { $0 == " " } }.joined(separator: " ")
     }
 }
 

@@ -22,10 +22,12 @@ public enum Suggest {
         Array(s.lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" })
     }
 
-    /// Levenshtein distance, giving up (returning limit + 1) once every cell of a row exceeds `limit`.
+    /// Edit distance where swapping two neighbouring characters counts as one edit (optimal
+    /// string alignment), giving up (returning limit + 1) once every cell of a row exceeds `limit`.
     static func distance(_ a: [Character], _ b: [Character], limit: Int) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
+        var beforePrevious = [Int](repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)
         var current = [Int](repeating: 0, count: b.count + 1)
         for i in 1...a.count {
@@ -34,10 +36,13 @@ public enum Suggest {
             for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+                }
                 rowMin = min(rowMin, current[j])
             }
             if rowMin > limit { return limit + 1 }
-            swap(&previous, &current)
+            (beforePrevious, previous, current) = (previous, current, beforePrevious)
         }
         return previous[b.count]
     }

@@ -109,6 +109,17 @@ public enum CallKind: String, Sendable {
     case flow = "call"
 }
 
+extension CallStatement {
+    /// How diagnostics name the callee of each kind of call.
+    static func noun(_ kind: CallKind) -> String {
+        switch kind {
+        case .ip: "integration point"
+        case .extension: "extension"
+        case .flow: "sub-flow"
+        }
+    }
+}
+
 /// `ip Name(args) -> binding on error { … }`, likewise `extension` and `call`.
 public struct CallStatement: Sendable {
     public var kind: CallKind

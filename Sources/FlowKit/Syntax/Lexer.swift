@@ -189,7 +189,7 @@ public struct Lexer {
         // Report a run of invalid bytes once.
         var j = i + 1
         while j < limit && buf[j] >= 0x80 && UTF8Check.sequenceLength(buf, j, limit) == 0 { j += 1 }
-        report(.invalidUTF8, i, j)
+        report(.invalidUTF8, i, j, hint: "save the file as UTF-8")
         return j
     }
 

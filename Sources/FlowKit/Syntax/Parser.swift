@@ -139,7 +139,7 @@ public struct Parser {
     /// Requires the end of a statement: a line end, a closing brace or the end of the file.
     private mutating func endStatement(_ what: String) {
         if at(.newline) || at(.rightBrace) || at(.eof) { return }
-        report(.expectedEndOfLine(after: what), at: range(of: current), label: "unexpected \(foundDescription)")
+        report(.expectedEndOfLine(after: what), at: range(of: current), label: "found \(foundDescription)")
         recover()
     }
 
@@ -242,8 +242,8 @@ public struct Parser {
             skipNewlines()
             if at(.eof) { break }
             let before = current.start
-            if let d = parseDeclaration() { declarations.append(d) }
-            endStatement("a declaration")
+            if !at(.rightBrace), let d = parseDeclaration() { declarations.append(d) }
+            if !at(.rightBrace) { endStatement("a declaration") }
             if at(.rightBrace) {
                 report(.unmatchedClosingBrace, at: range(of: current))
                 advance()
@@ -267,6 +267,7 @@ public struct Parser {
             let pathRange = range(of: current)
             let path = decodePlainString(current)
             advance()
+            guard let path else { return nil }
             return .import(path: path, range: pathRange)
         case .config:
             advance()
@@ -280,9 +281,10 @@ public struct Parser {
             advance()
             guard let name = parseName("secret name", hint: "secret STRIPE_SECRET_KEY") else { recover(); return nil }
             if at(.equal) {
-                report(.secretWithValue, at: range(of: current),
-                       hint: "declare only the name; the value comes from the environment or --secrets at run time")
+                let eq = start
                 recover()
+                report(.secretWithValue, at: range(eq, previousEnd),
+                       hint: "declare only the name: secret \(name.text)\nits value is supplied when the flow runs, never written in a file")
             }
             return .secret(name: name, range: rangeFrom(s))
         case .var:
@@ -464,8 +466,14 @@ public struct Parser {
                 recover()
                 return nil
             default:
+                // `set tries 0`: the number was read as the last word of the name.
+                var example = "set \(target.text) = 0"
+                let words = target.text.split(separator: " ")
+                if words.count > 1, let last = words.last, last.allSatisfy(\.isNumber) {
+                    example = "set \(words.dropLast().joined(separator: " ")) = \(last)"
+                }
                 report(.expectedAfter("'=', '+=' or '-='", "the variable name"), at: missingRange,
-                       label: "found \(foundDescription)", hint: "set \(target.text) = 0")
+                       label: "found \(foundDescription)", hint: example)
                 recover()
                 return nil
             }
@@ -690,10 +698,15 @@ public struct Parser {
             binding = parseBinding()
             if binding == nil { recover(); return nil }
         } else if atNameStart {
-            report(.expectedArrow(kindNoun(kind)), at: range(of: current),
-                   hint: "\(keyword) \(callee.text)\(arguments.isEmpty && argumentsRange == nil ? "" : "(…)") -> \(currentText)")
-            recover()
-            return nil
+            let hint = "\(keyword) \(callee.text)\(arguments.isEmpty && argumentsRange == nil ? "" : "(…)") -> \(currentText)"
+            let r = range(of: current)
+            // Read the name as the binding, so later uses of it are not reported again.
+            if let name = parseName("variable name") {
+                report(.expectedArrow(kindNoun(kind)), at: name.range, label: "found '\(name.text)'", hint: hint)
+                binding = .variable(name)
+            } else {
+                report(.expectedArrow(kindNoun(kind)), at: r, hint: hint)
+            }
         }
         var onError: ErrorHandler?
         if nextLineStarts(with: .on) {
@@ -807,7 +820,7 @@ public struct Parser {
         let params = at(.leftParen) ? parseParameters("parameter") : []
         if at(.arrow) {
             report(.callOutsideFlow("ip"), at: rangeFrom(s),
-                   hint: "calls belong inside a flow; a declaration has a body:\n  ip \(name.text)(amount: currency) {\n    POST \"https://…\"\n  }")
+                   hint: "calls belong inside a flow:\n  flow Main {\n    ip \(name.text)(…) -> result\n  }")
             recover()
             return nil
         }
@@ -851,7 +864,7 @@ public struct Parser {
         let wordRange = range(of: current)
         if let method = HTTPMethod(rawValue: word) {
             advance()
-            if decl.url != nil { report(.duplicateSetting("request line"), at: wordRange) }
+            if decl.method != nil { report(.duplicateSetting("request line"), at: wordRange) }
             decl.method = method
             decl.url = parseExpression()
             return
@@ -859,17 +872,17 @@ public struct Parser {
         switch word {
         case "soap":
             advance()
+            if decl.isSOAP { report(.duplicateSetting("request line"), at: wordRange) }
+            decl.isSOAP = true
             if at(.number) && (currentText == "1.1" || currentText == "1.2") {
                 decl.soapVersion = currentText
                 advance()
             } else {
                 report(.expectedSOAPVersion, at: missingRange, label: "found \(foundDescription)", hint: "soap 1.2 \"https://bank.example/AccountService\"")
-                recover()
-                return
+                if at(.number) { advance() }
+                if !at(.string) { recover(); return }
             }
-            if decl.url != nil { report(.duplicateSetting("request line"), at: wordRange) }
-            decl.isSOAP = true
-            decl.url = parseExpression()
+            if decl.method == nil { decl.url = parseExpression() } else { _ = parseExpression() }
         case "action":
             advance()
             decl.action = parseExpression()
@@ -882,7 +895,7 @@ public struct Parser {
                 recover(); return
             }
             guard at(.string) else { report(.expectedAfter("a text literal", "'='"), at: missingRange); recover(); return }
-            decl.namespaces.append((prefix, decodePlainString(current), wordRange.union(range(of: current))))
+            decl.namespaces.append((prefix, decodePlainString(current) ?? "", wordRange.union(range(of: current))))
             advance()
         case "query", "headers", "form":
             advance()
@@ -956,7 +969,7 @@ public struct Parser {
             var key: String?
             var keyRange = range(of: current)
             if at(.string) {
-                key = decodePlainString(current)
+                key = decodePlainString(current) ?? ""
                 advance()
             } else if let n = parseName("key") {
                 key = n.text
@@ -1037,10 +1050,11 @@ public struct Parser {
         var source: OutputSource?
         if match(.equal) {
             if !allowSource {
-                report(.extensionOutputSource, at: range(previousEnd - 1, previousEnd),
-                       hint: "an extension's outputs are the keys of the JSON object it prints: output token: text")
+                let eq = previousEnd - 1
                 recover()
-                return nil
+                report(.extensionOutputSource, at: range(eq, previousEnd),
+                       hint: "an extension's outputs are the keys of the JSON object it prints: output \(name.text)\(type.map { ": \($0.name)" } ?? "")")
+                return OutputDecl(name: name, type: type, source: nil, range: rangeFrom(s))
             }
             let sourceRange = range(of: current)
             if atWord("json") || atWord("xml") || atWord("header") {
@@ -1051,7 +1065,7 @@ public struct Parser {
                     recover()
                     return nil
                 }
-                let path = decodePlainString(current)
+                let path = decodePlainString(current) ?? ""
                 let r = range(of: current)
                 advance()
                 switch kind {
@@ -1069,7 +1083,7 @@ public struct Parser {
                 report(.expectedOutputSource, at: sourceRange, label: "found \(foundDescription)",
                        hint: "json \"path\", xml \"path\", header \"Name\", status or text")
                 recover()
-                return nil
+                return OutputDecl(name: name, type: type, source: nil, range: rangeFrom(s))
             }
         } else if allowSource {
             report(.expectedAfter("'='", "output name"), at: missingRange, label: "found \(foundDescription)",
@@ -1172,7 +1186,6 @@ public struct Parser {
         while let (op, precedence) = Parser.binaryOperator(current), precedence >= minPrecedence {
             let opRange = range(of: current)
             advance()
-            skipNewlinesInExpression()
             let right = parseBinary(precedence + 1)
             left = Expr(.binary(op, left, right), rangeFrom(s))
             if precedence == 4, let (next, p) = Parser.binaryOperator(current), p == 4 {
@@ -1188,10 +1201,10 @@ public struct Parser {
         return left
     }
 
-    /// Line ends are allowed right after a binary operator.
-    private mutating func skipNewlinesInExpression() { skipNewlines() }
 
     private mutating func parseUnary() -> Expr {
+        // A character the lexer already reported ('!', '$') is passed over, not reported again.
+        while at(.unknown) { advance() }
         let s = start
         if at(.minus) {
             advance()
@@ -1314,7 +1327,7 @@ public struct Parser {
             var key: String?
             var keyRange = range(of: current)
             if at(.string) {
-                key = decodePlainString(current)
+                key = decodePlainString(current) ?? ""
                 advance()
             } else if let n = parseName("field name") {
                 key = n.text
@@ -1340,14 +1353,14 @@ public struct Parser {
     // MARK: - Text literals
 
     /// Decodes a text literal that may not hold `{…}` (import paths, keys, JSON paths).
-    private mutating func decodePlainString(_ token: Token) -> String {
+    private mutating func decodePlainString(_ token: Token) -> String? {
         let e = parseTemplate(token)
         switch e.kind {
         case .string(let s): return s
         case .template:
             report(.templateNotAllowed, at: e.range, hint: "write a literal '{' as '\\{'")
-            return ""
-        default: return ""
+            return nil
+        default: return nil
         }
     }
 
@@ -1392,6 +1405,8 @@ public struct Parser {
                         text.append(contentsOf: Array(String(Character(scalar)).utf8))
                         i = j + 1
                     } else {
+                        // Pass over the whole escape, up to its '}' if it has one on this line.
+                        while j < end && bytes[j] != 0x7D && bytes[j] != 0x22 { j += 1 }
                         report(.invalidUnicodeEscape, at: range(i, min(end, j + 1)), hint: "write a code point in hex: \\u{E9}")
                         i = min(end, j + 1)
                     }

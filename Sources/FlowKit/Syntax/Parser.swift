@@ -530,6 +530,24 @@ public struct Parser {
         }
     }
 
+    /// Parses `{`, then one item a line (each read by `item`) until `}`; a missing `}` is reported
+    /// with a note at the `{`. Each pass consumes at least one token, so the loop ends.
+    private mutating func parseLines(closing construct: String, endOf what: String, _ item: (inout Parser) -> Void) {
+        let open = range(of: current)
+        advance()  // {
+        while true {
+            skipNewlines()
+            if at(.rightBrace) || at(.eof) { break }
+            let before = current.start
+            item(&self)
+            endStatement(what)
+            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
+        }
+        if !match(.rightBrace) {
+            report(.expectedClosing("'}'", construct), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
+        }
+    }
+
     private mutating func parseIf() -> Statement? {
         let s = start
         var branches: [Conditional] = []
@@ -571,30 +589,20 @@ public struct Parser {
             recover()
             return nil
         }
-        let open = range(of: current)
-        advance()
         var title: Expr?
         var questions: [Question] = []
-        while true {
-            skipNewlines()
-            if at(.rightBrace) || at(.eof) { break }
-            let before = current.start
-            if atWord("title") {
-                if title != nil { report(.duplicateTitle, at: range(of: current)) }
-                advance()
-                title = parseExpression()
-            } else if at(.question) {
-                if let q = parseQuestion() { questions.append(q) }
+        parseLines(closing: "page", endOf: "a page item") { p in
+            if p.atWord("title") {
+                if title != nil { p.report(.duplicateTitle, at: p.range(of: p.current)) }
+                p.advance()
+                title = p.parseExpression()
+            } else if p.at(.question) {
+                if let q = p.parseQuestion() { questions.append(q) }
             } else {
-                report(.expectedPageItem, at: range(of: current), label: "found \(foundDescription)",
-                       hint: "a page holds a 'title' and questions:\n  question Email: email")
-                recover()
+                p.report(.expectedPageItem, at: p.range(of: p.current), label: "found \(p.foundDescription)",
+                         hint: "a page holds a 'title' and questions:\n  question Email: email")
+                p.recover()
             }
-            endStatement("a page item")
-            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-        }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "page"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
         }
         if questions.isEmpty { report(.emptyPage(name.text), at: name.range, hint: "add a question: question Email: email") }
         return Page(name: name, title: title, questions: questions, isLoneQuestion: false, range: rangeFrom(s))
@@ -622,18 +630,8 @@ public struct Parser {
         }
         var properties: [QuestionProperty] = []
         if at(.leftBrace) {
-            let open = range(of: current)
-            advance()
-            while true {
-                skipNewlines()
-                if at(.rightBrace) || at(.eof) { break }
-                let before = current.start
-                if let p = parseQuestionProperty() { properties.append(p) }
-                endStatement("a question property")
-                if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-            }
-            if !match(.rightBrace) {
-                report(.expectedClosing("'}'", "question"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
+            parseLines(closing: "question", endOf: "a question property") { p in
+                if let property = p.parseQuestionProperty() { properties.append(property) }
             }
         }
         return Question(name: name, type: type, typeRange: typeRange, properties: properties, range: rangeFrom(s))
@@ -833,19 +831,7 @@ public struct Parser {
             recover()
             return nil
         }
-        let open = range(of: current)
-        advance()
-        while true {
-            skipNewlines()
-            if at(.rightBrace) || at(.eof) { break }
-            let before = current.start
-            parseIPItem(&decl)
-            endStatement("an integration point setting")
-            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-        }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "integration point"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
-        }
+        parseLines(closing: "integration point", endOf: "an integration point setting") { p in p.parseIPItem(&decl) }
         decl.range = rangeFrom(s)
         return .ip(decl)
     }
@@ -959,83 +945,60 @@ public struct Parser {
             recover()
             return []
         }
-        let open = range(of: current)
-        advance()
         var pairs: [KeyValue] = []
-        while true {
-            skipNewlines()
-            if at(.rightBrace) || at(.eof) { break }
-            let before = current.start
+        parseLines(closing: "'\(what)'", endOf: "a key and value") { p in
             var key: String?
-            var keyRange = range(of: current)
-            if at(.string) {
-                key = decodePlainString(current) ?? ""
-                advance()
-            } else if let n = parseName("key") {
+            var keyRange = p.range(of: p.current)
+            if p.at(.string) {
+                key = p.decodePlainString(p.current) ?? ""
+                p.advance()
+            } else if let n = p.parseName("key") {
                 key = n.text
                 keyRange = n.range
             }
-            if let key {
-                if expect(.equal, .expectedAfter("'='", "key"), hint: "\(what) {\n  currency = \"usd\"\n}") {
-                    pairs.append(KeyValue(key: key, keyRange: keyRange, value: parseExpression()))
-                } else {
-                    recover()
-                }
-            } else {
-                recover()
+            guard let key, p.expect(.equal, .expectedAfter("'='", "key"), hint: "\(what) {\n  currency = \"usd\"\n}") else {
+                p.recover()
+                return
             }
-            endStatement("a key and value")
-            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-        }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "'\(what)'"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
+            pairs.append(KeyValue(key: key, keyRange: keyRange, value: p.parseExpression()))
         }
         return pairs
     }
 
     /// SOAP body elements: `prefix:Name = expr` or `prefix:Name { … }`, nested.
     private mutating func parseXMLElements() -> [XMLElementSpec] {
-        let open = range(of: current)
-        advance()  // {
-        guard enter() else { skipNested(); leave(); return [] }
+        guard enter() else { advance(); skipNested(); leave(); return [] }
         defer { leave() }
         var elements: [XMLElementSpec] = []
-        while true {
-            skipNewlines()
-            if at(.rightBrace) || at(.eof) { break }
-            let before = current.start
-            let s = start
-            if at(.word) {
-                var name = currentText
-                advance()
-                if at(.colon) && Int(current.start) == previousEnd {
-                    advance()
-                    if at(.word) && Int(current.start) == previousEnd {
-                        name += ":" + currentText
-                        advance()
-                    } else {
-                        report(.expectedName("element name after the namespace prefix"), at: missingRange)
-                    }
-                }
-                let nameRange = rangeFrom(s)
-                if match(.equal) {
-                    elements.append(XMLElementSpec(name: name, range: nameRange, content: .value(parseExpression())))
-                } else if at(.leftBrace) {
-                    elements.append(XMLElementSpec(name: name, range: nameRange, content: .children(parseXMLElements())))
-                } else {
-                    report(.expectedAfter("'=' or '{'", "element name"), at: missingRange, label: "found \(foundDescription)",
-                           hint: "b:Account = account")
-                    recover()
-                }
-            } else {
-                report(.expectedName("element name"), at: range(of: current), label: "found \(foundDescription)", hint: "b:GetBalance {\n  b:Account = account\n}")
-                recover()
+        parseLines(closing: "element list", endOf: "an element") { p in
+            let s = p.start
+            guard p.at(.word) else {
+                p.report(.expectedName("element name"), at: p.range(of: p.current), label: "found \(p.foundDescription)",
+                         hint: "b:GetBalance {\n  b:Account = account\n}")
+                p.recover()
+                return
             }
-            endStatement("an element")
-            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-        }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "element list"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
+            var name = p.currentText
+            p.advance()
+            if p.at(.colon) && Int(p.current.start) == p.previousEnd {
+                p.advance()
+                if p.at(.word) && Int(p.current.start) == p.previousEnd {
+                    name += ":" + p.currentText
+                    p.advance()
+                } else {
+                    p.report(.expectedName("element name after the namespace prefix"), at: p.missingRange)
+                }
+            }
+            let nameRange = p.rangeFrom(s)
+            if p.match(.equal) {
+                elements.append(XMLElementSpec(name: name, range: nameRange, content: .value(p.parseExpression())))
+            } else if p.at(.leftBrace) {
+                elements.append(XMLElementSpec(name: name, range: nameRange, content: .children(p.parseXMLElements())))
+            } else {
+                p.report(.expectedAfter("'=' or '{'", "element name"), at: p.missingRange, label: "found \(p.foundDescription)",
+                         hint: "b:Account = account")
+                p.recover()
+            }
         }
         return elements
     }
@@ -1110,32 +1073,22 @@ public struct Parser {
             recover()
             return nil
         }
-        let open = range(of: current)
-        advance()
         let items = ["run", "timeout", "output"]
-        while true {
-            skipNewlines()
-            if at(.rightBrace) || at(.eof) { break }
-            let before = current.start
-            if atWord("run") {
-                advance()
-                decl.command = parseExpression()
-            } else if atWord("timeout") {
-                advance()
-                decl.timeout = parseExpression()
-            } else if atWord("output") {
-                if let o = parseOutput(allowSource: false) { decl.outputs.append(o) }
+        parseLines(closing: "extension", endOf: "an extension setting") { p in
+            if p.atWord("run") {
+                p.advance()
+                decl.command = p.parseExpression()
+            } else if p.atWord("timeout") {
+                p.advance()
+                decl.timeout = p.parseExpression()
+            } else if p.atWord("output") {
+                if let o = p.parseOutput(allowSource: false) { decl.outputs.append(o) }
             } else {
-                report(.unknownExtensionSetting, at: range(of: current), label: "found \(foundDescription)",
-                       hint: (at(.word) ? Suggest.closest(to: currentText, in: items).map { "did you mean '\($0)'? " } : nil) ?? ""
-                           + "settings: run, timeout, output")
-                recover()
+                p.report(.unknownExtensionSetting, at: p.range(of: p.current), label: "found \(p.foundDescription)",
+                         hint: (p.at(.word) ? Suggest.closest(to: p.currentText, in: items).map { "did you mean '\($0)'? " } : nil) ?? ""
+                             + "settings: run, timeout, output")
+                p.recover()
             }
-            endStatement("an extension setting")
-            if current.start == before && !at(.eof) && !at(.rightBrace) { advance() }
-        }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "extension"), at: missingRange, notes: [DiagnosticNote("to match this '{'", at: open)])
         }
         decl.range = rangeFrom(s)
         return .extension(decl)

@@ -66,11 +66,3 @@ final class SourceFileTests: XCTestCase {
     }
 }
 
-final class SuggestTests: XCTestCase {
-    func testClosestWithinThreshold() {
-        XCTAssertEqual(Suggest.closest(to: "amout", in: ["amount", "token", "description"]), "amount")
-        XCTAssertEqual(Suggest.closest(to: "--stirct", in: ["--strict", "--format"]), "--strict")
-        XCTAssertNil(Suggest.closest(to: "zzz", in: ["amount", "token"]))
-        XCTAssertEqual(Suggest.closest(to: "embedded payment", in: ["Embedded Payment"]), "Embedded Payment")
-    }
-}

@@ -183,7 +183,9 @@ final class FlowBuilder {
             case .branch(let j): elements[j].branch = Int32(i)
             }
         }
-        pending = [.next(i)]
+        // Reuse the buffer: this runs once per element.
+        pending.removeAll(keepingCapacity: true)
+        pending.append(.next(i))
         return i
     }
 
@@ -218,7 +220,8 @@ final class FlowBuilder {
                 let d = add(Element(kind: .decision(cond), range: b.condition.range))
                 block(b.body)
                 exits += pending
-                pending = [.branch(d)]
+                pending.removeAll(keepingCapacity: true)
+                pending.append(.branch(d))
             }
             if let otherwise { block(otherwise) }
             pending += exits
@@ -229,14 +232,14 @@ final class FlowBuilder {
         case .goto(let name):
             let i = add(Element(kind: .goto(name.text), range: st.range))
             gotos.append((i, name))
-            pending = []
+            pending.removeAll(keepingCapacity: true)
         case .finish(let success, let reason):
             let r = reason.map { p.lower($0) }
             if let r {
                 if r.type == .secure { p.reportSecureShown(r) }
             }
             add(Element(kind: .finish(success: success, reason: r), range: st.range))
-            pending = []
+            pending.removeAll(keepingCapacity: true)
         }
     }
 

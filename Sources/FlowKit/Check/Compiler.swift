@@ -7,7 +7,8 @@
 /// reachability, termination) run only on flows whose names all resolved, so a typo gives one
 /// error, not a cascade.
 public enum Compiler {
-    public static func compile(_ files: [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic]) -> Program {
+    /// Takes the syntax trees (`consuming`), so each flow's tree is freed once it is lowered.
+    public static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic]) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
         builder.run()
         diagnostics += builder.diagnostics
@@ -49,7 +50,7 @@ final class ProgramBuilder {
 
     let sources: SourceManager
 
-    init(files: [SourceFileSyntax], sources: SourceManager) {
+    init(files: consuming [SourceFileSyntax], sources: SourceManager) {
         self.files = files
         self.sources = sources
     }

@@ -94,14 +94,14 @@ final class FlowBuilder {
                     continue
                 }
                 claimName(page.name)
-                var seen: [String: SourceRange] = [:]
                 var questions: [QuestionInfo] = []
+                questions.reserveCapacity(page.questions.count)
                 for q in page.questions {
-                    if let first = seen[q.name.text] {
-                        p.report(.duplicateName(q.name.text), q.name.range, notes: [DiagnosticNote("'\(q.name.text)' is first declared here", at: first)])
+                    // Pages hold a few questions: a linear search beats hashing here.
+                    if let first = questions.first(where: { $0.name == q.name.text }) {
+                        p.report(.duplicateName(q.name.text), q.name.range, notes: [DiagnosticNote("'\(q.name.text)' is first declared here", at: first.range)])
                         continue
                     }
-                    seen[q.name.text] = q.name.range
                     questions.append(QuestionInfo(name: q.name.text, type: q.type, prompt: nil, defaultValue: nil, optional: false,
                                                   min: nil, max: nil, pattern: nil, options: [], range: q.name.range))
                 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Positions in flow source text.
 ///
 /// Design note: every token, syntax node, graph element and runtime error carries a `SourceRange`
@@ -57,8 +63,20 @@ public final class SourceFile: @unchecked Sendable {
         var starts = [0]
         starts.reserveCapacity(bytes.count / 24 + 1)
         bytes.withUnsafeBufferPointer { buffer in
-            var i = 0
             let n = buffer.count
+            guard let base = buffer.baseAddress, n > 0 else { return }
+            // Most files have no CR: then memchr finds each line end.
+            if memchr(base, 0x0D, n) == nil {
+                var p = UnsafeRawPointer(base)
+                let end = UnsafeRawPointer(base + n)
+                while p < end, let hit = memchr(p, 0x0A, end - p) {
+                    let offset = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                    starts.append(offset + 1)
+                    p = UnsafeRawPointer(hit) + 1
+                }
+                return
+            }
+            var i = 0
             while i < n {
                 let b = buffer[i]
                 if b == 0x0A {

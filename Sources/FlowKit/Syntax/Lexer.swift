@@ -197,10 +197,20 @@ public struct Lexer {
     /// may hold strings that hold interpolations; an explicit stack tracks them. A string ends at
     /// its closing quote; a line end or the end of input first is an unterminated string.
     private mutating func scanString(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        // Each entry is the byte offset of an open '{' (interpolation) or '"' (string).
-        var stack: [(offset: Int, isString: Bool, depth: Int)] = [(start, true, 0)]
+        // Fast path: most strings are plain ASCII text with no template, escape or NUL.
         var i = start + 1
         let end = limit
+        while i < end {
+            let b = buf[i]
+            if b == 0x22 {
+                scanForSecretKeys(buf, start, i + 1)
+                return i + 1
+            }
+            if b == 0x7B || b == 0x5C || b == 0x0A || b == 0x0D || b == 0 || b >= 0x80 { break }
+            i += 1
+        }
+        // Each entry is the byte offset of an open '{' (interpolation) or '"' (string).
+        var stack: [(offset: Int, isString: Bool, depth: Int)] = [(start, true, 0)]
         while i < end {
             let b = buf[i]
             if b == 0x0A || b == 0x0D { break }

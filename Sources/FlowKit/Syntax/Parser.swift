@@ -225,13 +225,19 @@ public struct Parser {
         if !atLaterNameWord {
             return Name(file.text(range(of: first)), range(of: first))
         }
-        var text = file.text(range(of: first))
+        // Words are joined by single spaces; when the source already has exactly that, the name is
+        // its text as written (one string made, no joining).
+        var singleSpaced = true
+        var lastEnd = Int(first.end)
         while atLaterNameWord {
-            text += " "
-            text += currentText
+            if Int(current.start) != lastEnd + 1 || file.bytes[lastEnd] != 0x20 { singleSpaced = false }
+            lastEnd = Int(current.end)
             advance()
         }
-        return Name(text, range(Int(first.start), previousEnd))
+        let whole = range(Int(first.start), previousEnd)
+        if singleSpaced { return Name(file.text(whole), whole) }
+        let words = file.text(whole).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return Name(words.joined(separator: " "), whole)
     }
 
     // MARK: - File and declarations
@@ -1326,6 +1332,13 @@ public struct Parser {
         var end = Int(token.end)
         let terminated = end - s >= 1 && bytes[end - 1] == 0x22 && !isEscaped(bytes, end - 1, from: s)
         if terminated { end -= 1 }
+        // Fast path: no escape, no brace: the text is the bytes as they are.
+        var plain = true
+        for k in s..<end where bytes[k] == 0x5C || bytes[k] == 0x7B || bytes[k] == 0x7D {
+            plain = false
+            break
+        }
+        if plain { return Expr(.string(String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<end]), as: UTF8.self)), tokenRange) }
         var parts: [TemplatePart] = []
         var text: [UInt8] = []
         var i = s

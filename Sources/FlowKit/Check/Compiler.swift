@@ -31,10 +31,10 @@ final class ProgramBuilder {
     static let errorRecord = 0
 
     enum Global { case config(Int), secret(Int), session(Int) }
-    var globals: [String: (Global, SourceRange)] = [:]
-    var ipIndex: [String: Int] = [:]
-    var extensionIndex: [String: Int] = [:]
-    var flowIndex: [String: Int] = [:]
+    var globals = NameTable<(Global, SourceRange)>()
+    var ipIndex = NameTable<Int>()
+    var extensionIndex = NameTable<Int>()
+    var flowIndex = NameTable<Int>()
     var flowDecls: [FlowDecl] = []
     /// For records made from declarations: which IP or extension each record came from.
     var recordOrigin: [Int: CallTarget] = [:]
@@ -84,7 +84,7 @@ final class ProgramBuilder {
             globals[name.text] = (g, name.range)
             return true
         }
-        func claim(_ table: inout [String: Int], _ name: Name, _ index: Int, _ ranges: [SourceRange]) -> Bool {
+        func claim(_ table: inout NameTable<Int>, _ name: Name, _ index: Int, _ ranges: [SourceRange]) -> Bool {
             if let first = table[name.text] {
                 report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: ranges[first])])
                 return false
@@ -240,13 +240,13 @@ final class ProgramBuilder {
 
 /// The names visible inside one flow, and what the graph checks need to know about them.
 final class FlowContext {
-    var locals: [String: Int] = [:]
+    var locals = NameTable<Int>()
     var localNames: [String] = []
     var localTypes: [ValueType] = []
     /// Where each local is first set (for "never read" warnings).
     var firstSet: [SourceRange?] = []
     var reads: [Int] = []
-    var pages: [String: Int] = [:]
+    var pages = NameTable<Int>()
     var pageInfos: [PageInfo] = []
     var parameterCount = 0
     var outputSlots: [Int] = []

@@ -144,8 +144,8 @@ extension ProgramBuilder {
             }
         }
         // Undefined: suggest among everything visible here.
-        var candidates = Array(globals.keys)
-        if let flow { candidates += flow.localNames + flow.pages.keys }
+        var candidates = globals.names
+        if let flow { candidates += flow.localNames + flow.pages.names }
         if let params = ipParameters { candidates += params.keys }
         if inHandler { candidates.append("error") }
         var hint = Suggest.closest(to: n.text, in: candidates).map { "did you mean '\($0)'?" }

@@ -171,11 +171,10 @@ final class FlowBuilder {
     // MARK: - Lowering
 
     @discardableResult
-    private func add(_ element: Element) -> Int {
-        var e = element
-        e.inHandler = p.inHandler
+    private func add(_ element: consuming Element) -> Int {
+        element.inHandler = p.inHandler
         let i = elements.count
-        elements.append(e)
+        elements.append(element)
         for edge in pending {
             switch edge {
             case .entry: entry = Int32(i)
@@ -378,9 +377,9 @@ final class FlowBuilder {
         guard let target else {
             let names: [String]
             switch c.kind {
-            case .ip: names = Array(p.ipIndex.keys)
-            case .extension: names = Array(p.extensionIndex.keys)
-            case .flow: names = Array(p.flowIndex.keys)
+            case .ip: names = p.ipIndex.names
+            case .extension: names = p.extensionIndex.names
+            case .flow: names = p.flowIndex.names
             }
             let suggestion = Suggest.closest(to: c.callee.text, in: names)
             p.report(.undefinedCallee(noun, c.callee.text), c.callee.range, hint: suggestion.map { "did you mean '\($0)'?" })

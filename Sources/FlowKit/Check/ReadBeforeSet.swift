@@ -122,11 +122,14 @@ final class ReadBeforeSet {
     private func forEachExpression(_ e: Element, _ body: (IRExpr) -> Void) {
         switch e.kind {
         case .page(let p):
-            let page = flow.pages[p]
-            if let t = page.title { body(t) }
-            for q in page.questions {
-                for x in [q.prompt, q.defaultValue, q.min, q.max] { if let x { body(x) } }
-                q.options.forEach(body)
+            if let t = flow.pages[p].title { body(t) }
+            for q in flow.pages[p].questions.indices {
+                // Each read in place: no array of the four, no copy of the question.
+                if let x = flow.pages[p].questions[q].prompt { body(x) }
+                if let x = flow.pages[p].questions[q].defaultValue { body(x) }
+                if let x = flow.pages[p].questions[q].min { body(x) }
+                if let x = flow.pages[p].questions[q].max { body(x) }
+                for x in flow.pages[p].questions[q].options { body(x) }
             }
         case .call(let info): for a in info.arguments { if let a { body(a) } }
         case .response(let x), .decision(let x): body(x)

@@ -1,0 +1,18 @@
+@testable import FlowKit
+import Testing
+
+@Suite struct NameTableTests {
+    @Test func storesFindsAndUpdatesThroughGrowth() {
+        var table = NameTable<Int>()
+        let names = (0..<1000).map { "name \($0)" } + ["Embedded Payment", "Straße", ""]
+        for (i, n) in names.enumerated() { table[n] = i }
+        #expect(table.count == names.count)
+        for (i, n) in names.enumerated() { #expect(table[n] == i) }
+        #expect(table["name 1000"] == nil)
+        #expect(table["Embedded  Payment"] == nil)
+        table["name 7"] = -7
+        #expect(table["name 7"] == -7)
+        #expect(table.count == names.count)
+        #expect(Set(table.names) == Set(names))
+    }
+}

@@ -133,11 +133,16 @@ public struct CallStatement: Sendable {
 
 public enum QuestionType: String, Sendable, CaseIterable {
     case text, number, currency, yesno, choice, choices, date, email, password
+
+    /// The cases with their UTF-8 spellings, for comparing with source bytes without making a string.
+    static let spelled: [(QuestionType, [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
 }
 
 public struct QuestionProperty: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case prompt, `default`, optional, required, min, max, pattern, options
+
+        static let spelled: [(Kind, [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
     }
     public var kind: Kind
     public var values: [Expr]

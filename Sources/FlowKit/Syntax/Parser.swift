@@ -62,6 +62,18 @@ public struct Parser {
     private func at(_ kind: TokenKind) -> Bool { current.kind == kind }
     private func at(_ keyword: Keyword) -> Bool { current.kind == .word && current.keyword == keyword }
 
+    /// True when the current token is the word spelled by `bytes`.
+    private func atWord(_ bytes: [UInt8]) -> Bool {
+        guard current.kind == .word, Int(current.end - current.start) == bytes.count else { return false }
+        let buf = file.bytes
+        var i = 0
+        while i < bytes.count {
+            if buf[Int(current.start) + i] != bytes[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// True when the current token is the word `text` (a contextual keyword).
     private func atWord(_ text: StaticString) -> Bool {
         guard current.kind == .word else { return false }
@@ -621,7 +633,7 @@ public struct Parser {
         var type = QuestionType.text
         var typeRange: SourceRange?
         if match(.colon) {
-            if at(.word), let t = QuestionType(rawValue: currentText) {
+            if at(.word), let t = QuestionType.spelled.first(where: { atWord($0.1) })?.0 {
                 type = t
                 typeRange = range(of: current)
                 advance()
@@ -645,7 +657,7 @@ public struct Parser {
 
     private mutating func parseQuestionProperty() -> QuestionProperty? {
         let s = start
-        guard at(.word), let kind = QuestionProperty.Kind(rawValue: currentText) else {
+        guard at(.word), let kind = QuestionProperty.Kind.spelled.first(where: { atWord($0.1) })?.0 else {
             let names = QuestionProperty.Kind.allCases.map(\.rawValue)
             report(.unknownQuestionProperty, at: range(of: current), label: "found \(foundDescription)",
                    hint: at(.word) ? Suggest.closest(to: currentText, in: names).map { "did you mean '\($0)'?" }

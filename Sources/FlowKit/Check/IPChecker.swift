@@ -30,17 +30,17 @@ struct IPChecker {
                      hint: "say what to call:\n  POST \"{STRIPE_BASE}/v1/charges\"\nor\n  soap 1.2 \"{BANK_BASE}/AccountService\"")
         }
         if d.isSOAP {
-            if let m = d.method { p.report(.soapWithMethod(m.rawValue), ip.range) }
+            if let m = d.method { p.report(.soapWithMethod(m.rawValue), d.methodRange ?? ip.range) }
             switch d.body {
-            case .form?, .json?: p.report(.soapBodyKind, ip.range, hint: "a SOAP body lists elements: body {\n  b:GetBalance {\n    b:Account = account\n  }\n}")
+            case .form?, .json?: p.report(.soapBodyKind, d.bodyRange ?? ip.range, hint: "a SOAP body lists elements: body {\n  b:GetBalance {\n    b:Account = account\n  }\n}")
             default: break
             }
         } else {
             if let a = d.action { p.report(.actionWithoutSOAP, a.range) }
-            if case .soap? = d.body { p.report(.elementsWithoutSOAP, ip.range, hint: "declare the service as SOAP: soap 1.2 \"https://…\"") }
+            if case .soap? = d.body { p.report(.elementsWithoutSOAP, d.bodyRange ?? ip.range, hint: "declare the service as SOAP: soap 1.2 \"https://…\"") }
             if d.method == .GET, let body = d.body {
                 switch body {
-                case .form, .json, .raw: p.report(.getWithBody, ip.range, hint: "send values of a GET in 'query { }'")
+                case .form, .json, .raw: p.report(.getWithBody, d.bodyRange ?? ip.range, hint: "send values of a GET in 'query { }'")
                 case .soap: break
                 }
             }

@@ -266,6 +266,10 @@ public struct IPDecl: Sendable {
     public var idempotent: Bool
     public var outputs: [OutputDecl]
     public var range: SourceRange
+    /// Where the request line (`POST …`) and the body setting (`form`, `json`, `body`) are
+    /// written, for errors about them.
+    public var methodRange: SourceRange? = nil
+    public var bodyRange: SourceRange? = nil
 }
 
 public struct ExtensionDecl: Sendable {

@@ -870,6 +870,7 @@ public struct Parser {
             advance()
             if decl.method != nil { report(.duplicateSetting("request line"), at: wordRange) }
             decl.method = method
+            decl.methodRange = wordRange
             decl.url = parseExpression()
             return
         }
@@ -954,6 +955,7 @@ public struct Parser {
     private mutating func setBody(_ decl: inout IPDecl, _ body: RequestBody, _ at: SourceRange) {
         if decl.body != nil { report(.duplicateSetting("body"), at: at, hint: "an integration point sends one body: form, json or body") }
         decl.body = body
+        decl.bodyRange = at
     }
 
     /// `{ key = expr ... }` with keys as names or text literals.

@@ -140,7 +140,121 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     print(String(format: "best of %d: %.1f ms, %.0f lines/s (lex + parse alone: %.1f ms)", runs, best * 1000, Double(lines) / best, bestParse * 1000))
     print("peak memory after parsing alone: \(afterParse) KB")
     print("peak memory: \(peak) KB (baseline before compiling \(baseline) KB); growth \(String(format: "%.1f", Double(peak - baseline) * 1024 / Double(max(bytes, 1))))x the file size")
+} else if args.count >= 2 && args[1] == "run-loop" {
+    runLoopBenchmark()
+} else if args.count >= 3 && args[1] == "sessions" {
+    sessionsBenchmark(path: args[2], count: args.count >= 4 ? Int(args[3]) ?? 100_000 : 100_000)
+} else if args.count >= 3 && args[1] == "suspended" {
+    suspendedBenchmark(path: args[2], count: args.count >= 4 ? Int(args[3]) ?? 100_000 : 100_000)
 } else {
-    FileHandle.standardError.write("usage: flow-bench generate LINES | flow-bench check FILE [RUNS]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("""
+        usage: flow-bench generate LINES
+               flow-bench check FILE [RUNS]
+               flow-bench run-loop
+               flow-bench sessions FLOW [COUNT]
+               flow-bench suspended FLOW [COUNT]
+
+        """.data(using: .utf8)!)
     exit(64)
+}
+
+// MARK: - Running
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// A loop of set, arithmetic, decision and goto: element steps per second.
+func runLoopBenchmark() {
+    let source = """
+        flow Loop {
+          set i = 0
+          set total = 0
+          label Again
+          set i += 1
+          set total = total + i * 2 - 1
+          if i < 2000000 {
+            goto Again
+          }
+          response "{total}"
+        }
+        """
+    let compilation = Frontend.compile(source: source)
+    let program = compilation.program!
+    var best = Double.infinity
+    var steps = 0
+    var response = ""
+    for _ in 0..<3 {
+        let t = try! seconds {
+            let session = try Session(program: program, options: RuntimeOptions(maxSteps: 100_000_000))
+            let result = try session.start()
+            steps = session.state.steps
+            response = result.responses.first ?? ""
+        }
+        best = min(best, t)
+    }
+    print("loop: \(steps) element steps, best of 3: \(String(format: "%.1f", best * 1000)) ms, \(String(format: "%.0f", Double(steps) / best)) steps/s (total \(response))")
+}
+
+/// Answers and stub results that take the payment flow (or any flow) to its end.
+func completeSession(_ program: Program) throws -> Outcome {
+    let session = try Session(program: program, options: RuntimeOptions(today: { "2026-11-26" }))
+    var result = try session.start()
+    while true {
+        switch result.step {
+        case .finished(let outcome): return outcome
+        case .ask(let page):
+            var answers: [String: String] = [:]
+            for q in page.questions { answers[q.reference] = q.type == .currency ? "4.00" : "yes" }
+            result = try session.resume(.answers(answers))
+        case .callIP(let call), .runExtension(let call):
+            let outputs: [String: Value]
+            switch call.name {
+            case "Tokenize": outputs = ["token": .text("pm_card_visa")]
+            default:
+                outputs = ["id": .text("ch_1"), "status": .text("succeeded"), "paid": .bool(true),
+                           "amount cents": .number(400), "failure message": .null]
+            }
+            result = try session.resume(.result(outputs))
+        }
+    }
+}
+
+func sessionsBenchmark(path: String, count: Int) {
+    let program = try! Frontend.compile(path: path).program!
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let t = try! seconds {
+            for _ in 0..<count { _ = try completeSession(program) }
+        }
+        best = min(best, t)
+    }
+    let outcome = try! completeSession(program)
+    print("sessions: \(count) complete sessions of \(path) (outcome: \(outcome.success ? "success" : "failure")), best of 3: \(String(format: "%.1f", best * 1000)) ms, \(String(format: "%.0f", Double(count) / best)) sessions/s")
+}
+
+func suspendedBenchmark(path: String, count: Int) {
+    let program = try! Frontend.compile(path: path).program!
+    let before = currentMemoryKB()
+    var held: [Session] = []
+    held.reserveCapacity(count)
+    for _ in 0..<count {
+        let s = try! Session(program: program, options: RuntimeOptions(today: { "2026-11-26" }))
+        _ = try! s.start()
+        held.append(s)
+    }
+    let after = currentMemoryKB()
+    let snapshot = try! JSONEncoder().encode(held[0].state)
+    print("suspended: \(count) sessions waiting at their first page hold \((after - before) / 1024) MB, \(String(format: "%.0f", Double(after - before) * 1024 / Double(count))) bytes each (a snapshot of one is \(snapshot.count) bytes of JSON)")
+    withExtendedLifetime(held) {}
+}
+
+func currentMemoryKB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
+    }
+    return -1
 }

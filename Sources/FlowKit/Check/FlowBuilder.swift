@@ -276,7 +276,9 @@ final class FlowBuilder {
     /// A variable's type is the type of its first assignment; later ones must agree.
     private func setType(_ slot: Int, _ type: ValueType, _ range: SourceRange, _ name: String) {
         let current = ctx.localTypes[slot]
-        if current == .any || current == .null {
+        // A number that is ever given a currency amount holds currency (`set total = 0` then
+        // `set total += price`), so it shows with two decimals.
+        if current == .any || current == .null || (current == .number && type == .currency) {
             ctx.localTypes[slot] = type
         } else if !p.isAssignable(type, to: current) {
             p.report(.typeMismatch("'\(name)' holds \(current); it cannot be set to \(type)"), range)

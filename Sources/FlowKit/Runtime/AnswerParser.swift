@@ -1,0 +1,413 @@
+import Foundation
+
+/// Reads what a caller typed for one question into the answer's value, or says what is wrong.
+///
+/// Design note: one pure function per question type; no state, no host. Every refusal is an
+/// `AnswerProblem` from the catalogue at the end of this file: a short lowercase sentence with an
+/// example of an answer that would be accepted. A password is never echoed back in a problem.
+///
+/// Accepted forms, after blanks around the answer are removed (passwords: see below):
+/// - empty: the question's default if it has one, else null if it is optional, else refused;
+/// - `text`: anything; `min`/`max` count characters; `pattern` must match the whole answer;
+/// - `number`: `12`, `-3.5`, `+3.5`, `.5`, `1,234.50` (commas only as thousands separators in
+///   groups of three); no exponent, no decimal comma, at most 38 digits;
+/// - `currency`: a number as above, with at most 2 decimals (`12.500` is fine, `12.505` is not),
+///   optionally with one currency sign before or after it (`$12.50`, `-$5`, `$ 5`, `12.50 €`);
+///   not negative unless `min` is below zero;
+/// - `yesno`: `yes`, `no`, `y`, `n`, `true`, `false`, in any case;
+/// - `choice`: an option's text (any case; runs of blanks count as one, blanks around commas
+///   as none) or its number counting from 1; the value is the option's text as declared;
+/// - `choices`: options or numbers separated by commas (`1, 3` or `Router, Billing`; an option
+///   whose text holds a comma is matched whole); each option once, in the order typed; `min`/`max`
+///   count the picks;
+/// - `date`: `yyyy-mm-dd` (month and day may have one digit: `2024-3-5`), a real calendar date
+///   between years 1 and 9999; `dd/mm/yyyy` is refused, since `03/04/2024` reads two ways;
+/// - `email`: one `@`, a non-empty local part, a domain with a dot (no empty labels, a last label
+///   of 2 or more characters), no blanks, no `,;<>()[]\"`;
+/// - `password`: any text that is not all blanks; it is kept as typed (surrounding blanks can
+///   be part of a secret), without a final line end; lengths and `pattern` as for text.
+public enum AnswerParser {
+    public static func parse(_ raw: String, for q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        let answer = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if answer.isEmpty {
+            if let d = q.defaultValue { return .success(d) }
+            if q.optional { return .success(.null) }
+            return .failure(.required)
+        }
+        switch q.type {
+        case .text: return text(answer, q)
+        case .number: return number(answer, q)
+        case .currency: return currency(answer, q)
+        case .yesno: return yesno(answer)
+        case .choice: return choice(answer, q)
+        case .choices: return choices(answer, q)
+        case .date: return date(answer, q)
+        case .email: return email(answer, q)
+        case .password: return password(raw, q)
+        }
+    }
+
+    // MARK: - Per type
+
+    private static func text(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        if let problem = checkLength(answer, q) ?? checkPattern(answer, q) { return .failure(problem) }
+        return .success(.text(answer))
+    }
+
+    private static func password(_ raw: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        var secret = Substring(raw)
+        while let last = secret.last, last == "\n" || last == "\r" || last == "\r\n" { secret.removeLast() }
+        let value = String(secret)
+        if let problem = checkLength(value, q) ?? checkPattern(value, q) { return .failure(problem) }
+        return .success(.text(value))
+    }
+
+    private static func email(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        guard isPlausibleEmail(answer) else { return .failure(.email) }
+        if let problem = checkLength(answer, q) ?? checkPattern(answer, q) { return .failure(problem) }
+        return .success(.text(answer))
+    }
+
+    private static func number(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        let n: Decimal
+        switch readNumber(Substring(answer)) {
+        case .value(let d): n = d
+        case .tooLong: return .failure(.tooManyDigits)
+        case .notANumber: return .failure(.number)
+        }
+        if let min = bound(q.min), n < min { return .failure(.atLeast(Value.numberText(min))) }
+        if let max = bound(q.max), n > max { return .failure(.atMost(Value.numberText(max))) }
+        return .success(.number(n))
+    }
+
+    private static func currency(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        // Peel off at most one sign and one currency sign, in either order, before the digits,
+        // or a currency sign after them.
+        var rest = Substring(answer)
+        var sign = ""
+        var symbol = false
+        while let c = rest.unicodeScalars.first {
+            if sign.isEmpty && (c == "-" || c == "+" || c == "\u{2212}") {
+                sign = c == "+" ? "+" : "-"
+            } else if !symbol && c.properties.generalCategory == .currencySymbol {
+                symbol = true
+            } else if symbol && (c == " " || c == "\u{A0}") {
+                // `$ 5`
+            } else {
+                break
+            }
+            rest.unicodeScalars.removeFirst()
+        }
+        if !symbol, let c = rest.unicodeScalars.last, c.properties.generalCategory == .currencySymbol {
+            rest.unicodeScalars.removeLast()
+            while let b = rest.unicodeScalars.last, b == " " || b == "\u{A0}" { rest.unicodeScalars.removeLast() }
+        }
+        let n: Decimal
+        switch readNumber(Substring(sign + rest)) {
+        case .value(let d): n = d
+        case .tooLong: return .failure(.tooManyDigits)
+        case .notANumber: return .failure(.amount)
+        }
+        if n.rounded(places: 2) != n { return .failure(.amountDecimals) }
+        let min = bound(q.min)
+        if n < 0 && (min == nil || min! >= 0) {
+            return .failure(min.map { .atLeast(Value.currencyText($0)) } ?? .amountNegative)
+        }
+        if let min, n < min { return .failure(.atLeast(Value.currencyText(min))) }
+        if let max = bound(q.max), n > max { return .failure(.atMost(Value.currencyText(max))) }
+        return .success(.number(n))
+    }
+
+    private static func yesno(_ answer: String) -> Result<Value, AnswerProblem> {
+        switch answer.lowercased() {
+        case "yes", "y", "true": return .success(.bool(true))
+        case "no", "n", "false": return .success(.bool(false))
+        default: return .failure(.yesno)
+        }
+    }
+
+    private static func choice(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        guard let k = optionIndex(Substring(answer), in: optionKeys(q.options)) else {
+            return .failure(.choice(count: q.options.count))
+        }
+        return .success(.text(q.options[k]))
+    }
+
+    private static func choices(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        let pieces = answer.split(separator: ",", omittingEmptySubsequences: false)
+        let keys = optionKeys(q.options)
+        // An option may hold commas itself: try joining up to that many pieces, longest first.
+        let widest = q.options.map { $0.utf8.count(where: { $0 == UInt8(ascii: ",") }) }.max() ?? 0
+        var picked: [Int] = []
+        var i = 0
+        while i < pieces.count {
+            if pieces[i].allSatisfy(\.isWhitespace) {
+                i += 1
+                continue
+            }
+            var found: (option: Int, next: Int)?
+            var j = Swift.min(pieces.count - 1, i + widest)
+            while j > i {
+                if let k = optionText(pieces[i...j].joined(separator: ","), in: keys) {
+                    found = (k, j + 1)
+                    break
+                }
+                j -= 1
+            }
+            if found == nil, let k = optionIndex(pieces[i], in: keys) { found = (k, i + 1) }
+            guard let found else {
+                return .failure(.notAnOption(shown(pieces[i]), count: q.options.count))
+            }
+            if !picked.contains(found.option) { picked.append(found.option) }
+            i = found.next
+        }
+        if picked.isEmpty {
+            if let d = q.defaultValue { return .success(d) }
+            if q.optional { return .success(.null) }
+            return .failure(.required)
+        }
+        let count = Decimal(picked.count)
+        let min = bound(q.min)
+        let max = bound(q.max)
+        if let min, count < min {
+            return .failure(min == max ? .pickExactly(Value.numberText(min)) : .pickAtLeast(Value.numberText(min)))
+        }
+        if let max, count > max {
+            return .failure(min == max ? .pickExactly(Value.numberText(max)) : .pickAtMost(Value.numberText(max)))
+        }
+        return .success(.list(picked.map { .text(q.options[$0]) }))
+    }
+
+    private static func date(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        let parts = answer.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].utf8.count == 4, (1...2).contains(parts[1].utf8.count),
+              (1...2).contains(parts[2].utf8.count),
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 &- 48 < 10 } }),
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else {
+            return .failure(.date)
+        }
+        guard let day = CalendarDate(year: y, month: m, day: d) else {
+            return .failure(.notADate(shown(Substring(answer))))
+        }
+        if let min = dateBound(q.min), day < min { return .failure(.dateOnOrAfter(min.iso)) }
+        if let max = dateBound(q.max), max < day { return .failure(.dateOnOrBefore(max.iso)) }
+        return .success(.date(day.iso))
+    }
+
+    // MARK: - Shared checks
+
+    /// `min`/`max` as a number of characters.
+    private static func checkLength(_ s: String, _ q: QuestionRequest) -> AnswerProblem? {
+        let min = bound(q.min)
+        let max = bound(q.max)
+        guard min != nil || max != nil else { return nil }
+        let length = Decimal(s.count)
+        if let min, length < min {
+            return min == max ? .lengthExactly(Value.numberText(min)) : .lengthAtLeast(Value.numberText(min))
+        }
+        if let max, length > max {
+            return min == max ? .lengthExactly(Value.numberText(max)) : .lengthAtMost(Value.numberText(max))
+        }
+        return nil
+    }
+
+    /// `pattern` must match the whole answer (as if written `^(?:pattern)$`). The checker has
+    /// already refused patterns that do not compile, so one that does not is skipped here
+    /// rather than refusing every answer.
+    private static func checkPattern(_ s: String, _ q: QuestionRequest) -> AnswerProblem? {
+        guard let pattern = q.pattern,
+              let regex = try? NSRegularExpression(pattern: "\\A(?:" + pattern + ")\\z") else { return nil }
+        let whole = NSRange(s.startIndex..<s.endIndex, in: s)
+        return regex.firstMatch(in: s, options: [], range: whole) == nil ? .pattern(pattern) : nil
+    }
+
+    /// A number or a length bound; other kinds of value are no bound.
+    private static func bound(_ v: Value?) -> Decimal? {
+        switch v {
+        case .number(let d)?: return d.isFinite ? d : nil
+        case .text(let t)?: return Decimal(parsing: t)
+        default: return nil
+        }
+    }
+
+    private static func dateBound(_ v: Value?) -> CalendarDate? {
+        switch v {
+        case .date(let s)?, .text(let s)?: return CalendarDate(iso: s)
+        default: return nil
+        }
+    }
+
+    private enum NumberRead {
+        case value(Decimal)
+        case notANumber
+        case tooLong
+    }
+
+    /// `[+-]digits[.digits]`, `.digits`, with optional thousands separators: `1,234,567.5`.
+    private static func readNumber(_ s: Substring) -> NumberRead {
+        var rest = s
+        var negative = false
+        if let c = rest.unicodeScalars.first, c == "-" || c == "+" || c == "\u{2212}" {
+            negative = c != "+"
+            rest.unicodeScalars.removeFirst()
+        }
+        let halves = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = halves[0]
+        let fraction = halves.count == 2 ? halves[1] : nil
+        func isDigits(_ t: Substring) -> Bool { t.utf8.allSatisfy { $0 &- 48 < 10 } }
+        guard isDigits(fraction ?? "") else { return .notANumber }
+        if let fraction {
+            guard !fraction.isEmpty else { return .notANumber }  // `5.`
+        } else {
+            guard !whole.isEmpty else { return .notANumber }
+        }
+        var digits = ""
+        if whole.contains(",") {
+            let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+            guard (1...3).contains(groups[0].utf8.count),
+                  groups.dropFirst().allSatisfy({ $0.utf8.count == 3 }),
+                  groups.allSatisfy(isDigits) else { return .notANumber }
+            digits = groups.joined()
+        } else {
+            guard isDigits(whole) else { return .notANumber }
+            digits = String(whole)
+        }
+        if digits.isEmpty { digits = "0" }
+        let significant = (digits + (fraction ?? "")).drop { $0 == "0" }.count
+        if significant > 38 { return .tooLong }
+        var literal = negative ? "-" + digits : digits
+        if let fraction { literal += "." + fraction }
+        guard let d = Decimal(parsing: literal) else { return .notANumber }
+        return .value(d)
+    }
+
+    /// How options and typed text are compared: in lower case, blanks around commas dropped and
+    /// other runs of blanks made one space, so `mobile  APP` is `Mobile app` and `no,thanks` is
+    /// `No, thanks`.
+    private static func key(_ text: some StringProtocol) -> String {
+        var out = ""
+        var pendingBlank = false
+        for c in text.lowercased() {
+            if c.isWhitespace {
+                pendingBlank = true
+            } else if c == "," {
+                out.append(c)
+                pendingBlank = false
+            } else {
+                if pendingBlank && !out.isEmpty && out.last != "," { out.append(" ") }
+                out.append(c)
+                pendingBlank = false
+            }
+        }
+        return out
+    }
+
+    private static func optionKeys(_ options: [String]) -> [String] { options.map { key($0) } }
+
+    /// The option whose text is `typed`, compared by `key`.
+    private static func optionText(_ typed: some StringProtocol, in keys: [String]) -> Int? {
+        let t = key(typed)
+        guard !t.isEmpty else { return nil }
+        return keys.firstIndex(of: t)
+    }
+
+    /// An option by its text, else by its number counting from 1.
+    private static func optionIndex(_ typed: Substring, in keys: [String]) -> Int? {
+        if let k = optionText(typed, in: keys) { return k }
+        let t = typed.trimmingCharacters(in: .whitespaces)
+        guard t.utf8.count <= 9, !t.isEmpty, t.utf8.allSatisfy({ $0 &- 48 < 10 }), let n = Int(t),
+              n >= 1, n <= keys.count else { return nil }
+        return n - 1
+    }
+
+    private static func isPlausibleEmail(_ s: String) -> Bool {
+        let forbidden: Set<Character> = [",", ";", "<", ">", "(", ")", "[", "]", "\\", "\""]
+        guard !s.contains(where: { $0.isWhitespace || forbidden.contains($0) || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } })
+        else { return false }
+        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }), labels.last!.count >= 2 else { return false }
+        return true
+    }
+
+    /// Typed text shown back in a problem, cut short when long.
+    private static func shown(_ typed: Substring) -> String {
+        let t = typed.trimmingCharacters(in: .whitespaces)
+        return t.count > 40 ? String(t.prefix(40)) + "…" : t
+    }
+}
+
+// MARK: - Catalogue
+
+/// Every problem an answer can have, sorted by name; each with an answer that causes it.
+extension AnswerProblem {
+    /// currency: `12,50`
+    static let amount = AnswerProblem("enter an amount like 12.50")
+    /// currency: `12.505`
+    static let amountDecimals = AnswerProblem("enter an amount with at most 2 decimals, like 12.50")
+    /// currency without a negative `min`: `-5`
+    static let amountNegative = AnswerProblem("enter an amount that is not negative, like 12.50")
+    /// number or currency below `min 0.50`: `0.10`
+    static func atLeast(_ min: String) -> AnswerProblem { AnswerProblem("enter at least \(min)") }
+    /// number or currency above `max 10000`: `20000`
+    static func atMost(_ max: String) -> AnswerProblem { AnswerProblem("enter at most \(max)") }
+    /// choice with options `"Router", "Mobile app", "Billing"`: `Fax`, `4`
+    static func choice(count: Int) -> AnswerProblem {
+        AnswerProblem(count == 1 ? "choose 1, or type the option" : "choose 1 to \(count), or type an option")
+    }
+    /// date: `31/03/2024`
+    static let date = AnswerProblem("enter a date as year-month-day, like 2024-03-31")
+    /// date before `min`: `2023-12-31` for `min 2024-01-01`
+    static func dateOnOrAfter(_ min: String) -> AnswerProblem { AnswerProblem("enter a date on or after \(min)") }
+    /// date after `max`
+    static func dateOnOrBefore(_ max: String) -> AnswerProblem { AnswerProblem("enter a date on or before \(max)") }
+    /// email: `name@example`
+    static let email = AnswerProblem("enter an e-mail address like name@example.com")
+    /// text shorter than `min 3`: `ab`
+    static func lengthAtLeast(_ min: String) -> AnswerProblem {
+        AnswerProblem("enter at least \(min) \(min == "1" ? "character" : "characters")")
+    }
+    /// text longer than `max 10`
+    static func lengthAtMost(_ max: String) -> AnswerProblem {
+        AnswerProblem("enter at most \(max) \(max == "1" ? "character" : "characters")")
+    }
+    /// text with `min 4` and `max 4`: `123`
+    static func lengthExactly(_ n: String) -> AnswerProblem {
+        AnswerProblem("enter exactly \(n) \(n == "1" ? "character" : "characters")")
+    }
+    /// date: `2023-02-29`
+    static func notADate(_ typed: String) -> AnswerProblem {
+        AnswerProblem("\(typed) is not a real date; enter a date like 2024-03-31")
+    }
+    /// choices with options `"Router", "Mobile app", "Billing"`: `Router, Fax`
+    static func notAnOption(_ typed: String, count: Int) -> AnswerProblem {
+        AnswerProblem(count == 1
+            ? "'\(typed)' is not an option; choose 1, or type the option"
+            : "'\(typed)' is not an option; choose any of 1 to \(count) separated by commas, like 1, \(count)")
+    }
+    /// number: `twelve`, `1e5`
+    static let number = AnswerProblem("enter a number like 12 or -3.5")
+    /// text with `pattern "[0-9]\{4\}"`: `12a4`
+    static func pattern(_ pattern: String) -> AnswerProblem {
+        AnswerProblem("enter an answer that matches the pattern '\(pattern)'")
+    }
+    /// choices with `min 2`: `1`
+    static func pickAtLeast(_ min: String) -> AnswerProblem {
+        AnswerProblem("choose at least \(min) \(min == "1" ? "option" : "options")")
+    }
+    /// choices with `max 2`: `1, 2, 3`
+    static func pickAtMost(_ max: String) -> AnswerProblem {
+        AnswerProblem("choose at most \(max) \(max == "1" ? "option" : "options")")
+    }
+    /// choices with `min 2` and `max 2`: `1`
+    static func pickExactly(_ n: String) -> AnswerProblem {
+        AnswerProblem("choose exactly \(n) \(n == "1" ? "option" : "options")")
+    }
+    /// any question without `optional` or `default`: an empty answer
+    static let required = AnswerProblem("an answer is required")
+    /// number: 39 or more significant digits
+    static let tooManyDigits = AnswerProblem("enter a number with at most 38 digits")
+    /// yesno: `maybe`
+    static let yesno = AnswerProblem("answer yes or no")
+}

@@ -1,0 +1,226 @@
+import Foundation
+
+/// Where an expression's names get their values. A session is one context; the host that calls
+/// an integration point is another (its parameters are the locals, and it alone has secrets).
+protocol EvaluationContext {
+    func local(_ slot: Int) -> Value?
+    func session(_ i: Int) -> Value?
+    func answer(page: Int, question: Int) -> Value?
+    func config(_ i: Int) -> Value?
+    func secret(_ i: Int) -> Value?
+    var error: Value? { get }
+    var today: String { get }
+    func variableName(_ slot: Int) -> String
+}
+
+/// Evaluates typed expressions. Every failure is a `RuntimeError` at the exact range of the
+/// expression that failed; numbers stay exact decimals throughout.
+enum Evaluator {
+    static func evaluate<C: EvaluationContext>(_ e: IRExpr, _ c: inout C) throws(RuntimeError) -> Value {
+        switch e.kind {
+        case .constant(let v):
+            return v
+        case .local(let slot):
+            guard let v = c.local(slot) else { throw RuntimeError(.unsetVariable(c.variableName(slot)), at: e.range) }
+            return v
+        case .session(let i):
+            return c.session(i) ?? .null
+        case .answer(let page, let question):
+            guard let v = c.answer(page: page, question: question) else { throw RuntimeError(.unansweredQuestion, at: e.range) }
+            return v
+        case .config(let i):
+            return c.config(i) ?? .null
+        case .secret(let i):
+            guard let v = c.secret(i) else { throw RuntimeError(.secretUnavailable, at: e.range) }
+            return v
+        case .error:
+            return c.error ?? .null
+        case .template(let parts):
+            var text = ""
+            for p in parts {
+                let v = try evaluate(p, &c)
+                text += v.displayText(asCurrency: p.type == .currency)
+            }
+            return .text(text)
+        case .member(let base, let field):
+            let b = try evaluate(base, &c)
+            guard case .object(let fields) = b else {
+                if case .null = b { throw RuntimeError(.missingField(field), at: e.range, hint: "the value before '.\(field)' is null") }
+                throw RuntimeError(.runTypeMismatch("\(b.kindName) has no field '\(field)'"), at: e.range)
+            }
+            guard let v = fields[field] else { throw RuntimeError(.missingField(field), at: e.range) }
+            return v
+        case .index(let base, let index):
+            let b = try evaluate(base, &c)
+            let i = try evaluate(index, &c)
+            switch (b, i) {
+            case (.list(let items), .number(let n)):
+                guard let k = Arithmetic.integer(n), k >= 0, k < items.count else {
+                    throw RuntimeError(.indexOutOfRange(n.description, items.count), at: index.range)
+                }
+                return items[k]
+            case (.object(let fields), .text(let key)):
+                guard let v = fields[key] else { throw RuntimeError(.missingField(key), at: e.range) }
+                return v
+            default:
+                throw RuntimeError(.runTypeMismatch("cannot index \(b.kindName) with \(i.kindName)"), at: e.range)
+            }
+        case .builtin(let f, let args):
+            var values: [Value] = []
+            values.reserveCapacity(args.count)
+            for a in args { values.append(try evaluate(a, &c)) }
+            return try Builtins.call(f, values, args, today: c.today, at: e.range)
+        case .unary(let op, let operand):
+            let v = try evaluate(operand, &c)
+            switch (op, v) {
+            case (.not, .bool(let b)): return .bool(!b)
+            case (.negate, .number(let n)): return .number(-n)
+            default: throw RuntimeError(.runTypeMismatch("cannot apply '\(op.rawValue)' to \(v.kindName)"), at: e.range)
+            }
+        case .binary(let op, let l, let r):
+            // `and` and `or` evaluate their right side only when needed.
+            if op == .and || op == .or {
+                let a = try evaluate(l, &c)
+                guard case .bool(let x) = a else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(a.kindName)"), at: l.range) }
+                if op == .and && !x { return .bool(false) }
+                if op == .or && x { return .bool(true) }
+                let b = try evaluate(r, &c)
+                guard case .bool(let y) = b else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(b.kindName)"), at: r.range) }
+                return .bool(y)
+            }
+            let a = try evaluate(l, &c)
+            let b = try evaluate(r, &c)
+            return try Arithmetic.binary(op, a, b, at: e.range)
+        case .list(let items):
+            var values: [Value] = []
+            values.reserveCapacity(items.count)
+            for x in items { values.append(try evaluate(x, &c)) }
+            return .list(values)
+        case .object(let fields):
+            var out: [String: Value] = [:]
+            for (k, x) in fields { out[k] = try evaluate(x, &c) }
+            return .object(out)
+        case .invalid:
+            throw RuntimeError(.invalidExpression, at: e.range)
+        }
+    }
+}
+
+/// Operators on values, exact.
+enum Arithmetic {
+    static func binary(_ op: BinaryOperator, _ a: Value, _ b: Value, at range: SourceRange) throws(RuntimeError) -> Value {
+        switch (op, a, b) {
+        case (.add, .number(let x), .number(let y)): return .number(x + y)
+        case (.subtract, .number(let x), .number(let y)): return .number(x - y)
+        case (.multiply, .number(let x), .number(let y)): return .number(x * y)
+        case (.divide, .number(let x), .number(let y)):
+            if y.isZero { throw RuntimeError(.divisionByZero, at: range) }
+            return .number(x / y)
+        case (.remainder, .number(let x), .number(let y)):
+            if y.isZero { throw RuntimeError(.divisionByZero, at: range) }
+            return .number(remainder(x, y))
+        case (.add, .text(let x), .text(let y)): return .text(x + y)
+        case (.add, .list(let x), .list(let y)): return .list(x + y)
+        case (.equal, _, _): return .bool(equal(a, b))
+        case (.notEqual, _, _): return .bool(!equal(a, b))
+        case (.less, _, _), (.lessEqual, _, _), (.greater, _, _), (.greaterEqual, _, _):
+            let order: Int
+            switch (a, b) {
+            case (.number(let x), .number(let y)): order = x < y ? -1 : (x == y ? 0 : 1)
+            case (.text(let x), .text(let y)), (.date(let x), .date(let y)): order = x < y ? -1 : (x == y ? 0 : 1)
+            default:
+                throw RuntimeError(.runTypeMismatch("cannot order \(a.kindName) and \(b.kindName) with '\(op.rawValue)'"), at: range)
+            }
+            switch op {
+            case .less: return .bool(order < 0)
+            case .lessEqual: return .bool(order <= 0)
+            case .greater: return .bool(order > 0)
+            default: return .bool(order >= 0)
+            }
+        default:
+            throw RuntimeError(.runTypeMismatch("cannot use '\(op.rawValue)' on \(a.kindName) and \(b.kindName)"), at: range)
+        }
+    }
+
+    /// Values compare by kind and content; numbers by value (`4.00 == 4`).
+    static func equal(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.number(let x), .number(let y)): return x == y
+        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && x.allSatisfy { k, v in y[k].map { equal(v, $0) } ?? false }
+        default: return a == b
+        }
+    }
+
+    /// `x % y` with the sign of `x`, exact.
+    static func remainder(_ x: Decimal, _ y: Decimal) -> Decimal { Decimal.remainder(x, y) }
+
+    /// The whole number a decimal holds, if it holds one that fits an Int.
+    static func integer(_ d: Decimal) -> Int? { d.intValue }
+
+    /// Rounds half away from zero to `places` decimal places.
+    static func round(_ d: Decimal, places: Int) -> Decimal { d.rounded(places: places) }
+}
+
+/// The built-in functions.
+enum Builtins {
+    static func call(_ f: Builtin, _ v: [Value], _ args: [IRExpr], today: String, at range: SourceRange) throws(RuntimeError) -> Value {
+        func wrong(_ k: Int, _ what: String) -> RuntimeError {
+            RuntimeError(.runTypeMismatch("\(f.rawValue)(…) needs \(what), not \(v[k].kindName)"), at: args[k].range)
+        }
+        func number(_ k: Int) throws(RuntimeError) -> Decimal {
+            guard case .number(let n) = v[k] else { throw wrong(k, "a number") }
+            return n
+        }
+        func text(_ k: Int) throws(RuntimeError) -> String {
+            guard case .text(let t) = v[k] else { throw wrong(k, "text") }
+            return t
+        }
+        switch f {
+        case .len:
+            switch v[0] {
+            case .text(let t): return .number(Decimal(t.count))
+            case .list(let l): return .number(Decimal(l.count))
+            case .object(let o): return .number(Decimal(o.count))
+            default: throw wrong(0, "text or a list")
+            }
+        case .upper: return .text(try text(0).uppercased())
+        case .lower: return .text(try text(0).lowercased())
+        case .trim: return .text(try text(0).trimmingCharacters(in: .whitespacesAndNewlines))
+        case .round:
+            let places = v.count > 1 ? try number(1) : 0
+            guard let p = Arithmetic.integer(places), (0...20).contains(p) else {
+                throw RuntimeError(.runTypeMismatch("round(…) takes 0 to 20 places"), at: args[1].range)
+            }
+            return .number(Arithmetic.round(try number(0), places: p))
+        case .abs:
+            let n = try number(0)
+            return .number(n < 0 ? -n : n)
+        case .min: return .number(Swift.min(try number(0), try number(1)))
+        case .max: return .number(Swift.max(try number(0), try number(1)))
+        case .contains:
+            switch v[0] {
+            case .text(let t):
+                guard case .text(let needle) = v[1] else { throw wrong(1, "text") }
+                return .bool(t.contains(needle))
+            case .list(let l): return .bool(l.contains { Arithmetic.equal($0, v[1]) })
+            default: throw wrong(0, "text or a list")
+            }
+        case .text:
+            return .text(v[0].displayText(asCurrency: args[0].type == .currency))
+        case .number:
+            switch v[0] {
+            case .number: return v[0]
+            case .text(let t):
+                guard let n = Value.text(t.trimmingCharacters(in: .whitespaces)).coerced(to: .number), case .number = n else {
+                    throw RuntimeError(.notANumber(t), at: args[0].range)
+                }
+                return n
+            default: throw wrong(0, "text or a number")
+            }
+        case .today:
+            return .date(today)
+        }
+    }
+}

@@ -1,0 +1,425 @@
+import Foundation
+
+/// A running flow: a resumable session that walks the element graph and asks its host for what
+/// it needs.
+///
+/// Design note: each call of `start()` or `resume(_:)` runs elements until the session needs
+/// something from outside — answers to a page, the result of an IP or an extension — or finishes,
+/// and returns that as a `StepResult` with the responses shown on the way. The session owns no
+/// terminal, socket or clock (`today()` comes from `RuntimeOptions`). All of its state is one
+/// `Codable` value, `SessionState`: a session snapshotted while it waits and restored in another
+/// process continues exactly as the original would. Names were resolved to slots by the compiler;
+/// running never looks a name up. A step limit stops flows that loop for ever.
+public final class Session {
+    public let program: Program
+    public let options: RuntimeOptions
+    public private(set) var state: SessionState
+    private let trace: ((TraceEvent) -> Void)?
+
+    /// Starts a new session of the program's entry flow (or the flow named in `options`).
+    public init(program: Program, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) throws(RuntimeError) {
+        self.program = program
+        self.options = options
+        self.trace = trace
+        self.state = SessionState(frames: [], sessionValues: [], configValues: [], history: [], steps: 0, outcome: nil)
+        try setUp()
+    }
+
+    /// Restores a session from a snapshot of its state, taken with `state`.
+    public init(program: Program, state: SessionState, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) {
+        self.program = program
+        self.options = options
+        self.trace = trace
+        self.state = state
+    }
+
+    // MARK: - Public steps
+
+    /// Runs from the start (or from where a restored session waits) to the first thing the host
+    /// must do.
+    public func start() throws(RuntimeError) -> StepResult {
+        if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
+        if let waiting = try currentRequest() { return StepResult(responses: [], step: waiting) }
+        return try run()
+    }
+
+    /// Hands the host's answer to what the session asked for, and runs to the next step.
+    public func resume(_ reply: Reply) throws(RuntimeError) -> StepResult {
+        if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
+        let top = state.frames.count - 1
+        let flow = program.flows[state.frames[top].flow]
+        let pc = state.frames[top].pc
+        let element = flow.elements[pc]
+        switch (element.kind, reply) {
+        case (.page(let p), .answers(let raw)):
+            let request = try pageRequest(flow, p, frame: top)
+            var values: [Value?] = Array(repeating: nil, count: request.questions.count)
+            var problems: [String: String] = [:]
+            for (i, q) in request.questions.enumerated() {
+                let typed = raw[q.reference] ?? raw[q.name] ?? ""
+                switch AnswerParser.parse(typed, for: q) {
+                case .success(let v): values[i] = v
+                case .failure(let problem): problems[q.name] = problem.message
+                }
+            }
+            if !problems.isEmpty {
+                var again = request
+                again.problems = problems
+                return StepResult(responses: [], step: .ask(again))
+            }
+            state.frames[top].answers[p] = values
+            if let trace {
+                for (i, q) in request.questions.enumerated() {
+                    trace(.answer(reference: q.reference, value: q.type == .password ? nil : values[i], range: element.range))
+                }
+            }
+            state.frames[top].pc = Int(element.next)
+            return try run()
+        case (.page, .back):
+            // The checkpoint on top is this page's; the one below it is the page before.
+            guard state.history.count >= 2 else { return StepResult(responses: [], step: try currentRequest()!) }
+            state.history.removeLast()
+            let previous = state.history[state.history.count - 1]
+            state.frames = previous.frames
+            state.sessionValues = previous.sessionValues
+            trace?(.back(range: element.range))
+            return StepResult(responses: [], step: try currentRequest()!)
+        case (.call(let info), .result(let outputs)):
+            try bind(outputs, of: info, at: element, frame: top)
+            state.frames[top].pc = Int(element.next)
+            return try run()
+        case (.call(let info), .failure(let failure)):
+            trace?(.callFailed(name: calleeName(info.target), failure: failure, range: element.range))
+            try takeErrorEdge(failure, at: element, frame: top, callee: calleeName(info.target))
+            return try run()
+        default:
+            throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.range)
+        }
+    }
+
+    // MARK: - Setting up
+
+    private func setUp() throws(RuntimeError) {
+        // Configs: the host's overrides, else their declared value.
+        var configs: [Value] = []
+        for c in program.configs {
+            if let override = options.configs[c.name] {
+                configs.append(Value.text(override).coerced(to: c.type) ?? .text(override))
+            } else if let v = c.value {
+                state.configValues = configs
+                configs.append(try evaluate(v, frame: nil))
+            } else {
+                configs.append(.null)
+            }
+        }
+        state.configValues = configs
+        for s in program.sessionVariables {
+            state.sessionValues.append(try s.value.map { e throws(RuntimeError) in try evaluate(e, frame: nil) })
+        }
+        let entry = options.flow.flatMap { name in program.flows.firstIndex { $0.name == name } } ?? program.entry
+        guard entry >= 0 && entry < program.flows.count else {
+            throw RuntimeError(.noFlow, at: program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0))
+        }
+        let flow = program.flows[entry]
+        var locals = [Value?](repeating: nil, count: flow.variables.count)
+        for (i, p) in flow.parameters.enumerated() {
+            if let v = options.arguments[p.name] {
+                locals[i] = Value.text(v).coerced(to: p.type) ?? .text(v)
+            } else if let d = p.defaultValue {
+                locals[i] = try evaluate(d, frame: nil)
+            } else {
+                throw RuntimeError(.missingEntryArgument(p.name, flow.name), at: p.range)
+            }
+        }
+        state.frames = [Frame(flow: entry, pc: flow.entry, locals: locals, answers: Array(repeating: nil, count: flow.pages.count))]
+        try initializeOutputs(frame: 0)
+    }
+
+    private func initializeOutputs(frame: Int) throws(RuntimeError) {
+        let flow = program.flows[state.frames[frame].flow]
+        for o in flow.outputs {
+            if let d = o.defaultValue, let slot = flow.variables.firstIndex(of: o.name) {
+                state.frames[frame].locals[slot] = try evaluate(d, frame: frame)
+            }
+        }
+    }
+
+    // MARK: - The loop
+
+    private func run() throws(RuntimeError) -> StepResult {
+        var responses: [String] = []
+        let limit = options.maxSteps
+        while true {
+            let top = state.frames.count - 1
+            let flowIndex = state.frames[top].flow
+            let flow = program.flows[flowIndex]
+            let pc = state.frames[top].pc
+            guard pc >= 0 && pc < flow.elements.count else {
+                throw RuntimeError(.fellOffGraph, at: flow.range)
+            }
+            let element = flow.elements[pc]
+            state.steps += 1
+            if state.steps > limit {
+                throw RuntimeError(.stepLimit(limit), at: element.range, hint: "raise the limit with --max-steps, or give the loop a way out")
+            }
+            trace?(.enter(kind: element.kind.traceName, range: element.range))
+            switch element.kind {
+            case .page(let p):
+                let request = try pageRequest(flow, p, frame: top)
+                state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues))
+                if state.history.count > options.maxHistory { state.history.removeFirst() }
+                var r = request
+                r.canGoBack = state.history.count >= 2
+                return StepResult(responses: responses, step: .ask(r))
+            case .call(let info):
+                switch info.target {
+                case .ip(let i):
+                    let request = try callRequest(program.integrationPoints[i].name, i, program.integrationPoints[i].parameters, info, element, top)
+                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, program.integrationPoints[i].parameters), range: element.range))
+                    return StepResult(responses: responses, step: .callIP(request))
+                case .extension(let i):
+                    let request = try callRequest(program.extensions[i].name, i, program.extensions[i].parameters, info, element, top)
+                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, program.extensions[i].parameters), range: element.range))
+                    return StepResult(responses: responses, step: .runExtension(request))
+                case .flow(let f):
+                    let callee = program.flows[f]
+                    let request = try callRequest(callee.name, f, callee.parameters, info, element, top)
+                    trace?(.call(kind: "flow", name: callee.name, arguments: redacted(request.arguments, callee.parameters), range: element.range))
+                    var locals = [Value?](repeating: nil, count: callee.variables.count)
+                    for (k, a) in request.arguments.enumerated() { locals[k] = a.value }
+                    state.frames.append(Frame(flow: f, pc: callee.entry, locals: locals, answers: Array(repeating: nil, count: callee.pages.count)))
+                    try initializeOutputs(frame: state.frames.count - 1)
+                    if state.frames.count > options.maxCallDepth {
+                        throw RuntimeError(.callDepth(options.maxCallDepth), at: element.range)
+                    }
+                }
+            case .response(let x):
+                let text = try render(x, frame: top)
+                responses.append(text)
+                trace?(.response(text: text, range: element.range))
+                state.frames[top].pc = Int(element.next)
+            case .set(let ref, let op, let x):
+                var value = try evaluate(x, frame: top)
+                if op != .assign {
+                    let current: Value?
+                    switch ref {
+                    case .local(let s): current = state.frames[top].locals[s]
+                    case .session(let s): current = state.sessionValues[s]
+                    }
+                    guard let current else { throw RuntimeError(.unsetVariable(variableName(ref, flow)), at: element.range) }
+                    value = try Arithmetic.binary(op == .add ? .add : .subtract, current, value, at: element.range)
+                }
+                switch ref {
+                case .local(let s): state.frames[top].locals[s] = value
+                case .session(let s): state.sessionValues[s] = value
+                }
+                if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: element.range)) }
+                state.frames[top].pc = Int(element.next)
+            case .decision(let x):
+                let v = try evaluate(x, frame: top)
+                guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
+                state.frames[top].pc = Int(b ? element.next : element.branch)
+            case .label, .goto:
+                state.frames[top].pc = Int(element.next)
+            case .finish(let success, let reason):
+                let text = try reason.map { r throws(RuntimeError) in try render(r, frame: top) }
+                if let result = try finishFrame(success: success, reason: text, element: element) {
+                    return StepResult(responses: responses, step: result)
+                }
+            case .end:
+                if let result = try finishFrame(success: true, reason: nil, element: element) {
+                    return StepResult(responses: responses, step: result)
+                }
+            }
+        }
+    }
+
+    /// Ends the top frame. For the entry flow that is the session's outcome; for a sub-flow the
+    /// caller continues (with the outputs bound, or on its error edge after a failure).
+    private func finishFrame(success: Bool, reason: String?, element: Element) throws(RuntimeError) -> Step? {
+        if state.frames.count == 1 {
+            let outcome = Outcome(success: success, reason: reason)
+            state.outcome = outcome
+            trace?(.finish(success: success, reason: reason, range: element.range))
+            return .finished(outcome)
+        }
+        let finished = state.frames.removeLast()
+        let callee = program.flows[finished.flow]
+        let top = state.frames.count - 1
+        let caller = program.flows[state.frames[top].flow]
+        let callElement = caller.elements[state.frames[top].pc]
+        guard case .call(let info) = callElement.kind else { throw RuntimeError(.fellOffGraph, at: callElement.range) }
+        if success {
+            var outputs: [String: Value] = [:]
+            for o in callee.outputs {
+                if let slot = callee.variables.firstIndex(of: o.name), let v = finished.locals[slot] { outputs[o.name] = v }
+            }
+            try bind(outputs, of: info, at: callElement, frame: top)
+            state.frames[top].pc = Int(callElement.next)
+        } else {
+            let failure = CallFailure(kind: "flow", message: reason ?? "the sub-flow failed")
+            try takeErrorEdge(failure, at: callElement, frame: top, callee: callee.name)
+        }
+        return nil
+    }
+
+    private func takeErrorEdge(_ failure: CallFailure, at element: Element, frame: Int, callee: String) throws(RuntimeError) {
+        guard element.branch >= 0 else {
+            throw RuntimeError(.callFailed(callee, failure.message), at: element.range,
+                               hint: "handle it with 'on error { … }' after the call")
+        }
+        state.frames[frame].error = failure.value
+        state.frames[frame].pc = Int(element.branch)
+    }
+
+    private func bind(_ outputs: [String: Value], of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+        let declared: [(name: String, type: ValueType)]
+        let name = calleeName(info.target)
+        switch info.target {
+        case .ip(let i): declared = program.integrationPoints[i].outputs.map { ($0.name, $0.type) }
+        case .extension(let i): declared = program.extensions[i].outputs.map { ($0.name, $0.type) }
+        case .flow(let i): declared = program.flows[i].outputs.map { ($0.name, $0.type) }
+        }
+        var values: [Value] = []
+        for d in declared {
+            guard let raw = outputs[d.name] else {
+                throw RuntimeError(.missingOutput(d.name, name), at: element.range)
+            }
+            // An output may be null (Stripe's failure_message on a successful charge, say).
+            guard let v = raw == .null ? .null : raw.coerced(to: d.type) else {
+                throw RuntimeError(.runTypeMismatch("output '\(d.name)' of '\(name)' should be \(d.type), not \(raw.kindName)"), at: element.range)
+            }
+            values.append(v)
+        }
+        trace?(.result(name: name, outputs: Dictionary(uniqueKeysWithValues: zip(declared.map(\.name), values)), range: element.range))
+        for (o, slot) in info.outputs { state.frames[frame].locals[slot] = values[o] }
+        if let whole = info.wholeResult {
+            var object: [String: Value] = [:]
+            for (k, d) in declared.enumerated() { object[d.name] = values[k] }
+            state.frames[frame].locals[whole] = .object(object)
+        }
+        state.frames[frame].error = nil
+    }
+
+    // MARK: - Requests
+
+    /// What the session waits for now, rebuilt from the state (after a restore or a `back`).
+    private func currentRequest() throws(RuntimeError) -> Step? {
+        guard let top = state.frames.indices.last else { return nil }
+        let flow = program.flows[state.frames[top].flow]
+        let pc = state.frames[top].pc
+        // A session that has not run yet waits for nothing.
+        guard state.steps > 0 else { return nil }
+        let element = flow.elements[pc]
+        switch element.kind {
+        case .page(let p):
+            var r = try pageRequest(flow, p, frame: top)
+            r.canGoBack = state.history.count >= 2
+            return .ask(r)
+        case .call(let info):
+            switch info.target {
+            case .ip(let i):
+                return .callIP(try callRequest(program.integrationPoints[i].name, i, program.integrationPoints[i].parameters, info, element, top))
+            case .extension(let i):
+                return .runExtension(try callRequest(program.extensions[i].name, i, program.extensions[i].parameters, info, element, top))
+            case .flow:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    private func pageRequest(_ flow: FlowGraph, _ p: Int, frame: Int) throws(RuntimeError) -> PageRequest {
+        let page = flow.pages[p]
+        var questions: [QuestionRequest] = []
+        for q in page.questions {
+            let prompt = try q.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.name
+            var options: [String] = []
+            for o in q.options { options.append(try render(o, frame: frame)) }
+            questions.append(QuestionRequest(
+                name: q.name, reference: "\(page.name).\(q.name)", type: q.type, prompt: prompt, options: options,
+                defaultValue: try q.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                optional: q.optional,
+                min: try q.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                max: try q.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                pattern: q.pattern))
+        }
+        let title = try page.title.map { e throws(RuntimeError) in try render(e, frame: frame) }
+        return PageRequest(name: page.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
+                           range: page.range)
+    }
+
+    private func callRequest(
+        _ name: String, _ index: Int, _ parameters: [ParameterInfo], _ info: CallInfo, _ element: Element, _ frame: Int
+    ) throws(RuntimeError) -> CallRequest {
+        var arguments: [(name: String, value: Value)] = []
+        for (k, p) in parameters.enumerated() {
+            if k < info.arguments.count, let a = info.arguments[k] {
+                arguments.append((p.name, try evaluate(a, frame: frame)))
+            } else if let d = p.defaultValue {
+                arguments.append((p.name, try evaluate(d, frame: nil)))
+            } else {
+                throw RuntimeError(.missingArgument(p.name, name), at: element.range)
+            }
+        }
+        return CallRequest(name: name, index: index, arguments: arguments, range: element.range)
+    }
+
+    private func redacted(_ arguments: [(name: String, value: Value)], _ parameters: [ParameterInfo]) -> [(name: String, value: Value?)] {
+        arguments.enumerated().map { k, a in (a.name, k < parameters.count && parameters[k].type == .secure ? nil : a.value) }
+    }
+
+    private func calleeName(_ t: CallTarget) -> String {
+        switch t {
+        case .ip(let i): i >= 0 ? program.integrationPoints[i].name : "?"
+        case .extension(let i): program.extensions[i].name
+        case .flow(let i): program.flows[i].name
+        }
+    }
+
+    private func variableName(_ ref: VariableRef, _ flow: FlowGraph) -> String {
+        switch ref {
+        case .local(let s): flow.variables[s]
+        case .session(let s): program.sessionVariables[s].name
+        }
+    }
+
+    // MARK: - Expressions
+
+    func evaluate(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> Value {
+        var context = SessionContext(session: self, frame: frame)
+        return try Evaluator.evaluate(e, &context)
+    }
+
+    func render(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> String {
+        try evaluate(e, frame: frame).displayText(asCurrency: e.type == .currency)
+    }
+}
+
+/// How the evaluator reads a session's values.
+struct SessionContext: EvaluationContext {
+    unowned let session: Session
+    let frame: Int?
+
+    func local(_ slot: Int) -> Value? {
+        guard let frame else { return nil }
+        return session.state.frames[frame].locals[slot]
+    }
+    func session(_ i: Int) -> Value? { session.state.sessionValues[i] }
+    func answer(page: Int, question: Int) -> Value? {
+        guard let frame, let answers = session.state.frames[frame].answers[page] else { return nil }
+        return answers[question]
+    }
+    func config(_ i: Int) -> Value? { i < session.state.configValues.count ? session.state.configValues[i] : nil }
+    func secret(_ i: Int) -> Value? { nil }
+    var error: Value? {
+        guard let frame else { return nil }
+        return session.state.frames[frame].error
+    }
+    var today: String { session.options.today() }
+    func variableName(_ slot: Int) -> String {
+        guard let frame else { return "?" }
+        return session.program.flows[session.state.frames[frame].flow].variables[slot]
+    }
+}

@@ -1,0 +1,292 @@
+@testable import FlowKit
+import Foundation
+import XCTest
+
+/// A scripted host for sessions: answers by `Page.Question`, canned results by callee name.
+struct ScriptedHost {
+    var answers: [String: String] = [:]
+    var results: [String: Reply] = [:]
+    /// Snapshot the session at every step and continue in a fresh `Session` restored from it.
+    var restoreAtEveryStep = false
+
+    struct Run: Equatable {
+        var responses: [String] = []
+        var outcome: Outcome?
+        var asked: [String] = []
+        var calls: [String] = []
+    }
+
+    func run(_ program: Program, options: RuntimeOptions = RuntimeOptions(today: { "2026-11-26" })) throws -> Run {
+        var session = try Session(program: program, options: options)
+        var run = Run()
+        var result = try session.start()
+        while true {
+            run.responses += result.responses
+            if restoreAtEveryStep {
+                let data = try JSONEncoder().encode(session.state)
+                let state = try JSONDecoder().decode(SessionState.self, from: data)
+                XCTAssertEqual(state, session.state)
+                session = Session(program: program, state: state, options: options)
+                // A restored session reports the same step it was waiting on.
+                let again = try session.start()
+                XCTAssertTrue(again.responses.isEmpty)
+            }
+            switch result.step {
+            case .finished(let outcome):
+                run.outcome = outcome
+                return run
+            case .ask(let page):
+                if let problem = page.problems.first { throw HostError.refused(problem.key, problem.value) }
+                var typed: [String: String] = [:]
+                for q in page.questions {
+                    run.asked.append(q.reference)
+                    guard let a = answers[q.reference] else { throw HostError.missingAnswer(q.reference) }
+                    typed[q.reference] = a
+                }
+                result = try session.resume(.answers(typed))
+            case .callIP(let call), .runExtension(let call):
+                run.calls.append(call.name + "(" + call.arguments.map { "\($0.name): \($0.value.displayText())" }.joined(separator: ", ") + ")")
+                guard let reply = results[call.name] else { throw HostError.missingStub(call.name) }
+                result = try session.resume(reply)
+            }
+        }
+    }
+
+    enum HostError: Error, Equatable {
+        case missingAnswer(String)
+        case missingStub(String)
+        case refused(String, String)
+    }
+}
+
+func program(_ source: String, file: StaticString = #filePath, line: UInt = #line) throws -> Program {
+    let c = Frontend.compile(source: source)
+    let rendered = DiagnosticRenderer(format: .gcc).render(c.diagnostics, sources: c.sources)
+    return try XCTUnwrap(c.program, "does not compile:\n\(rendered)", file: file, line: line)
+}
+
+final class SessionTests: XCTestCase {
+    func testExactDecimalArithmetic() throws {
+        let p = try program("""
+            flow A {
+              set a = 0.1 + 0.2
+              set b = 4.00 * 100
+              set c = 10 % 3
+              set d = -7 % 3
+              set e = round(2.345, 2)
+              response "{a} {a == 0.3} {b} {c} {d} {e} {1 / 4}"
+            }
+            """)
+        let run = try ScriptedHost().run(p)
+        XCTAssertEqual(run.responses, ["0.3 yes 400 1 -1 2.35 0.25"])
+        XCTAssertEqual(run.outcome, Outcome(success: true, reason: nil))
+    }
+
+    func testEveryElementKind() throws {
+        let p = try program("""
+            ip Lookup(id: text) {
+              GET "https://x.test/{id}"
+              output tier: text = json "tier"
+              output limit: currency = json "limit"
+            }
+            extension Scan {
+              run "scan"
+              output code: text
+            }
+            flow Main {
+              page Who {
+                title "Hello"
+                question Name: text
+                question Age: number
+              }
+              extension Scan -> code
+              ip Lookup(Who.Name) -> customer
+              call Check Tier(tier: customer.tier) -> (vip: is vip)
+              set total = 0
+              label Again
+              set total += customer.limit
+              if total < 300 {
+                goto Again
+              } else if is vip {
+                response "VIP {Who.Name} ({Who.Age}), code {code}, total {total}"
+              } else {
+                response "no"
+              }
+              finish success "done"
+            }
+            flow Check Tier(tier: text) -> (vip: bool) {
+              set vip = tier == "gold"
+            }
+            """)
+        var host = ScriptedHost()
+        host.answers = ["Who.Name": "Ann", "Who.Age": "42"]
+        host.results = [
+            "Scan": .result(["code": .text("X1")]),
+            "Lookup": .result(["tier": .text("gold"), "limit": .number(100)]),
+        ]
+        let run = try host.run(p)
+        XCTAssertEqual(run.responses, ["VIP Ann (42), code X1, total 300.00"])
+        XCTAssertEqual(run.outcome, Outcome(success: true, reason: "done"))
+        XCTAssertEqual(run.calls, ["Scan()", "Lookup(id: Ann)"])
+        host.restoreAtEveryStep = true
+        XCTAssertEqual(try host.run(p), run)
+    }
+
+    func testErrorHandlerReceivesTheFailure() throws {
+        let p = try program("""
+            ip Charge(amount: currency) {
+              POST "https://x.test"
+              output id: text = json "id"
+            }
+            flow A {
+              ip Charge(5) -> id
+              on error {
+                response "{error.kind} {error.status}: {error.message}"
+                finish failure "declined"
+              }
+              response "{id}"
+            }
+            """)
+        var host = ScriptedHost()
+        host.results["Charge"] = .failure(CallFailure(kind: "http", message: "Your card was declined.", status: 402))
+        let run = try host.run(p)
+        XCTAssertEqual(run.responses, ["http 402: Your card was declined."])
+        XCTAssertEqual(run.outcome, Outcome(success: false, reason: "declined"))
+    }
+
+    func testUnhandledFailureIsARuntimeErrorAtTheCall() throws {
+        let p = try program("""
+            ip Charge(amount: currency) {
+              POST "https://x.test"
+              output id: text = json "id"
+            }
+            flow A {
+              ip Charge(5) -> id
+              response "{id}"
+            }
+            """)
+        var host = ScriptedHost()
+        host.results["Charge"] = .failure(CallFailure(kind: "timeout", message: "no answer in 30 s"))
+        XCTAssertThrowsError(try host.run(p)) { error in
+            let d = (error as? RuntimeError)?.diagnostic
+            XCTAssertEqual(d?.id, "run.callFailed")
+            XCTAssertEqual(d?.message, "the call of 'Charge' failed: no answer in 30 s")
+        }
+    }
+
+    func testRuntimeErrorsCarryTheExpressionRange() throws {
+        let source = MarkedSource("""
+            flow A {
+              question Divisor: number
+              set x = 10 / 1️⃣Divisor2️⃣
+              response "{x}"
+            }
+            """)
+        let p = try program(source.text)
+        var host = ScriptedHost()
+        host.answers["Divisor.Divisor"] = "0"
+        XCTAssertThrowsError(try host.run(p)) { error in
+            let d = (error as? RuntimeError)?.diagnostic
+            XCTAssertEqual(d?.id, "run.divisionByZero")
+            XCTAssertEqual(d.map { Int($0.range.start) }, source.markers["1️⃣"].map { $0 - 5 })
+        }
+    }
+
+    func testStepLimitStopsALoop() throws {
+        let p = try program("""
+            flow A {
+              set n = 0
+              label Loop
+              set n += 1
+              if n < 100000 {
+                goto Loop
+              }
+              response "{n}"
+            }
+            """)
+        XCTAssertThrowsError(try ScriptedHost().run(p, options: RuntimeOptions(maxSteps: 50))) { error in
+            XCTAssertEqual((error as? RuntimeError)?.diagnostic.id, "run.stepLimit")
+        }
+        let done = try ScriptedHost().run(p, options: RuntimeOptions(maxSteps: 10_000_000))
+        XCTAssertEqual(done.responses, ["100000"])
+    }
+
+    func testBackUndoesWhatWasSetSince() throws {
+        let p = try program("""
+            flow A {
+              question First: number
+              set doubled = First * 2
+              question Second: text
+              response "{doubled} {Second}"
+            }
+            """)
+        let session = try Session(program: p)
+        guard case .ask(let first) = try session.start().step else { return XCTFail("expected a page") }
+        XCTAssertFalse(first.canGoBack)
+        guard case .ask(let second) = try session.resume(.answers(["First": "5"])).step else { return XCTFail("expected a page") }
+        XCTAssertTrue(second.canGoBack)
+        XCTAssertEqual(session.state.frames[0].locals[0], .number(10))
+        guard case .ask(let again) = try session.resume(.back).step else { return XCTFail("expected a page") }
+        XCTAssertEqual(again.name, "First")
+        XCTAssertNil(session.state.frames[0].locals[0], "doubled is undone")
+        _ = try session.resume(.answers(["First.First": "7"]))
+        let end = try session.resume(.answers(["Second": "ok"]))
+        XCTAssertEqual(end.responses, ["14 ok"])
+    }
+
+    func testRefusedAnswerIsAskedAgainWithTheReason() throws {
+        let p = try program("""
+            flow A {
+              question Amount: currency {
+                min 1
+              }
+              response "{Amount}"
+            }
+            """)
+        let session = try Session(program: p)
+        _ = try session.start()
+        guard case .ask(let page) = try session.resume(.answers(["Amount": "lots"])).step else { return XCTFail("expected a page") }
+        XCTAssertNotNil(page.problems["Amount"])
+        XCTAssertEqual(try session.resume(.answers(["Amount": "2.5"])).responses, ["2.50"])
+    }
+
+    func testSubFlowFailureTakesTheCallersErrorEdge() throws {
+        let p = try program("""
+            flow Main {
+              call Verify -> ok
+              on error {
+                response "verify failed: {error.message}"
+              }
+            }
+            flow Verify -> (ok: bool) {
+              finish failure "no match"
+            }
+            """)
+        let run = try ScriptedHost().run(p)
+        XCTAssertEqual(run.responses, ["verify failed: no match"])
+        XCTAssertEqual(run.outcome, Outcome(success: true, reason: nil))
+    }
+
+    func testPasswordsNeverReachTheTrace() throws {
+        let c = Frontend.compile(source: """
+            ip Login(pin: secure) {
+              POST "https://x.test"
+              output ok: bool = json "ok"
+            }
+            flow A {
+              question PIN: password
+              ip Login(PIN) -> ok
+              response "{ok}"
+            }
+            """)
+        let p = try XCTUnwrap(c.program)
+        var events: [String] = []
+        let session = try Session(program: p, trace: { events.append($0.jsonLine(sources: c.sources)) })
+        _ = try session.start()
+        _ = try session.resume(.answers(["PIN": "4921"]))
+        _ = try session.resume(.result(["ok": .bool(true)]))
+        XCTAssertFalse(events.isEmpty)
+        XCTAssertFalse(events.joined().contains("4921"))
+        XCTAssertTrue(events.joined().contains("\"***\""))
+    }
+}

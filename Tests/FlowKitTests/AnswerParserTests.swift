@@ -30,7 +30,7 @@ final class AnswerParserTests: XCTestCase {
         }
     }
 
-    private func num(_ s: String) -> Value { .number(Decimal(parsing: s)!) }
+    private func num(_ s: String) -> Value { .number(Number(Decimal(parsing: s)!)) }
 
     // MARK: - Empty answers
 

@@ -35,9 +35,9 @@ final class ValueTests: XCTestCase {
 
     func testSumsAreExact() {
         XCTAssertEqual(d("0.1") + d("0.2"), d("0.3"))
-        XCTAssertEqual(Value.number(d("0.1") + d("0.2")).displayText(), "0.3")
-        XCTAssertEqual(Value.number(d("4.00") * 100).displayText(), "400")
-        XCTAssertEqual(Value.number(d("19.99") * 3).displayText(asCurrency: true), "59.97")
+        XCTAssertEqual(Value.number(Number(d("0.1") + d("0.2"))).displayText(), "0.3")
+        XCTAssertEqual(Value.number(Number(d("4.00") * 100)).displayText(), "400")
+        XCTAssertEqual(Value.number(Number(d("19.99") * 3)).displayText(asCurrency: true), "59.97")
     }
 
     func testRemainderHasTheDividendsSign() {
@@ -88,36 +88,36 @@ final class ValueTests: XCTestCase {
 
     func testDisplayOfEachKind() {
         XCTAssertEqual(Value.text("héllo {x}").displayText(), "héllo {x}")
-        XCTAssertEqual(Value.number(d("12.50")).displayText(), "12.5")
-        XCTAssertEqual(Value.number(d("-0.001")).displayText(), "-0.001")
-        XCTAssertEqual(Value.number(d("100000000000000000000000")).displayText(), "100000000000000000000000")
-        XCTAssertEqual(Value.number(d("0.0000000001")).displayText(), "0.0000000001")
-        XCTAssertEqual(Value.number(d("1234567890123456789012.5")).displayText(), "1234567890123456789012.5")
-        XCTAssertEqual(Value.number(d("-18446744073709551615")).displayText(), "-18446744073709551615")
-        XCTAssertEqual(Value.number(d("18446744073709551616")).displayText(), "18446744073709551616")
+        XCTAssertEqual(Value.number(Number(d("12.50"))).displayText(), "12.5")
+        XCTAssertEqual(Value.number(Number(d("-0.001"))).displayText(), "-0.001")
+        XCTAssertEqual(Value.number(Number(d("100000000000000000000000"))).displayText(), "100000000000000000000000")
+        XCTAssertEqual(Value.number(Number(d("0.0000000001"))).displayText(), "0.0000000001")
+        XCTAssertEqual(Value.number(Number(d("1234567890123456789012.5"))).displayText(), "1234567890123456789012.5")
+        XCTAssertEqual(Value.number(Number(d("-18446744073709551615"))).displayText(), "-18446744073709551615")
+        XCTAssertEqual(Value.number(Number(d("18446744073709551616"))).displayText(), "18446744073709551616")
         XCTAssertEqual(Value.number(0).displayText(), "0")
-        XCTAssertEqual(Value.number(d("-0.5")).displayText(), "-0.5")
-        XCTAssertEqual(Value.number(Decimal(sign: .plus, exponent: 30, significand: 7)).displayText(), "7" + String(repeating: "0", count: 30))
+        XCTAssertEqual(Value.number(Number(d("-0.5"))).displayText(), "-0.5")
+        XCTAssertEqual(Value.number(Number(Decimal(sign: .plus, exponent: 30, significand: 7))).displayText(), "7" + String(repeating: "0", count: 30))
         XCTAssertEqual(Value.bool(true).displayText(), "yes")
         XCTAssertEqual(Value.bool(false).displayText(), "no")
         XCTAssertEqual(Value.null.displayText(), "")
         XCTAssertEqual(Value.date("2024-03-31").displayText(), "2024-03-31")
         XCTAssertEqual(Value.list([.text("Router"), .number(2), .bool(true)]).displayText(), "Router, 2, yes")
         XCTAssertEqual(Value.list([]).displayText(), "")
-        XCTAssertEqual(Value.object(["b": .number(d("0.1")), "a": .text("x\"y")]).displayText(), #"{"a":"x\"y","b":0.1}"#)
+        XCTAssertEqual(Value.object(["b": .number(Number(d("0.1"))), "a": .text("x\"y")]).displayText(), #"{"a":"x\"y","b":0.1}"#)
     }
 
     func testCurrencyDisplayHasTwoDecimals() {
         XCTAssertEqual(Value.number(4).displayText(asCurrency: true), "4.00")
-        XCTAssertEqual(Value.number(d("1234.5")).displayText(asCurrency: true), "1234.50")
-        XCTAssertEqual(Value.number(d("0.05")).displayText(asCurrency: true), "0.05")
-        XCTAssertEqual(Value.number(d("-7.1")).displayText(asCurrency: true), "-7.10")
-        XCTAssertEqual(Value.number(d("2.345")).displayText(asCurrency: true), "2.35")
-        XCTAssertEqual(Value.number(d("-2.345")).displayText(asCurrency: true), "-2.35")
-        XCTAssertEqual(Value.number(d("0.001")).displayText(asCurrency: true), "0.00")
-        XCTAssertEqual(Value.number(d("10000")).displayText(asCurrency: true), "10000.00")
-        XCTAssertEqual(Value.number(d("12345678901234567890123.5")).displayText(asCurrency: true), "12345678901234567890123.50")
-        XCTAssertEqual(Value.number(d("-12345678901234567890123")).displayText(asCurrency: true), "-12345678901234567890123.00")
+        XCTAssertEqual(Value.number(Number(d("1234.5"))).displayText(asCurrency: true), "1234.50")
+        XCTAssertEqual(Value.number(Number(d("0.05"))).displayText(asCurrency: true), "0.05")
+        XCTAssertEqual(Value.number(Number(d("-7.1"))).displayText(asCurrency: true), "-7.10")
+        XCTAssertEqual(Value.number(Number(d("2.345"))).displayText(asCurrency: true), "2.35")
+        XCTAssertEqual(Value.number(Number(d("-2.345"))).displayText(asCurrency: true), "-2.35")
+        XCTAssertEqual(Value.number(Number(d("0.001"))).displayText(asCurrency: true), "0.00")
+        XCTAssertEqual(Value.number(Number(d("10000"))).displayText(asCurrency: true), "10000.00")
+        XCTAssertEqual(Value.number(Number(d("12345678901234567890123.5"))).displayText(asCurrency: true), "12345678901234567890123.50")
+        XCTAssertEqual(Value.number(Number(d("-12345678901234567890123"))).displayText(asCurrency: true), "-12345678901234567890123.00")
         XCTAssertEqual(Value.number(0).displayText(asCurrency: true), "0.00")
         // Only numbers are affected.
         XCTAssertEqual(Value.text("4").displayText(asCurrency: true), "4")
@@ -127,11 +127,10 @@ final class ValueTests: XCTestCase {
 
     func testJSONTextIsCompactSortedAndExact() {
         let v = Value.object([
-            "zeta": .list([.number(d("0.1")), .number(d("12345678901234567890")), .null, .bool(false)]),
+            "zeta": .list([.number(Number(d("0.1"))), .number(Number(d("12345678901234567890"))), .null, .bool(false)]),
             "alpha": .object(["y": .date("2024-01-02"), "x": .text("line\nbreak\t\u{01}é🙂")]),
         ])
         XCTAssertEqual(v.jsonText(), #"{"alpha":{"x":"line\nbreak\t\u0001é🙂","y":"2024-01-02"},"zeta":[0.1,12345678901234567890,null,false]}"#)
-        XCTAssertEqual(Value.number(.nan).jsonText(), "null")
         XCTAssertEqual(Value.text("a/b\\c").jsonText(), #""a/b\\c""#)
     }
 
@@ -140,12 +139,12 @@ final class ValueTests: XCTestCase {
     private func json(_ s: String) throws -> Value { try Value.fromJSON(Data(s.utf8)) }
 
     func testJSONNumbersAreExact() throws {
-        XCTAssertEqual(try json(#"{"amount": 0.1}"#), .object(["amount": .number(d("0.1"))]))
-        XCTAssertEqual(try json("12345678901234567890"), .number(d("12345678901234567890")))
+        XCTAssertEqual(try json(#"{"amount": 0.1}"#), .object(["amount": .number(Number(d("0.1")))]))
+        XCTAssertEqual(try json("12345678901234567890"), .number(Number(d("12345678901234567890"))))
         XCTAssertEqual(try json("12345678901234567890").jsonText(), "12345678901234567890")
-        XCTAssertEqual(try json("-0.000001"), .number(d("-0.000001")))
+        XCTAssertEqual(try json("-0.000001"), .number(Number(d("-0.000001"))))
         XCTAssertEqual(try json("1.5e3"), .number(1500))
-        XCTAssertEqual(try json("25E-2"), .number(d("0.25")))
+        XCTAssertEqual(try json("25E-2"), .number(Number(d("0.25"))))
         XCTAssertEqual(try json("1e+2"), .number(100))
         XCTAssertEqual(try json("-0"), .number(0))
         XCTAssertEqual(try json("0.1e1"), .number(1))
@@ -232,7 +231,7 @@ final class ValueTests: XCTestCase {
         guard case .list(let items) = v else { return XCTFail("not a list") }
         XCTAssertEqual(items.count, 100_000)
         XCTAssertEqual(items[99_999], .object([
-            "id": .text("order-99999"), "amount": .number(d("99999.25")), "paid": .bool(true),
+            "id": .text("order-99999"), "amount": .number(Number(d("99999.25"))), "paid": .bool(true),
             "items": .list([.number(1), .number(2), .number(3)]), "note": .text("café \"x\" and some padding text"),
         ]))
         // Generous: a debug build on a slow machine; it takes well under a second in release.
@@ -244,14 +243,14 @@ final class ValueTests: XCTestCase {
     func testJSONObjectConversion() throws {
         let object = try JSONSerialization.jsonObject(with: Data(#"{"a":0.1,"b":true,"c":[1,null,"x"],"d":12345678901234567890,"e":false,"f":-3}"#.utf8))
         XCTAssertEqual(Value(jsonObject: object), .object([
-            "a": .number(d("0.1")), "b": .bool(true), "c": .list([.number(1), .null, .text("x")]),
-            "d": .number(d("12345678901234567890")), "e": .bool(false), "f": .number(-3),
+            "a": .number(Number(d("0.1"))), "b": .bool(true), "c": .list([.number(1), .null, .text("x")]),
+            "d": .number(Number(d("12345678901234567890"))), "e": .bool(false), "f": .number(-3),
         ]))
-        XCTAssertEqual(Value(jsonObject: 0.1), .number(d("0.1")))
+        XCTAssertEqual(Value(jsonObject: 0.1), .number(Number(d("0.1"))))
         XCTAssertEqual(Value(jsonObject: 1 as Int), .number(1))
         XCTAssertEqual(Value(jsonObject: true), .bool(true))
-        XCTAssertEqual(Value(jsonObject: UInt64.max), .number(d("18446744073709551615")))
-        XCTAssertEqual(Value(jsonObject: d("0.3")), .number(d("0.3")))
+        XCTAssertEqual(Value(jsonObject: UInt64.max), .number(Number(d("18446744073709551615"))))
+        XCTAssertEqual(Value(jsonObject: d("0.3")), .number(Number(d("0.3"))))
         XCTAssertEqual(Value(jsonObject: Double.infinity), .null)
         XCTAssertEqual(Value(jsonObject: Value.date("2024-01-01")), .date("2024-01-01"))
         XCTAssertEqual(Value(jsonObject: ["k": [1, 2]] as [String: Any]), .object(["k": .list([.number(1), .number(2)])]))
@@ -262,13 +261,13 @@ final class ValueTests: XCTestCase {
 
     func testCoercion() {
         XCTAssertEqual(Value.text("a").coerced(to: .text), .text("a"))
-        XCTAssertEqual(Value.number(d("12.50")).coerced(to: .text), .text("12.5"))
+        XCTAssertEqual(Value.number(Number(d("12.50"))).coerced(to: .text), .text("12.5"))
         XCTAssertNil(Value.bool(true).coerced(to: .text))
         XCTAssertEqual(Value.text("s3").coerced(to: .secure), .text("s3"))
 
         XCTAssertEqual(Value.number(5).coerced(to: .number), .number(5))
         XCTAssertEqual(Value.number(5).coerced(to: .currency), .number(5))
-        XCTAssertEqual(Value.text(" 12.50 ").coerced(to: .currency), .number(d("12.5")))
+        XCTAssertEqual(Value.text(" 12.50 ").coerced(to: .currency), .number(Number(d("12.5"))))
         XCTAssertEqual(Value.text("-3").coerced(to: .number), .number(-3))
         XCTAssertNil(Value.text("12abc").coerced(to: .number))
         XCTAssertNil(Value.text("1e5").coerced(to: .number))
@@ -289,7 +288,7 @@ final class ValueTests: XCTestCase {
         XCTAssertNil(Value.text("{}").coerced(to: .list))
         XCTAssertEqual(Value.object([:]).coerced(to: .object), .object([:]))
         XCTAssertEqual(Value.object(["a": .null]).coerced(to: .record(0)), .object(["a": .null]))
-        XCTAssertEqual(Value.text(#"{"a":0.1}"#).coerced(to: .object), .object(["a": .number(d("0.1"))]))
+        XCTAssertEqual(Value.text(#"{"a":0.1}"#).coerced(to: .object), .object(["a": .number(Number(d("0.1")))]))
         XCTAssertNil(Value.list([]).coerced(to: .object))
 
         for v: Value in [.text("x"), .number(1), .null, .list([]), .object([:]), .date("2024-01-01"), .bool(true)] {

@@ -12,7 +12,7 @@ extension ProgramBuilder {
         switch e.kind {
         case .string(let s): return ir(.constant(.text(s)), .text)
         case .number(let n):
-            guard let d = DecimalText.parse(n) else {
+            guard let d = Number(parsing: n), d.description.count <= 40 || DecimalText.parse(n) != nil else {
                 report(.numberOutOfRange, e.range)
                 return ir(.invalid, .any)
             }

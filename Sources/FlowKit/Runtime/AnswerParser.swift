@@ -77,7 +77,7 @@ public enum AnswerParser {
         }
         if let min = bound(q.min), n < min { return .failure(.atLeast(Value.numberText(min))) }
         if let max = bound(q.max), n > max { return .failure(.atMost(Value.numberText(max))) }
-        return .success(.number(n))
+        return .success(.number(Number(n)))
     }
 
     private static func currency(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
@@ -115,7 +115,7 @@ public enum AnswerParser {
         }
         if let min, n < min { return .failure(.atLeast(Value.currencyText(min))) }
         if let max = bound(q.max), n > max { return .failure(.atMost(Value.currencyText(max))) }
-        return .success(.number(n))
+        return .success(.number(Number(n)))
     }
 
     private static func yesno(_ answer: String) -> Result<Value, AnswerProblem> {
@@ -224,7 +224,7 @@ public enum AnswerParser {
     /// A number or a length bound; other kinds of value are no bound.
     private static func bound(_ v: Value?) -> Decimal? {
         switch v {
-        case .number(let d)?: return d.isFinite ? d : nil
+        case .number(let d)?: return d.decimal
         case .text(let t)?: return Decimal(parsing: t)
         default: return nil
         }

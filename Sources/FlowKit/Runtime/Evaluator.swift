@@ -154,13 +154,13 @@ enum Arithmetic {
     }
 
     /// `x % y` with the sign of `x`, exact.
-    static func remainder(_ x: Decimal, _ y: Decimal) -> Decimal { Decimal.remainder(x, y) }
+    static func remainder(_ x: Number, _ y: Number) -> Number { x % y }
 
     /// The whole number a decimal holds, if it holds one that fits an Int.
-    static func integer(_ d: Decimal) -> Int? { d.intValue }
+    static func integer(_ d: Number) -> Int? { d.intValue }
 
     /// Rounds half away from zero to `places` decimal places.
-    static func round(_ d: Decimal, places: Int) -> Decimal { d.rounded(places: places) }
+    static func round(_ d: Number, places: Int) -> Number { d.rounded(places: places) }
 }
 
 /// The built-in functions.
@@ -169,7 +169,7 @@ enum Builtins {
         func wrong(_ k: Int, _ what: String) -> RuntimeError {
             RuntimeError(.runTypeMismatch("\(f.rawValue)(…) needs \(what), not \(v[k].kindName)"), at: args[k].range)
         }
-        func number(_ k: Int) throws(RuntimeError) -> Decimal {
+        func number(_ k: Int) throws(RuntimeError) -> Number {
             guard case .number(let n) = v[k] else { throw wrong(k, "a number") }
             return n
         }
@@ -180,9 +180,9 @@ enum Builtins {
         switch f {
         case .len:
             switch v[0] {
-            case .text(let t): return .number(Decimal(t.count))
-            case .list(let l): return .number(Decimal(l.count))
-            case .object(let o): return .number(Decimal(o.count))
+            case .text(let t): return .number(Number(t.count))
+            case .list(let l): return .number(Number(l.count))
+            case .object(let o): return .number(Number(o.count))
             default: throw wrong(0, "text or a list")
             }
         case .upper: return .text(try text(0).uppercased())

@@ -136,7 +136,7 @@ public struct CallFailure: Sendable, Equatable {
     var value: Value {
         .object([
             "kind": .text(kind), "message": .text(message),
-            "status": status.map { .number(Decimal($0)) } ?? .null,
+            "status": status.map { .number(Number($0)) } ?? .null,
             "code": code.map { .text($0) } ?? .null,
             "body": body ?? .null,
         ])

@@ -19,7 +19,7 @@ extension Value {
     public func displayText(asCurrency: Bool = false) -> String {
         switch self {
         case .text(let s): return s
-        case .number(let d): return asCurrency ? Value.currencyText(d) : Value.numberText(d)
+        case .number(let d): return asCurrency ? d.formatted(places: 2) : d.description
         case .bool(let b): return b ? "yes" : "no"
         case .null: return ""
         case .date(let s): return s
@@ -92,7 +92,7 @@ extension Value {
     func writeJSON(into out: inout String) {
         switch self {
         case .text(let s), .date(let s): Value.writeJSONString(s, into: &out)
-        case .number(let d): out += d.isFinite ? Value.numberText(d) : "null"
+        case .number(let d): out += d.description
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
         case .list(let items):
@@ -211,16 +211,16 @@ extension Value {
         case let s as String: self = .text(s)
         case let s as Substring: self = .text(String(s))
         case let b as Bool: self = .bool(b)
-        case let d as Decimal: self = d.isFinite ? .number(d) : .null
+        case let d as Decimal: self = d.isFinite ? .number(Number(d)) : .null
         case let d as Double: self = Value.fromDouble(d)
-        case let f as Float: self = f.isFinite ? (Decimal(string: "\(f)").map { .number($0) } ?? .null) : .null
+        case let f as Float: self = f.isFinite ? (Decimal(string: "\(f)").map { .number(Number($0)) } ?? .null) : .null
         case let i as any BinaryInteger:
             if let small = Int64(exactly: i) {
-                self = .number(Decimal(small))
+                self = .number(Number(Decimal(small)))
             } else if let big = UInt64(exactly: i) {
-                self = .number(Decimal(big))
+                self = .number(Number(Decimal(big)))
             } else {
-                self = Decimal(string: "\(i)").map { .number($0) } ?? .null
+                self = Decimal(string: "\(i)").map { .number(Number($0)) } ?? .null
             }
         case let date as Date: self = .date(CalendarDate.utcText(date))
         case let items as [Any]: self = .list(items.map { Value(jsonObject: $0) })
@@ -241,9 +241,9 @@ extension Value {
         case "d": return fromDouble(n.doubleValue)
         case "f":
             let f = n.floatValue
-            return f.isFinite ? (Decimal(string: "\(f)").map { .number($0) } ?? .null) : .null
-        case "Q", "L", "I", "S", "C": return .number(Decimal(n.uint64Value))
-        default: return .number(Decimal(n.int64Value))
+            return f.isFinite ? (Decimal(string: "\(f)").map { .number(Number($0)) } ?? .null) : .null
+        case "Q", "L", "I", "S", "C": return .number(Number(Decimal(n.uint64Value)))
+        default: return .number(Number(Decimal(n.int64Value)))
         }
     }
 
@@ -251,7 +251,7 @@ extension Value {
     private static func fromDouble(_ d: Double) -> Value {
         guard d.isFinite else { return .null }
         guard let exact = Decimal(string: "\(d)", locale: nil), exact.isFinite else { return .null }
-        return .number(exact)
+        return .number(Number(exact))
     }
 }
 
@@ -314,7 +314,7 @@ struct JSONReader {
             case UInt8(ascii: "\""):
                 value = .text(try readString())
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                value = .number(try readNumber())
+                value = .number(Number(try readNumber()))
             case UInt8(ascii: "t"):
                 try expectWord("true")
                 value = .bool(true)
@@ -554,10 +554,10 @@ extension Value {
         case (.any, _): return self
         case (.null, .null): return self
         case (.text, .text), (.secure, .text): return self
-        case (.text, .number(let d)), (.secure, .number(let d)): return d.isFinite ? .text(Value.numberText(d)) : nil
+        case (.text, .number(let d)), (.secure, .number(let d)): return .text(d.description)
         case (.number, .number), (.currency, .number): return self
         case (.number, .text(let s)), (.currency, .text(let s)):
-            return Decimal(parsing: Value.trimmed(s)).map { .number($0) }
+            return Number(parsing: Value.trimmed(s)).map { .number($0) }
         case (.bool, .bool): return self
         case (.bool, .text(let s)):
             switch Value.trimmed(s).lowercased() {

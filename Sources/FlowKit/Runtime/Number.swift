@@ -1,0 +1,274 @@
+import Foundation
+
+/// An exact decimal number: every number and amount a flow computes with.
+///
+/// Design note: Foundation's `Decimal` is exact but slow on Linux (hundreds of nanoseconds for an
+/// addition), too slow for a loop of ten million steps a second. So a `Number` is usually small:
+/// a count of 10^-scale in an `Int64` (`4.00` is 400 at scale 2), computed with integer
+/// arithmetic and overflow checks. Whatever does not fit (more than 18 digits, an inexact
+/// quotient such as 1/3) is a `Decimal` with its 38 digits. Both forms are exact and never go
+/// through binary floating point; equal values are equal whatever their form or scale
+/// (`4.00 == 4`).
+public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+    enum Storage: Sendable {
+        /// mantissa × 10^-scale, scale 0...18
+        case small(Int64, UInt8)
+        case large(Decimal)
+    }
+
+    var storage: Storage
+
+    init(small mantissa: Int64, scale: UInt8) { storage = .small(mantissa, scale) }
+
+    public init(_ value: Int) { storage = .small(Int64(value), 0) }
+    public init(integerLiteral value: Int) { storage = .small(Int64(value), 0) }
+
+    /// An exact copy of a `Decimal` (small when it fits).
+    public init(_ decimal: Decimal) {
+        if decimal.isFinite, let small = Number(parsing: decimal.description), case .small = small.storage {
+            self = small
+        } else {
+            storage = .large(decimal)
+        }
+    }
+
+    static let powers: [Int64] = (0...18).map { k in (0..<k).reduce(Int64(1)) { p, _ in p * 10 } }
+
+    /// Reads `-?digits(.digits)?` exactly; nil for anything else.
+    public init?<S: StringProtocol>(parsing text: S) {
+        var mantissa: Int64 = 0
+        var scale = 0
+        var digits = 0
+        var negative = false
+        var seenDot = false
+        var overflow = false
+        var first = true
+        for b in text.utf8 {
+            defer { first = false }
+            if b == 0x2D && first { negative = true; continue }
+            if b == 0x2E {
+                if seenDot || digits == 0 { return nil }
+                seenDot = true
+                continue
+            }
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            digits += 1
+            if seenDot { scale += 1 }
+            let (m, o1) = mantissa.multipliedReportingOverflow(by: 10)
+            let (n, o2) = m.addingReportingOverflow(Int64(b - 0x30))
+            if o1 || o2 || scale > 18 { overflow = true }
+            mantissa = n
+        }
+        guard digits > 0, !(seenDot && text.hasSuffix(".")) else { return nil }
+        if overflow {
+            guard let d = Decimal(string: String(text), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            storage = .large(d)
+        } else {
+            storage = .small(negative ? -mantissa : mantissa, UInt8(scale))
+        }
+    }
+
+    /// The value as a Foundation `Decimal`.
+    public var decimal: Decimal {
+        switch storage {
+        case .small(let m, let s): return Decimal(sign: m < 0 ? .minus : .plus, exponent: -Int(s), significand: Decimal(m.magnitude))
+        case .large(let d): return d
+        }
+    }
+
+    public var isZero: Bool {
+        switch storage {
+        case .small(let m, _): return m == 0
+        case .large(let d): return d.isZero
+        }
+    }
+
+    var isNegative: Bool {
+        switch storage {
+        case .small(let m, _): return m < 0
+        case .large(let d): return d < 0
+        }
+    }
+
+    // MARK: Arithmetic
+
+    /// Both small, brought to one scale; nil when that would overflow.
+    @inline(__always)
+    private static func aligned(_ a: Number, _ b: Number) -> (Int64, Int64, UInt8)? {
+        guard case .small(let x, let sa) = a.storage, case .small(let y, let sb) = b.storage else { return nil }
+        if sa == sb { return (x, y, sa) }
+        if sa < sb {
+            let (r, o) = x.multipliedReportingOverflow(by: powers[Int(sb - sa)])
+            return o ? nil : (r, y, sb)
+        }
+        let (r, o) = y.multipliedReportingOverflow(by: powers[Int(sa - sb)])
+        return o ? nil : (x, r, sa)
+    }
+
+    public static func + (a: Number, b: Number) -> Number {
+        if let (x, y, s) = aligned(a, b) {
+            let (r, o) = x.addingReportingOverflow(y)
+            if !o { return Number(small: r, scale: s) }
+        }
+        return Number(a.decimal + b.decimal)
+    }
+
+    public static func - (a: Number, b: Number) -> Number {
+        if let (x, y, s) = aligned(a, b) {
+            let (r, o) = x.subtractingReportingOverflow(y)
+            if !o { return Number(small: r, scale: s) }
+        }
+        return Number(a.decimal - b.decimal)
+    }
+
+    public static func * (a: Number, b: Number) -> Number {
+        if case .small(let x, let sa) = a.storage, case .small(let y, let sb) = b.storage, Int(sa) + Int(sb) <= 18 {
+            let (r, o) = x.multipliedReportingOverflow(by: y)
+            if !o { return Number(small: r, scale: sa + sb).trimmed(keeping: max(sa, sb)) }
+        }
+        return Number(a.decimal * b.decimal)
+    }
+
+    /// Exact when the quotient has a finite decimal expansion within 18 digits; otherwise
+    /// Foundation's 38-digit quotient. The divisor must not be zero.
+    public static func / (a: Number, b: Number) -> Number {
+        if let (x, y, _) = aligned(a, b), y != 0 {
+            // x/y with both at one scale: find the smallest k with x·10^k divisible by y.
+            for k in 0...18 {
+                let (n, o) = x.multipliedReportingOverflow(by: powers[k])
+                if o { break }
+                if n % y == 0 { return Number(small: n / y, scale: UInt8(k)) }
+            }
+        }
+        return Number(a.decimal / b.decimal)
+    }
+
+    public static prefix func - (a: Number) -> Number {
+        switch a.storage {
+        case .small(let m, let s) where m != .min: return Number(small: -m, scale: s)
+        default: return Number(-a.decimal)
+        }
+    }
+
+    /// The remainder with the sign of the dividend, like `%` on integers. The divisor must not be zero.
+    public static func % (a: Number, b: Number) -> Number {
+        if let (x, y, s) = aligned(a, b), y != 0 { return Number(small: x % y, scale: s) }
+        return Number(Decimal.remainder(a.decimal, b.decimal))
+    }
+
+    /// Rounded to `places` decimals, halves away from zero (`2.345` → `2.35`).
+    public func rounded(places: Int) -> Number {
+        if case .small(let m, let s) = storage, places >= 0 {
+            if Int(s) <= places { return self }
+            let drop = Number.powers[Int(s) - places]
+            var q = m / drop
+            let r = m % drop
+            if r.magnitude * 2 >= drop.magnitude { q += m < 0 ? -1 : 1 }
+            return Number(small: q, scale: UInt8(places))
+        }
+        return Number(decimal.rounded(places: places))
+    }
+
+    /// Drops trailing zeros down to `keeping` decimals (so `4.00 * 100` is `400.00`, shown `400`).
+    private func trimmed(keeping: UInt8) -> Number {
+        guard case .small(var m, var s) = storage else { return self }
+        while s > keeping && m % 10 == 0 {
+            m /= 10
+            s -= 1
+        }
+        return Number(small: m, scale: s)
+    }
+
+    /// The smallest scale that holds the value exactly (`4.00` → 4 at scale 0).
+    private var normalized: Number {
+        guard case .small(var m, var s) = storage else { return self }
+        while s > 0 && m % 10 == 0 {
+            m /= 10
+            s -= 1
+        }
+        return Number(small: m, scale: s)
+    }
+
+    /// Whether this is a whole number (`4.00` is).
+    public var isInteger: Bool {
+        switch normalized.storage {
+        case .small(_, let s): return s == 0
+        case .large(let d): return d.isInteger
+        }
+    }
+
+    /// This number as an `Int` when it is a whole number in range.
+    public var intValue: Int? {
+        switch normalized.storage {
+        case .small(let m, let s): return s == 0 ? Int(exactly: m) : nil
+        case .large(let d): return d.intValue
+        }
+    }
+
+    // MARK: Comparing
+
+    public static func == (a: Number, b: Number) -> Bool {
+        if let (x, y, _) = aligned(a, b) { return x == y }
+        return a.decimal == b.decimal
+    }
+
+    public static func < (a: Number, b: Number) -> Bool {
+        if let (x, y, _) = aligned(a, b) { return x < y }
+        return a.decimal < b.decimal
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch normalized.storage {
+        case .small(let m, let s):
+            hasher.combine(m)
+            hasher.combine(s)
+        case .large(let d): hasher.combine(d.description)
+        }
+    }
+
+    // MARK: Text
+
+    /// Plain decimal notation without trailing zeros: `400`, `0.3`, `-2.5`.
+    public var description: String {
+        switch normalized.storage {
+        case .small(let m, let s):
+            if s == 0 { return String(m) }
+            var digits = String(m.magnitude)
+            let scale = Int(s)
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            let cut = digits.index(digits.endIndex, offsetBy: -scale)
+            return (m < 0 ? "-" : "") + digits[..<cut] + "." + digits[cut...]
+        case .large(let d):
+            return Value.numberText(d)
+        }
+    }
+
+    /// With exactly `places` decimals, rounded half away from zero: `4` → `4.00`.
+    public func formatted(places: Int) -> String {
+        let r = rounded(places: places)
+        var text = r.description
+        let decimals = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? -1
+        if decimals < 0 {
+            text += "." + String(repeating: "0", count: places)
+        } else if decimals < places {
+            text += String(repeating: "0", count: places - decimals)
+        }
+        return text
+    }
+
+    // MARK: Codable: the exact text, so a snapshot restores the same number.
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let n = Number(parsing: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not a number")
+        }
+        self = n
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

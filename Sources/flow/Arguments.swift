@@ -5,11 +5,13 @@ enum Invocation: Equatable {
     case help(HelpTopic)
     case version
     case check(CheckArguments)
+    case run(RunArguments)
 }
 
 enum HelpTopic: Equatable {
     case general
     case check
+    case run
 }
 
 /// `--color auto|always|never`.
@@ -26,6 +28,40 @@ struct CheckArguments: Equatable {
     var inputs: [String] = []
     var format: DiagnosticRenderer.Format = .human
     var strict = false
+    var color: ColorChoice = .auto
+}
+
+/// `NAME=VALUE`, as `--answer`, `--stub`, `--define` and `--arg` take it.
+struct NameValue: Equatable {
+    var name: String
+    var value: String
+}
+
+struct RunArguments: Equatable {
+    static let optionNames = [
+        "--answers", "--answer", "--stubs", "--stub", "--define", "--arg", "--flow", "--max-steps", "--trace",
+        "--json", "--color", "--help",
+    ]
+
+    var file = ""
+    /// `--answers FILE.json`
+    var answersFile: String?
+    /// `--answer Page.Question=VALUE`, in order (a name given twice: one answer per time it is asked).
+    var answers: [NameValue] = []
+    /// `--stubs FILE.json`
+    var stubsFile: String?
+    /// `--stub NAME=JSON`
+    var stubs: [NameValue] = []
+    /// `--define NAME=VALUE`: config values.
+    var defines: [NameValue] = []
+    /// `--arg NAME=VALUE`: parameters of the flow run.
+    var arguments: [NameValue] = []
+    /// `--flow NAME`: the flow to run instead of the first of the file.
+    var flow: String?
+    var maxSteps = 100_000
+    /// `--trace FILE`, `-` for standard output.
+    var trace: String?
+    var json = false
     var color: ColorChoice = .auto
 }
 
@@ -47,6 +83,7 @@ enum ArgumentParser {
             try expectNothing(Array(rest.dropFirst()), after: topic)
             switch topic {
             case "check": return .help(.check)
+            case "run": return .help(.run)
             case "help", "-h", "--help": return .help(.general)
             default: throw .unknownCommand(topic)
             }
@@ -55,6 +92,8 @@ enum ArgumentParser {
             return .version
         case "check":
             return try parseCheck(rest)
+        case "run":
+            return try parseRun(rest)
         default:
             if first.hasPrefix("-") && first != "-" { throw .unknownOption(first, command: nil) }
             throw .unknownCommand(first)
@@ -65,58 +104,27 @@ enum ArgumentParser {
         if let extra = rest.first { throw .unexpectedArgument(extra, after: after) }
     }
 
-    private static func parseCheck(_ arguments: [String]) throws(UsageError) -> Invocation {
+    private static func wantsHelp(_ arguments: [String]) -> Bool {
         let options = arguments.prefix { $0 != "--" }
-        if options.contains("--help") || options.contains("-h") { return .help(.check) }
+        return options.contains("--help") || options.contains("-h")
+    }
 
+    private static func parseCheck(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if wantsHelp(arguments) { return .help(.check) }
         var result = CheckArguments()
-        var index = 0
-        var onlyInputs = false
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            if onlyInputs || argument == "-" || !argument.hasPrefix("-") {
-                result.inputs.append(argument)
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { result.inputs.append(input) }
                 continue
             }
-            if argument == "--" {
-                onlyInputs = true
-                continue
-            }
-            // `--name=value` or `--name` (a value, if it takes one, is the next argument).
-            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0])
-            let inline = parts.count == 2 ? String(parts[1]) : nil
-
-            func value(valid: [String]) throws(UsageError) -> String {
-                if let inline {
-                    guard !inline.isEmpty else { throw .missingValue(option: name, valid: valid) }
-                    return inline
-                }
-                guard index < arguments.count, !arguments[index].hasPrefix("--") else {
-                    throw .missingValue(option: name, valid: valid)
-                }
-                index += 1
-                return arguments[index - 1]
-            }
-
             switch name {
             case "--format":
-                let valid = DiagnosticRenderer.Format.allCases.map(\.rawValue)
-                let text = try value(valid: valid)
-                guard let format = DiagnosticRenderer.Format(rawValue: text) else {
-                    throw .invalidValue(option: name, value: text, valid: valid)
-                }
-                result.format = format
+                result.format = try scanner.choice(DiagnosticRenderer.Format.self)
             case "--color", "--colour":
-                let valid = ColorChoice.allCases.map(\.rawValue)
-                let text = try value(valid: valid)
-                guard let choice = ColorChoice(rawValue: text) else {
-                    throw .invalidValue(option: name, value: text, valid: valid)
-                }
-                result.color = choice
+                result.color = try scanner.choice(ColorChoice.self)
             case "--strict":
-                if inline != nil { throw .unexpectedValue(option: name) }
+                try scanner.flag()
                 result.strict = true
             default:
                 throw .unknownOption(argument, command: "check")
@@ -124,5 +132,126 @@ enum ArgumentParser {
         }
         guard !result.inputs.isEmpty else { throw .noInputs }
         return .check(result)
+    }
+
+    private static func parseRun(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if wantsHelp(arguments) { return .help(.run) }
+        var result = RunArguments()
+        var inputs: [String] = []
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--answers":
+                result.answersFile = try scanner.value(example: "answers.json")
+            case "--answer":
+                result.answers.append(try scanner.pair(example: "'Amount.Amount=4.00'"))
+            case "--stubs":
+                result.stubsFile = try scanner.value(example: "stubs.json")
+            case "--stub":
+                result.stubs.append(try scanner.pair(example: #"'Tokenize={"token": "tok_visa"}'"#))
+            case "--define":
+                result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8080"))
+            case "--arg":
+                result.arguments.append(try scanner.pair(example: "'account=12345678'"))
+            case "--flow":
+                result.flow = try scanner.value(example: "'Open Ticket'")
+            case "--max-steps":
+                let text = try scanner.value(example: "1000")
+                guard let steps = Int(text), steps >= 1 else { throw .notACount(option: name, value: text) }
+                result.maxSteps = steps
+            case "--trace":
+                // `-` is a value here (standard output), not an input.
+                result.trace = try scanner.value(example: "run.jsonl", allowDash: true)
+            case "--json":
+                try scanner.flag()
+                result.json = true
+            case "--color", "--colour":
+                result.color = try scanner.choice(ColorChoice.self)
+            default:
+                throw .unknownOption(argument, command: "run")
+            }
+        }
+        guard let file = inputs.first else { throw .noFlowFile }
+        if inputs.count > 1 { throw .extraInput(inputs[1], command: "run") }
+        if result.json && result.trace == "-" { throw .bothOnStandardOutput("--trace -", "--json") }
+        result.file = file
+        return .run(result)
+    }
+}
+
+/// Walks the arguments of one command: inputs, and options as `--name`, `--name=value` or
+/// `--name value`. The value helpers read the value of the option just returned by `next()`.
+struct OptionScanner {
+    enum Item {
+        case input(String)
+        /// The option's name (before any `=`) and the argument as written.
+        case option(name: String, argument: String)
+    }
+
+    private let arguments: [String]
+    private var index = 0
+    private var onlyInputs = false
+    private var name = ""
+    private var inline: String?
+
+    init(_ arguments: [String]) { self.arguments = arguments }
+
+    mutating func next() -> Item? {
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if onlyInputs || argument == "-" || !argument.hasPrefix("-") { return .input(argument) }
+            if argument == "--" {
+                onlyInputs = true
+                continue
+            }
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            name = String(parts[0])
+            inline = parts.count == 2 ? String(parts[1]) : nil
+            return .option(name: name, argument: argument)
+        }
+        return nil
+    }
+
+    /// The option's value; `missing` is the error when there is none. A next argument starting
+    /// with `--` is another option, not a value (nor is `-`, unless `allowDash`).
+    private mutating func rawValue(allowDash: Bool, missing: UsageError) throws(UsageError) -> String {
+        if let inline {
+            guard !inline.isEmpty else { throw missing }
+            return inline
+        }
+        guard index < arguments.count, !arguments[index].hasPrefix("--"),
+            allowDash || arguments[index] != "-"
+        else { throw missing }
+        index += 1
+        return arguments[index - 1]
+    }
+
+    mutating func value(example: String, allowDash: Bool = false) throws(UsageError) -> String {
+        try rawValue(allowDash: allowDash, missing: .missingArgument(option: name, example: example))
+    }
+
+    /// `NAME=VALUE`; the value may be empty, the name may not.
+    mutating func pair(example: String) throws(UsageError) -> NameValue {
+        let text = try value(example: example)
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw .notAPair(option: name, value: text, example: example)
+        }
+        return NameValue(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+    }
+
+    mutating func choice<C: RawRepresentable & CaseIterable>(_: C.Type) throws(UsageError) -> C where C.RawValue == String {
+        let valid = C.allCases.map(\.rawValue)
+        let text = try rawValue(allowDash: true, missing: .missingValue(option: name, valid: valid))
+        guard let choice = C(rawValue: text) else { throw .invalidValue(option: name, value: text, valid: valid) }
+        return choice
+    }
+
+    mutating func flag() throws(UsageError) {
+        if inline != nil { throw .unexpectedValue(option: name) }
     }
 }

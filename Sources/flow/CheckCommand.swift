@@ -102,7 +102,7 @@ private struct DiagnosticKey: Hashable {
 }
 
 /// Counts for the summary line and the exit status.
-private struct Tally {
+struct Tally {
     var checked = 0
     var unreadable = 0
     var errors = 0

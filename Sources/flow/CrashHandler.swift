@@ -12,6 +12,7 @@
 /// backtrace) when debugging flow itself.
 enum CrashHandler {
     static func install(environment: [String: String]) {
+        TerminalEcho.prepare()
         guard environment["FLOW_BACKTRACE"] != "1" else { return }
         for number in [SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE] {
             _ = signal(number, crashed)
@@ -21,6 +22,7 @@ enum CrashHandler {
 
 /// Runs inside a signal handler: only async-signal-safe calls (`write`, `_exit`), no allocation.
 private func crashed(_ signal: Int32) {
+    TerminalEcho.restoreFromSignalHandler()  // echo was off for a password: turn it back on
     let message: StaticString =
         "error: internal error: flow crashed; this is a bug in flow, please report it with the input that caused it\n"
     _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)

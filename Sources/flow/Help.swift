@@ -3,13 +3,14 @@ import FlowKit
 /// The help texts. They list only what exists today.
 enum Help {
     static let general = """
-        flow \(flowVersion): checks flow files, the plain-text language of pages, questions and calls
+        flow \(flowVersion): checks and runs flow files, the plain-text language of pages, questions and calls
 
         usage: flow <command> [options]
 
         commands:
           check     check flow files and report problems
-          help      show help for a command: 'flow help check'
+          run       run a flow: answer its pages at the terminal or from a script
+          help      show help for a command: 'flow help run'
 
         options:
           -h, --help    show this help
@@ -45,6 +46,58 @@ enum Help {
           66  an input is missing or unreadable, or a directory holds no '.flow' file; the other
               inputs are still checked, and 66 wins over 65
           70  internal error: a bug in flow
+
+        """
+
+    static let run = """
+        usage: flow run <file> [--answers FILE.json] [--answer Page.Question=VALUE]...
+                               [--stubs FILE.json] [--stub NAME=JSON]... [--define NAME=VALUE]...
+                               [--arg NAME=VALUE]... [--flow NAME] [--max-steps N]
+                               [--trace FILE|-] [--json] [--color auto|always|never]
+
+        Checks the file as 'flow check' does, then runs its first flow. Integration points and
+        extensions are not called: each gets the canned result of its stub.
+
+        When standard input is a terminal, each page is shown and its questions are asked (those
+        answered with --answers or --answer first take those answers): type an answer and press
+        Enter (Enter alone takes the default shown in brackets), a number or several separated by
+        commas to pick options, 'back' to return to the previous page, Ctrl-D to stop. A refused
+        answer is asked again with the reason. Passwords are not shown as you type. Otherwise the answers come from --answers and --answer, then from standard input, one
+        line per question in the order asked; a refused or missing answer stops the run.
+
+        options:
+          --answers <file>        a JSON object of answers by 'Page.Question':
+                                    {"Embedded Payment.Embedded Payment": "4.00", "Issue.Service down": true}
+                                  a list gives one answer per time the question is asked
+          --answer <name=value>   one answer, as typed; wins over --answers; repeat a name for a
+                                  question asked several times
+          --stubs <file>          a JSON object of stubs by IP or extension name
+          --stub <name=json>      the stub of one IP or extension; wins over --stubs. A stub is an
+                                  object of outputs, {"id": "ch_1", "paid": true}; or a failure,
+                                  {"error": {"kind": "http", "status": 402, "message": "…",
+                                  "code": "card_declined"}}; or a list of those, one per call
+          --define <name=value>   set a config value
+          --arg <name=value>      a parameter of the flow that is run
+          --flow <name>           run this flow of the file instead of the first
+          --max-steps <n>         stop with an error after n elements (default 100000)
+          --trace <file>          write each step as a JSON Lines record to the file ('-':
+                                  standard output); passwords and secure values appear as "***"
+          --json                  print one JSON object at the end, and nothing else, on standard
+                                  output: {"responses": [...], "outcome": "success" or "failure",
+                                  "reason": ..., "steps": n}
+          --color <when>          auto (the default), always or never
+          -h, --help              show this help
+
+        exit status:
+          0   the flow finished with success
+          1   the flow finished with failure, or the input ended (Ctrl-D) before it finished
+          64  usage error: unknown option, missing or invalid value, no file
+          65  the flow does not check, or the answers, stubs or names given do not fit it (an
+              unknown question, config, flow or IP; a refused or missing answer; a missing stub)
+          66  the file, the answers file or the stubs file is missing or unreadable
+          70  the flow failed while running (a division by zero, the step limit, …)
+          73  the trace file cannot be written
+          130 interrupted with Ctrl-C
 
         """
 }

@@ -23,7 +23,12 @@ struct Terminal {
     }
 
     /// Whether to colour what goes to standard error (where human diagnostics go).
-    func colorsStandardError(_ choice: ColorChoice) -> Bool {
+    func colorsStandardError(_ choice: ColorChoice) -> Bool { colors(STDERR_FILENO, choice) }
+
+    /// Whether to colour what goes to standard output (`flow run`'s conversation at a terminal).
+    func colorsStandardOutput(_ choice: ColorChoice) -> Bool { colors(STDOUT_FILENO, choice) }
+
+    private func colors(_ descriptor: Int32, _ choice: ColorChoice) -> Bool {
         switch choice {
         case .always: return true
         case .never: return false
@@ -31,7 +36,7 @@ struct Terminal {
             // https://no-color.org: set and not empty disables colour; flags override it.
             if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
             if environment["TERM"] == "dumb" { return false }
-            return isatty(STDERR_FILENO) != 0
+            return isatty(descriptor) != 0
         }
     }
 }

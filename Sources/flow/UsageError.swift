@@ -19,6 +19,18 @@ enum UsageError: Error, Equatable {
     case noInputs
     /// `flow --version extra`, `flow help check extra`
     case unexpectedArgument(String, after: String)
+    /// `flow run x.flow --answers`: an option whose value is free text or a path
+    case missingArgument(option: String, example: String)
+    /// `flow run x.flow --answer Amount`
+    case notAPair(option: String, value: String, example: String)
+    /// `flow run x.flow --max-steps many`
+    case notACount(option: String, value: String)
+    /// `flow run`
+    case noFlowFile
+    /// `flow run a.flow b.flow`
+    case extraInput(String, command: String)
+    /// `flow run x.flow --json --trace -`
+    case bothOnStandardOutput(String, String)
 
     var message: String {
         switch self {
@@ -38,13 +50,25 @@ enum UsageError: Error, Equatable {
             "no input files"
         case .unexpectedArgument(let argument, let after):
             "unexpected argument '\(argument)' after '\(after)'"
+        case .missingArgument(let option, _):
+            "missing value for '\(option)'"
+        case .notAPair(let option, let value, _):
+            "invalid value '\(value)' for '\(option)': expected NAME=VALUE"
+        case .notACount(let option, let value):
+            "invalid value '\(value)' for '\(option)'"
+        case .noFlowFile:
+            "no flow file to run"
+        case .extraInput(let argument, _):
+            "unexpected argument '\(argument)'"
+        case .bothOnStandardOutput(let a, let b):
+            "'\(a)' and '\(b)' both write to standard output"
         }
     }
 
     var hint: String {
         switch self {
         case .noCommand:
-            return "to check a flow, run 'flow check main.flow'; 'flow --help' lists the commands"
+            return "to check a flow, run 'flow check main.flow'; to run it, 'flow run main.flow'; 'flow --help' lists the commands"
         case .unknownCommand(let name):
             if let match = Suggest.closest(to: name, in: Commands.names) {
                 return "did you mean '\(match)'?"
@@ -82,6 +106,18 @@ enum UsageError: Error, Equatable {
             return "give files or directories to check: 'flow check main.flow flows/'"
         case .unexpectedArgument:
             return "run 'flow --help' for usage"
+        case .missingArgument(let option, let example):
+            return "for example: '\(option) \(example)'"
+        case .notAPair(let option, _, let example):
+            return "for example: \(option) \(example)"
+        case .notACount(let option, _):
+            return "give a whole number of at least 1: '\(option) 1000'"
+        case .noFlowFile:
+            return "give the file to run: 'flow run main.flow'"
+        case .extraInput(_, let command):
+            return "'flow \(command)' takes one file; use '--' before a file whose name starts with '-'"
+        case .bothOnStandardOutput:
+            return "write the trace to a file: '--trace run.jsonl'"
         }
     }
 
@@ -92,12 +128,13 @@ enum UsageError: Error, Equatable {
 
 /// The names the command line knows, for "did you mean" and for the hints above.
 enum Commands {
-    static let names = ["check", "help"]
+    static let names = ["check", "run", "help"]
     static let topLevelOptions = ["--help", "--version"]
 
     static func options(of command: String) -> [String] {
         switch command {
         case "check": CheckArguments.optionNames
+        case "run": RunArguments.optionNames
         default: ["--help"]
         }
     }

@@ -22,10 +22,14 @@ func run(_ arguments: [String]) -> ExitCode {
         terminal.out(Help.general)
     case .help(.check):
         terminal.out(Help.check)
+    case .help(.run):
+        terminal.out(Help.run)
     case .version:
         terminal.out("flow \(flowVersion)\n")
     case .check(let arguments):
         return CheckCommand(arguments: arguments, terminal: terminal).run()
+    case .run(let arguments):
+        return RunCommand(arguments: arguments, terminal: terminal).run()
     }
     return .success
 }

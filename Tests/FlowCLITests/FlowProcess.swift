@@ -64,9 +64,10 @@ enum FlowProcess {
 
     /// Runs `flow arguments…` from `directory` (the package root by default). Output goes to
     /// temporary files rather than pipes, so a large output can never fill a pipe and stall.
+    /// Standard input is `input` (from a file) when given, else /dev/null.
     static func run(
         _ arguments: [String], in directory: URL = packageRoot, environment extra: [String: String?] = [:],
-        timeout: TimeInterval = 60
+        input: String? = nil, timeout: TimeInterval = 60
     ) throws -> FlowRun {
         let binary = self.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -87,7 +88,13 @@ enum FlowProcess {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = environment(extra)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inURL = scratch.appendingPathComponent("stdin")
+            try Data(input.utf8).write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -163,7 +170,7 @@ enum FlowProcess {
 
 /// `posix_openpt`, `grantpt`, `unlockpt` and `ptsname` from the C library. Swift's Glibc module
 /// does not export them (they need `_XOPEN_SOURCE`), so on Linux they are looked up at run time.
-private struct PseudoTerminalFunctions {
+struct PseudoTerminalFunctions {
     let openpt: @convention(c) (Int32) -> Int32
     let grantpt: @convention(c) (Int32) -> Int32
     let unlockpt: @convention(c) (Int32) -> Int32

@@ -165,26 +165,15 @@ struct RunCommand {
 }
 
 /// `--trace FILE` (`-`: standard output): one JSON Lines record per event, written as it happens.
-///
-/// Outputs declared `secure` are written as `"***"` here: FlowKit's `TraceEvent.result` carries
-/// every output value as given (`Session.bind` does not redact them, unlike arguments and
-/// answers), so this host redacts them until the library does.
+/// FlowKit's events already leave out every secure value (passwords, secure arguments and outputs).
 final class TraceWriter {
     private let handle: FileHandle
     private let sources: SourceManager
-    /// Names of the secure outputs of each IP and extension, by callee name.
-    private let secureOutputs: [String: Set<String>]
 
     /// Nil when there is no `--trace`.
     init?(_ path: String?, sources: SourceManager, program: Program) throws(RunError) {
         guard let path else { return nil }
         self.sources = sources
-        var secure: [String: Set<String>] = [:]
-        for (name, outputs) in program.extensions.map({ ($0.name, $0.outputs) }) + program.integrationPoints.map({ ($0.name, $0.outputs) }) {
-            let names = outputs.filter { $0.type == .secure }.map(\.name)
-            if !names.isEmpty { secure[name, default: []].formUnion(names) }
-        }
-        secureOutputs = secure
         if path == "-" {
             handle = .standardOutput
             return
@@ -201,11 +190,6 @@ final class TraceWriter {
     }
 
     func write(_ event: TraceEvent) {
-        var event = event
-        if case .result(let name, var outputs, let range) = event, let secure = secureOutputs[name] {
-            for key in secure where outputs[key] != nil { outputs[key] = .text("***") }
-            event = .result(name: name, outputs: outputs, range: range)
-        }
         try? handle.write(contentsOf: Data((event.jsonLine(sources: sources) + "\n").utf8))
     }
 }

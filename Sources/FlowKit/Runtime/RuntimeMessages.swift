@@ -36,6 +36,10 @@ extension Message {
     }
     /// a program with no flow to run
     static let noFlow = Message("run.noFlow", .error, "there is no flow to run")
+    /// `--define LIMIT=lots` for a number config
+    static func optionType(_ what: String, _ name: String, _ type: String) -> Message {
+        Message("run.optionType", .error, "the value given for \(what) '\(name)' is not \(type)")
+    }
     /// `number("twelve")`
     static func notANumber(_ text: String) -> Message {
         Message("run.notANumber", .error, "'\(text)' is not a number")
@@ -55,6 +59,10 @@ extension Message {
     /// a reply that does not fit what the session waits for
     static func unexpectedReply(_ kind: String) -> Message {
         Message("run.unexpectedReply", .error, "the session did not ask for \(kind) here")
+    }
+    /// `--define STRIPE_BAS=…`
+    static func unknownOption(_ what: String, _ name: String) -> Message {
+        Message("run.unknownOption", .error, "there is no \(what) '\(name)'")
     }
     /// a variable read before it is set
     static func unsetVariable(_ name: String) -> Message {

@@ -102,9 +102,17 @@ public final class Session {
     private func setUp() throws(RuntimeError) {
         // Configs: the host's overrides, else their declared value.
         var configs: [Value] = []
+        let anywhere = program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0)
+        for name in options.configs.keys.sorted() where !program.configs.contains(where: { $0.name == name }) {
+            throw RuntimeError(.unknownOption("config", name), at: anywhere,
+                               hint: Suggest.closest(to: name, in: program.configs.map(\.name)).map { "did you mean '\($0)'?" })
+        }
         for c in program.configs {
             if let override = options.configs[c.name] {
-                configs.append(Value.text(override).coerced(to: c.type) ?? .text(override))
+                guard let v = Value.text(override).coerced(to: c.type) else {
+                    throw RuntimeError(.optionType("config", c.name, c.type.description), at: c.range)
+                }
+                configs.append(v)
             } else if let v = c.value {
                 state.configValues = configs
                 configs.append(try evaluate(v, frame: nil))
@@ -116,15 +124,29 @@ public final class Session {
         for s in program.sessionVariables {
             state.sessionValues.append(try s.value.map { e throws(RuntimeError) in try evaluate(e, frame: nil) })
         }
-        let entry = options.flow.flatMap { name in program.flows.firstIndex { $0.name == name } } ?? program.entry
+        var entry = program.entry
+        if let name = options.flow {
+            guard let i = program.flows.firstIndex(where: { $0.name == name }) else {
+                throw RuntimeError(.unknownOption("flow", name), at: anywhere,
+                                   hint: Suggest.closest(to: name, in: program.flows.map(\.name)).map { "did you mean '\($0)'?" })
+            }
+            entry = i
+        }
         guard entry >= 0 && entry < program.flows.count else {
             throw RuntimeError(.noFlow, at: program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0))
         }
         let flow = program.flows[entry]
+        for name in options.arguments.keys.sorted() where !flow.parameters.contains(where: { $0.name == name }) {
+            throw RuntimeError(.unknownOption("parameter of '\(flow.name)'", name), at: flow.range,
+                               hint: Suggest.closest(to: name, in: flow.parameters.map(\.name)).map { "did you mean '\($0)'?" })
+        }
         var locals = [Value?](repeating: nil, count: flow.variables.count)
         for (i, p) in flow.parameters.enumerated() {
             if let v = options.arguments[p.name] {
-                locals[i] = Value.text(v).coerced(to: p.type) ?? .text(v)
+                guard let value = Value.text(v).coerced(to: p.type) else {
+                    throw RuntimeError(.optionType("parameter", p.name, p.type.description), at: p.range)
+                }
+                locals[i] = value
             } else if let d = p.defaultValue {
                 locals[i] = try evaluate(d, frame: nil)
             } else {
@@ -184,7 +206,7 @@ public final class Session {
                 case .flow(let f):
                     let callee = program.flows[f]
                     let request = try callRequest(callee.name, f, callee.parameters, info, element, top)
-                    trace?(.call(kind: "flow", name: callee.name, arguments: redacted(request.arguments, callee.parameters), range: element.range))
+                    trace?(.call(kind: "call", name: callee.name, arguments: redacted(request.arguments, callee.parameters), range: element.range))
                     var locals = [Value?](repeating: nil, count: callee.variables.count)
                     for (k, a) in request.arguments.enumerated() { locals[k] = a.value }
                     state.frames.append(Frame(flow: f, pc: callee.entry, locals: locals, answers: Array(repeating: nil, count: callee.pages.count)))
@@ -291,7 +313,12 @@ public final class Session {
             }
             values.append(v)
         }
-        trace?(.result(name: name, outputs: Dictionary(uniqueKeysWithValues: zip(declared.map(\.name), values)), range: element.range))
+        if let trace {
+            // Secure outputs are never traced.
+            var shown: [String: Value?] = [:]
+            for (k, d) in declared.enumerated() { shown[d.name] = d.type == .secure ? .some(nil) : .some(values[k]) }
+            trace(.result(name: name, outputs: shown, range: element.range))
+        }
         for (o, slot) in info.outputs { state.frames[frame].locals[slot] = values[o] }
         if let whole = info.wholeResult {
             var object: [String: Value] = [:]

@@ -7,7 +7,7 @@ public enum TraceEvent: Sendable {
     case answer(reference: String, value: Value?, range: SourceRange)
     case set(name: String, value: Value?, range: SourceRange)
     case call(kind: String, name: String, arguments: [(name: String, value: Value?)], range: SourceRange)
-    case result(name: String, outputs: [String: Value], range: SourceRange)
+    case result(name: String, outputs: [String: Value?], range: SourceRange)
     case callFailed(name: String, failure: CallFailure, range: SourceRange)
     case response(text: String, range: SourceRange)
     case back(range: SourceRange)
@@ -36,7 +36,7 @@ public enum TraceEvent: Sendable {
             let args = arguments.map { "\(JSONText.quote($0.name)): \(value($0.value))" }.joined(separator: ", ")
             fields = [("event", "\"call\""), ("kind", JSONText.quote(kind)), ("name", JSONText.quote(name)), ("arguments", "{\(args)}")]
         case .result(let name, let outputs, _):
-            let out = outputs.keys.sorted().map { "\(JSONText.quote($0)): \(outputs[$0]!.jsonText())" }.joined(separator: ", ")
+            let out = outputs.keys.sorted().map { "\(JSONText.quote($0)): \(value(outputs[$0] ?? nil))" }.joined(separator: ", ")
             fields = [("event", "\"result\""), ("name", JSONText.quote(name)), ("outputs", "{\(out)}")]
         case .callFailed(let name, let f, _):
             fields = [("event", "\"failure\""), ("name", JSONText.quote(name)), ("error", f.value.jsonText())]

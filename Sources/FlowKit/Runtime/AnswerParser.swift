@@ -28,7 +28,7 @@ import Foundation
 ///   be part of a secret), without a final line end; lengths and `pattern` as for text.
 public enum AnswerParser {
     public static func parse(_ raw: String, for q: QuestionRequest) -> Result<Value, AnswerProblem> {
-        let answer = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = raw.trimmingBlanks()
         if answer.isEmpty {
             if let d = q.defaultValue { return .success(d) }
             if q.optional { return .success(.null) }
@@ -69,15 +69,15 @@ public enum AnswerParser {
     }
 
     private static func number(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
-        let n: Decimal
+        let n: Number
         switch readNumber(Substring(answer)) {
         case .value(let d): n = d
         case .tooLong: return .failure(.tooManyDigits)
         case .notANumber: return .failure(.number)
         }
-        if let min = bound(q.min), n < min { return .failure(.atLeast(Value.numberText(min))) }
-        if let max = bound(q.max), n > max { return .failure(.atMost(Value.numberText(max))) }
-        return .success(.number(Number(n)))
+        if let min = bound(q.min), n < min { return .failure(.atLeast(min.description)) }
+        if let max = bound(q.max), n > max { return .failure(.atMost(max.description)) }
+        return .success(.number(n))
     }
 
     private static func currency(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
@@ -86,7 +86,8 @@ public enum AnswerParser {
         var rest = Substring(answer)
         var sign = ""
         var symbol = false
-        while let c = rest.unicodeScalars.first {
+        // Most amounts are plain digits: no sign or symbol to peel off.
+        while let c = rest.unicodeScalars.first, !(c.value >= 0x30 && c.value <= 0x39) {
             if sign.isEmpty && (c == "-" || c == "+" || c == "\u{2212}") {
                 sign = c == "+" ? "+" : "-"
             } else if !symbol && c.properties.generalCategory == .currencySymbol {
@@ -98,11 +99,11 @@ public enum AnswerParser {
             }
             rest.unicodeScalars.removeFirst()
         }
-        if !symbol, let c = rest.unicodeScalars.last, c.properties.generalCategory == .currencySymbol {
+        if !symbol, let c = rest.unicodeScalars.last, !(c.value >= 0x30 && c.value <= 0x39), c.properties.generalCategory == .currencySymbol {
             rest.unicodeScalars.removeLast()
             while let b = rest.unicodeScalars.last, b == " " || b == "\u{A0}" { rest.unicodeScalars.removeLast() }
         }
-        let n: Decimal
+        let n: Number
         switch readNumber(Substring(sign + rest)) {
         case .value(let d): n = d
         case .tooLong: return .failure(.tooManyDigits)
@@ -110,12 +111,12 @@ public enum AnswerParser {
         }
         if n.rounded(places: 2) != n { return .failure(.amountDecimals) }
         let min = bound(q.min)
-        if n < 0 && (min == nil || min! >= 0) {
-            return .failure(min.map { .atLeast(Value.currencyText($0)) } ?? .amountNegative)
+        if n < 0 && (min == nil || !(min! < 0)) {
+            return .failure(min.map { .atLeast($0.formatted(places: 2)) } ?? .amountNegative)
         }
-        if let min, n < min { return .failure(.atLeast(Value.currencyText(min))) }
-        if let max = bound(q.max), n > max { return .failure(.atMost(Value.currencyText(max))) }
-        return .success(.number(Number(n)))
+        if let min, n < min { return .failure(.atLeast(min.formatted(places: 2))) }
+        if let max = bound(q.max), n > max { return .failure(.atMost(max.formatted(places: 2))) }
+        return .success(.number(n))
     }
 
     private static func yesno(_ answer: String) -> Result<Value, AnswerProblem> {
@@ -166,14 +167,14 @@ public enum AnswerParser {
             if q.optional { return .success(.null) }
             return .failure(.required)
         }
-        let count = Decimal(picked.count)
+        let count = Number(picked.count)
         let min = bound(q.min)
         let max = bound(q.max)
         if let min, count < min {
-            return .failure(min == max ? .pickExactly(Value.numberText(min)) : .pickAtLeast(Value.numberText(min)))
+            return .failure(min == max ? .pickExactly(min.description) : .pickAtLeast(min.description))
         }
         if let max, count > max {
-            return .failure(min == max ? .pickExactly(Value.numberText(max)) : .pickAtMost(Value.numberText(max)))
+            return .failure(min == max ? .pickExactly(max.description) : .pickAtMost(max.description))
         }
         return .success(.list(picked.map { .text(q.options[$0]) }))
     }
@@ -201,12 +202,12 @@ public enum AnswerParser {
         let min = bound(q.min)
         let max = bound(q.max)
         guard min != nil || max != nil else { return nil }
-        let length = Decimal(s.count)
+        let length = Number(s.count)
         if let min, length < min {
-            return min == max ? .lengthExactly(Value.numberText(min)) : .lengthAtLeast(Value.numberText(min))
+            return min == max ? .lengthExactly(min.description) : .lengthAtLeast(min.description)
         }
         if let max, length > max {
-            return min == max ? .lengthExactly(Value.numberText(max)) : .lengthAtMost(Value.numberText(max))
+            return min == max ? .lengthExactly(max.description) : .lengthAtMost(max.description)
         }
         return nil
     }
@@ -222,10 +223,10 @@ public enum AnswerParser {
     }
 
     /// A number or a length bound; other kinds of value are no bound.
-    private static func bound(_ v: Value?) -> Decimal? {
+    private static func bound(_ v: Value?) -> Number? {
         switch v {
-        case .number(let d)?: return d.decimal
-        case .text(let t)?: return Decimal(parsing: t)
+        case .number(let d)?: return d
+        case .text(let t)?: return Number(parsing: t)
         default: return nil
         }
     }
@@ -238,7 +239,7 @@ public enum AnswerParser {
     }
 
     private enum NumberRead {
-        case value(Decimal)
+        case value(Number)
         case notANumber
         case tooLong
     }
@@ -277,7 +278,7 @@ public enum AnswerParser {
         if significant > 38 { return .tooLong }
         var literal = negative ? "-" + digits : digits
         if let fraction { literal += "." + fraction }
-        guard let d = Decimal(parsing: literal) else { return .notANumber }
+        guard let d = Number(parsing: literal) else { return .notANumber }
         return .value(d)
     }
 

@@ -187,7 +187,7 @@ enum Builtins {
             }
         case .upper: return .text(try text(0).uppercased())
         case .lower: return .text(try text(0).lowercased())
-        case .trim: return .text(try text(0).trimmingCharacters(in: .whitespacesAndNewlines))
+        case .trim: return .text(try text(0).trimmingBlanks())
         case .round:
             let places = v.count > 1 ? try number(1) : 0
             guard let p = Arithmetic.integer(places), (0...20).contains(p) else {

@@ -171,20 +171,60 @@ public final class Session {
     private func run() throws(RuntimeError) -> StepResult {
         var responses: [String] = []
         let limit = options.maxSteps
+        // The outer loop picks up the top frame; the inner loop runs its elements with the frame's
+        // program counter in a local, and writes it back only when it leaves the frame.
         while true {
             let top = state.frames.count - 1
-            let flowIndex = state.frames[top].flow
-            let flow = program.flows[flowIndex]
-            let pc = state.frames[top].pc
-            guard pc >= 0 && pc < flow.elements.count else {
-                throw RuntimeError(.fellOffGraph, at: flow.range)
+            let flow = program.flows[state.frames[top].flow]
+            let elements = flow.elements
+            var pc = state.frames[top].pc
+            inner: while true {
+                guard pc >= 0 && pc < elements.count else {
+                    state.frames[top].pc = pc
+                    throw RuntimeError(.fellOffGraph, at: flow.range)
+                }
+                state.steps += 1
+                if state.steps > limit {
+                    state.frames[top].pc = pc
+                    throw RuntimeError(.stepLimit(limit), at: elements[pc].range, hint: "raise the limit with --max-steps, or give the loop a way out")
+                }
+                if let trace { trace(.enter(kind: elements[pc].kind.traceName, range: elements[pc].range)) }
+                switch elements[pc].kind {
+                case .set(let ref, let op, let x):
+                    var value = try evaluate(x, frame: top)
+                    if op != .assign {
+                        let current: Value?
+                        switch ref {
+                        case .local(let s): current = state.frames[top].locals[s]
+                        case .session(let s): current = state.sessionValues[s]
+                        }
+                        guard let current else { throw RuntimeError(.unsetVariable(variableName(ref, flow)), at: elements[pc].range) }
+                        value = try Arithmetic.binary(op == .add ? .add : .subtract, current, value, at: elements[pc].range)
+                    }
+                    switch ref {
+                    case .local(let s): state.frames[top].locals[s] = value
+                    case .session(let s): state.sessionValues[s] = value
+                    }
+                    if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: elements[pc].range)) }
+                    pc = Int(elements[pc].next)
+                case .decision(let x):
+                    let v = try evaluate(x, frame: top)
+                    guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
+                    pc = Int(b ? elements[pc].next : elements[pc].branch)
+                case .label, .goto:
+                    pc = Int(elements[pc].next)
+                case .response(let x):
+                    let text = try render(x, frame: top)
+                    responses.append(text)
+                    trace?(.response(text: text, range: elements[pc].range))
+                    pc = Int(elements[pc].next)
+                default:
+                    state.frames[top].pc = pc
+                    break inner
+                }
             }
-            let element = flow.elements[pc]
-            state.steps += 1
-            if state.steps > limit {
-                throw RuntimeError(.stepLimit(limit), at: element.range, hint: "raise the limit with --max-steps, or give the loop a way out")
-            }
-            trace?(.enter(kind: element.kind.traceName, range: element.range))
+            // Elements that suspend the session, change frames or finish.
+            let element = elements[pc]
             switch element.kind {
             case .page(let p):
                 let request = try pageRequest(flow, p, frame: top)
@@ -215,34 +255,6 @@ public final class Session {
                         throw RuntimeError(.callDepth(options.maxCallDepth), at: element.range)
                     }
                 }
-            case .response(let x):
-                let text = try render(x, frame: top)
-                responses.append(text)
-                trace?(.response(text: text, range: element.range))
-                state.frames[top].pc = Int(element.next)
-            case .set(let ref, let op, let x):
-                var value = try evaluate(x, frame: top)
-                if op != .assign {
-                    let current: Value?
-                    switch ref {
-                    case .local(let s): current = state.frames[top].locals[s]
-                    case .session(let s): current = state.sessionValues[s]
-                    }
-                    guard let current else { throw RuntimeError(.unsetVariable(variableName(ref, flow)), at: element.range) }
-                    value = try Arithmetic.binary(op == .add ? .add : .subtract, current, value, at: element.range)
-                }
-                switch ref {
-                case .local(let s): state.frames[top].locals[s] = value
-                case .session(let s): state.sessionValues[s] = value
-                }
-                if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: element.range)) }
-                state.frames[top].pc = Int(element.next)
-            case .decision(let x):
-                let v = try evaluate(x, frame: top)
-                guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
-                state.frames[top].pc = Int(b ? element.next : element.branch)
-            case .label, .goto:
-                state.frames[top].pc = Int(element.next)
             case .finish(let success, let reason):
                 let text = try reason.map { r throws(RuntimeError) in try render(r, frame: top) }
                 if let result = try finishFrame(success: success, reason: text, element: element) {
@@ -252,6 +264,8 @@ public final class Session {
                 if let result = try finishFrame(success: true, reason: nil, element: element) {
                     return StepResult(responses: responses, step: result)
                 }
+            case .set, .decision, .label, .goto, .response:
+                continue
             }
         }
     }

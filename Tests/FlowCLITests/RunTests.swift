@@ -224,13 +224,13 @@ final class RunTests: XCTestCase {
             outcome: "failure", reason: "no ticket: ticket system: connection refused"),
         Example(
             flow: "retry-pin", title: "right the second time",
-            answers: #"{"Card number.Card number": "4242424242424242", "PIN.PIN": ["0000", "1234"]}"#,
+            answers: #"{"Customer number.Customer number": "12345678", "PIN.PIN": ["0000", "1234"]}"#,
             stubs: #"{"Verify PIN": [{"valid": false, "tries left": 2}, {"valid": true, "tries left": 2}]}"#,
             responses: ["That PIN is not correct. You have 2 tries left.", "Thank you, your PIN is correct."],
             outcome: "success"),
         Example(
             flow: "retry-pin", title: "locked after three wrong PINs",
-            answers: #"{"Card number": "4242424242424242", "PIN": "1111"}"#,
+            answers: #"{"Customer number": "12345678", "PIN": "1111"}"#,
             stubs: #"{"Verify PIN": {"valid": false, "tries left": 5}, "Lock Card": {"reference": "L-9"}}"#,
             responses: [
                 "That PIN is not correct. You have 2 tries left.",
@@ -339,7 +339,7 @@ final class RunTests: XCTestCase {
     func testScriptedAnswersThenStandardInput() throws {
         // The card number from --answer, the PIN from standard input.
         let run = try FlowProcess.run(
-            ["run", "flows/retry-pin.flow", "--answer", "Card number=4242424242424242",
+            ["run", "flows/retry-pin.flow", "--answer", "Customer number=12345678",
              "--stub", #"Verify PIN={"valid": true, "tries left": 3}"#],
             input: "1234\n")
         XCTAssertEqual(run.status, 0, "\(run)")
@@ -366,7 +366,7 @@ final class RunTests: XCTestCase {
         let directory = try makeDirectory([:])
         let tracePath = directory.appendingPathComponent("trace.jsonl").path
         let arguments = [
-            "run", "flows/retry-pin.flow", "--answer", "Card number=4242424242424242",
+            "run", "flows/retry-pin.flow", "--answer", "Customer number=12345678",
             "--answer", "PIN=0000", "--answer", "PIN=\(pin)",
             "--stub", #"Verify PIN=[{"valid": false, "tries left": 2}, {"valid": true, "tries left": 2}]"#,
         ]
@@ -453,7 +453,7 @@ final class RunTests: XCTestCase {
 
     func testARefusedPasswordIsNotShownInTheError() throws {
         let run = try FlowProcess.run(
-            ["run", "flows/retry-pin.flow", "--answer", "Card number=4242424242424242", "--answer", "PIN=97a3"])
+            ["run", "flows/retry-pin.flow", "--answer", "Customer number=12345678", "--answer", "PIN=97a3"])
         XCTAssertEqual(run.status, 65, "\(run)")
         XCTAssertEqual(run.stderr, "error: answer for 'PIN.PIN' refused: enter an answer that matches the pattern '^[0-9]{4}$'\n")
         XCTAssertFalse(run.stdout.contains("97a3") || run.stderr.contains("97a3"))
@@ -477,7 +477,7 @@ final class RunTests: XCTestCase {
     func testMissingAnswerWhenStandardInputEnds() throws {
         let run = try FlowProcess.run(
             ["run", "flows/retry-pin.flow", "--stub", #"Verify PIN={"valid": false, "tries left": 2}"#],
-            input: "4242424242424242\n1234\n")
+            input: "12345678\n1234\n")
         XCTAssertEqual(run.status, 65, "\(run)")
         XCTAssertEqual(run.stdout, "That PIN is not correct. You have 2 tries left.\n")
         XCTAssertTrue(run.stderr.hasPrefix("error: no answer for 'PIN.PIN'\n"), run.stderr)
@@ -588,7 +588,7 @@ final class RunTests: XCTestCase {
 
     func testAStubListThatRunsOut() throws {
         let run = try FlowProcess.run(
-            ["run", "flows/retry-pin.flow", "--answer", "Card number=4242424242424242", "--answer", "PIN=1111",
+            ["run", "flows/retry-pin.flow", "--answer", "Customer number=12345678", "--answer", "PIN=1111",
              "--stub", #"Verify PIN=[{"valid": false, "tries left": 3}]"#])
         XCTAssertEqual(run.status, 65, "\(run)")
         XCTAssertEqual(

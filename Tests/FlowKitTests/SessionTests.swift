@@ -290,3 +290,90 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(events.joined().contains("\"***\""))
     }
 }
+
+/// Every example flow, run to its end by a host that picks a valid answer for each question and a
+/// plausible result for each call; once straight through and once snapshotted and restored (through
+/// JSON, in a new `Session`) at every step. Both runs must agree exactly.
+final class ExampleFlowSessionTests: XCTestCase {
+    static let candidates: [QuestionType: [String]] = [
+        .text: ["Router", "1234", "12345678", "hello", "A1"], .number: ["1", "5", "10", "100"], .currency: ["25.00", "1.00", "100.00"],
+        .yesno: ["yes"], .date: ["2026-01-15", "2027-06-01"], .email: ["ann@example.com"], .password: ["4921", "secret1"],
+    ]
+
+    func answer(_ q: QuestionRequest) -> String {
+        var options = Self.candidates[q.type] ?? []
+        if q.type == .choice || q.type == .choices { options = q.options.isEmpty ? ["1"] : ["1", q.options[0]] }
+        return options.first { if case .success = AnswerParser.parse($0, for: q) { true } else { false } } ?? "1"
+    }
+
+    func result(_ shape: [OutputShape]) -> [String: Value] {
+        var values: [String: Value] = [:]
+        for o in shape {
+            switch o.type {
+            case .bool: values[o.name] = .bool(true)
+            case .number, .currency: values[o.name] = .number(Number(parsing: "42.50")!)
+            case .date: values[o.name] = .date("2026-11-26")
+            case .list: values[o.name] = .list([.object(["id": .text("o1"), "status": .text("shipped")])])
+            case .object, .record: values[o.name] = .object(["id": .text("o1")])
+            default: values[o.name] = .text(o.name == "status" ? "succeeded" : "7")
+            }
+        }
+        return values
+    }
+
+    func drive(_ program: Program, restore: Bool) throws -> [String] {
+        let options = RuntimeOptions(today: { "2026-11-26" })
+        var session = try Session(program: program, options: options)
+        var log: [String] = []
+        var step = try session.start()
+        var guardCount = 0
+        while guardCount < 1000 {
+            guardCount += 1
+            log += step.responses
+            if restore {
+                let data = try JSONEncoder().encode(session.state)
+                let state = try JSONDecoder().decode(SessionState.self, from: data)
+                XCTAssertEqual(state, session.state)
+                session = Session(program: program, state: state, options: options)
+                XCTAssertTrue(try session.start().responses.isEmpty)
+            }
+            switch step.step {
+            case .finished(let outcome):
+                log.append("finished \(outcome.success) \(outcome.reason ?? "")")
+                return log
+            case .ask(let page):
+                guard page.problems.isEmpty else {
+                    XCTFail("\(page.problems)")
+                    return log
+                }
+                var typed: [String: String] = [:]
+                for q in page.questions { typed[q.reference] = answer(q) }
+                log.append("asked \(page.name)")
+                step = try session.resume(.answers(typed))
+            case .callIP(let call):
+                log.append("ip \(call.name)")
+                step = try session.resume(.result(result(program.integrationPoints[call.index].shape)))
+            case .runExtension(let call):
+                log.append("extension \(call.name)")
+                step = try session.resume(.result(result(program.extensions[call.index].shape)))
+            }
+        }
+        XCTFail("the flow did not finish in 1000 steps")
+        return log
+    }
+
+    func testEveryExampleRunsTheSameWhenRestoredAtEveryStep() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let flows = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("flows").path)
+            .filter { $0.hasSuffix(".flow") }.sorted()
+        XCTAssertGreaterThanOrEqual(flows.count, 5)
+        for name in flows {
+            let program = try XCTUnwrap(try Frontend.compile(path: root.appendingPathComponent("flows/\(name)").path).program, name)
+            let straight = try drive(program, restore: false)
+            let restored = try drive(program, restore: true)
+            XCTAssertEqual(straight, restored, name)
+            XCTAssertTrue(straight.last?.hasPrefix("finished") ?? false, "\(name): \(straight)")
+            XCTAssertGreaterThan(straight.count, 2, name)
+        }
+    }
+}

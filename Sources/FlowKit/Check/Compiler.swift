@@ -67,6 +67,15 @@ final class ProgramBuilder {
             flowDecls[i].body = []
         }
         reportUnreadOutputs()
+        for i in program.integrationPoints.indices {
+            program.integrationPoints[i].shape = program.integrationPoints[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
+        }
+        for i in program.extensions.indices {
+            program.extensions[i].shape = program.extensions[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
+        }
+        for i in program.flows.indices {
+            program.flows[i].shape = program.flows[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
+        }
     }
 
     // MARK: - Declarations

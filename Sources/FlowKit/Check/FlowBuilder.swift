@@ -102,7 +102,8 @@ final class FlowBuilder {
                         p.report(.duplicateName(q.name.text), q.name.range, notes: [DiagnosticNote("'\(q.name.text)' is first declared here", at: first.range)])
                         continue
                     }
-                    questions.append(QuestionInfo(name: q.name.text, type: q.type, prompt: nil, defaultValue: nil, optional: false,
+                    questions.append(QuestionInfo(name: q.name.text, reference: "\(page.name.text).\(q.name.text)", type: q.type,
+                                                  prompt: nil, defaultValue: nil, optional: false,
                                                   min: nil, max: nil, pattern: nil, options: [], range: q.name.range))
                 }
                 ctx.pages[page.name.text] = ctx.pageInfos.count

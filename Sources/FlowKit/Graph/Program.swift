@@ -83,6 +83,8 @@ public enum IRKind: Sendable {
 
 public struct QuestionInfo: Sendable {
     public var name: String
+    /// `Page.Question`, made once when compiling.
+    public var reference: String = ""
     public var type: QuestionType
     public var prompt: IRExpr?
     public var defaultValue: IRExpr?
@@ -159,6 +161,8 @@ public struct FlowGraph: Sendable {
     public var parameters: [ParameterInfo]
     public var outputs: [ParameterInfo]
     public var pages: [PageInfo]
+    /// The outputs' names and types, kept ready for binding results (set by the compiler).
+    public internal(set) var shape: [OutputShape] = []
 }
 
 public struct ParameterInfo: Sendable {
@@ -180,6 +184,8 @@ public struct IntegrationPoint: Sendable {
     public var declaration: IPDecl
     public var parameters: [ParameterInfo]
     public var outputs: [OutputInfo]
+    /// The outputs' names and types, kept ready for binding results (set by the compiler).
+    public internal(set) var shape: [OutputShape] = []
     public var range: SourceRange
 }
 
@@ -188,6 +194,8 @@ public struct ExtensionInfo: Sendable {
     public var declaration: ExtensionDecl
     public var parameters: [ParameterInfo]
     public var outputs: [OutputInfo]
+    /// The outputs' names and types, kept ready for binding results (set by the compiler).
+    public internal(set) var shape: [OutputShape] = []
     public var range: SourceRange
 }
 
@@ -210,3 +218,10 @@ public struct Program: Sendable {
     /// Field names and types of each record type (`ValueType.record(i)`).
     public var records: [[(name: String, type: ValueType)]]
 }
+
+/// The name and type of one output of a callee, as a call's binding needs them.
+public struct OutputShape: Sendable {
+    public var name: String
+    public var type: ValueType
+}
+

@@ -102,7 +102,7 @@ public final class Session {
     private func setUp() throws(RuntimeError) {
         // Configs: the host's overrides, else their declared value.
         var configs: [Value] = []
-        let anywhere = program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0)
+        let anywhere = program.flows.isEmpty ? SourceRange(file: FileID(0), start: 0, end: 0) : program.flows[0].range
         for name in options.configs.keys.sorted() where !program.configs.contains(where: { $0.name == name }) {
             throw RuntimeError(.unknownOption("config", name), at: anywhere,
                                hint: Suggest.closest(to: name, in: program.configs.map(\.name)).map { "did you mean '\($0)'?" })
@@ -309,12 +309,12 @@ public final class Session {
     }
 
     private func bind(_ outputs: [String: Value], of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
-        let declared: [(name: String, type: ValueType)]
+        let declared: [OutputShape]
         let name = calleeName(info.target)
         switch info.target {
-        case .ip(let i): declared = program.integrationPoints[i].outputs.map { ($0.name, $0.type) }
-        case .extension(let i): declared = program.extensions[i].outputs.map { ($0.name, $0.type) }
-        case .flow(let i): declared = program.flows[i].outputs.map { ($0.name, $0.type) }
+        case .ip(let i): declared = program.integrationPoints[i].shape
+        case .extension(let i): declared = program.extensions[i].shape
+        case .flow(let i): declared = program.flows[i].shape
         }
         var values: [Value] = []
         for d in declared {
@@ -379,7 +379,7 @@ public final class Session {
             var options: [String] = []
             for o in q.options { options.append(try render(o, frame: frame)) }
             questions.append(QuestionRequest(
-                name: q.name, reference: "\(page.name).\(q.name)", type: q.type, prompt: prompt, options: options,
+                name: q.name, reference: q.reference, type: q.type, prompt: prompt, options: options,
                 defaultValue: try q.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
                 optional: q.optional,
                 min: try q.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },

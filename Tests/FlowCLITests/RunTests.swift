@@ -315,6 +315,17 @@ final class RunTests: XCTestCase {
         }
     }
 
+    /// The README's first command runs this, so it must keep working exactly as documented.
+    func testTheReadmeMainJob() throws {
+        let run = try FlowProcess.run([
+            "run", "flows/payment.flow", "--answers", "flows/payment.answers.json", "--stubs", "flows/payment.stubs.json",
+        ])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        XCTAssertEqual(run.stdout, "You paid 4.00. Your charge reference is ch_demo_1.\nfinished: success: charged 400 cents as ch_demo_1\n")
+        let readme = try String(contentsOf: FlowProcess.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        XCTAssertTrue(readme.contains("flow run flows/payment.flow --answers flows/payment.answers.json --stubs flows/payment.stubs.json"))
+    }
+
     func testHumanOutputShowsResponsesThenTheOutcome() throws {
         let run = try self.run(Self.examples[0])
         XCTAssertEqual(run.status, 0, "\(run)")

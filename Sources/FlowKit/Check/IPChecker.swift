@@ -24,7 +24,7 @@ struct IPChecker {
             p.allowSecrets = false
         }
         if let url = d.url {
-            p.checkAssignable(p.lower(url), to: .text, what: "the URL")
+            p.checkAssignable(keep(url), to: .text, what: "the URL")
         } else {
             p.report(.ipWithoutRequest(ip.name), ip.range,
                      hint: "say what to call:\n  POST \"{STRIPE_BASE}/v1/charges\"\nor\n  soap 1.2 \"{BANK_BASE}/AccountService\"")
@@ -45,7 +45,7 @@ struct IPChecker {
                 }
             }
         }
-        if let a = d.action { p.checkAssignable(p.lower(a), to: .text, what: "'action'") }
+        if let a = d.action { p.checkAssignable(keep(a), to: .text, what: "'action'") }
         for kv in d.query { lowerValue(kv.value) }
         for kv in d.headers {
             if kv.key.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }) {
@@ -58,8 +58,8 @@ struct IPChecker {
         }
         switch d.body {
         case .form(let pairs)?: for kv in pairs { lowerValue(kv.value) }
-        case .json(let e)?: _ = p.lower(e)
-        case .raw(let e)?: p.checkAssignable(p.lower(e), to: .text, what: "'body'")
+        case .json(let e)?: _ = keep(e)
+        case .raw(let e)?: p.checkAssignable(keep(e), to: .text, what: "'body'")
         case .soap(let elements)?: checkElements(elements, d)
         case nil: break
         }
@@ -75,9 +75,16 @@ struct IPChecker {
         for o in d.outputs { checkOutput(o, d) }
     }
 
+    /// Lowers a request expression and keeps it for the host that builds the request.
+    private func keep(_ e: Expr) -> IRExpr {
+        let ir = p.lower(e)
+        p.program.integrationPoints[index].lowered[e.range] = ir
+        return ir
+    }
+
     @discardableResult
     private func lowerValue(_ e: Expr) -> IRExpr {
-        let v = p.lower(e)
+        let v = keep(e)
         switch v.type {
         case .list, .object, .record: p.report(.typeMismatch("a \(v.type) cannot be sent here; send text or a number"), v.range)
         default: break
@@ -93,7 +100,7 @@ struct IPChecker {
     }
 
     private func positiveNumber(_ e: Expr, _ what: String, allowZero: Bool = false) {
-        let v = p.lower(e)
+        let v = keep(e)
         p.checkAssignable(v, to: .number, what: what)
         if case .constant(.number(let n)) = v.kind, n < 0 || (!allowZero && n == 0) {
             p.report(.typeMismatch("\(what) must be \(allowZero ? "zero or more" : "more than zero")"), v.range)

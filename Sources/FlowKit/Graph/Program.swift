@@ -187,6 +187,8 @@ public struct IntegrationPoint: Sendable {
     /// The outputs' names and types, kept ready for binding results (set by the compiler).
     public internal(set) var shape: [OutputShape] = []
     public var range: SourceRange
+    /// The typed form of each expression of the request, by the expression's source range.
+    public internal(set) var lowered: [SourceRange: IRExpr] = [:]
 }
 
 public struct ExtensionInfo: Sendable {

@@ -30,6 +30,10 @@ extension Message {
     static func missingField(_ name: String) -> Message {
         Message("run.missingField", .error, "there is no field '\(name)' here")
     }
+    /// `auth bearer STRIPE_SECRET_KEY` with no such secret supplied
+    static func missingSecret(_ name: String, _ ip: String) -> Message {
+        Message("run.missingSecret", .error, "secret '\(name)' is needed by '\(ip)' but was not given")
+    }
     /// a host result without a declared output
     static func missingOutput(_ name: String, _ callee: String) -> Message {
         Message("run.missingOutput", .error, "'\(callee)' returned no value for its output '\(name)'")

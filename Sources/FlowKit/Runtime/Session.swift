@@ -100,27 +100,8 @@ public final class Session {
     // MARK: - Setting up
 
     private func setUp() throws(RuntimeError) {
-        // Configs: the host's overrides, else their declared value.
-        var configs: [Value] = []
         let anywhere = program.flows.isEmpty ? SourceRange(file: FileID(0), start: 0, end: 0) : program.flows[0].range
-        for name in options.configs.keys.sorted() where !program.configs.contains(where: { $0.name == name }) {
-            throw RuntimeError(.unknownOption("config", name), at: anywhere,
-                               hint: Suggest.closest(to: name, in: program.configs.map(\.name)).map { "did you mean '\($0)'?" })
-        }
-        for c in program.configs {
-            if let override = options.configs[c.name] {
-                guard let v = Value.text(override).coerced(to: c.type) else {
-                    throw RuntimeError(.optionType("config", c.name, c.type.description), at: c.range)
-                }
-                configs.append(v)
-            } else if let v = c.value {
-                state.configValues = configs
-                configs.append(try evaluate(v, frame: nil))
-            } else {
-                configs.append(.null)
-            }
-        }
-        state.configValues = configs
+        state.configValues = try program.configValues(overrides: options.configs)
         for s in program.sessionVariables {
             state.sessionValues.append(try s.value.map { e throws(RuntimeError) in try evaluate(e, frame: nil) })
         }

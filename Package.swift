@@ -16,11 +16,15 @@ let package = Package(
                 // checks cost about 3% of `flow check` and catch nothing the tests do not.
                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
             ]),
+        // What talks to the world for a host: HTTP (REST, SOAP), encoders, response paths,
+        // secrets, extension processes. FlowKit never depends on it.
+        .target(name: "FlowIntegration", dependencies: ["FlowKit"]),
         // The command-line tool: arguments, terminal, exit codes.
-        .executableTarget(name: "flow", dependencies: ["FlowKit"]),
+        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden"]),
+        .testTarget(name: "FlowIntegrationTests", dependencies: ["FlowKit", "FlowIntegration"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support"]),
     ]
 )

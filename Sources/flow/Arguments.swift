@@ -39,8 +39,8 @@ struct NameValue: Equatable {
 
 struct RunArguments: Equatable {
     static let optionNames = [
-        "--answers", "--answer", "--stubs", "--stub", "--define", "--arg", "--flow", "--max-steps", "--trace",
-        "--json", "--color", "--help",
+        "--answers", "--answer", "--stubs", "--stub", "--extension", "--define", "--arg", "--flow", "--max-steps",
+        "--secrets", "--trace", "--json", "--color", "--help",
     ]
 
     var file = ""
@@ -52,6 +52,10 @@ struct RunArguments: Equatable {
     var stubsFile: String?
     /// `--stub NAME=JSON`
     var stubs: [NameValue] = []
+    /// `--extension NAME=PATH`: the executable of an extension, instead of its `run`.
+    var extensions: [NameValue] = []
+    /// `--secrets FILE`: `KEY=VALUE` lines; the environment is read for secrets it lacks.
+    var secretsFile: String?
     /// `--define NAME=VALUE`: config values.
     var defines: [NameValue] = []
     /// `--arg NAME=VALUE`: parameters of the flow run.
@@ -153,6 +157,10 @@ enum ArgumentParser {
                 result.stubsFile = try scanner.value(example: "stubs.json")
             case "--stub":
                 result.stubs.append(try scanner.pair(example: #"'Tokenize={"token": "tok_visa"}'"#))
+            case "--extension":
+                result.extensions.append(try scanner.pair(example: "Tokenize=./my-tokenize"))
+            case "--secrets":
+                result.secretsFile = try scanner.value(example: "secrets.env")
             case "--define":
                 result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8080"))
             case "--arg":

@@ -51,12 +51,15 @@ enum Help {
 
     static let run = """
         usage: flow run <file> [--answers FILE.json] [--answer Page.Question=VALUE]...
-                               [--stubs FILE.json] [--stub NAME=JSON]... [--define NAME=VALUE]...
-                               [--arg NAME=VALUE]... [--flow NAME] [--max-steps N]
-                               [--trace FILE|-] [--json] [--color auto|always|never]
+                               [--stubs FILE.json] [--stub NAME=JSON]... [--extension NAME=PATH]...
+                               [--define NAME=VALUE]... [--arg NAME=VALUE]... [--flow NAME]
+                               [--max-steps N] [--trace FILE|-] [--json] [--color auto|always|never]
 
-        Checks the file as 'flow check' does, then runs its first flow. Integration points and
-        extensions are not called: each gets the canned result of its stub.
+        Checks the file as 'flow check' does, then runs its first flow. Integration points are not
+        called: each gets the canned result of its stub. An extension with a stub gets the stub's
+        result; one without is run: its program ('run' in its declaration, relative to the flow
+        file) talks to you on the terminal, gets its arguments as a JSON object on file
+        descriptor 3 and writes its outputs as a JSON object to file descriptor 4.
 
         When standard input is a terminal, each page is shown and its questions are asked (those
         answered with --answers or --answer first take those answers): type an answer and press
@@ -76,6 +79,7 @@ enum Help {
                                   object of outputs, {"id": "ch_1", "paid": true}; or a failure,
                                   {"error": {"kind": "http", "status": 402, "message": "…",
                                   "code": "card_declined"}}; or a list of those, one per call
+          --extension <name=path> run this program for the extension instead of its 'run'
           --define <name=value>   set a config value
           --arg <name=value>      a parameter of the flow that is run
           --flow <name>           run this flow of the file instead of the first

@@ -1,3 +1,4 @@
+import FlowIntegration
 import FlowKit
 import Foundation
 
@@ -8,8 +9,9 @@ import Foundation
 #endif
 
 /// `flow run FILE`: compiles the file as `flow check` does, then runs a FlowKit `Session` and acts
-/// as its host: pages are answered by a person at the terminal or by a script, IPs and extensions
-/// by stubs.
+/// as its host: pages are answered by a person at the terminal or by a script, IPs by stubs, and
+/// extensions by their stubs or, without one, by running them (`ExtensionRunner`; `--extension`
+/// names another executable).
 ///
 /// Streams: a flow that does not check gets check's diagnostics and summary on standard error.
 /// Interactive (standard input is a terminal): pages, prompts and responses on standard output,
@@ -63,6 +65,14 @@ struct RunCommand {
         var stubs = try Stubs(file: arguments.stubsFile, options: arguments.stubs, program: program)
         let answers = try ScriptedAnswers(file: arguments.answersFile, options: arguments.answers, program: program)
         let trace = try TraceWriter(arguments.trace, sources: sources, program: program)
+        let extensions = try extensionRunner(program, sources, options)
+        let caller = try integrationCaller(program)
+        let configs: [Value]
+        do throws(RuntimeError) {
+            configs = try program.configValues(overrides: options.configs)
+        } catch {
+            throw .runtime(error)
+        }
         Interruption.install()
 
         let interactive = isatty(STDIN_FILENO) != 0
@@ -100,9 +110,30 @@ struct RunCommand {
             case .ask(let page):
                 reply = try host.reply(to: page)
             case .callIP(let call):
-                reply = try stubs.reply(to: call, isIP: true, program: program)
+                do {
+                    reply = try stubs.reply(to: call, isIP: true, program: program)
+                } catch {
+                    // Without a stub, the integration point is called for real.
+                    guard case .noStub = error else { throw error }
+                    do throws(RuntimeError) {
+                        reply = try caller.call(program: program, ip: call.index, arguments: call.arguments.map(\.value), configs: configs)
+                    } catch {
+                        throw .runtime(error)
+                    }
+                }
             case .runExtension(let call):
-                reply = try stubs.reply(to: call, isIP: false, program: program)
+                do {
+                    reply = try stubs.reply(to: call, isIP: false, program: program)
+                } catch {
+                    guard case .noStub = error else { throw error }
+                    do {
+                        reply = try extensions.run(call)
+                    } catch {
+                        // Ctrl-C while the extension had the terminal: stop as for Ctrl-C here.
+                        raise(error.signal)
+                        return .interrupted
+                    }
+                }
             case .finished(let outcome):
                 return finish(outcome, responses: responses, steps: session.state.steps, interactive: interactive)
             }
@@ -127,6 +158,34 @@ struct RunCommand {
             terminal.out(line + "\n")
         }
         return outcome.success ? .success : .failure
+    }
+
+    /// Calls the integration points that have no stub, with the secrets from `--secrets` and the
+    /// environment.
+    private func integrationCaller(_ program: Program) throws(RunError) -> IPCaller {
+        IPCaller(secrets: try loadSecrets(program, file: arguments.secretsFile))
+    }
+
+    /// Runs the extensions that have no stub. `--extension` names are checked against the program.
+    private func extensionRunner(_ program: Program, _ sources: SourceManager, _ options: RuntimeOptions) throws(RunError)
+        -> ExtensionRunner
+    {
+        var configuration = ExtensionRunner.Configuration()
+        // With --json, standard output holds the JSON object alone; what the extension prints
+        // goes to standard error instead (at a terminal, both are the terminal).
+        if arguments.json { configuration.standardOutput = STDERR_FILENO }
+        let known = program.extensions.map(\.name)
+        for e in arguments.extensions {
+            guard known.contains(e.name) else { throw .unknownExtension(e.name, known: known) }
+            configuration.executables[e.name] = e.value
+        }
+        let configs: [Value]
+        do throws(RuntimeError) {
+            configs = try program.configValues(overrides: options.configs)
+        } catch {
+            throw .runtime(error)
+        }
+        return ExtensionRunner(program: program, sources: sources, configs: configs, configuration: configuration)
     }
 
     /// `--flow`, `--arg`, `--define` and `--max-steps`, with every name checked against the program.
@@ -192,4 +251,19 @@ final class TraceWriter {
     func write(_ event: TraceEvent) {
         try? handle.write(contentsOf: Data((event.jsonLine(sources: sources) + "\n").utf8))
     }
+}
+
+/// The secrets a program declares: from `--secrets FILE` (`KEY=VALUE` lines), else the environment.
+func loadSecrets(_ program: Program, file: String?) throws(RunError) -> Secrets {
+    var fromFile: [String: String] = [:]
+    if let file {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw .cannotRead(file, FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file")
+        }
+        switch Secrets.parseFile(String(decoding: data, as: UTF8.self)) {
+        case .success(let values): fromFile = values
+        case .failure(let e): throw .badSecretsFile(file, e.line, e.message)
+        }
+    }
+    return Secrets.load(for: program, file: fromFile, environment: ProcessInfo.processInfo.environment)
 }

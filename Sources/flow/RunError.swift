@@ -22,6 +22,8 @@ enum RunError: Error {
     case missingOutput(String, String)
     /// `--stub 'Tokenize=[]'`, an `error` without a message: (callee, what is wrong)
     case badStub(String, String)
+    /// `--extension Tokenise=./t`: (the name, the program's extensions)
+    case unknownExtension(String, known: [String])
     /// `--define STRIPE_BAS=…`: (the name, the program's configs)
     case unknownConfig(String, known: [String])
     /// `--flow Paymnet`: (the name, the program's flows)
@@ -42,6 +44,8 @@ enum RunError: Error {
     case inputEnded
     /// `--trace /no/such/dir/t.jsonl`: (path, reason)
     case cannotWriteTrace(String, String)
+    /// `--secrets s.env` with a line `oops`: (path, line, what is wrong)
+    case badSecretsFile(String, Int, String)
     /// The flow failed while running; rendered with FlowKit's `DiagnosticRenderer`.
     case runtime(RuntimeError)
 
@@ -51,7 +55,9 @@ enum RunError: Error {
         case .inputEnded: .failure
         case .cannotWriteTrace: .cannotCreate
         case .runtime: .software
-        case .badValue, .badJSON, .unknownQuestion, .unknownCallee, .unknownOutput, .missingOutput, .badStub, .unknownConfig,
+        case .badSecretsFile: .dataError
+        case .badValue, .badJSON, .unknownQuestion, .unknownCallee, .unknownOutput, .missingOutput, .badStub, .unknownExtension,
+            .unknownConfig,
             .unknownFlow, .unknownParameter, .missingAnswer, .refusedAnswer, .noStub, .stubExhausted:
             .dataError
         }
@@ -67,6 +73,7 @@ enum RunError: Error {
         case .unknownOutput(let callee, let key, _): "the stub for '\(callee)' gives '\(key)', which is not one of its outputs"
         case .missingOutput(let callee, let output): "the stub for '\(callee)' has no value for its output '\(output)'"
         case .badStub(let callee, let detail): "the stub for '\(callee)' is not valid: \(detail)"
+        case .unknownExtension(let name, _): "no extension '\(name)' to run with --extension"
         case .unknownConfig(let name, _): "no config '\(name)' to define"
         case .unknownFlow(let name, _): "no flow '\(name)' to run"
         case .unknownParameter(let name, let flow, _): "flow '\(flow)' has no parameter '\(name)'"
@@ -80,12 +87,14 @@ enum RunError: Error {
         case .inputEnded: "input ended before the flow finished"
         case .cannotWriteTrace(let path, let reason): "cannot write the trace to '\(path)': \(reason)"
         case .runtime(let error): error.diagnostic.message
+        case .badSecretsFile(let path, let line, let message): "\(path):\(line): \(message)"
         }
     }
 
     var hint: String? {
         switch self {
         case .cannotRead, .inputEnded, .runtime, .cannotWriteTrace: return nil
+        case .badSecretsFile: return "a secrets file has one KEY=VALUE a line, for example: STRIPE_SECRET_KEY=…"
         case .badJSON: return nil
         case .unknownQuestion(let name, _, let known): return Self.suggest(name, known, what: "questions")
         case .unknownCallee(let name, let known): return Self.suggest(name, known, what: "integration points and extensions")
@@ -94,6 +103,7 @@ enum RunError: Error {
         case .badStub:
             return #"a stub is an object of outputs, {"error": {"kind": "http", "status": 402, "message": "…"}}, "#
                 + "or a list of those, one per call"
+        case .unknownExtension(let name, let known): return Self.suggest(name, known, what: "extensions")
         case .unknownConfig(let name, let known): return Self.suggest(name, known, what: "configs")
         case .unknownFlow(let name, let known): return Self.suggest(name, known, what: "flows")
         case .unknownParameter(let name, _, let known): return Self.suggest(name, known, what: "parameters")

@@ -48,7 +48,13 @@ final class LineReader {
 
 // What a signal handler needs to put the terminal back. Globals, because a C signal handler can
 // capture nothing; written only on the main thread, and read by the handler, which runs there.
-nonisolated(unsafe) private var savedSettings = termios()
+/// Heap storage for the saved settings: a global C struct with padding gets storage without its
+/// tail padding from this Swift compiler (57 of termios's 60 bytes), and tcgetattr writes past it.
+nonisolated(unsafe) private let savedSettingsStorage: UnsafeMutablePointer<termios> = {
+    let p = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+    p.initialize(to: termios())
+    return p
+}()
 nonisolated(unsafe) private var settingsNeedRestoring: sig_atomic_t = 0
 
 /// The terminal on standard input: echo off for passwords, and put back however the run ends.
@@ -64,7 +70,7 @@ enum TerminalEcho {
         var quiet = before
         quiet.c_lflag &= ~tcflag_t(ECHO)
         quiet.c_lflag |= tcflag_t(ECHONL)
-        savedSettings = before
+        savedSettingsStorage.pointee = before
         settingsNeedRestoring = 1
         _ = tcsetattr(STDIN_FILENO, TCSANOW, &quiet)
         defer {
@@ -77,7 +83,7 @@ enum TerminalEcho {
     /// Async-signal-safe: `tcsetattr` only, and only when echo is off.
     static func restoreFromSignalHandler() {
         if settingsNeedRestoring != 0 {
-            _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedSettings)
+            _ = tcsetattr(STDIN_FILENO, TCSANOW, savedSettingsStorage)
             settingsNeedRestoring = 0
         }
     }
@@ -85,7 +91,7 @@ enum TerminalEcho {
     /// Touches the globals once, so a signal handler never runs their lazy initialisation.
     static func prepare() {
         _ = settingsNeedRestoring
-        _ = savedSettings
+        _ = savedSettingsStorage.pointee
     }
 }
 

@@ -584,17 +584,26 @@ final class RunTests: XCTestCase {
             run.stderr)
     }
 
-    func testNoStubNamesTheIntegrationPointAndShowsAnExample() throws {
+    /// Without a stub an IP is called for real; its secret must be given first, and nothing is sent
+    /// without it.
+    func testWithoutAStubTheIPNeedsItsSecret() throws {
         let run = try FlowProcess.run(
-            ["run", "flows/payment.flow", "--answer", "Embedded Payment=4", "--stub", #"Tokenize={"token": "tok"}"#])
-        XCTAssertEqual(run.status, 65, "\(run)")
-        XCTAssertEqual(
-            run.stderr,
-            """
-            error: no stub for integration point 'StripeCharge'
-            hint: give one with --stub 'StripeCharge={"id": "…", "status": "…", "paid": true, "amount": 0, "failure message": "…"}'
+            ["run", "flows/payment.flow", "--answer", "Embedded Payment=4", "--stub", #"Tokenize={"token": "tok"}"#,
+             "--define", "STRIPE_BASE=http://127.0.0.1:9"],
+            environment: ["STRIPE_SECRET_KEY": nil])
+        XCTAssertEqual(run.status, 70, "\(run)")
+        XCTAssertTrue(
+            run.stderr.hasPrefix("error[run.missingSecret]: secret 'STRIPE_SECRET_KEY' is needed by 'StripeCharge' but was not given\n"),
+            run.stderr)
+    }
 
-            """)
+    func testABadSecretsFileIsReportedWithItsLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).env")
+        try "# keys\nSTRIPE_SECRET_KEY\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try FlowProcess.run(["run", "flows/payment.flow", "--secrets", file.path, "--answer", "Embedded Payment=4"])
+        XCTAssertEqual(run.status, 65, "\(run)")
+        XCTAssertTrue(run.stderr.hasPrefix("error: \(file.path):2: expected KEY=VALUE\n"), run.stderr)
     }
 
     func testAStubListThatRunsOut() throws {
@@ -685,7 +694,7 @@ final class RunTests: XCTestCase {
             ["run", "flows/payment.flow", "--max-step=3"], "error: unknown option '--max-step=3'\nhint: did you mean '--max-steps'?\n")
         try assertUsageError(
             ["run", "flows/payment.flow", "--zzzzzzzz"],
-            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --define, --arg, --flow, --max-steps, --trace, --json, --color, --help\n")
+            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --extension, --define, --arg, --flow, --max-steps, --secrets, --trace, --json, --color, --help\n")
         try assertUsageError(["--stub", "x"], "error: unknown option '--stub'\nhint: '--stub' is an option of 'run': flow run --stub …\n")
         try assertUsageError(["rnu", "x.flow"], "error: unknown command 'rnu'\nhint: did you mean 'run'?\n")
     }

@@ -4,9 +4,10 @@ import Foundation
 /// HTTP (FlowIntegration) turns it into bytes on the wire.
 ///
 /// Design note: FlowKit evaluates the declaration (it owns the expressions and the evaluator); it
-/// does no encoding of its own. Text that is interpolated into the URL template is passed through
-/// the host's encoder for a URL path, while the template's literal text is kept as written, so
-/// `"{BASE}/v1/customers/{id}"` keeps its slashes and an `id` of `a/b?c` arrives as one segment.
+/// does no encoding of its own. Values interpolated into the URL template are passed through the
+/// host's encoder for a URL path, while the template's literal text and config values (a base
+/// URL) are kept as written, so `"{BASE}/v1/customers/{id}"` keeps its slashes and an `id` of
+/// `a/b?c` arrives as one segment.
 /// Secrets are read from the host's table by name and never appear anywhere else.
 public struct RequestPlan: Sendable {
     public var ipName: String
@@ -41,6 +42,12 @@ public struct RequestPlan: Sendable {
         public var name: String
         public var text: String?
         public var children: [Element]
+
+        public init(name: String, text: String? = nil, children: [Element] = []) {
+            self.name = name
+            self.text = text
+            self.children = children
+        }
     }
 
     public enum Auth: Sendable {
@@ -109,8 +116,9 @@ extension Program {
             }
         }
         func text(_ e: IRExpr) throws(RuntimeError) -> String {
+            // Requests carry numbers as they are (`400`, `4.5`), not formatted as amounts.
             let v = try Evaluator.evaluate(e, &context)
-            return v.displayText(asCurrency: e.type == .currency)
+            return v.displayText(asCurrency: false)
         }
         func compile(_ e: Expr) -> IRExpr? { ip.lowered[e.range] }
 
@@ -120,7 +128,21 @@ extension Program {
         var urlText = ""
         if case .template(let parts) = url.kind {
             for p in parts {
-                if case .constant(.text(let t)) = p.kind { urlText += t } else { urlText += encodePathText(try text(p)) }
+                switch p.kind {
+                case .constant(.text(let t)):
+                    urlText += t
+                case .config:
+                    // A config is trusted configuration, such as a base URL: inserted as written.
+                    urlText += try text(p)
+                default:
+                    // Anything a caller passes is one encoded piece of the path; '.' and '..'
+                    // would still move up the path, whatever their encoding.
+                    let value = try text(p)
+                    if value == "." || value == ".." {
+                        throw RuntimeError(.requestInvalid("'\(value)' cannot be sent as part of the URL of '\(ip.name)'"), at: p.range)
+                    }
+                    urlText += encodePathText(value)
+                }
             }
         } else {
             urlText = try text(url)

@@ -60,6 +60,11 @@ extension Message {
     }
     /// an answer read before its page was asked
     static let unansweredQuestion = Message("run.unansweredQuestion", .error, "this question has not been answered yet")
+    /// a request that cannot be sent (a URL that is not http, a header with a line break, …),
+    /// found by the host that builds it
+    public static func requestInvalid(_ detail: String) -> Message {
+        Message("run.requestInvalid", .error, detail)
+    }
     /// a reply that does not fit what the session waits for
     static func unexpectedReply(_ kind: String) -> Message {
         Message("run.unexpectedReply", .error, "the session did not ask for \(kind) here")

@@ -1,0 +1,241 @@
+import FlowKit
+import Foundation
+
+/// Calls integration points for real: builds the HTTP request from the declaration, sends it
+/// (retrying when that is safe), and maps the response to the IP's outputs or to a classified
+/// failure for the flow's `on error`.
+///
+/// Design note: retries happen only on connection failures, 429 (after `Retry-After`) and 5xx,
+/// with exponential backoff and jitter. A POST or PATCH is sent again only when the IP is
+/// `idempotent`: then every attempt carries the same `Idempotency-Key`, so a charge can never be
+/// made twice. Every text this type hands back (messages, bodies, the exchange log) has the
+/// secrets' values replaced by `***`, also when a server echoes them.
+public struct IPCaller: Sendable {
+    public var transport: any HTTPTransport
+    public var secrets: Secrets
+    public var maxResponseBytes: Int
+    public var defaultTimeout: Double
+    /// Backoff before retry `n` (1-based): a random wait in `0...min(cap, base × 2^(n-1))`.
+    public var backoffBase: Double
+    public var backoffCap: Double
+    /// Waits between attempts; tests pass one that records instead of sleeping.
+    public var sleep: @Sendable (Double) -> Void
+    /// Makes idempotency keys; tests pass a fixed one.
+    public var makeKey: @Sendable () -> String
+
+    public init(transport: any HTTPTransport = URLSessionTransport(), secrets: Secrets = Secrets(),
+                maxResponseBytes: Int = 10 * 1024 * 1024, defaultTimeout: Double = 30,
+                backoffBase: Double = 0.25, backoffCap: Double = 8,
+                sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+                makeKey: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
+        self.transport = transport
+        self.secrets = secrets
+        self.maxResponseBytes = maxResponseBytes
+        self.defaultTimeout = defaultTimeout
+        self.backoffBase = backoffBase
+        self.backoffCap = backoffCap
+        self.sleep = sleep
+        self.makeKey = makeKey
+    }
+
+    /// One attempt, for `--verbose` and tests: what was sent and what came back (redacted).
+    public struct Exchange: Sendable {
+        public var attempt: Int
+        public var request: HTTPRequest
+        public var response: HTTPResponse?
+        public var error: TransportError?
+    }
+
+    /// Builds the request of IP `index` with these arguments (one per parameter, in order).
+    /// Throws a `RuntimeError` for what is wrong before anything is sent: a missing secret, a
+    /// header value with a line break, a URL that is not http(s).
+    public func request(program: Program, ip index: Int, arguments: [Value], configs: [Value],
+                        idempotencyKey: String?) throws(RuntimeError) -> (HTTPRequest, RequestPlan) {
+        let plan = try program.requestPlan(ip: index, arguments: arguments, configs: configs, secrets: secrets.values,
+                                           encodePathText: Encoding.pathText)
+        let ip = program.integrationPoints[index]
+        var urlText = plan.url
+        if !plan.query.isEmpty { urlText = Encoding.appendQuery(urlText, plan.query) }
+        guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              url.host != nil
+        else {
+            throw RuntimeError(.requestInvalid("'\(redactor(plan).redact(urlText))' is not a valid http or https URL"), at: ip.range)
+        }
+        var headers: [(name: String, value: String)] = []
+        func add(_ name: String, _ value: String) throws(RuntimeError) {
+            do throws(EncodingError) {
+                headers.append((name, try Encoding.headerValue(value, name: name)))
+            } catch {
+                throw RuntimeError(.requestInvalid("header '\(name)' was not sent: \(error.message)"), at: ip.range)
+            }
+        }
+        var body: Data?
+        switch plan.body {
+        case .form(let pairs)?:
+            body = Encoding.formBody(pairs)
+            try add("Content-Type", "application/x-www-form-urlencoded")
+        case .json(let v)?:
+            body = Encoding.jsonBody(v)
+            try add("Content-Type", "application/json")
+        case .raw(let text)?:
+            body = Data(text.utf8)
+        case .soap?:
+            break
+        case nil:
+            break
+        }
+        if plan.isSOAP {
+            let envelope: SOAP.Envelope
+            do throws(EncodingError) {
+                envelope = try SOAP.envelope(for: plan)
+            } catch {
+                throw RuntimeError(.requestInvalid("the SOAP body of '\(plan.ipName)' cannot be built: \(error.message)"), at: ip.range)
+            }
+            body = envelope.body
+            try add("Content-Type", envelope.contentType)
+            for h in envelope.extraHeaders { try add(h.name, h.value) }
+        }
+        switch plan.auth {
+        case .bearer(let token)?: try add("Authorization", "Bearer \(token)")
+        case .basic(let user, let password)?: try add("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        case nil: break
+        }
+        for h in plan.headers { try add(h.name, h.value) }
+        if let idempotencyKey { try add("Idempotency-Key", idempotencyKey) }
+        let timeout = plan.timeout.flatMap { Double($0.description) } ?? defaultTimeout
+        return (HTTPRequest(method: plan.isSOAP ? "POST" : plan.method, url: url, headers: headers, body: body, timeout: timeout), plan)
+    }
+
+    func redactor(_ plan: RequestPlan) -> Redactor {
+        var basic: [(user: String, password: String)] = []
+        if case .basic(let u, let p)? = plan.auth { basic.append((u, p)) }
+        return Redactor(secrets: Array(secrets.values.values) + plan.secretsUsed, basicAuth: basic)
+    }
+
+    /// Calls IP `index` and returns the session's reply: its outputs, or a failure for `on error`.
+    /// `log` receives each attempt, already redacted.
+    public func call(program: Program, ip index: Int, arguments: [Value], configs: [Value],
+                     log: ((Exchange) -> Void)? = nil) throws(RuntimeError) -> Reply {
+        let ip = program.integrationPoints[index]
+        let key = ip.declaration.idempotent ? makeKey() : nil
+        let (request, plan) = try self.request(program: program, ip: index, arguments: arguments, configs: configs, idempotencyKey: key)
+        let redactor = redactor(plan)
+        let method = request.method.uppercased()
+        let retriable = key != nil || ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
+        let attempts = 1 + (retriable ? plan.retries : 0)
+        var last: Reply = .failure(CallFailure(kind: "connection", message: "not sent"))
+        for attempt in 1...attempts {
+            var retryAfter: Double?
+            let outcome: Result<HTTPResponse, TransportError>
+            do {
+                outcome = .success(try transport.send(request, maxResponseBytes: maxResponseBytes))
+            } catch {
+                outcome = .failure(error)
+            }
+            if let log {
+                var shown = request
+                shown.headers = shown.headers.map { ($0.name, redactor.redact($0.value)) }
+                shown.url = URL(string: redactor.redact(shown.url.absoluteString)) ?? shown.url
+                shown.body = shown.body.map { Data(redactor.redact(String(decoding: $0, as: UTF8.self)).utf8) }
+                var response: HTTPResponse?
+                if case .success(var r) = outcome {
+                    r.headers = r.headers.map { ($0.name, redactor.redact($0.value)) }
+                    r.body = Data(redactor.redact(String(decoding: r.body, as: UTF8.self)).utf8)
+                    response = r
+                }
+                var error: TransportError?
+                if case .failure(let e) = outcome { error = e }
+                log(Exchange(attempt: attempt, request: shown, response: response, error: error))
+            }
+            switch outcome {
+            case .failure(let error):
+                last = .failure(redactor.redact(CallFailure(kind: error.kind, message: error.message)))
+                guard error.isConnectionFailure else { return last }
+            case .success(let response):
+                if (200..<300).contains(response.status) {
+                    return ResponseMapping.outputs(of: response, plan: plan, redactor: redactor)
+                }
+                last = .failure(ResponseMapping.failure(of: response, plan: plan, redactor: redactor))
+                guard response.status == 429 || (500...599).contains(response.status) else { return last }
+                if response.status == 429 || response.status == 503, let header = response.header("Retry-After") {
+                    retryAfter = Self.retryAfterSeconds(header)
+                }
+            }
+            if attempt < attempts {
+                let ceiling = min(backoffCap, backoffBase * pow(2, Double(attempt - 1)))
+                let wait = retryAfter.map { min($0, 60) } ?? Double.random(in: 0...ceiling)
+                sleep(wait)
+            }
+        }
+        return last
+    }
+
+    /// `Retry-After` as seconds: a number of seconds or an HTTP date.
+    static func retryAfterSeconds(_ value: String) -> Double? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let s = Double(trimmed), s >= 0 { return s }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        if let d = f.date(from: trimmed) { return max(0, d.timeIntervalSinceNow) }
+        return nil
+    }
+}
+
+/// From an HTTP response to outputs, or to a failure with its parsed error body.
+enum ResponseMapping {
+    static func outputs(of response: HTTPResponse, plan: RequestPlan, redactor: Redactor) -> Reply {
+        if plan.isSOAP, let fault = SOAP.fault(in: response.body) {
+            return .failure(redactor.redact(CallFailure(kind: "soapFault", message: fault.message, status: response.status, code: fault.code)))
+        }
+        var reader = ResponseReader(response: response, plan: plan)
+        var outputs: [String: Value] = [:]
+        for o in plan.outputs {
+            do throws(ResponseReadError) {
+                outputs[o.name] = redactor.redact(try reader.value(of: o))
+            } catch {
+                return .failure(redactor.redact(CallFailure(kind: "malformed", message: error.message, status: response.status)))
+            }
+        }
+        return .result(outputs)
+    }
+
+    /// A non-2xx response: the status, the decoded body, and the error message and code when the
+    /// body says them (Stripe's `error.message`, `error.code`; a SOAP fault's string and code).
+    static func failure(of response: HTTPResponse, plan: RequestPlan, redactor: Redactor) -> CallFailure {
+        if plan.isSOAP, let fault = SOAP.fault(in: response.body) {
+            return redactor.redact(CallFailure(kind: "soapFault", message: fault.message, status: response.status, code: fault.code))
+        }
+        let body = try? Value.fromJSON(response.body)
+        var message = "HTTP \(response.status) \(HTTPURLResponseText.reason(response.status))".trimmingCharacters(in: .whitespaces)
+        var code: String?
+        if let body {
+            if case .text(let m)? = JSONPath.read("error.message", in: body) { message = m }
+            else if case .text(let m)? = JSONPath.read("message", in: body) { message = m }
+            if case .text(let c)? = JSONPath.read("error.code", in: body) { code = c }
+        }
+        let shownBody: Value = body ?? .text(String(decoding: response.body.prefix(64 * 1024), as: UTF8.self))
+        return redactor.redact(CallFailure(kind: "http", message: message, status: response.status, code: code, body: shownBody))
+    }
+}
+
+enum HTTPURLResponseText {
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 402: "Payment Required"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 409: "Conflict"
+        case 422: "Unprocessable Entity"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: ""
+        }
+    }
+}

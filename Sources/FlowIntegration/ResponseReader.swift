@@ -1,0 +1,774 @@
+import FlowKit
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// Reading an integration point's outputs from its response: JSON paths, XML paths (below the
+/// SOAP `Body` for SOAP), headers, the status and the body text, each converted to the output's
+/// declared type.
+///
+/// Design note: XML is read with FoundationXML's `XMLParser` (libxml2's SAX parser on Linux) into
+/// a small tree of our own, `XMLBody`, kept as flat arrays (no recursion to build, walk or free
+/// it). Two facts about that parser shape the safety rules:
+/// - on Linux it always runs with libxml2's `XML_PARSE_NOENT` (entities substituted) and
+///   `XML_PARSE_RECOVER` (it carries on after errors). So a document with a DTD is refused
+///   before the parser sees it: a prolog scan (`XMLBody.checkProlog`) rejects `<!DOCTYPE`.
+///   No DTD means no entity can be declared, so no external entity (XXE) is fetched and no
+///   entity expansion (billion laughs) can happen. As a second line, every DTD declaration
+///   callback and every external entity request aborts the parse, the parser's external entity
+///   policy stays `.never`, and any error the parser reports (even one it would recover from)
+///   fails the read. SOAP forbids DTDs anyway (SOAP 1.1 §3, SOAP 1.2 part 1 §5).
+/// - the parser is iterative, and libxml2 refuses nesting beyond 256 levels; the builder also
+///   stops at `Limits.maxDepth`. The document's size is capped by `Limits.maxBytes` before parsing.
+/// UTF-16 documents are transcoded to UTF-8 first so the prolog scan sees the text; other
+/// encodings must be ASCII-compatible (UTF-8, ISO-8859-x, windows-125x) or the scan refuses them.
+public struct ResponseReader: Sendable {
+    public let response: HTTPResponse
+    public let isSOAP: Bool
+    public let namespaces: [(prefix: String, uri: String)]
+    private var json: Result<Value, ResponseReadError>?
+    private var xml: Result<(XMLBody, XMLBody.Element?), ResponseReadError>?
+
+    /// A reader of `response` for an IP that is SOAP or not, with the IP's declared namespaces
+    /// (used by `xml` paths). The body is parsed once, when an output first needs it.
+    public init(response: HTTPResponse, isSOAP: Bool, namespaces: [(prefix: String, uri: String)]) {
+        self.response = response
+        self.isSOAP = isSOAP
+        self.namespaces = namespaces
+    }
+
+    /// A reader for the response of `plan`'s request.
+    public init(response: HTTPResponse, plan: RequestPlan) {
+        self.init(response: response, isSOAP: plan.isSOAP, namespaces: plan.namespaces)
+    }
+
+    /// The value of `output`, converted to its declared type with `Value.coerced(to:)`:
+    /// - `json "path"`: the value at `JSONPath` `path` in the JSON body;
+    /// - `xml "p:A/p:B"`: the text of that element (below the SOAP `Body`, or from the document
+    ///   element of a plain XML body); an element with `xsi:nil="true"` is null;
+    /// - `header "Name"`: the first header of that name (any case);
+    /// - `status`: the status code as a number; `text`: the body as UTF-8 text.
+    ///
+    /// A JSON `null` is `null` whatever the declared type (`"failure_code": null` is a normal
+    /// answer); a path that leads nowhere, a missing header, a body that cannot be parsed or a
+    /// value that does not fit the type is an error, for the call's `on error`.
+    public mutating func value(of output: OutputInfo) throws(ResponseReadError) -> Value {
+        let raw: Value
+        let place: String
+        switch output.source {
+        case .json(let path, _)?:
+            guard let steps = JSONPath.parse(path) else { throw .badJSONPath(path) }
+            let document = try jsonDocument()
+            guard let v = JSONPath.read(steps, in: document) else { throw .missingJSON(path) }
+            raw = v
+            place = "at '\(path)'"
+        case .xml(let path, _)?:
+            let (document, start) = try xmlDocument()
+            guard let steps = XMLBody.parsePath(path, namespaces: namespaces) else { throw .badXMLPath(path) }
+            guard let e = document.element(at: steps, below: start) else { throw .missingXML(path) }
+            raw = document.isNil(e) ? .null : .text(document.text(of: e))
+            place = "at '\(path)'"
+        case .header(let name, _)?:
+            guard let v = response.header(name) else { throw .missingHeader(name) }
+            raw = .text(v)
+            place = "in header '\(name)'"
+        case .status?:
+            raw = .number(Number(response.status))
+            place = "as the status"
+        case .text?:
+            raw = .text(String(decoding: response.body, as: UTF8.self))
+            place = "as the body"
+        case nil:
+            throw .noSource(output.name)
+        }
+        if raw == .null { return .null }
+        guard let v = raw.coerced(to: output.type) else {
+            throw .wrongType(output.name, ResponseReader.shown(raw), place, output.type.description)
+        }
+        return v
+    }
+
+    /// The SOAP fault in the response (see `SOAP.fault(in:)`), from the same parse the outputs
+    /// use, so a large SOAP body is parsed once; nil for a reader that is not SOAP, a body that is
+    /// not an envelope, or an envelope without a fault.
+    public mutating func soapFault() -> (code: String, message: String)? {
+        guard isSOAP, let (document, _) = try? xmlDocument() else { return nil }
+        return SOAP.fault(in: document)
+    }
+
+    private mutating func jsonDocument() throws(ResponseReadError) -> Value {
+        if json == nil {
+            do throws(JSONReadError) {
+                json = .success(try Value.fromJSON(response.body))
+            } catch {
+                json = .failure(.notJSON(error.description))
+            }
+        }
+        return try json!.get()
+    }
+
+    private mutating func xmlDocument() throws(ResponseReadError) -> (XMLBody, XMLBody.Element?) {
+        if xml == nil {
+            do throws(ResponseReadError) {
+                let document = try XMLBody.parse(response.body)
+                if isSOAP {
+                    guard let body = SOAP.bodyPayload(document) else { throw .notSOAP }
+                    xml = .success((document, body))
+                } else {
+                    xml = .success((document, nil))
+                }
+            } catch {
+                xml = .failure(error)
+            }
+        }
+        return try xml!.get()
+    }
+
+    /// A value as a message shows it: at most 40 characters.
+    static func shown(_ v: Value) -> String {
+        let text: String
+        if case .text(let s) = v { text = "'" + s + "'" } else { text = v.jsonText() }
+        return text.count > 40 ? String(text.prefix(39)) + "…" : text
+    }
+}
+
+// MARK: - JSON paths
+
+/// Paths into a JSON value, as `json "…"` outputs write them: keys separated by `.`, list items
+/// as `[n]` counted from 0, `$` for the whole value.
+///
+/// ```
+/// id                   the field "id" of the top object
+/// data[0].id           "id" of the first item of "data"
+/// error.decline_code   a field of a field
+/// $  $.a.b  $[2]  [2]  the whole value; from the top; an item of a top-level list
+/// ["a.b"].c            a key that holds a '.' or '[', in double quotes (\" and \\ escaped)
+/// ```
+///
+/// A key is any text up to the next `.` or `[` (blanks included: `order id`), without `]`.
+public enum JSONPath {
+    public enum Step: Sendable, Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The steps of `path`, or nil when it is not a path (empty, an empty key, `[x]`, an
+    /// unclosed bracket).
+    public static func parse(_ path: String) -> [Step]? {
+        let u = Array(path.utf8)
+        var i = 0
+        var steps: [Step] = []
+        if u.first == UInt8(ascii: "$") {
+            i = 1
+            if i < u.count && u[i] == UInt8(ascii: ".") {
+                i += 1
+                guard let (key, next) = readKey(u, i) else { return nil }
+                steps.append(.key(key))
+                i = next
+            }
+        } else {
+            guard !u.isEmpty else { return nil }
+            if u[0] != UInt8(ascii: "[") {
+                guard let (key, next) = readKey(u, 0) else { return nil }
+                steps.append(.key(key))
+                i = next
+            }
+        }
+        while i < u.count {
+            switch u[i] {
+            case UInt8(ascii: "."):
+                guard let (key, next) = readKey(u, i + 1) else { return nil }
+                steps.append(.key(key))
+                i = next
+            case UInt8(ascii: "["):
+                i += 1
+                guard i < u.count else { return nil }
+                if u[i] == UInt8(ascii: "\"") {
+                    // ["quoted key"]
+                    var key: [UInt8] = []
+                    i += 1
+                    var closed = false
+                    while i < u.count {
+                        let c = u[i]
+                        if c == UInt8(ascii: "\\"), i + 1 < u.count {
+                            key.append(u[i + 1])
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        if c == UInt8(ascii: "\"") {
+                            closed = true
+                            break
+                        }
+                        key.append(c)
+                    }
+                    guard closed, i < u.count, u[i] == UInt8(ascii: "]") else { return nil }
+                    i += 1
+                    steps.append(.key(String(decoding: key, as: UTF8.self)))
+                } else {
+                    var n = 0
+                    let start = i
+                    while i < u.count, u[i] &- 48 < 10 {
+                        guard n < 100_000_000 else { return nil }
+                        n = n * 10 + Int(u[i] &- 48)
+                        i += 1
+                    }
+                    guard i > start, i < u.count, u[i] == UInt8(ascii: "]") else { return nil }
+                    i += 1
+                    steps.append(.index(n))
+                }
+            default:
+                return nil
+            }
+        }
+        return steps
+    }
+
+    /// A plain key from `start` to the next `.` or `[`; nil when empty or holding a `]`.
+    private static func readKey(_ u: [UInt8], _ start: Int) -> (String, Int)? {
+        var i = start
+        while i < u.count, u[i] != UInt8(ascii: "."), u[i] != UInt8(ascii: "[") {
+            guard u[i] != UInt8(ascii: "]") else { return nil }
+            i += 1
+        }
+        guard i > start else { return nil }
+        return (String(decoding: u[start..<i], as: UTF8.self), i)
+    }
+
+    /// The value at `path` in `value`; nil when the path is not valid or leads nowhere (a missing
+    /// key, an index past the end, a key of something that is not an object). A JSON `null`
+    /// that is there is `.null`, not nil.
+    public static func read(_ path: String, in value: Value) -> Value? {
+        parse(path).flatMap { read($0, in: value) }
+    }
+
+    /// The value at the steps of a parsed path; see `read(_:in:)`.
+    public static func read(_ steps: [Step], in value: Value) -> Value? {
+        var current = value
+        for step in steps {
+            switch (step, current) {
+            case (.key(let k), .object(let fields)):
+                guard let v = fields[k] else { return nil }
+                current = v
+            case (.index(let n), .list(let items)):
+                guard n < items.count else { return nil }
+                current = items[n]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+}
+
+// MARK: - XML
+
+/// A parsed XML document: elements with their namespace URI, local name, attributes and text.
+/// Built by `parse` (see the design note of `ResponseReader` for the safety rules); read with
+/// paths of qualified names matched by namespace URI and local name, not by prefix.
+public struct XMLBody: Sendable {
+    /// An element of this document.
+    public struct Element: Sendable, Hashable {
+        public let index: Int
+    }
+
+    /// How much `parse` accepts.
+    public struct Limits: Sendable {
+        /// The largest document, in bytes.
+        public var maxBytes: Int
+        /// The deepest nesting of elements.
+        public var maxDepth: Int
+
+        public init(maxBytes: Int = 32 << 20, maxDepth: Int = 256) {
+            self.maxBytes = maxBytes
+            self.maxDepth = maxDepth
+        }
+    }
+
+    struct QName: Hashable, Sendable {
+        var uri: String
+        var local: String
+    }
+
+    /// An element in document order. Its text is `texts[textStart..<textEnd]`: every piece of
+    /// character data inside it, its descendants' included, in order.
+    struct Node: Sendable {
+        var name: Int32
+        var parent: Int32
+        var firstChild: Int32 = -1
+        var lastChild: Int32 = -1
+        var nextSibling: Int32 = -1
+        var textStart: Int32
+        var textEnd: Int32
+        var attributeStart: Int32
+        var attributeEnd: Int32
+    }
+
+    struct Attribute: Sendable {
+        var name: Int32
+        var value: String
+    }
+
+    var names: [QName] = []
+    var nodes: [Node] = []
+    var texts: [String] = []
+    var attributes: [Attribute] = []
+
+    /// The namespace of XML Schema instance attributes (`xsi:nil`).
+    public static let schemaInstance = "http://www.w3.org/2001/XMLSchema-instance"
+
+    public var documentElement: Element { Element(index: 0) }
+
+    /// The element's local name (`Balance` for `b:Balance`).
+    public func localName(of e: Element) -> String { names[Int(nodes[e.index].name)].local }
+
+    /// The element's namespace URI; empty when it has none.
+    public func namespace(of e: Element) -> String { names[Int(nodes[e.index].name)].uri }
+
+    public func parent(of e: Element) -> Element? {
+        let p = nodes[e.index].parent
+        return p < 0 ? nil : Element(index: Int(p))
+    }
+
+    /// The child elements, in order.
+    public func children(of e: Element) -> [Element] {
+        var out: [Element] = []
+        var c = nodes[e.index].firstChild
+        while c >= 0 {
+            out.append(Element(index: Int(c)))
+            c = nodes[Int(c)].nextSibling
+        }
+        return out
+    }
+
+    /// All the character data inside the element (its descendants' too), as it is: entity and
+    /// character references decoded, CDATA sections included, white space kept.
+    public func text(of e: Element) -> String {
+        let n = nodes[e.index]
+        switch n.textEnd - n.textStart {
+        case 0: return ""
+        case 1: return texts[Int(n.textStart)]
+        default: return texts[Int(n.textStart)..<Int(n.textEnd)].joined()
+        }
+    }
+
+    /// The value of an attribute by namespace URI (empty for an unprefixed attribute) and local name.
+    public func attribute(_ local: String, namespace: String = "", of e: Element) -> String? {
+        let n = nodes[e.index]
+        for a in attributes[Int(n.attributeStart)..<Int(n.attributeEnd)] {
+            let q = names[Int(a.name)]
+            if q.local == local && q.uri == namespace { return a.value }
+        }
+        return nil
+    }
+
+    /// Whether the element says it has no value: `xsi:nil="true"` (or `"1"`).
+    public func isNil(_ e: Element) -> Bool {
+        guard let v = attribute("nil", namespace: XMLBody.schemaInstance, of: e)?.trimmingBlanksForXML() else { return false }
+        return v == "true" || v == "1"
+    }
+
+    // MARK: Paths
+
+    /// One step of a path: a local name, and the namespace URI it must have (nil: any).
+    public struct Step: Sendable, Equatable {
+        public var uri: String?
+        public var local: String
+    }
+
+    /// The steps of `p:A/p:B/C`, each prefix looked up in `namespaces`; nil when the path is
+    /// empty, has an empty step or uses a prefix that is not declared. An unprefixed step matches
+    /// its local name in any namespace.
+    public static func parsePath(_ path: String, namespaces: [(prefix: String, uri: String)]) -> [Step]? {
+        var steps: [Step] = []
+        for piece in path.split(separator: "/", omittingEmptySubsequences: false) {
+            let parts = piece.split(separator: ":", omittingEmptySubsequences: false)
+            switch parts.count {
+            case 1:
+                guard !parts[0].isEmpty else { return nil }
+                steps.append(Step(uri: nil, local: String(parts[0])))
+            case 2:
+                guard !parts[0].isEmpty, !parts[1].isEmpty,
+                      let ns = namespaces.first(where: { $0.prefix == parts[0] }) else { return nil }
+                steps.append(Step(uri: ns.uri, local: String(parts[1])))
+            default:
+                return nil
+            }
+        }
+        return steps
+    }
+
+    /// The first element, in document order, at the end of `steps`. With `below`, the first step
+    /// names a child of that element (for SOAP, of the `Body`); without, the first step names the
+    /// document element itself (`xml "Order/Id"` for `<Order><Id>7</Id></Order>`).
+    public func element(at steps: [Step], below start: Element? = nil) -> Element? {
+        guard let first = steps.first, !nodes.isEmpty else { return nil }
+        func matches(_ e: Int, _ step: Step) -> Bool {
+            let q = names[Int(nodes[e].name)]
+            return q.local == step.local && (step.uri == nil || q.uri == step.uri)
+        }
+        // The set of elements reached so far, in document order (children of elements that are
+        // in document order and at one depth stay in document order).
+        var current: [Int]
+        if let start {
+            current = children(of: start).map(\.index).filter { matches($0, first) }
+        } else {
+            current = matches(0, first) ? [0] : []
+        }
+        for step in steps.dropFirst() {
+            var next: [Int] = []
+            for e in current {
+                var c = nodes[e].firstChild
+                while c >= 0 {
+                    if matches(Int(c), step) { next.append(Int(c)) }
+                    c = nodes[Int(c)].nextSibling
+                }
+            }
+            current = next
+            if current.isEmpty { return nil }
+        }
+        return current.first.map { Element(index: $0) }
+    }
+
+    /// The text of the element at `path` (see `parsePath`, `element(at:below:)`); nil when the
+    /// path is not valid or leads nowhere.
+    public func read(path: String, namespaces: [(prefix: String, uri: String)], below start: Element? = nil) -> String? {
+        guard let steps = XMLBody.parsePath(path, namespaces: namespaces),
+              let e = element(at: steps, below: start) else { return nil }
+        return text(of: e)
+    }
+
+    // MARK: Parsing
+
+    /// Parses an XML document. Refused: more than `limits.maxBytes`; a DTD (`<!DOCTYPE`); any
+    /// well-formedness or namespace error; nesting deeper than `limits.maxDepth`; a document that
+    /// is not UTF-8, UTF-16 or an ASCII-compatible encoding it declares.
+    public static func parse(_ data: Data, limits: Limits = Limits()) throws(ResponseReadError) -> XMLBody {
+        guard data.count <= limits.maxBytes else { throw .xmlTooLarge(limits.maxBytes) }
+        let input = try utf8Input(data)
+        try checkProlog(input)
+        let builder = XMLTreeBuilder(maxDepth: limits.maxDepth)
+        // Fed as a stream, in chunks: given all the data at once, libxml2's push parser refuses
+        // a document over 10,000,000 bytes ("huge input lookup") unless XML_PARSE_HUGE is on,
+        // which XMLParser cannot set.
+        let parser = XMLParser(stream: InputStream(data: input))
+        parser.shouldProcessNamespaces = true
+        parser.shouldReportNamespacePrefixes = true
+        parser.shouldResolveExternalEntities = false
+        parser.externalEntityResolvingPolicy = .never
+        parser.delegate = builder
+        let ok = parser.parse()
+        parser.delegate = nil
+        if let failure = builder.failure { throw failure }
+        if !ok {
+            throw .xmlSyntax(parser.parserError.map(XMLTreeBuilder.describe) ?? "it could not be read", parser.lineNumber)
+        }
+        guard !builder.body.nodes.isEmpty, builder.open.isEmpty else { throw .xmlIncomplete }
+        return builder.body
+    }
+
+    /// UTF-16 (by byte-order mark or by `<?` spelled in UTF-16) as UTF-8 without its XML
+    /// declaration, which would name the old encoding; anything else as it is.
+    static func utf8Input(_ data: Data) throws(ResponseReadError) -> Data {
+        let b = [UInt8](data.prefix(4))
+        guard b.count >= 2 else { return data }
+        let encoding: String.Encoding?
+        switch (b[0], b[1]) {
+        case (0xFE, 0xFF): encoding = .utf16BigEndian
+        case (0xFF, 0xFE): encoding = .utf16LittleEndian
+        case (0x00, 0x3C) where b.count == 4 && b[2] == 0x00: encoding = .utf16BigEndian
+        case (0x3C, 0x00) where b.count == 4 && b[3] == 0x00: encoding = .utf16LittleEndian
+        default: encoding = nil
+        }
+        guard let encoding else { return data }
+        var bytes = data
+        if b[0] == 0xFE || b[0] == 0xFF { bytes = data.dropFirst(2) }
+        guard var text = String(data: bytes, encoding: encoding) else { throw .xmlEncoding }
+        if text.hasPrefix("<?xml"), let end = text.range(of: "?>") {
+            text = String(text[end.upperBound...])
+        }
+        return Data(text.utf8)
+    }
+
+    /// Refuses a document whose prolog (what comes before the document element) holds a
+    /// `<!DOCTYPE` or anything but an XML declaration, processing instructions, comments and
+    /// white space, or that has no element at all.
+    static func checkProlog(_ data: Data) throws(ResponseReadError) {
+        if let error = data.withUnsafeBytes({ prologError($0) }) { throw error }
+    }
+
+    private static func prologError(_ raw: UnsafeRawBufferPointer) -> ResponseReadError? {
+        do throws(ResponseReadError) {
+            let u = raw.bindMemory(to: UInt8.self)
+            var i = 0
+            if u.count >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF { i = 3 }
+            func starts(_ s: StaticString, at k: Int) -> Bool {
+                let n = s.utf8CodeUnitCount
+                guard k + n <= u.count else { return false }
+                for j in 0..<n where u[k + j] != s.utf8Start[j] { return false }
+                return true
+            }
+            /// The index just past the first `end` at or after `k`.
+            func skip(past end: StaticString, from k: Int) -> Int? {
+                var j = k
+                while j < u.count {
+                    if u[j] == end.utf8Start[0] && starts(end, at: j) { return j + end.utf8CodeUnitCount }
+                    j += 1
+                }
+                return nil
+            }
+            while true {
+                while i < u.count, u[i] == 0x20 || u[i] == 0x09 || u[i] == 0x0A || u[i] == 0x0D { i += 1 }
+                guard i < u.count else { throw .notXML }
+                guard u[i] == UInt8(ascii: "<") else { throw .notXML }
+                if starts("<?", at: i) {
+                    guard let next = skip(past: "?>", from: i + 2) else { throw .notXML }
+                    i = next
+                } else if starts("<!--", at: i) {
+                    guard let next = skip(past: "-->", from: i + 4) else { throw .notXML }
+                    i = next
+                } else if starts("<!", at: i) {
+                    throw .xmlDTD
+                } else {
+                    return nil
+                }
+            }
+        } catch {
+            return error
+        }
+    }
+}
+
+/// Builds an `XMLBody` from the parser's events. Any event that means a DTD, an external entity
+/// or an error stops the parse.
+private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
+    var body = XMLBody()
+    var open: [Int32] = []
+    var failure: ResponseReadError?
+    private var nameIndex: [XMLBody.QName: Int32] = [:]
+    /// The URIs each prefix is bound to, innermost last.
+    private var prefixes: [String: [String]] = ["xml": ["http://www.w3.org/XML/1998/namespace"]]
+    private let maxDepth: Int
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    private func fail(_ parser: XMLParser, _ error: ResponseReadError) {
+        if failure == nil { failure = error }
+        parser.abortParsing()
+    }
+
+    private func intern(_ q: XMLBody.QName) -> Int32 {
+        if let k = nameIndex[q] { return k }
+        let k = Int32(body.names.count)
+        body.names.append(q)
+        nameIndex[q] = k
+        return k
+    }
+
+    func parser(_ parser: XMLParser, didStartMappingPrefix prefix: String, toURI namespaceURI: String) {
+        prefixes[prefix, default: []].append(namespaceURI)
+    }
+
+    func parser(_ parser: XMLParser, didEndMappingPrefix prefix: String) {
+        _ = prefixes[prefix]?.popLast()
+    }
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes attributeDict: [String: String]) {
+        guard failure == nil else { return }
+        guard open.count < maxDepth else { return fail(parser, .xmlTooDeep(maxDepth)) }
+        guard !open.isEmpty || body.nodes.isEmpty else {
+            return fail(parser, .xmlSyntax("there is more after the document element", parser.lineNumber))
+        }
+        let index = Int32(body.nodes.count)
+        let parent = open.last ?? -1
+        let textStart = Int32(body.texts.count)
+        let attributeStart = Int32(body.attributes.count)
+        for (name, value) in attributeDict {
+            var uri = ""
+            var local = Substring(name)
+            if let colon = name.firstIndex(of: ":") {
+                let prefix = String(name[..<colon])
+                guard let bound = prefixes[prefix]?.last else {
+                    return fail(parser, .xmlSyntax("it uses a namespace prefix that is not declared", parser.lineNumber))
+                }
+                uri = bound
+                local = name[name.index(after: colon)...]
+            }
+            body.attributes.append(XMLBody.Attribute(name: intern(XMLBody.QName(uri: uri, local: String(local))), value: value))
+        }
+        body.nodes.append(XMLBody.Node(
+            name: intern(XMLBody.QName(uri: namespaceURI ?? "", local: elementName)), parent: parent,
+            textStart: textStart, textEnd: textStart, attributeStart: attributeStart, attributeEnd: Int32(body.attributes.count)))
+        if parent >= 0 {
+            let p = Int(parent)
+            if body.nodes[p].lastChild >= 0 {
+                body.nodes[Int(body.nodes[p].lastChild)].nextSibling = index
+            } else {
+                body.nodes[p].firstChild = index
+            }
+            body.nodes[p].lastChild = index
+        }
+        open.append(index)
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        guard failure == nil, let index = open.popLast() else { return }
+        body.nodes[Int(index)].textEnd = Int32(body.texts.count)
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard failure == nil, !open.isEmpty else { return }
+        body.texts.append(string)
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        guard failure == nil, !open.isEmpty else { return }
+        body.texts.append(String(decoding: CDATABlock, as: UTF8.self))
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        fail(parser, .xmlSyntax(XMLTreeBuilder.describe(parseError), parser.lineNumber))
+    }
+
+    func parser(_ parser: XMLParser, validationErrorOccurred validationError: any Error) {
+        fail(parser, .xmlSyntax(XMLTreeBuilder.describe(validationError), parser.lineNumber))
+    }
+
+    /// What a parser error means. On Linux the error's code is libxml2's `xmlParserErrors`
+    /// number (FoundationXML's `XMLParser.ErrorCode` names do not match them) and it carries no
+    /// message, so the common ones are spelled out here.
+    static func describe(_ error: any Error) -> String {
+        let code = (error as NSError).code
+        switch code {
+        case 4: return "the document is empty"
+        case 5: return "there is more after the document element"
+        case 9: return "it has a character XML does not allow, or bytes not in its encoding"
+        case 26: return "it uses an entity that is not declared"
+        case 31, 32, 81: return "its encoding is unknown or its bytes do not match it"
+        case 38: return "an attribute value contains '<'"
+        case 39, 41: return "an attribute value is not in quotes"
+        case 42: return "an element has the same attribute twice"
+        case 68: return "a name is expected"
+        case 73: return "'>' is expected"
+        case 76: return "an end tag does not match its start tag"
+        case 77: return "an element is not closed"
+        case 89: return "its entities refer to each other in a loop"
+        case 201: return "it uses a namespace prefix that is not declared"
+        default: return "libxml2 error \(code)"
+        }
+    }
+
+    // A DTD was refused before parsing; these are the second line.
+    func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, foundUnparsedEntityDeclarationWithName name: String, publicID: String?,
+                systemID: String?, notationName: String?) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, foundNotationDeclarationWithName name: String, publicID: String?, systemID: String?) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, foundElementDeclarationWithName elementName: String, model: String) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, foundAttributeDeclarationWithName attributeName: String, forElement elementName: String,
+                type: String?, defaultValue: String?) {
+        fail(parser, .xmlDTD)
+    }
+
+    func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? {
+        fail(parser, .xmlEntity(name))
+        return nil
+    }
+}
+
+// MARK: - Errors
+
+/// Why an output could not be read from a response: a stable id and a message in the
+/// diagnostics' voice. The host reports it as the call's error (kind `response`).
+public struct ResponseReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var message: String
+
+    public init(_ id: String, _ message: String) {
+        self.id = id
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The catalogue of response messages, sorted by id. Each shows what triggers it.
+extension ResponseReadError {
+    /// `output id: text = json "data[x]"`
+    static func badJSONPath(_ path: String) -> ResponseReadError {
+        ResponseReadError("response.badJSONPath", "'\(path)' is not a JSON path")
+    }
+    /// `output b: text = xml "q:Balance"` with no `namespace q = …`
+    static func badXMLPath(_ path: String) -> ResponseReadError {
+        ResponseReadError("response.badXMLPath", "'\(path)' is not an XML path of declared prefixes")
+    }
+    /// `json "receipt.url"` on `{"id": "ch_1"}`
+    static func missingJSON(_ path: String) -> ResponseReadError {
+        ResponseReadError("response.missingJSON", "the response has no value at '\(path)'")
+    }
+    /// `header "Request-Id"` on a response without it
+    static func missingHeader(_ name: String) -> ResponseReadError {
+        ResponseReadError("response.missingHeader", "the response has no header '\(name)'")
+    }
+    /// `xml "b:GetBalanceResponse/b:Balance"` on a body without that element
+    static func missingXML(_ path: String) -> ResponseReadError {
+        ResponseReadError("response.missingXML", "the response has no element at '\(path)'")
+    }
+    /// an IP output without `= json "…"` or another source
+    static func noSource(_ name: String) -> ResponseReadError {
+        ResponseReadError("response.noSource", "output '\(name)' does not say where in the response it is")
+    }
+    /// `json "id"` on an HTML error page
+    static func notJSON(_ detail: String) -> ResponseReadError {
+        ResponseReadError("response.notJSON", "the response body is not JSON: \(detail)")
+    }
+    /// `soap 1.1` and a body that is XML but not a SOAP envelope
+    static let notSOAP = ResponseReadError("response.notSOAP", "the response body is not a SOAP envelope with a 'Body'")
+    /// `xml "a/b"` on a body that does not start with '<'
+    static let notXML = ResponseReadError("response.notXML", "the response body is not an XML document")
+    /// `output paid: bool = json "paid"` on `{"paid": "maybe"}`
+    static func wrongType(_ name: String, _ shown: String, _ place: String, _ type: String) -> ResponseReadError {
+        ResponseReadError("response.wrongType", "output '\(name)': the response has \(shown) \(place), which is not \(type)")
+    }
+    /// `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>`
+    static let xmlDTD = ResponseReadError("response.xmlDTD", "the XML response has a document type declaration (DTD), which is refused")
+    /// bytes that are neither UTF-8 nor UTF-16 text
+    static let xmlEncoding = ResponseReadError("response.xmlEncoding", "the XML response is not in an encoding that can be read")
+    /// `&ext;` naming an entity the document does not (and cannot) declare
+    static func xmlEntity(_ name: String) -> ResponseReadError {
+        ResponseReadError("response.xmlEntity", "the XML response uses the undeclared entity '&\(name);'")
+    }
+    /// `<a><b>` and nothing more
+    static let xmlIncomplete = ResponseReadError("response.xmlIncomplete", "the XML response ends before its document element is closed")
+    /// 257 nested elements
+    static func xmlTooDeep(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlTooDeep", "the XML response is nested more than \(limit) levels deep")
+    }
+    /// a 40 MB XML response
+    static func xmlTooLarge(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlTooLarge", "the XML response is larger than \(limit) bytes")
+    }
+    /// `<a><b></a>`
+    static func xmlSyntax(_ detail: String, _ line: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlSyntax", "the XML response is not well-formed at line \(line): \(detail)")
+    }
+}

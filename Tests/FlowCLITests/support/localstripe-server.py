@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""localstripe for the end-to-end payment tests (PaymentEndToEndTests.swift).
+
+Usage: localstripe-server.py  (with the localstripe package importable, e.g. from its venv)
+
+Listens on a free port of 127.0.0.1 and prints `port N` on standard output once it accepts
+connections. Exits when standard input ends (the test closed it, or the test process died), so no
+server outlives its test; SIGTERM stops it too.
+
+Two differences from running `localstripe` itself:
+- The store lives in memory only. localstripe pickles it to /tmp/localstripe.pickle after every
+  change (card numbers included) and loads it at start; here every server starts empty and
+  writes nothing.
+- A publishable key may create payment methods (POST /v1/payment_methods with
+  `Authorization: Bearer pk_...`), as with Stripe, where Stripe.js does exactly that.
+  localstripe accepts a publishable key only in the form body of /v1/tokens and /v1/sources.
+  Every other endpoint still needs a secret key (sk_...).
+"""
+
+import asyncio
+import socket
+import sys
+import threading
+import os
+
+from aiohttp import web
+from localstripe import resources, server
+
+resources.Store.dump_to_disk = lambda self: None
+resources.Store.try_load_from_disk = lambda self: None
+
+_get_api_key = server.get_api_key
+
+
+def get_api_key(request):
+    header = request.headers.get("Authorization", "").split(" ")
+    if (request.method == "POST" and request.path == "/v1/payment_methods" and len(header) == 2
+            and header[0] == "Bearer" and header[1].startswith("pk_") and len(header[1]) > 5):
+        return header[1]
+    if len(header) == 2 and header[0] not in ("Basic", "Bearer"):
+        return None  # localstripe would fail with a 500 here
+    return _get_api_key(request)
+
+
+server.get_api_key = get_api_key
+
+
+def exit_when_stdin_ends():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+
+    async def announce(app):
+        print("port %d" % port, flush=True)
+
+    server.app.on_startup.append(announce)
+    threading.Thread(target=exit_when_stdin_ends, daemon=True).start()
+    web.run_app(server.app, sock=sock, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

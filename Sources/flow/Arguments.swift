@@ -6,12 +6,27 @@ enum Invocation: Equatable {
     case version
     case check(CheckArguments)
     case run(RunArguments)
+    case ip(IPArguments)
 }
 
 enum HelpTopic: Equatable {
     case general
     case check
     case run
+    case ip
+}
+
+/// `flow ip FILE NAME [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]`
+struct IPArguments: Equatable {
+    static let optionNames = ["--arg", "--define", "--secrets", "--verbose", "--json", "--help"]
+
+    var file = ""
+    var name = ""
+    var arguments: [NameValue] = []
+    var defines: [NameValue] = []
+    var secretsFile: String?
+    var verbose = false
+    var json = false
 }
 
 /// `--color auto|always|never`.
@@ -88,6 +103,7 @@ enum ArgumentParser {
             switch topic {
             case "check": return .help(.check)
             case "run": return .help(.run)
+            case "ip": return .help(.ip)
             case "help", "-h", "--help": return .help(.general)
             default: throw .unknownCommand(topic)
             }
@@ -98,6 +114,8 @@ enum ArgumentParser {
             return try parseCheck(rest)
         case "run":
             return try parseRun(rest)
+        case "ip":
+            return try parseIP(rest)
         default:
             if first.hasPrefix("-") && first != "-" { throw .unknownOption(first, command: nil) }
             throw .unknownCommand(first)
@@ -188,6 +206,42 @@ enum ArgumentParser {
         if result.json && result.trace == "-" { throw .bothOnStandardOutput("--trace -", "--json") }
         result.file = file
         return .run(result)
+    }
+}
+
+extension ArgumentParser {
+    static func parseIP(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.ip) }
+        var result = IPArguments()
+        var inputs: [String] = []
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--arg":
+                result.arguments.append(try scanner.pair(example: "'amount=4.00'"))
+            case "--define":
+                result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8420"))
+            case "--secrets":
+                result.secretsFile = try scanner.value(example: "secrets.env")
+            case "--verbose":
+                try scanner.flag()
+                result.verbose = true
+            case "--json":
+                try scanner.flag()
+                result.json = true
+            default:
+                throw .unknownOption(argument, command: "ip")
+            }
+        }
+        guard inputs.count >= 2 else { throw inputs.isEmpty ? .noFlowFile : .noIPName }
+        if inputs.count > 2 { throw .extraInput(inputs[2], command: "ip") }
+        result.file = inputs[0]
+        result.name = inputs[1]
+        return .ip(result)
     }
 }
 

@@ -10,6 +10,7 @@ enum Help {
         commands:
           check     check flow files and report problems
           run       run a flow: answer its pages at the terminal or from a script
+          ip        call one integration point and print its outputs
           help      show help for a command: 'flow help run'
 
         options:
@@ -102,6 +103,33 @@ enum Help {
           70  the flow failed while running (a division by zero, the step limit, …)
           73  the trace file cannot be written
           130 interrupted with Ctrl-C
+
+        """
+
+    static let ip = """
+        usage: flow ip <file> <name> [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]
+
+        Calls the integration point <name> declared in <file> (or a file it imports) once, for real,
+        and prints its mapped outputs, one 'name: value' a line (or one JSON object with --json).
+        A failed call prints its error (kind, status, message) and exits 1.
+
+        options:
+          --arg NAME=VALUE      a parameter's value, converted to its declared type; parameters with a
+                                default may be left out
+          --define NAME=VALUE   a config value (for example the base URL of a test gateway)
+          --secrets FILE        KEY=VALUE lines; secrets it lacks are read from the environment
+          --verbose             show each attempt's request and response on standard error, with
+                                every secret replaced by ***
+          --json                print the outputs as one JSON object
+          -h, --help            show this help
+
+        exit status:
+          0   the call succeeded
+          1   the call failed (an HTTP error, a timeout, a SOAP fault, …)
+          64  usage error
+          65  the flow does not check, or an argument, config or secret is wrong
+          66  the file or the secrets file cannot be read
+          70  the request could not be built (a missing secret, a header with a line break, …)
 
         """
 }

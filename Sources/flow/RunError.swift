@@ -69,7 +69,7 @@ enum RunError: Error {
         case .cannotRead(let path, let reason): "cannot read '\(path)': \(reason)"
         case .badJSON(let source, let detail): "\(source) is not valid: \(detail)"
         case .unknownQuestion(let name, let source, _): "unknown question '\(name)' \(source)"
-        case .unknownCallee(let name, _): "no integration point or extension '\(name)' to stub"
+        case .unknownCallee(let name, _): "no integration point or extension '\(name)' in this flow"
         case .unknownOutput(let callee, let key, _): "the stub for '\(callee)' gives '\(key)', which is not one of its outputs"
         case .missingOutput(let callee, let output): "the stub for '\(callee)' has no value for its output '\(output)'"
         case .badStub(let callee, let detail): "the stub for '\(callee)' is not valid: \(detail)"

@@ -27,6 +27,8 @@ enum UsageError: Error, Equatable {
     case notACount(option: String, value: String)
     /// `flow run`
     case noFlowFile
+    /// `flow ip payment.flow`
+    case noIPName
     /// `flow run a.flow b.flow`
     case extraInput(String, command: String)
     /// `flow run x.flow --json --trace -`
@@ -58,6 +60,8 @@ enum UsageError: Error, Equatable {
             "invalid value '\(value)' for '\(option)'"
         case .noFlowFile:
             "no flow file to run"
+        case .noIPName:
+            "no integration point named"
         case .extraInput(let argument, _):
             "unexpected argument '\(argument)'"
         case .bothOnStandardOutput(let a, let b):
@@ -114,6 +118,8 @@ enum UsageError: Error, Equatable {
             return "give a whole number of at least 1: '\(option) 1000'"
         case .noFlowFile:
             return "give the file to run: 'flow run main.flow'"
+        case .noIPName:
+            return "name the integration point to call: flow ip payment.flow StripeCharge --arg amount=4.00"
         case .extraInput(_, let command):
             return "'flow \(command)' takes one file; use '--' before a file whose name starts with '-'"
         case .bothOnStandardOutput:
@@ -128,13 +134,14 @@ enum UsageError: Error, Equatable {
 
 /// The names the command line knows, for "did you mean" and for the hints above.
 enum Commands {
-    static let names = ["check", "run", "help"]
+    static let names = ["check", "run", "ip", "help"]
     static let topLevelOptions = ["--help", "--version"]
 
     static func options(of command: String) -> [String] {
         switch command {
         case "check": CheckArguments.optionNames
         case "run": RunArguments.optionNames
+        case "ip": IPArguments.optionNames
         default: ["--help"]
         }
     }

@@ -24,12 +24,16 @@ func run(_ arguments: [String]) -> ExitCode {
         terminal.out(Help.check)
     case .help(.run):
         terminal.out(Help.run)
+    case .help(.ip):
+        terminal.out(Help.ip)
     case .version:
         terminal.out("flow \(flowVersion)\n")
     case .check(let arguments):
         return CheckCommand(arguments: arguments, terminal: terminal).run()
     case .run(let arguments):
         return RunCommand(arguments: arguments, terminal: terminal).run()
+    case .ip(let arguments):
+        return IPCommand(arguments: arguments, terminal: terminal).run()
     }
     return .success
 }

@@ -233,6 +233,44 @@ final class PaymentEndToEndTests: XCTestCase {
         XCTAssertEqual(run.stdout, "")
     }
 
+    // MARK: - flow ip
+
+    /// `flow ip` calls StripeCharge once against the gateway, prints its outputs, and shows the
+    /// exchange with `--verbose` without the secret key, which the gateway itself never echoes
+    /// here but which is in the request's Authorization header.
+    func testFlowIPChargesOnceAndHidesTheKey() throws {
+        let gateway = try startGateway()
+        let secrets = directory.appendingPathComponent("secrets.env")
+        try "STRIPE_SECRET_KEY=\(Self.secretKey)\n".write(to: secrets, atomically: true, encoding: .utf8)
+        let run = try FlowProcess.run([
+            "ip", "flows/payment.flow", "StripeCharge", "--arg", "amount=12.34", "--arg", "token=pm_card_visa",
+            "--arg", "description=flow ip test", "--define", "STRIPE_BASE=http://127.0.0.1:\(gateway.port)",
+            "--secrets", secrets.path, "--verbose",
+        ])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        let id = try XCTUnwrap(Self.first("id: (ch_[A-Za-z0-9]+)", in: run.stdout), run.stdout)
+        XCTAssertTrue(run.stdout.contains("paid: yes"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("amount: 1234\n"), run.stdout)
+        XCTAssertTrue(run.stderr.contains("> Authorization: Bearer ***"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("amount=1234&currency=usd&source=pm_card_visa"), run.stderr)
+        XCTAssertFalse((run.stdout + run.stderr).contains(Self.secretKey))
+        let charges = try gateway.charges().filter { $0["id"] as? String == id }
+        XCTAssertEqual(charges.count, 1)
+        XCTAssertEqual(charges.first?["amount"] as? Int, 1234)
+    }
+
+    func testFlowIPReportsADeclineAndExitsOne() throws {
+        let gateway = try startGateway()
+        let run = try FlowProcess.run(
+            ["ip", "flows/payment.flow", "StripeCharge", "--arg", "amount=5", "--arg", "token=tok_visa",
+             "--define", "STRIPE_BASE=http://127.0.0.1:\(gateway.port)"],
+            environment: ["STRIPE_SECRET_KEY": Self.secretKey])
+        // localstripe refuses a tok_ id as a charge source: a 4xx the call reports as an http failure.
+        XCTAssertEqual(run.status, 1, "\(run)")
+        XCTAssertTrue(run.stderr.hasPrefix("error: the call of 'StripeCharge' failed (http 4"), run.stderr)
+        XCTAssertFalse((run.stdout + run.stderr).contains(Self.secretKey))
+    }
+
     // MARK: - Helpers
 
     private func startGateway() throws -> LocalStripe {

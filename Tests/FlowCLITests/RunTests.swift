@@ -508,7 +508,7 @@ final class RunTests: XCTestCase {
             (["--answer", "Embeded Payment.Embedded Payment=4"],
              "error: unknown question 'Embeded Payment.Embedded Payment' in --answer\nhint: did you mean 'Embedded Payment.Embedded Payment'?\n"),
             (["--stub", "Tokenise={}"],
-             "error: no integration point or extension 'Tokenise' to stub\nhint: did you mean 'Tokenize'?\n"),
+             "error: no integration point or extension 'Tokenise' in this flow\nhint: did you mean 'Tokenize'?\n"),
             (["--stub", #"Tokenize={"tokn": "x"}"#],
              "error: the stub for 'Tokenize' gives 'tokn', which is not one of its outputs\nhint: did you mean 'token'?\n"),
             (["--define", "STRIPE_BAS=http://localhost"],

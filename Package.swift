@@ -22,7 +22,7 @@ let package = Package(
         // The command-line tool: arguments, terminal, exit codes.
         .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration"]),
         // Generates large valid flows and times `check` on them (release build).
-        .executableTarget(name: "flow-bench", dependencies: ["FlowKit"]),
+        .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowIntegrationTests", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support"]),

@@ -23,7 +23,7 @@ public struct IPCaller: Sendable {
     /// Makes idempotency keys; tests pass a fixed one.
     public var makeKey: @Sendable () -> String
 
-    public init(transport: any HTTPTransport = URLSessionTransport(), secrets: Secrets = Secrets(),
+    public init(transport: any HTTPTransport = HTTPClient(), secrets: Secrets = Secrets(),
                 maxResponseBytes: Int = 10 * 1024 * 1024, defaultTimeout: Double = 30,
                 backoffBase: Double = 0.25, backoffCap: Double = 8,
                 sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },

@@ -5,6 +5,7 @@
 //                                        lines per second and the process's peak memory
 //
 // Build with `swift build -c release --product flow-bench`; the README reports the figures.
+import FlowIntegration
 import FlowKit
 import Foundation
 
@@ -140,6 +141,8 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     print(String(format: "best of %d: %.1f ms, %.0f lines/s (lex + parse alone: %.1f ms)", runs, best * 1000, Double(lines) / best, bestParse * 1000))
     print("peak memory after parsing alone: \(afterParse) KB")
     print("peak memory: \(peak) KB (baseline before compiling \(baseline) KB); growth \(String(format: "%.1f", Double(peak - baseline) * 1024 / Double(max(bytes, 1))))x the file size")
+} else if args.count >= 2 && args[1] == "ip-calls" {
+    ipCallsBenchmark(count: args.count >= 3 ? Int(args[2]) ?? 1000 : 1000)
 } else if args.count >= 2 && args[1] == "run-loop" {
     runLoopBenchmark()
 } else if args.count >= 3 && args[1] == "sessions" {
@@ -151,6 +154,7 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
         usage: flow-bench generate LINES
                flow-bench check FILE [RUNS]
                flow-bench run-loop
+               flow-bench ip-calls [COUNT]
                flow-bench sessions FLOW [COUNT]
                flow-bench suspended FLOW [COUNT]
 
@@ -276,4 +280,141 @@ func currentMemoryKB() -> Int {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
     }
     return -1
+}
+
+// MARK: - IP calls against a local server, side by side with curl
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 for the benchmark: keep-alive, one thread a
+/// connection, the same small JSON answer to every request (Stripe's charge, abridged).
+final class BenchServer: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var accepted = 0
+    /// Connections accepted so far: proof that a run kept one connection alive.
+    var connections: Int { lock.lock(); defer { lock.unlock() }; return accepted }
+    static let body = #"{"id": "ch_bench", "status": "succeeded", "paid": true, "amount": 400, "failure_message": null}"#
+
+    init() {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 64)
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        port = Int(UInt16(bigEndian: bound.sin_port))
+        let l = listener
+        Thread.detachNewThread { [self] in
+            while true {
+                let fd = accept(l, nil, nil)
+                if fd < 0 { return }
+                lock.lock()
+                accepted += 1
+                lock.unlock()
+                Thread.detachNewThread { BenchServer.serve(fd) }
+            }
+        }
+    }
+
+    static func serve(_ fd: Int32) {
+        var nodelay: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &nodelay, socklen_t(MemoryLayout<Int32>.size))
+        let response = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var pending: [UInt8] = []
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { close(fd); return }
+            pending += buffer[0..<n]
+            // Answer every complete request in the buffer (headers, then Content-Length bytes).
+            while let end = find(pending, [13, 10, 13, 10]) {
+                let head = String(decoding: pending[0..<end], as: UTF8.self).lowercased()
+                var length = 0
+                if let r = head.range(of: "content-length:") {
+                    length = Int(head[r.upperBound...].prefix { $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+                guard pending.count >= end + 4 + length else { break }
+                pending.removeFirst(end + 4 + length)
+                _ = response.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] && Array(haystack[i..<i + needle.count]) == needle {
+            return i
+        }
+        return nil
+    }
+}
+
+func ipCallsBenchmark(count: Int) {
+    let server = BenchServer()
+    let base = "http://127.0.0.1:\(server.port)"
+    let source = """
+        config BASE = "http://x"
+        secret KEY
+        ip Charge(amount: currency, token: text) {
+          POST "{BASE}/v1/charges"
+          auth bearer KEY
+          form {
+            amount = round(amount * 100)
+            currency = "usd"
+            source = token
+          }
+          output id: text = json "id"
+          output paid: bool = json "paid"
+          output amount: number = json "amount"
+        }
+        """
+    let program = Frontend.compile(source: source).program!
+    let configs = try! program.configValues(overrides: ["BASE": base])
+    let caller = IPCaller(secrets: Secrets(["KEY": "bench-key-123"]))
+    let arguments: [Value] = [.number(Number(parsing: "4.00")!), .text("pm_card_visa")]
+    // The same requests with curl: one process, one kept-alive connection (`next` reuses it).
+    let config = FileManager.default.temporaryDirectory.appendingPathComponent("flow-bench-curl-\(getpid()).txt")
+    let one = "url = \"\(base)/v1/charges\"\nrequest = \"POST\"\ndata = \"amount=400&currency=usd&source=pm_card_visa\"\n"
+        + "header = \"Authorization: Bearer bench-key-123\"\noutput = \"/dev/null\"\n"
+    let lines = Array(repeating: one, count: count).joined(separator: "next\n")
+    try! lines.write(to: config, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: config) }
+
+    func flowRun() -> Double {
+        seconds {
+            for _ in 0..<count {
+                guard case .result = try! caller.call(program: program, ip: 0, arguments: arguments, configs: configs) else { fatalError("call failed") }
+            }
+        }
+    }
+    func curlRun() -> Double {
+        seconds {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-s", "--config", config.path]
+            try! p.run()
+            p.waitUntilExit()
+            precondition(p.terminationStatus == 0, "curl failed")
+        }
+    }
+    let before = server.connections
+    _ = flowRun()  // warm up both, counting the connections each opens
+    let flowConnections = server.connections - before
+    _ = curlRun()
+    let curlConnections = server.connections - before - flowConnections
+    var flowBest = Double.infinity
+    var curlBest = Double.infinity
+    for _ in 0..<5 {
+        flowBest = min(flowBest, flowRun())
+        curlBest = min(curlBest, curlRun())
+    }
+    print(String(format: "ip-calls: %d sequential calls: flow %.1f ms over %d connection(s), curl %.1f ms over %d connection(s), ratio %.2f (best of 5, alternating)",
+                 count, flowBest * 1000, flowConnections, curlBest * 1000, curlConnections, flowBest / curlBest))
 }

@@ -5,7 +5,10 @@ import XCTest
 
 /// Integration points called for real, against loopback servers: requests asserted byte for
 /// byte on the server side, every failure class, retries, redirects and redaction.
-final class IPCallerTests: XCTestCase {
+class IPCallerTests: XCTestCase {
+    /// The transport under test: the default client here, URLSession in the subclass below.
+    func makeTransport() -> any HTTPTransport { HTTPClient() }
+
     static let secretKey = "sk_" + "test_4eC39HqLyjWDarjtT1zdp7dc"
 
     func compile(_ source: String, file: StaticString = #filePath, line: UInt = #line) throws -> Program {
@@ -16,7 +19,7 @@ final class IPCallerTests: XCTestCase {
 
     /// A caller that records its waits instead of sleeping, with a fixed idempotency key.
     func caller(secrets: [String: String] = ["KEY": IPCallerTests.secretKey], waits: WaitLog = WaitLog()) -> IPCaller {
-        IPCaller(transport: URLSessionTransport(), secrets: Secrets(secrets), maxResponseBytes: 64 * 1024,
+        IPCaller(transport: makeTransport(), secrets: Secrets(secrets), maxResponseBytes: 64 * 1024,
                  defaultTimeout: 5, sleep: { waits.append($0) }, makeKey: { "key-1" })
     }
 
@@ -372,4 +375,25 @@ final class IPCallerTests: XCTestCase {
             XCTAssertFalse(String(decoding: e.response?.body ?? Data(), as: UTF8.self).contains(Self.secretKey))
         }
     }
+}
+
+/// Every test above again, with URLSession (the transport `https://` goes through).
+final class IPCallerURLSessionTests: IPCallerTests {
+    override func makeTransport() -> any HTTPTransport { URLSessionTransport() }
+
+    // Listed again: test discovery on Linux finds only the methods a class declares.
+    override func testStripeStyleFormPostWithBearerAuth() throws { try super.testStripeStyleFormPostWithBearerAuth() }
+    override func testEveryMethodURLTemplateQueryHeadersAndJSONBody() throws { try super.testEveryMethodURLTemplateQueryHeadersAndJSONBody() }
+    override func testBasicAuthAndRawBody() throws { try super.testBasicAuthAndRawBody() }
+    override func testAHeaderWithALineBreakIsNeverSent() throws { try super.testAHeaderWithALineBreakIsNeverSent() }
+    override func testAMissingSecretIsAnErrorBeforeAnythingIsSent() throws { try super.testAMissingSecretIsAnErrorBeforeAnythingIsSent() }
+    override func testSOAP11And12WithAFault() throws { try super.testSOAP11And12WithAFault() }
+    override func testHTTPErrorCarriesTheParsedStripeError() throws { try super.testHTTPErrorCarriesTheParsedStripeError() }
+    override func testConnectionRefusedTimeoutMalformedAndTooLarge() throws { try super.testConnectionRefusedTimeoutMalformedAndTooLarge() }
+    override func testAnIdempotentPostIsRetriedWithOneKey() throws { try super.testAnIdempotentPostIsRetriedWithOneKey() }
+    override func testAPostWithoutAnIdempotencyKeyIsNeverSentTwice() throws { try super.testAPostWithoutAnIdempotencyKeyIsNeverSentTwice() }
+    override func testTooManyRequestsHonoursRetryAfter() throws { try super.testTooManyRequestsHonoursRetryAfter() }
+    override func testAClientErrorIsNotRetried() throws { try super.testAClientErrorIsNotRetried() }
+    override func testAuthorizationIsNotForwardedToAnotherHost() throws { try super.testAuthorizationIsNotForwardedToAnotherHost() }
+    override func testAnEchoedSecretIsRedacted() throws { try super.testAnEchoedSecretIsRedacted() }
 }

@@ -127,7 +127,7 @@ struct IPChecker {
         let declared = o.type.flatMap { ValueType(typeName: $0.name) }
         switch source {
         case .json(let path, let r):
-            if !JSONPathSyntax.isValid(path) {
+            if JSONPath.parse(path) == nil {
                 p.report(.invalidPath("JSON", path), r, hint: "paths look like: id, data[0].id, error.decline_code, or $ for the whole body")
             }
         case .xml(let path, let r):
@@ -149,40 +149,5 @@ struct IPChecker {
                 p.report(.typeMismatch("a header or text output cannot be \(declared)"), o.type!.range)
             }
         }
-    }
-}
-
-/// `data[0].id`, `error.decline_code`, `$`.
-enum JSONPathSyntax {
-    static func isValid(_ path: String) -> Bool {
-        if path == "$" { return true }
-        var chars = Substring(path)
-        if chars.hasPrefix("$.") { chars = chars.dropFirst(2) }
-        guard !chars.isEmpty else { return false }
-        var expectingKey = true
-        var i = chars.startIndex
-        while i < chars.endIndex {
-            let c = chars[i]
-            if c == "." {
-                if expectingKey { return false }
-                expectingKey = true
-                i = chars.index(after: i)
-            } else if c == "[" {
-                guard let close = chars[i...].firstIndex(of: "]") else { return false }
-                let inner = chars[chars.index(after: i)..<close]
-                guard !inner.isEmpty, inner.allSatisfy(\.isNumber) else { return false }
-                if expectingKey && i != chars.startIndex { return false }
-                expectingKey = false
-                i = chars.index(after: close)
-            } else if c == "]" {
-                return false
-            } else {
-                var j = i
-                while j < chars.endIndex && chars[j] != "." && chars[j] != "[" && chars[j] != "]" { j = chars.index(after: j) }
-                expectingKey = false
-                i = j
-            }
-        }
-        return !expectingKey
     }
 }

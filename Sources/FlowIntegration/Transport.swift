@@ -202,7 +202,11 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
                  NSURLErrorServerCertificateNotYetValid, NSURLErrorServerCertificateHasUnknownRoot, NSURLErrorClientCertificateRejected:
                 return .tls(ns.localizedDescription)
             case NSURLErrorHTTPTooManyRedirects: return .tooManyRedirects
-            default: return .connection(ns.localizedDescription)
+            default:
+                // libcurl reports handshake failures under other codes; its text names the TLS library.
+                let text = ns.localizedDescription
+                if ["SSL", "TLS", "certificate", "OpenSSL"].contains(where: { text.contains($0) }) { return .tls(text) }
+                return .connection(text)
             }
         }
         return .connection(ns.localizedDescription)

@@ -287,6 +287,15 @@ class IPCallerTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(failure(try call(program, "Ping", [], configs: ["BASE": cut.baseURL]))).kind, "connection")
     }
 
+    /// TLS to a server that does not speak it: the handshake fails, and that is its own kind.
+    func testATLSFailureIsItsOwnKind() throws {
+        let plain = try PlainGarbageServer()
+        defer { plain.stop() }
+        let program = try compile(ping)
+        let f = try XCTUnwrap(failure(try call(program, "Ping", [], configs: ["BASE": "https://127.0.0.1:\(plain.port)"])))
+        XCTAssertEqual(f.kind, "tls", f.message)
+    }
+
     // MARK: - Retries
 
     func retrying(_ idempotent: Bool) throws -> Program {
@@ -394,6 +403,43 @@ final class IPCallerURLSessionTests: IPCallerTests {
     override func testAPostWithoutAnIdempotencyKeyIsNeverSentTwice() throws { try super.testAPostWithoutAnIdempotencyKeyIsNeverSentTwice() }
     override func testTooManyRequestsHonoursRetryAfter() throws { try super.testTooManyRequestsHonoursRetryAfter() }
     override func testAClientErrorIsNotRetried() throws { try super.testAClientErrorIsNotRetried() }
+    override func testATLSFailureIsItsOwnKind() throws { try super.testATLSFailureIsItsOwnKind() }
     override func testAuthorizationIsNotForwardedToAnotherHost() throws { try super.testAuthorizationIsNotForwardedToAnotherHost() }
     override func testAnEchoedSecretIsRedacted() throws { try super.testAnEchoedSecretIsRedacted() }
+}
+
+/// Accepts connections on 127.0.0.1 and answers each with bytes that are not TLS, then closes.
+final class PlainGarbageServer: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 8) == 0 else { throw NSError(domain: "PlainGarbageServer", code: Int(errno)) }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        port = Int(UInt16(bigEndian: actual.sin_port))
+        Thread.detachNewThread {
+            while true {
+                let c = accept(fd, nil, nil)
+                if c < 0 { return }
+                let reply = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8)
+                _ = reply.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                close(c)
+            }
+        }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
 }

@@ -203,9 +203,14 @@ extension String {
     }
 }
 
-/// Minimal JSON string quoting, shared by every JSON writer in FlowKit.
+/// JSON string quoting, shared by every JSON writer in FlowKit: `"`, `\` and control characters
+/// escaped (and U+2028, U+2029, which some JSON readers take for line ends); all else as is.
 public enum JSONText {
     public static func quote(_ s: String) -> String {
+        // Most strings need no escape at all.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

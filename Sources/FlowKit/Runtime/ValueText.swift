@@ -114,33 +114,9 @@ extension Value {
         }
     }
 
-    /// A JSON string literal: `"`, `\` and control characters escaped; everything else as is.
+    /// A JSON string literal, written by the one JSON quoting of FlowKit (`JSONText.quote`).
     static func writeJSONString(_ s: String, into out: inout String) {
-        out += "\""
-        let needsEscape = s.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        if !needsEscape {
-            out += s
-        } else {
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "\u{08}": out += "\\b"
-                case "\u{0C}": out += "\\f"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-        }
-        out += "\""
+        out += JSONText.quote(s)
     }
 }
 

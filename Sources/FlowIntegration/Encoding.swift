@@ -272,20 +272,8 @@ public enum Encoding {
 
 // MARK: - Errors
 
-/// Why a request could not be encoded: a stable id and a message in the diagnostics' voice
-/// (lowercase, no final period, source text in single quotes). Nothing is sent when an encoder
-/// throws one.
-public struct EncodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var id: String
-    public var message: String
-
-    public init(_ id: String, _ message: String) {
-        self.id = id
-        self.message = message
-    }
-
-    public var description: String { message }
-}
+/// Why a request could not be encoded. Nothing is sent when an encoder throws one.
+public typealias EncodingError = IntegrationError
 
 /// The catalogue of encoding messages, sorted by id. Each shows what triggers it.
 extension EncodingError {

@@ -44,3 +44,17 @@ public struct HTTPResponse: Sendable {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 }
+
+/// A problem of the integration layer (encoding a request, reading a response): a stable id and
+/// a message in the diagnostics' voice (lowercase, no final period, source text in single quotes).
+public struct IntegrationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var message: String
+
+    public init(_ id: String, _ message: String) {
+        self.id = id
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -568,19 +568,8 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
 
 // MARK: - Errors
 
-/// Why an output could not be read from a response: a stable id and a message in the
-/// diagnostics' voice. The host reports it as the call's error (kind `response`).
-public struct ResponseReadError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var id: String
-    public var message: String
-
-    public init(_ id: String, _ message: String) {
-        self.id = id
-        self.message = message
-    }
-
-    public var description: String { message }
-}
+/// Why an output could not be read from a response; the host reports it as the call's error.
+public typealias ResponseReadError = IntegrationError
 
 /// The catalogue of response messages, sorted by id. Each shows what triggers it.
 extension ResponseReadError {

@@ -82,7 +82,10 @@ public struct ResponseReader: Sendable {
         case nil:
             throw .noSource(output.name)
         }
-        if raw == .null { return .null }
+        if raw == .null {
+            guard output.type.acceptsNullOutput else { throw .nullOutput(output.name, output.type.description) }
+            return .null
+        }
         guard let v = raw.coerced(to: output.type) else {
             throw .wrongType(output.name, ResponseReader.shown(raw), place, output.type.description)
         }
@@ -573,6 +576,10 @@ public typealias ResponseReadError = IntegrationError
 
 /// The catalogue of response messages, sorted by id. Each shows what triggers it.
 extension ResponseReadError {
+    /// `output paid: bool = json "paid"` answered with `"paid": null`
+    static func nullOutput(_ name: String, _ type: String) -> ResponseReadError {
+        ResponseReadError("response.nullOutput", "output '\(name)' should be \(type), but the response has null")
+    }
     /// `output id: text = json "data[x]"`
     static func badJSONPath(_ path: String) -> ResponseReadError {
         ResponseReadError("response.badJSONPath", "'\(path)' is not a JSON path")

@@ -7,6 +7,10 @@ enum Invocation: Equatable {
     case check(CheckArguments)
     case run(RunArguments)
     case ip(IPArguments)
+    case graph(GraphArguments)
+    case fmt(FormatArguments)
+    case test(TestArguments)
+    case explore(ExploreArguments)
 }
 
 enum HelpTopic: Equatable {
@@ -14,6 +18,48 @@ enum HelpTopic: Equatable {
     case check
     case run
     case ip
+    case graph
+    case fmt
+    case test
+    case explore
+}
+
+/// `flow graph FILE [--format dot|mermaid] [--flow NAME]`
+struct GraphArguments: Equatable {
+    static let optionNames = ["--format", "--flow", "--help"]
+    enum Format: String, CaseIterable { case dot, mermaid }
+
+    var file = ""
+    var format: Format = .dot
+    var flow: String?
+}
+
+/// `flow fmt FILE|DIR... [--check]`
+struct FormatArguments: Equatable {
+    static let optionNames = ["--check", "--help"]
+
+    var inputs: [String] = []
+    var check = false
+}
+
+/// `flow test FILE|DIR... [--coverage] [--json]`: test plans (`*.flowtest`).
+struct TestArguments: Equatable {
+    static let optionNames = ["--coverage", "--json", "--color", "--help"]
+
+    var inputs: [String] = []
+    var coverage = false
+    var json = false
+    var color: ColorChoice = .auto
+}
+
+/// `flow explore FILE [--max-runs N] [--json]`
+struct ExploreArguments: Equatable {
+    static let optionNames = ["--max-runs", "--max-steps", "--json", "--help"]
+
+    var file = ""
+    var maxRuns = 20_000
+    var maxSteps = 10_000
+    var json = false
 }
 
 /// `flow ip FILE NAME [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]`
@@ -55,7 +101,7 @@ struct NameValue: Equatable {
 struct RunArguments: Equatable {
     static let optionNames = [
         "--answers", "--answer", "--stubs", "--stub", "--extension", "--define", "--arg", "--flow", "--max-steps",
-        "--secrets", "--trace", "--json", "--color", "--help",
+        "--secrets", "--plan", "--test", "--trace", "--json", "--color", "--help",
     ]
 
     var file = ""
@@ -71,6 +117,10 @@ struct RunArguments: Equatable {
     var extensions: [NameValue] = []
     /// `--secrets FILE`: `KEY=VALUE` lines; the environment is read for secrets it lacks.
     var secretsFile: String?
+    /// `--plan FILE.flowtest`: IPs and extensions answered from a test plan's canned results.
+    var plan: String?
+    /// `--test NAME`: which test of the plan gives the canned results (default: the first).
+    var test: String?
     /// `--define NAME=VALUE`: config values.
     var defines: [NameValue] = []
     /// `--arg NAME=VALUE`: parameters of the flow run.
@@ -104,6 +154,10 @@ enum ArgumentParser {
             case "check": return .help(.check)
             case "run": return .help(.run)
             case "ip": return .help(.ip)
+            case "graph": return .help(.graph)
+            case "fmt": return .help(.fmt)
+            case "test": return .help(.test)
+            case "explore": return .help(.explore)
             case "help", "-h", "--help": return .help(.general)
             default: throw .unknownCommand(topic)
             }
@@ -116,6 +170,14 @@ enum ArgumentParser {
             return try parseRun(rest)
         case "ip":
             return try parseIP(rest)
+        case "graph":
+            return try parseGraph(rest)
+        case "fmt":
+            return try parseFormat(rest)
+        case "test":
+            return try parseTest(rest)
+        case "explore":
+            return try parseExplore(rest)
         default:
             if first.hasPrefix("-") && first != "-" { throw .unknownOption(first, command: nil) }
             throw .unknownCommand(first)
@@ -179,6 +241,10 @@ enum ArgumentParser {
                 result.extensions.append(try scanner.pair(example: "Tokenize=./my-tokenize"))
             case "--secrets":
                 result.secretsFile = try scanner.value(example: "secrets.env")
+            case "--plan":
+                result.plan = try scanner.value(example: "flows/payment.flowtest")
+            case "--test":
+                result.test = try scanner.value(example: "'a card is charged'")
             case "--define":
                 result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8080"))
             case "--arg":
@@ -210,6 +276,100 @@ enum ArgumentParser {
 }
 
 extension ArgumentParser {
+    static func parseGraph(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.graph) }
+        var result = GraphArguments()
+        var inputs: [String] = []
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--format": result.format = try scanner.choice(GraphArguments.Format.self)
+            case "--flow": result.flow = try scanner.value(example: "'Verify Identity'")
+            default: throw .unknownOption(argument, command: "graph")
+            }
+        }
+        guard let file = inputs.first else { throw .noFlowFile }
+        if inputs.count > 1 { throw .extraInput(inputs[1], command: "graph") }
+        result.file = file
+        return .graph(result)
+    }
+
+    static func parseFormat(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.fmt) }
+        var result = FormatArguments()
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { result.inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--check":
+                try scanner.flag()
+                result.check = true
+            default: throw .unknownOption(argument, command: "fmt")
+            }
+        }
+        guard !result.inputs.isEmpty else { throw .noInputs }
+        return .fmt(result)
+    }
+
+    static func parseTest(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.test) }
+        var result = TestArguments()
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { result.inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--coverage":
+                try scanner.flag()
+                result.coverage = true
+            case "--json":
+                try scanner.flag()
+                result.json = true
+            case "--color", "--colour":
+                result.color = try scanner.choice(ColorChoice.self)
+            default: throw .unknownOption(argument, command: "test")
+            }
+        }
+        guard !result.inputs.isEmpty else { throw .noInputs }
+        return .test(result)
+    }
+
+    static func parseExplore(_ arguments: [String]) throws(UsageError) -> Invocation {
+        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.explore) }
+        var result = ExploreArguments()
+        var inputs: [String] = []
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            guard case .option(let name, let argument) = item else {
+                if case .input(let input) = item { inputs.append(input) }
+                continue
+            }
+            switch name {
+            case "--max-runs", "--max-steps":
+                let text = try scanner.value(example: "1000")
+                guard let n = Int(text), n >= 1 else { throw .notACount(option: name, value: text) }
+                if name == "--max-runs" { result.maxRuns = n } else { result.maxSteps = n }
+            case "--json":
+                try scanner.flag()
+                result.json = true
+            default: throw .unknownOption(argument, command: "explore")
+            }
+        }
+        guard let file = inputs.first else { throw .noFlowFile }
+        if inputs.count > 1 { throw .extraInput(inputs[1], command: "explore") }
+        result.file = file
+        return .explore(result)
+    }
+
     static func parseIP(_ arguments: [String]) throws(UsageError) -> Invocation {
         if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.ip) }
         var result = IPArguments()

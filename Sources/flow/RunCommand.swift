@@ -20,6 +20,12 @@ import Foundation
 /// object, written at the end (`{"responses": […], "outcome": …, "reason": …, "steps": N}`), and
 /// an interactive conversation moves to standard error. Errors always go to standard error.
 /// `--trace` writes JSON Lines as the session reports events (see `TraceEvent.jsonLine`).
+///
+/// `--plan FILE.flowtest [--test NAME]` previews a flow without a gateway: the plan (which must
+/// test this file) is loaded and checked as `flow test` does, and the named test (the first by
+/// default) sets the run up: its flow, arguments, configs and date, unless `--flow`, `--arg` or
+/// `--define` say otherwise, and its canned results answer the IPs and extensions it names
+/// (a `--stub` still wins). Its answers are not used: the pages are for the person previewing.
 struct RunCommand {
     let arguments: RunArguments
     let terminal: Terminal
@@ -28,27 +34,74 @@ struct RunCommand {
         let color = terminal.colorsStandardError(arguments.color)
         let paint = Paint(enabled: color)
         let renderer = DiagnosticRenderer(format: .human, color: color)
-        let compilation: Compilation
-        do {
-            compilation = try Frontend.compile(path: arguments.file)
-        } catch {
-            terminal.err("\(paint.error("error")): \(error.description)\n")
-            return .noInput
+        let program: Program
+        let sources: SourceManager
+        var planTest: TestCase?
+        if let planPath = arguments.plan {
+            let loaded: LoadedPlan
+            do {
+                loaded = try TestPlanLoader.load(path: planPath)
+            } catch {
+                terminal.err("\(paint.error("error")): \(error.description)\n")
+                return .noInput
+            }
+            guard let plan = loaded.plan, let planProgram = loaded.program else {
+                terminal.err(renderer.render(loaded.diagnostics, sources: loaded.sources))
+                var tally = Tally()
+                tally.checked = 1
+                tally.count(loaded.diagnostics, loaded.sources)
+                terminal.err(tally.summary(paint))
+                return .dataError
+            }
+            guard Inputs.canonical(plan.flowPath) == Inputs.canonical(arguments.file) else {
+                terminal.err("\(paint.error("error")): the plan '\(planPath)' tests '\(plan.flowPath)', not '\(arguments.file)'\n"
+                    + "\(paint.hint("hint")): flow run \(plan.flowPath) --plan \(planPath)\n")
+                return .dataError
+            }
+            if let name = arguments.test {
+                guard let test = plan.tests.first(where: { $0.name == name }) else {
+                    let names = plan.tests.map(\.name)
+                    let hint = Suggest.closest(to: name, in: names).map { "did you mean '\($0)'?" }
+                        ?? "the tests are: " + names.map { "'\($0)'" }.joined(separator: ", ")
+                    terminal.err("\(paint.error("error")): no test '\(name)' in '\(planPath)'\n\(paint.hint("hint")): \(hint)\n")
+                    return .dataError
+                }
+                planTest = test
+            } else {
+                planTest = plan.tests.first
+            }
+            program = planProgram
+            sources = loaded.sources
+        } else {
+            if arguments.test != nil {
+                terminal.err("\(paint.error("error")): '--test' names a test of a plan given with '--plan'\n"
+                    + "\(paint.hint("hint")): flow run flows/payment.flow --plan flows/payment.flowtest --test 'a card is charged'\n")
+                return .usage
+            }
+            let compilation: Compilation
+            do {
+                compilation = try Frontend.compile(path: arguments.file)
+            } catch {
+                terminal.err("\(paint.error("error")): \(error.description)\n")
+                return .noInput
+            }
+            guard let compiled = compilation.program else {
+                terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
+                var tally = Tally()
+                tally.checked = 1
+                tally.count(compilation.diagnostics, compilation.sources)
+                terminal.err(tally.summary(paint))
+                return .dataError
+            }
+            program = compiled
+            sources = compilation.sources
         }
-        guard let program = compilation.program else {
-            terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
-            var tally = Tally()
-            tally.checked = 1
-            tally.count(compilation.diagnostics, compilation.sources)
-            terminal.err(tally.summary(paint))
-            return .dataError
-        }
         do {
-            return try execute(program, compilation.sources, paint: paint)
+            return try execute(program, sources, paint: paint, planTest: planTest)
         } catch {
             switch error {
             case .runtime(let failure):
-                terminal.err(renderer.render([failure.diagnostic], sources: compilation.sources))
+                terminal.err(renderer.render([failure.diagnostic], sources: sources))
             case .inputEnded:
                 terminal.err("flow: \(error.message)\n")
             default:
@@ -60,8 +113,17 @@ struct RunCommand {
         }
     }
 
-    private func execute(_ program: Program, _ sources: SourceManager, paint: Paint) throws(RunError) -> ExitCode {
-        let options = try runtimeOptions(program)
+    private func execute(_ program: Program, _ sources: SourceManager, paint: Paint, planTest: TestCase?) throws(RunError) -> ExitCode {
+        let options = try runtimeOptions(program, planTest: planTest)
+        // The plan's canned results answer what no --stub does.
+        var canned = planTest.map { ScriptCursor($0.results) }
+        func cannedReply(_ call: CallRequest) throws(RunError) -> Reply? {
+            switch canned?.next(call.name) {
+            case .value(let reply, _)?: return reply
+            case .exhausted(let count)?: throw .stubExhausted(call.name, count)
+            case .none?, nil: return nil
+            }
+        }
         var stubs = try Stubs(file: arguments.stubsFile, options: arguments.stubs, program: program)
         let answers = try ScriptedAnswers(file: arguments.answersFile, options: arguments.answers, program: program)
         let trace = try TraceWriter(arguments.trace, sources: sources, program: program)
@@ -113,12 +175,16 @@ struct RunCommand {
                 do {
                     reply = try stubs.reply(to: call, isIP: true, program: program)
                 } catch {
-                    // Without a stub, the integration point is called for real.
+                    // Without a stub, the plan's result; without one, the integration point is called for real.
                     guard case .noStub = error else { throw error }
-                    do throws(RuntimeError) {
-                        reply = try caller.call(program: program, ip: call.index, arguments: call.arguments.map(\.value), configs: configs)
-                    } catch {
-                        throw .runtime(error)
+                    if let r = try cannedReply(call) {
+                        reply = r
+                    } else {
+                        do throws(RuntimeError) {
+                            reply = try caller.call(program: program, ip: call.index, arguments: call.arguments.map(\.value), configs: configs)
+                        } catch {
+                            throw .runtime(error)
+                        }
                     }
                 }
             case .runExtension(let call):
@@ -126,12 +192,16 @@ struct RunCommand {
                     reply = try stubs.reply(to: call, isIP: false, program: program)
                 } catch {
                     guard case .noStub = error else { throw error }
-                    do {
-                        reply = try extensions.run(call)
-                    } catch {
-                        // Ctrl-C while the extension had the terminal: stop as for Ctrl-C here.
-                        raise(error.signal)
-                        return .interrupted
+                    if let r = try cannedReply(call) {
+                        reply = r
+                    } else {
+                        do {
+                            reply = try extensions.run(call)
+                        } catch {
+                            // Ctrl-C while the extension had the terminal: stop as for Ctrl-C here.
+                            raise(error.signal)
+                            return .interrupted
+                        }
                     }
                 }
             case .finished(let outcome):
@@ -188,11 +258,12 @@ struct RunCommand {
         return ExtensionRunner(program: program, sources: sources, configs: configs, configuration: configuration)
     }
 
-    /// `--flow`, `--arg`, `--define` and `--max-steps`, with every name checked against the program.
-    private func runtimeOptions(_ program: Program) throws(RunError) -> RuntimeOptions {
+    /// `--flow`, `--arg`, `--define` and `--max-steps`, with every name checked against the program;
+    /// then what the plan's test sets up and the command line does not.
+    private func runtimeOptions(_ program: Program, planTest: TestCase?) throws(RunError) -> RuntimeOptions {
         var options = RuntimeOptions(maxSteps: arguments.maxSteps)
         var flow = program.flows.indices.contains(program.entry) ? program.flows[program.entry] : nil
-        if let name = arguments.flow {
+        if let name = arguments.flow ?? planTest?.flow {
             guard let chosen = program.flows.first(where: { $0.name == name }) else {
                 throw .unknownFlow(name, known: program.flows.map(\.name))
             }
@@ -218,6 +289,14 @@ struct RunCommand {
                 throw .badValue("--define", d.name, d.value, config.type)
             }
             options.configs[d.name] = d.value
+        }
+        if let test = planTest {
+            // The plan's values were checked when it was loaded.
+            if arguments.flow == nil || arguments.flow == test.flow {
+                for (name, value) in test.arguments where options.arguments[name] == nil { options.arguments[name] = value }
+            }
+            for (name, value) in test.configs where options.configs[name] == nil { options.configs[name] = value }
+            if let today = test.today { options.today = { today } }
         }
         return options
     }

@@ -207,8 +207,8 @@ struct Stubs {
         var outputs: [String: Value] = [:]
         for output in callee.outputs {
             guard let v = fields[output.name] else { throw .missingOutput(name, output.name) }
-            // Null is allowed for any output, as the session allows it (an API may answer null).
-            guard let typed = v == .null ? .null : v.coerced(to: output.type) else {
+            // Null is allowed for text outputs only, as the session allows it.
+            guard let typed = v == .null ? (output.type.acceptsNullOutput ? .null : nil) : v.coerced(to: output.type) else {
                 throw .badStub(name, "its output '\(output.name)' should be \(output.type), not \(v.kindName)")
             }
             outputs[output.name] = typed

@@ -134,7 +134,7 @@ enum UsageError: Error, Equatable {
 
 /// The names the command line knows, for "did you mean" and for the hints above.
 enum Commands {
-    static let names = ["check", "run", "ip", "help"]
+    static let names = ["check", "run", "ip", "graph", "fmt", "test", "explore", "help"]
     static let topLevelOptions = ["--help", "--version"]
 
     static func options(of command: String) -> [String] {
@@ -142,6 +142,10 @@ enum Commands {
         case "check": CheckArguments.optionNames
         case "run": RunArguments.optionNames
         case "ip": IPArguments.optionNames
+        case "graph": GraphArguments.optionNames
+        case "fmt": FormatArguments.optionNames
+        case "test": TestArguments.optionNames
+        case "explore": ExploreArguments.optionNames
         default: ["--help"]
         }
     }

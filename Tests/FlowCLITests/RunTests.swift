@@ -694,7 +694,7 @@ final class RunTests: XCTestCase {
             ["run", "flows/payment.flow", "--max-step=3"], "error: unknown option '--max-step=3'\nhint: did you mean '--max-steps'?\n")
         try assertUsageError(
             ["run", "flows/payment.flow", "--zzzzzzzz"],
-            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --extension, --define, --arg, --flow, --max-steps, --secrets, --trace, --json, --color, --help\n")
+            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --extension, --define, --arg, --flow, --max-steps, --secrets, --plan, --test, --trace, --json, --color, --help\n")
         try assertUsageError(["--stub", "x"], "error: unknown option '--stub'\nhint: '--stub' is an option of 'run': flow run --stub …\n")
         try assertUsageError(["rnu", "x.flow"], "error: unknown command 'rnu'\nhint: did you mean 'run'?\n")
     }

@@ -237,7 +237,11 @@ final class ResponseReaderTests: XCTestCase {
         XCTAssertEqual(try reader.value(of: output("balance", .currency, .xml("b:GetBalanceResponse/b:Balance", Self.nowhere))),
                        .number(Number(parsing: "1234.5")!))
         XCTAssertEqual(try reader.value(of: output("currency", .text, .xml("b:GetBalanceResponse/b:Currency", Self.nowhere))), .text("USD"))
-        XCTAssertEqual(try reader.value(of: output("closed", .date, .xml("b:GetBalanceResponse/b:Closed", Self.nowhere))), .null)
+        // xsi:nil is null: fine for text, a malformed answer for any other type.
+        XCTAssertEqual(try reader.value(of: output("closed", .text, .xml("b:GetBalanceResponse/b:Closed", Self.nowhere))), .null)
+        assertError("response.nullOutput", "output 'closed' should be date, but the response has null") {
+            try reader.value(of: output("closed", .date, .xml("b:GetBalanceResponse/b:Closed", Self.nowhere)))
+        }
         assertError("response.wrongType", "output 'n': the response has 'USD' at 'b:GetBalanceResponse/b:Currency', which is not number") {
             try reader.value(of: output("n", .number, .xml("b:GetBalanceResponse/b:Currency", Self.nowhere)))
         }

@@ -227,3 +227,16 @@ public struct OutputShape: Sendable {
     public var type: ValueType
 }
 
+
+extension ValueType {
+    /// Whether an output of this type may be null: only text (an API's `"failure_message": null`
+    /// is a normal answer, and shows as empty). A null yes/no, number, date, list or object would
+    /// only fail later, far from its cause, so the host reports it as a malformed response, which
+    /// the call's `on error` takes.
+    public var acceptsNullOutput: Bool {
+        switch self {
+        case .text, .secure, .any: true
+        default: false
+        }
+    }
+}

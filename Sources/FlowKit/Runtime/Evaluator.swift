@@ -173,13 +173,16 @@ enum Builtins {
             guard case .number(let n) = v[k] else { throw wrong(k, "a number") }
             return n
         }
+        /// Text, with null as empty text: a text output may be null, and shows as empty.
         func text(_ k: Int) throws(RuntimeError) -> String {
+            if case .null = v[k] { return "" }
             guard case .text(let t) = v[k] else { throw wrong(k, "text") }
             return t
         }
         switch f {
         case .len:
             switch v[0] {
+            case .null: return .number(0)
             case .text(let t): return .number(Number(t.count))
             case .list(let l): return .number(Number(l.count))
             case .object(let o): return .number(Number(o.count))
@@ -201,6 +204,7 @@ enum Builtins {
         case .max: return .number(Swift.max(try number(0), try number(1)))
         case .contains:
             switch v[0] {
+            case .null: return .bool(false)
             case .text(let t):
                 guard case .text(let needle) = v[1] else { throw wrong(1, "text") }
                 return .bool(t.contains(needle))

@@ -15,6 +15,9 @@ public final class Session {
     public let options: RuntimeOptions
     public private(set) var state: SessionState
     private let trace: ((TraceEvent) -> Void)?
+    /// Told of every element run and every way out of a decision or a call taken, for coverage
+    /// (`flow test --coverage`). Nil costs one check a step.
+    public var visit: ((Visit) -> Void)?
 
     /// Starts a new session of the program's entry flow (or the flow named in `options`).
     public init(program: Program, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) throws(RuntimeError) {
@@ -86,6 +89,7 @@ public final class Session {
             return StepResult(responses: [], step: try currentRequest()!)
         case (.call(let info), .result(let outputs)):
             try bind(outputs, of: info, at: element, frame: top)
+            visit?(.edge(flow: state.frames[top].flow, element: pc, branch: false))
             state.frames[top].pc = Int(element.next)
             return try run()
         case (.call(let info), .failure(let failure)):
@@ -152,6 +156,7 @@ public final class Session {
     private func run() throws(RuntimeError) -> StepResult {
         var responses: [String] = []
         let limit = options.maxSteps
+        let visit = self.visit
         // The outer loop picks up the top frame; the inner loop runs its elements with the frame's
         // program counter in a local, and writes it back only when it leaves the frame.
         while true {
@@ -170,6 +175,7 @@ public final class Session {
                     throw RuntimeError(.stepLimit(limit), at: elements[pc].range, hint: "raise the limit with --max-steps, or give the loop a way out")
                 }
                 if let trace { trace(.enter(kind: elements[pc].kind.traceName, range: elements[pc].range)) }
+                if let visit { visit(.element(flow: state.frames[top].flow, element: pc)) }
                 switch elements[pc].kind {
                 case .set(let ref, let op, let x):
                     var value = try evaluate(x, frame: top)
@@ -191,6 +197,7 @@ public final class Session {
                 case .decision(let x):
                     let v = try evaluate(x, frame: top)
                     guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
+                    if let visit { visit(.edge(flow: state.frames[top].flow, element: pc, branch: !b)) }
                     pc = Int(b ? elements[pc].next : elements[pc].branch)
                 case .label, .goto:
                     pc = Int(elements[pc].next)
@@ -272,6 +279,7 @@ public final class Session {
                 if let slot = callee.variables.firstIndex(of: o.name), let v = finished.locals[slot] { outputs[o.name] = v }
             }
             try bind(outputs, of: info, at: callElement, frame: top)
+            visit?(.edge(flow: state.frames[top].flow, element: state.frames[top].pc, branch: false))
             state.frames[top].pc = Int(callElement.next)
         } else {
             let failure = CallFailure(kind: "flow", message: reason ?? "the sub-flow failed")
@@ -286,6 +294,7 @@ public final class Session {
                                hint: "handle it with 'on error { … }' after the call")
         }
         state.frames[frame].error = failure.value
+        visit?(.edge(flow: state.frames[frame].flow, element: state.frames[frame].pc, branch: true))
         state.frames[frame].pc = Int(element.branch)
     }
 
@@ -302,8 +311,8 @@ public final class Session {
             guard let raw = outputs[d.name] else {
                 throw RuntimeError(.missingOutput(d.name, name), at: element.range)
             }
-            // An output may be null (Stripe's failure_message on a successful charge, say).
-            guard let v = raw == .null ? .null : raw.coerced(to: d.type) else {
+            // A text output may be null (Stripe's failure_message on a successful charge, say).
+            guard let v = raw == .null ? (d.type.acceptsNullOutput ? .null : nil) : raw.coerced(to: d.type) else {
                 throw RuntimeError(.runTypeMismatch("output '\(d.name)' of '\(name)' should be \(d.type), not \(raw.kindName)"), at: element.range)
             }
             values.append(v)
@@ -417,6 +426,15 @@ public final class Session {
     func render(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> String {
         try evaluate(e, frame: frame).displayText(asCurrency: e.type == .currency)
     }
+}
+
+/// Where a session went, for coverage: told to `Session.visit` as it runs.
+public enum Visit: Sendable, Equatable {
+    /// Element `element` of flow `flow` (indices into `Program.flows` and `FlowGraph.elements`) ran.
+    case element(flow: Int, element: Int)
+    /// A decision or a call left by its `next` edge (`branch` false: the condition was true, or
+    /// the call succeeded) or by its `branch` edge (the condition was false, or the call failed).
+    case edge(flow: Int, element: Int, branch: Bool)
 }
 
 /// How the evaluator reads a session's values.

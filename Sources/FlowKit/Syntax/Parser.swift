@@ -1493,6 +1493,22 @@ public struct Parser {
     }
 }
 
+extension Parser {
+    /// Parses one expression of the flow language embedded in another format (test plans, which
+    /// write values with the flow's own literals): from byte `start` of `file`, stopping before the
+    /// first token that cannot continue the expression. Returns the expression, the offset just
+    /// after its last token (where the caller's own lexer resumes), and the lexer's and parser's
+    /// diagnostics about the expression's bytes (none about the token after it, which the caller
+    /// lexes again).
+    static func parseEmbeddedExpression(in file: SourceFile, from start: Int) -> (expression: Expr, end: Int, diagnostics: [Diagnostic]) {
+        var parser = Parser(file: file, start: start, end: file.bytes.count, depth: 0)
+        let expression = parser.parseExpression()
+        let end = max(start, parser.previousEnd)
+        let lexical = parser.lexer.diagnostics.filter { Int($0.range.start) < end }
+        return (expression, end, lexical + parser.diagnostics)
+    }
+}
+
 extension TypeRef {
     public static let names = ["text", "number", "currency", "bool", "date", "list", "object", "secure"]
 }

@@ -1,0 +1,156 @@
+import FlowKit
+import Foundation
+
+/// `flow test FILE|DIR...`: runs the tests of each test plan (`*.flowtest`) against its flow, in
+/// process (FlowKit's `TestRunner`: no terminal, no network, no extension process).
+///
+/// Inputs: a plan file; a flow file `x.flow`, meaning the plan `x.flowtest` beside it; a
+/// directory, searched recursively for `*.flowtest` in sorted order (hidden entries skipped,
+/// links to directories not followed).
+///
+/// Streams: the report goes to standard output: each plan's name, a `pass`/`FAIL` line a test,
+/// each failure rendered as a diagnostic with what was expected and what was found, with
+/// `--coverage` the coverage of each flow file, and last the line `N passed, N failed` alone
+/// (CI reads it). A plan that cannot be used (it does not parse, does not fit its flow, or the
+/// flow does not check) gets its diagnostics on standard error, as `flow check` shows them.
+/// With `--json`, standard output holds one JSON object written at the end, and nothing else.
+///
+/// Exit status: 0 when every test passed, 1 when one failed, 65 when a plan or its flow has
+/// errors, 66 when an input cannot be read; the most severe wins (see `ExitCode`).
+struct TestCommand {
+    let arguments: TestArguments
+    let terminal: Terminal
+
+    func run() -> ExitCode {
+        let errPaint = Paint(enabled: terminal.colorsStandardError(arguments.color))
+        let diagnosticRenderer = DiagnosticRenderer(format: .human, color: terminal.colorsStandardError(arguments.color))
+        let report = TestReportRenderer(color: !arguments.json && terminal.colorsStandardOutput(arguments.color))
+        var exit = ExitCode.success
+        var passed = 0
+        var failed = 0
+        var coverage = CoverageReport()
+        var flowFiles: [String] = []
+        var jsonPlans: [String] = []
+
+        for item in Self.expand(arguments.inputs) {
+            let path: String
+            switch item {
+            case .problem(let reason):
+                terminal.err("\(errPaint.error("error")): \(reason)\n")
+                exit = max(exit, .noInput)
+                continue
+            case .file(let file):
+                path = file
+            }
+            let loaded: LoadedPlan
+            do {
+                loaded = try TestPlanLoader.load(path: path)
+            } catch {
+                terminal.err("\(errPaint.error("error")): \(error.description)\n")
+                exit = max(exit, .noInput)
+                continue
+            }
+            guard let plan = loaded.plan, let program = loaded.program else {
+                let errors = loaded.diagnostics.filter { $0.severity == .error }
+                terminal.err(diagnosticRenderer.render(errors, sources: loaded.sources))
+                terminal.err("\(errPaint.error("error")): \(path): \(errors.count) error\(errors.count == 1 ? "" : "s"); its tests were not run\n")
+                if arguments.json {
+                    let diagnostics = CheckCommand.arrayElements(
+                        DiagnosticRenderer(format: .json).render(errors, sources: loaded.sources))
+                    jsonPlans.append("{\"plan\": \(JSONText.quote(path)), \"diagnostics\": [\(diagnostics)], \"tests\": []}")
+                }
+                exit = max(exit, .dataError)
+                continue
+            }
+            if !arguments.json { terminal.out("\(path) (\(plan.flowPath))\n") }
+            let recorder = arguments.coverage ? CoverageRecorder(program: program) : nil
+            var tests: [String] = []
+            for test in plan.tests {
+                let result = TestRunner.run(test, program: program, coverage: recorder)
+                if result.passed { passed += 1 } else { failed += 1 }
+                if arguments.json {
+                    tests.append(TestReportRenderer.json(result, sources: loaded.sources))
+                } else {
+                    terminal.out(report.testLine(result))
+                    for f in result.failures { terminal.out(report.failure(f, sources: loaded.sources)) }
+                }
+            }
+            if let recorder {
+                coverage.add(recorder, sources: loaded.sources)
+                flowFiles.append(plan.flowPath)
+            }
+            if arguments.json {
+                jsonPlans.append(
+                    "{\"plan\": \(JSONText.quote(path)), \"flow\": \(JSONText.quote(plan.flowPath)), \"diagnostics\": [], "
+                        + "\"tests\": [\(tests.joined(separator: ", "))]}")
+            }
+        }
+        if failed > 0 { exit = max(exit, .failure) }
+
+        let files = coverage.files(flowFiles)
+        if arguments.json {
+            var out = "{\"plans\": [\(jsonPlans.joined(separator: ", "))], \"passed\": \(passed), \"failed\": \(failed)"
+            if arguments.coverage { out += ", \"coverage\": [\(files.map(TestReportRenderer.json).joined(separator: ", "))]" }
+            terminal.out(out + "}\n")
+        } else {
+            if arguments.coverage && !files.isEmpty { terminal.out(report.coverage(files)) }
+            terminal.out(TestReportRenderer.summary(passed: passed, failed: failed))
+        }
+        return exit
+    }
+
+    enum Item: Equatable {
+        case file(String)
+        /// An input that cannot be used, with the reason (exit status 66).
+        case problem(String)
+    }
+
+    /// The plans named by the inputs, each once (by canonical path).
+    static func expand(_ inputs: [String]) -> [Item] {
+        var items: [Item] = []
+        var seen = Set<String>()
+        func add(_ path: String) {
+            if seen.insert(Inputs.canonical(path)).inserted { items.append(.file(path)) }
+        }
+        let manager = FileManager.default
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            let exists = manager.fileExists(atPath: input, isDirectory: &isDirectory)
+            if exists && isDirectory.boolValue {
+                var found: [String] = []
+                walk(input, into: &found, problems: &items)
+                if found.isEmpty { items.append(.problem("no '.flowtest' files in directory '\(input)'")) }
+                found.forEach(add)
+            } else if input.hasSuffix(".flow") {
+                let plan = String(input.dropLast(".flow".count)) + ".flowtest"
+                if manager.fileExists(atPath: plan) {
+                    add(plan)
+                } else {
+                    items.append(.problem("no test plan '\(plan)' for '\(input)'"))
+                }
+            } else {
+                add(input)  // a missing file is reported by the loader, in its words
+            }
+        }
+        return items
+    }
+
+    private static func walk(_ directory: String, into found: inout [String], problems: inout [Item]) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory) else {
+            problems.append(.problem("cannot read directory '\(directory)'"))
+            return
+        }
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = directory == "." ? name : (directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+            let isLink = (try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeSymbolicLink
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                if !isLink { walk(path, into: &found, problems: &problems) }
+            } else if name.hasSuffix(".flowtest") {
+                found.append(path)
+            }
+        }
+    }
+}

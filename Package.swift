@@ -23,6 +23,8 @@ let package = Package(
         .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
+        // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).
+        .executableTarget(name: "flow-fuzz", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowIntegrationTests", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support"]),

@@ -20,7 +20,7 @@ import Foundation
 ///   as the flow has them), then end of file.
 /// - File descriptor 4: the extension writes one JSON object keyed by output name and exits 0.
 ///   Keys that are not outputs are ignored; `null` is accepted for any output, as from an API.
-/// - Environment: the host's, plus `FLOW_EXTENSION=<name>`.
+/// - Environment: the host's, without the program's secrets, plus `FLOW_EXTENSION=<name>`.
 /// - A non-zero exit, death by a signal, nothing or invalid JSON on fd 4, a missing output, a value
 ///   that does not fit its output's type, or running longer than `timeout` seconds (default 300)
 ///   is a failure with `error.kind` "extension" and a message saying which.
@@ -105,6 +105,9 @@ public struct ExtensionRunner: Sendable {
 
         let input = Array(Value.object(arguments).jsonText().utf8)
         var environment = configuration.environment
+        // A flow's secrets are for its integration points' requests alone: an extension runs on
+        // the customer's side, so it does not get those given through the environment.
+        for secret in program.secrets { environment[secret.name] = nil }
         environment["FLOW_EXTENSION"] = name
         let end: ChildEnd
         do throws(ExtensionProblem) {

@@ -56,10 +56,11 @@ public struct IPCaller: Sendable {
         let ip = program.integrationPoints[index]
         var urlText = plan.url
         if !plan.query.isEmpty { urlText = Encoding.appendQuery(urlText, plan.query) }
+        let secure = Self.secureValues(of: ip, arguments)
         guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               url.host != nil
         else {
-            throw RuntimeError(.requestInvalid("'\(redactor(plan).redact(urlText))' is not a valid http or https URL"), at: ip.range)
+            throw RuntimeError(.requestInvalid("'\(redactor(plan, secure: secure).redact(urlText))' is not a valid http or https URL"), at: ip.range)
         }
         var headers: [(name: String, value: String)] = []
         func add(_ name: String, _ value: String) throws(RuntimeError) {
@@ -103,13 +104,47 @@ public struct IPCaller: Sendable {
         for h in plan.headers { try add(h.name, h.value) }
         if let idempotencyKey { try add("Idempotency-Key", idempotencyKey) }
         let timeout = plan.timeout.flatMap { Double($0.description) } ?? defaultTimeout
-        return (HTTPRequest(method: plan.isSOAP ? "POST" : plan.method, url: url, headers: headers, body: body, timeout: timeout), plan)
+        // What carries a secret or a secure argument is never sent on to another host by a redirect.
+        let sensitive = (plan.secretsUsed + secure).filter { !$0.isEmpty }
+        func carries(_ text: String) -> Bool { sensitive.contains { text.contains($0) } }
+        func carries(_ value: Value) -> Bool {
+            switch value {
+            case .text(let t): carries(t)
+            case .list(let items): items.contains(where: carries)
+            case .object(let fields): fields.contains { carries($0.key) || carries($0.value) }
+            default: false
+            }
+        }
+        func carries(_ elements: [RequestPlan.Element]) -> Bool {
+            elements.contains { carries($0.text ?? "") || carries($0.children) }
+        }
+        let bodyCarries: Bool
+        switch plan.body {
+        case .form(let pairs)?: bodyCarries = pairs.contains { carries($0.name) || carries($0.value) }
+        case .json(let v)?: bodyCarries = carries(v)
+        case .raw(let text)?: bodyCarries = carries(text)
+        case .soap(let elements)?: bodyCarries = carries(elements)
+        case nil: bodyCarries = false
+        }
+        let request = HTTPRequest(
+            method: plan.isSOAP ? "POST" : plan.method, url: url, headers: headers, body: body, timeout: timeout,
+            credentialHeaders: Set(plan.headers.filter { carries($0.value) }.map(\.name)), bodyCarriesCredentials: bodyCarries)
+        return (request, plan)
     }
 
-    func redactor(_ plan: RequestPlan) -> Redactor {
+    /// Hides the secrets, those the plan used and the values of the IP's `secure` arguments (a
+    /// PIN), in every form a server might echo them.
+    func redactor(_ plan: RequestPlan, secure: [String] = []) -> Redactor {
         var basic: [(user: String, password: String)] = []
         if case .basic(let u, let p)? = plan.auth { basic.append((u, p)) }
-        return Redactor(secrets: Array(secrets.values.values) + plan.secretsUsed, basicAuth: basic)
+        return Redactor(secrets: Array(secrets.values.values) + plan.secretsUsed + secure, basicAuth: basic)
+    }
+
+    /// The text of each argument passed to a `secure` parameter.
+    static func secureValues(of ip: IntegrationPoint, _ arguments: [Value]) -> [String] {
+        zip(ip.parameters, arguments).compactMap { p, v in
+            if p.type == .secure, case .text(let t) = v { t } else { nil }
+        }
     }
 
     /// Calls IP `index` and returns the session's reply: its outputs, or a failure for `on error`.
@@ -119,7 +154,7 @@ public struct IPCaller: Sendable {
         let ip = program.integrationPoints[index]
         let key = ip.declaration.idempotent ? makeKey() : nil
         let (request, plan) = try self.request(program: program, ip: index, arguments: arguments, configs: configs, idempotencyKey: key)
-        let redactor = redactor(plan)
+        let redactor = redactor(plan, secure: Self.secureValues(of: ip, arguments))
         let method = request.method.uppercased()
         let retriable = key != nil || ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
         let attempts = 1 + (retriable ? plan.retries : 0)
@@ -215,7 +250,8 @@ enum ResponseMapping {
             else if case .text(let m)? = JSONPath.read("message", in: body) { message = m }
             if case .text(let c)? = JSONPath.read("error.code", in: body) { code = c }
         }
-        let shownBody: Value = body ?? .text(String(decoding: response.body.prefix(64 * 1024), as: UTF8.self))
+        // A body that is not JSON is shown as text, up to 64 KB (redacted before it is cut).
+        let shownBody: Value = body ?? .text(redactor.redactedPrefix(of: response.body, maxBytes: 64 * 1024))
         return redactor.redact(CallFailure(kind: "http", message: message, status: response.status, code: code, body: shownBody))
     }
 }

@@ -60,13 +60,92 @@ public struct Redactor: Sendable {
     public init(secrets: [String]) {
         var set = Set<String>()
         for s in secrets where s.count >= 4 {
-            set.insert(s)
-            let encoded = s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s
-            set.insert(encoded)
-            set.insert(Data(s.utf8).base64EncodedString())
+            set.formUnion(Self.forms(of: s))
         }
         // Longest first, so a secret that contains another is hidden whole.
         needles = set.sorted { $0.count > $1.count }
+    }
+
+    /// A secret as it is and as a server may echo it: percent-encoded (as a URL or a form encodes
+    /// it, upper- or lowercase hex), in base64, escaped inside a JSON string (with and without
+    /// `\/`, non-ASCII as is or as `\u` escapes) and escaped as XML text.
+    static func forms(of s: String) -> Set<String> {
+        var forms: Set<String> = [s, Data(s.utf8).base64EncodedString()]
+        // Most keys are letters, digits and `-._~` alone: every encoding leaves them as they are
+        // (this is on the path of every call).
+        let plain = s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F
+                || b == 0x7E
+        }
+        if plain { return forms }
+        for allowed in [Self.lettersAndDigits, CharacterSet.alphanumerics] {
+            if let e = s.addingPercentEncoding(withAllowedCharacters: allowed) { forms.insert(e) }
+        }
+        if let e = s.addingPercentEncoding(withAllowedCharacters: Self.unreserved) {
+            forms.insert(e)
+            forms.insert(Self.lowercasingHex(e))
+            if let form = s.addingPercentEncoding(withAllowedCharacters: Self.unreservedAndSpace)?.replacingOccurrences(of: " ", with: "+") {
+                forms.insert(form)
+                forms.insert(Self.lowercasingHex(form))
+            }
+        }
+        for asciiOnly in [false, true] {
+            let json = Self.jsonEscaped(s, asciiOnly: asciiOnly)
+            forms.insert(json)
+            forms.insert(json.replacingOccurrences(of: "/", with: "\\/"))
+        }
+        var xml = s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+        forms.insert(xml)
+        xml = xml.replacingOccurrences(of: "\"", with: "&quot;")
+        forms.insert(xml)
+        forms.insert(xml.replacingOccurrences(of: "'", with: "&apos;"))
+        forms.insert(xml.replacingOccurrences(of: "'", with: "&#39;"))
+        forms.insert(xml.replacingOccurrences(of: "&quot;", with: "&#34;").replacingOccurrences(of: "'", with: "&#39;"))
+        return forms
+    }
+
+    private static let lettersAndDigits = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    private static let unreserved = lettersAndDigits.union(CharacterSet(charactersIn: "-._~"))
+    private static let unreservedAndSpace = unreserved.union(CharacterSet(charactersIn: " "))
+
+    private static func lowercasingHex(_ encoded: String) -> String {
+        var out = ""
+        var pending = 0
+        for c in encoded {
+            if c == "%" {
+                pending = 2
+                out.append(c)
+            } else if pending > 0 {
+                pending -= 1
+                out += c.lowercased()
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// The text between the quotes of a JSON string: `"` `\` and control characters escaped, and
+    /// with `asciiOnly` everything beyond ASCII as `\uXXXX` (UTF-16, as Python's json does).
+    private static func jsonEscaped(_ s: String, asciiOnly: Bool) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    for unit in String(scalar).utf16 { out += String(format: "\\u%04x", unit) }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
     }
 
     public init(secrets: [String], basicAuth: [(user: String, password: String)]) {
@@ -76,6 +155,16 @@ public struct Redactor: Sendable {
     }
 
     public var isEmpty: Bool { needles.isEmpty }
+
+    /// About the first `maxBytes` bytes of `data` as text, redacted. Cutting first and redacting
+    /// after would show the part of a secret that straddles the cut, so a little more is
+    /// redacted, and what could hold the start of a cut-off secret is dropped.
+    public func redactedPrefix(of data: Data, maxBytes: Int) -> String {
+        guard data.count > maxBytes else { return redact(String(decoding: data, as: UTF8.self)) }
+        let longest = needles.map(\.utf8.count).max() ?? 0
+        let window = Array(redact(String(decoding: data.prefix(maxBytes + longest), as: UTF8.self)).utf8)
+        return String(decoding: window.prefix(min(maxBytes, max(0, window.count - longest))), as: UTF8.self)
+    }
 
     public func redact(_ text: String) -> String {
         guard !needles.isEmpty else { return text }

@@ -46,11 +46,13 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
             if response.status == 303 || ((response.status == 301 || response.status == 302) && current.method == "POST") {
                 follow.method = "GET"
                 follow.body = nil
+                follow.bodyCarriesCredentials = false
                 follow.headers.removeAll { ["content-type", "content-length"].contains($0.name.lowercased()) }
             }
             // Credentials go only where they were meant to: never to another host, scheme or port.
-            if next.host?.lowercased() != current.url.host?.lowercased() || next.scheme != current.url.scheme || next.port != current.url.port {
-                follow.headers.removeAll { ["authorization", "cookie"].contains($0.name.lowercased()) }
+            if current.leavesOrigin(to: next) {
+                if follow.bodyCarriesCredentials && follow.body != nil { throw .credentialsRedirect(next.host ?? next.absoluteString) }
+                follow.headers.removeAll { current.isCredentialHeader($0.name) }
             }
             if next.scheme?.lowercased() == "https" {
                 var rest = follow
@@ -83,24 +85,28 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
         var bytes = Array(head.utf8)
         if let body = request.body { bytes += body }
 
-        // A kept-alive connection the server has closed fails before any answer: then, and only
-        // then, the request is sent once more on a new connection (it cannot have been handled).
+        // A kept-alive connection the server has closed fails before any answer. The request is
+        // then sent once more on a new connection only when that is safe: when none of it went
+        // out, or when sending it twice does no harm (a GET, PUT or DELETE, or a request with an
+        // Idempotency-Key). A POST the server read and then closed on may have been handled (a
+        // charge made), so that is a connection failure, as Go's net/http does it. Idle
+        // connections the server has already closed are dropped before use (`takeIdle`), which
+        // leaves only a server closing at the very moment the request arrives.
         if let fd = takeIdle(key) {
-            var reusedFailed = false
             do throws(TransportError) {
-                let (response, keep) = try roundTrip(fd, bytes, deadline: deadline, limit: limit, timeout: timeout, host: key, fresh: false)
+                let (response, keep) = try roundTrip(fd, bytes, deadline: deadline, limit: limit, timeout: timeout, host: key, fresh: false,
+                                                     replayable: Self.isReplayable(request))
                 finish(fd, key: key, keep: keep)
                 return response
             } catch {
                 close(fd)
                 guard case .connection("stale") = error else { throw error }
-                reusedFailed = true
             }
-            _ = reusedFailed
         }
         let fd = try connect(host: host, port: port, deadline: deadline, timeout: timeout)
         do throws(TransportError) {
-            let (response, keep) = try roundTrip(fd, bytes, deadline: deadline, limit: limit, timeout: timeout, host: key, fresh: true)
+            let (response, keep) = try roundTrip(fd, bytes, deadline: deadline, limit: limit, timeout: timeout, host: key, fresh: true,
+                                                 replayable: false)
             finish(fd, key: key, keep: keep)
             return response
         } catch {
@@ -109,10 +115,25 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
         }
     }
 
+    /// An idle connection to `key` that still looks open: one that is readable while no request
+    /// is out has been closed by the server (or sent something unasked) and is dropped.
     private func takeIdle(_ key: String) -> Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return idle[key]?.popLast()
+        while true {
+            lock.lock()
+            let fd = idle[key]?.popLast()
+            lock.unlock()
+            guard let fd else { return nil }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 0) == 0 { return fd }
+            close(fd)
+        }
+    }
+
+    /// Whether sending `request` a second time does no harm (RFC 9110 §9.2.2; an Idempotency-Key
+    /// makes the server see the same request once).
+    static func isReplayable(_ request: HTTPRequest) -> Bool {
+        ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"].contains(request.method.uppercased())
+            || request.header("Idempotency-Key") != nil
     }
 
     private func finish(_ fd: Int32, key: String, keep: Bool) {
@@ -178,7 +199,7 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
 
     /// Writes the request and reads one response. Returns whether the connection may be reused.
     private func roundTrip(_ fd: Int32, _ bytes: [UInt8], deadline: Date, limit: Int, timeout: Double, host: String,
-                           fresh: Bool) throws(TransportError) -> (HTTPResponse, Bool) {
+                           fresh: Bool, replayable: Bool) throws(TransportError) -> (HTTPResponse, Bool) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -188,10 +209,12 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
                 continue
             }
             if n < 0 && errno == EINTR { continue }
-            throw fresh ? .connection("the connection to \(host) was closed while sending") : .connection("stale")
+            // Nothing sent yet on a reused connection: safe to send on a new one.
+            throw fresh || (sent > 0 && !replayable) ? .connection("the connection to \(host) was closed while sending") : .connection("stale")
         }
         var reader = ResponseBytes(fd: fd, deadline: deadline, limit: limit, timeout: timeout, waiter: wait)
-        return try reader.read(host: host, fresh: fresh)
+        // The whole request went out: only a replayable one is sent again if no answer comes.
+        return try reader.read(host: host, fresh: fresh || !replayable)
     }
 
     /// Reads a response from a socket: status line, headers, body by Content-Length, chunks, or

@@ -18,11 +18,13 @@ public enum TransportError: Error, Sendable, Equatable {
     case tooLarge(Int)
     case invalidURL(String)
     case tooManyRedirects
+    /// A redirect to another host, scheme or port that would have carried a secret in the body.
+    case credentialsRedirect(String)
 
     /// The `error.kind` a flow's handler sees.
     public var kind: String {
         switch self {
-        case .connectionRefused, .connection, .invalidURL, .tooManyRedirects: "connection"
+        case .connectionRefused, .connection, .invalidURL, .tooManyRedirects, .credentialsRedirect: "connection"
         case .timeout: "timeout"
         case .tls: "tls"
         case .tooLarge: "tooLarge"
@@ -38,6 +40,7 @@ public enum TransportError: Error, Sendable, Equatable {
         case .tooLarge(let limit): "the response is larger than \(limit) bytes"
         case .invalidURL(let url): "'\(url)' is not a valid http or https URL"
         case .tooManyRedirects: "too many redirects"
+        case .credentialsRedirect(let host): "a redirect to \(host) was not followed: the request carries a secret"
         }
     }
 
@@ -72,6 +75,8 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
         var error: TransportError?
         var limit: Int
         var redirects = 0
+        /// The request as it was asked for (the origin its credentials belong to).
+        var request: HTTPRequest?
         let done = DispatchSemaphore(value: 0)
         init(limit: Int) { self.limit = limit }
     }
@@ -103,6 +108,7 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
         r.httpBody = request.body
         let task = session.dataTask(with: r)
         let state = TaskState(limit: maxResponseBytes)
+        state.request = request
         lock.lock()
         tasks[task.taskIdentifier] = state
         lock.unlock()
@@ -174,11 +180,18 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
         }
         var next = request
         // Credentials go only where they were meant to: never to another host (or scheme or port).
-        let from = task.originalRequest?.url
-        if let from, let to = request.url,
-           from.host?.lowercased() != to.host?.lowercased() || from.scheme != to.scheme || from.port != to.port {
-            next.setValue(nil, forHTTPHeaderField: "Authorization")
-            next.setValue(nil, forHTTPHeaderField: "Cookie")
+        if let sent = s.request, let to = request.url, sent.leavesOrigin(to: to) {
+            // 307 and 308 send the body again; the others turn a POST into a GET without one.
+            if sent.bodyCarriesCredentials && sent.body != nil && (response.statusCode == 307 || response.statusCode == 308) {
+                s.error = .credentialsRedirect(to.host ?? to.absoluteString)
+                completionHandler(nil)
+                task.cancel()
+                return
+            }
+            for name in next.allHTTPHeaderFields?.keys.map({ $0 }) ?? [] where sent.isCredentialHeader(name) {
+                next.setValue(nil, forHTTPHeaderField: name)
+            }
+            for name in ["Authorization", "Cookie", "Proxy-Authorization"] { next.setValue(nil, forHTTPHeaderField: name) }
         }
         completionHandler(next)
     }

@@ -14,8 +14,24 @@ enum CrashHandler {
     static func install(environment: [String: String]) {
         TerminalEcho.prepare()
         guard environment["FLOW_BACKTRACE"] != "1" else { return }
+        // The handler runs on a stack of its own: after a stack overflow there is no room left on
+        // the thread's stack to run it, and the process would die of SIGSEGV without a word.
+        let size = 256 * 1024
+        var stack = stack_t()
+        stack.ss_sp = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        stack.ss_size = size
+        stack.ss_flags = 0
+        let alternate = sigaltstack(&stack, nil) == 0
         for number in [SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE] {
-            _ = signal(number, crashed)
+            var action = sigaction()
+            #if os(Linux)
+                action.__sigaction_handler.sa_handler = crashed
+            #else
+                action.__sigaction_u.__sa_handler = crashed
+            #endif
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = alternate ? Int32(SA_ONSTACK) : 0
+            _ = sigaction(number, &action, nil)
         }
     }
 }

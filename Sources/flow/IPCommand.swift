@@ -123,8 +123,13 @@ struct IPCommand {
         return out
     }
 
+    /// Every line of `text` after `prefix`, so what a server sent never passes for a line of
+    /// `flow`'s own. Lines end at LF, CRLF or CR (a `Character` "\r\n" is not "\n", so this
+    /// splits on scalars).
     private static func indent(_ text: String, _ prefix: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n") + "\n"
+        let unified = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        return unified.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { prefix + String(String.UnicodeScalarView($0)) }.joined(separator: "\n") + "\n"
     }
 }
 

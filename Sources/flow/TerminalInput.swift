@@ -16,21 +16,30 @@ import Foundation
 final class LineReader {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
+    /// How much of `buffer` is known to hold no line end: a long line is searched once, not again
+    /// after every read (a 10 MB line took minutes).
+    private var searched = 0
     private var ended = false
 
     init(descriptor: Int32 = STDIN_FILENO) { self.descriptor = descriptor }
 
     func readLine() -> String? {
         while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
                 var line = buffer[..<newline]
-                buffer.removeSubrange(...newline)
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-                return String(decoding: line, as: UTF8.self)
+                let text = String(decoding: line, as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                searched = 0
+                return text
             }
+            searched = buffer.count
             if ended {
                 guard !buffer.isEmpty else { return nil }
-                defer { buffer = [] }
+                defer {
+                    buffer = []
+                    searched = 0
+                }
                 return String(decoding: buffer, as: UTF8.self)
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -96,7 +105,7 @@ enum TerminalEcho {
 }
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP during `flow run`: restore the terminal and exit with
-/// 128 + the signal number (130 for Ctrl-C), saying so for Ctrl-C.
+/// 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), saying so for Ctrl-C and SIGTERM.
 enum Interruption {
     static func install() {
         TerminalEcho.prepare()
@@ -111,6 +120,9 @@ private func interrupted(_ number: Int32) {
     TerminalEcho.restoreFromSignalHandler()
     if number == SIGINT {
         let message: StaticString = "\nflow: interrupted\n"
+        _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+    } else if number == SIGTERM {
+        let message: StaticString = "\nflow: terminated\n"
         _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
     }
     _exit(128 + number)

@@ -3,6 +3,8 @@ public enum Suggest {
     /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo:
     /// at most a third of the word's length (and at least 1) edits away; ties go to the first.
     /// Names that differ only in case or spacing always match.
+    /// A word longer than `maxLength` characters gets only such a match: the distance costs the
+    /// product of the lengths (a 100,000-character name with a typo took minutes).
     public static func closest<S: Sequence>(to word: String, in candidates: S) -> String? where S.Element == String {
         let folded = fold(word)
         let limit = max(1, folded.count / 3)
@@ -10,6 +12,7 @@ public enum Suggest {
         for candidate in candidates where candidate != word {
             let c = fold(candidate)
             if c == folded { return candidate }
+            if folded.count > maxLength { continue }
             // Cheap length filter before the quadratic distance.
             if abs(c.count - folded.count) > limit { continue }
             let d = distance(folded, c, limit: limit)
@@ -17,6 +20,8 @@ public enum Suggest {
         }
         return best?.0
     }
+
+    public static let maxLength = 256
 
     private static func fold(_ s: String) -> [Character] {
         Array(s.lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" })

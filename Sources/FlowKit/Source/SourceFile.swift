@@ -127,6 +127,9 @@ public final class SourceFile: @unchecked Sendable {
 
     /// Counts Unicode scalars (by their lead bytes) in a byte range; invalid bytes count one each.
     public func characterCount(from start: Int, to end: Int) -> Int {
+        // The buffer is fetched once: per byte, its getter made this the bulk of rendering many
+        // diagnostics on one long line (in a debug build).
+        let bytes = self.buffer
         var count = 0
         var i = start
         while i < end {

@@ -129,6 +129,7 @@ public struct Lexer {
             } else {
                 report(.unterminatedQuotedName, start, i, hint: "close the name with a backtick: `Order #`")
             }
+            scanForSecretKeys(buf, start + 1, i)
             position = i
             return Token(.quotedName, start: start, end: i)
         case 0x28: kind = .leftParen

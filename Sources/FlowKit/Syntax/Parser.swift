@@ -7,7 +7,8 @@
 /// - The parser never stops at the first error. A statement that goes wrong is reported once and
 ///   the parser skips to the end of its line (`recover`), keeping `{ }` balanced, then goes on.
 ///   Every loop either consumes a token or leaves it; each `while` below is checked to advance.
-/// - Nesting (blocks, parentheses, templates inside templates) is capped at `maxDepth`; deeper input
+/// - Nesting (blocks, parentheses, templates inside templates, and chains of operators, `.field` and
+///   `[index]`, which nest the tree as deep as they are long) is capped at `maxDepth`; deeper input
 ///   gets one diagnostic and is skipped without recursion, so no input can overflow the stack.
 /// - Positions: each node's range runs from its first token's start to its last token's end.
 public struct Parser {
@@ -182,6 +183,18 @@ public struct Parser {
     }
 
     private mutating func leave() { depth -= 1 }
+
+    /// Skips the rest of an expression that is nested too deep, without recursion: up to the end
+    /// of the line, a ',' or a close that is not its own.
+    private mutating func skipRestOfExpression() {
+        while true {
+            switch current.kind {
+            case .newline, .eof, .comma, .rightParen, .rightBracket, .rightBrace: return
+            case .leftParen, .leftBracket, .leftBrace: skipNested()  // a whole group; consumes its opening
+            default: advance()
+            }
+        }
+    }
 
     /// Skips a construct that is nested too deep, without recursion: everything up to the
     /// matching close of whatever opens from here.
@@ -1143,7 +1156,7 @@ public struct Parser {
     private mutating func parseBinary(_ minPrecedence: Int) -> Expr {
         let s = start
         guard enterExpression() else {
-            skipNested()
+            skipRestOfExpression()
             leaveExpression()
             return Expr(.error, rangeFrom(s))
         }
@@ -1156,8 +1169,17 @@ public struct Parser {
         } else {
             left = parseUnary()
         }
+        // Each operator of a chain nests the tree one level deeper (`a + b + c` is `(a + b) + c`),
+        // and later stages recurse over it, so a chain counts towards the depth limit.
+        var chain = 0
+        defer { expressionDepth -= chain }
         while let (op, precedence) = Parser.binaryOperator(current), precedence >= minPrecedence {
             let opRange = range(of: current)
+            chain += 1
+            guard enterExpression() else {
+                skipRestOfExpression()
+                return Expr(.error, rangeFrom(s))
+            }
             advance()
             let right = parseBinary(precedence + 1)
             left = Expr(.binary(op, left, right), rangeFrom(s))
@@ -1166,8 +1188,11 @@ public struct Parser {
                        notes: [DiagnosticNote("the first comparison is here", at: opRange)],
                        hint: "combine comparisons with 'and': a < b and b < c")
                 _ = next
-                advance()
-                _ = parseBinary(5)
+                // The rest of the chain follows from this error: skipped, not reported again.
+                while let (_, p) = Parser.binaryOperator(current), p == 4 {
+                    advance()
+                    _ = parseBinary(5)
+                }
                 left = Expr(.error, rangeFrom(s))
             }
         }
@@ -1192,7 +1217,17 @@ public struct Parser {
     private mutating func parsePostfix() -> Expr {
         let s = start
         var e = parsePrimary()
+        // Each `.field` or `[index]` nests the tree one level deeper, as a binary chain does.
+        var chain = 0
+        defer { expressionDepth -= chain }
         while true {
+            if at(.dot) || at(.leftBracket) {
+                chain += 1
+                guard enterExpression() else {
+                    skipRestOfExpression()
+                    return Expr(.error, rangeFrom(s))
+                }
+            }
             if at(.dot) {
                 advance()
                 if at(.number) {

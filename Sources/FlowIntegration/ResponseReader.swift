@@ -322,6 +322,7 @@ public struct XMLBody: Sendable {
         guard data.count <= limits.maxBytes else { throw .xmlTooLarge(limits.maxBytes) }
         let input = try utf8Input(data)
         try checkProlog(input)
+        try checkInstructions(input)
         let builder = XMLTreeBuilder(maxDepth: limits.maxDepth)
         // Fed as a stream, in chunks: given all the data at once, libxml2's push parser refuses
         // a document over 10,000,000 bytes ("huge input lookup") unless XML_PARSE_HUGE is on,
@@ -355,7 +356,7 @@ public struct XMLBody: Sendable {
         case (0x3C, 0x00) where b.count == 4 && b[3] == 0x00: encoding = .utf16LittleEndian
         default: encoding = nil
         }
-        guard let encoding else { return data }
+        guard let encoding else { return try declaredInput(data) }
         var bytes = data
         if b[0] == 0xFE || b[0] == 0xFF { bytes = data.dropFirst(2) }
         guard var text = String(data: bytes, encoding: encoding) else { throw .xmlEncoding }
@@ -363,6 +364,74 @@ public struct XMLBody: Sendable {
             text = String(text[end.upperBound...])
         }
         return Data(text.utf8)
+    }
+
+    /// A document that is not UTF-16, as UTF-8 without its XML declaration: the encoding the
+    /// declaration names is read here, so libxml2 never switches encodings itself. (libxml2
+    /// 2.9.14, Debian 12's, dereferences null in `xmlSwitchToEncoding` on some declared
+    /// encodings once the push parser has data: `UTF-32`, `EBCDIC-US`, misspelt names such as
+    /// `UT-F8`; found by fuzzing.) UTF-8 and ASCII go as they are; ISO-8859-1 and -2,
+    /// windows-1250 to -1254, Shift_JIS and EUC-JP are converted; any other is refused.
+    static func declaredInput(_ data: Data) throws(ResponseReadError) -> Data {
+        let u = [UInt8](data.prefix(512))
+        var i = u.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard u.count >= i + 6, u[i..<(i + 5)].elementsEqual("<?xml".utf8),
+              [0x20, 0x09, 0x0A, 0x0D].contains(u[i + 5]) else { return data }
+        // The declaration ends at the first `?>` (no `?>` can occur inside it).
+        i += 5
+        var end = i
+        while end + 1 < u.count, !(u[end] == UInt8(ascii: "?") && u[end + 1] == UInt8(ascii: ">")) { end += 1 }
+        guard end + 1 < u.count else { return data }  // not a whole declaration: the parser reports it
+        let declaration = String(decoding: u[i..<end], as: UTF8.self)
+        let rest = data.dropFirst(end + 2)
+        var name = ""
+        if let range = declaration.range(of: "encoding") {
+            let after = declaration[range.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+            guard after.first == "=" else { throw .xmlEncoding }
+            let value = after.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+            guard let quote = value.first, quote == "\"" || quote == "'",
+                  let close = value.dropFirst().firstIndex(of: quote) else { throw .xmlEncoding }
+            name = value[value.index(after: value.startIndex)..<close].lowercased()
+        }
+        let encoding: String.Encoding
+        switch name {
+        case "", "utf-8", "utf8", "us-ascii", "ascii": return Data(rest)
+        case "iso-8859-1", "latin1", "iso_8859-1": encoding = .isoLatin1
+        case "iso-8859-2", "latin2", "iso_8859-2": encoding = .isoLatin2
+        case "windows-1250", "cp1250": encoding = .windowsCP1250
+        case "windows-1251", "cp1251": encoding = .windowsCP1251
+        case "windows-1252", "cp1252": encoding = .windowsCP1252
+        case "windows-1253", "cp1253": encoding = .windowsCP1253
+        case "windows-1254", "cp1254": encoding = .windowsCP1254
+        case "shift_jis", "shift-jis", "sjis": encoding = .shiftJIS
+        case "euc-jp": encoding = .japaneseEUC
+        default: throw .xmlEncoding
+        }
+        guard let text = String(data: rest, encoding: encoding) else { throw .xmlEncoding }
+        return Data(text.utf8)
+    }
+
+    /// Refuses a document with a processing instruction that has no data (`<?pi?>`, anywhere,
+    /// even inside a comment or CDATA): FoundationXML (swift-corelibs-foundation, Swift 6.3.1)
+    /// passes its null data pointer to `strlen` and the process dies (found by fuzzing). SOAP
+    /// messages may not hold processing instructions at all.
+    static func checkInstructions(_ data: Data) throws(ResponseReadError) {
+        let found = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            let u = raw.bindMemory(to: UInt8.self)
+            var i = 0
+            while i + 1 < u.count {
+                if u[i] == UInt8(ascii: "<") && u[i + 1] == UInt8(ascii: "?") {
+                    var j = i + 2
+                    while j < u.count, u[j] != UInt8(ascii: "?"), u[j] != 0x20, u[j] != 0x09, u[j] != 0x0A, u[j] != 0x0D { j += 1 }
+                    if j + 1 < u.count, u[j] == UInt8(ascii: "?"), u[j + 1] == UInt8(ascii: ">") { return true }
+                    i = j
+                } else {
+                    i += 1
+                }
+            }
+            return false
+        }
+        if found { throw .xmlSyntax("a processing instruction has no data", 1) }
     }
 
     /// Refuses a document whose prolog (what comes before the document element) holds a

@@ -274,7 +274,9 @@ public enum AnswerParser {
             digits = String(whole)
         }
         if digits.isEmpty { digits = "0" }
-        let significant = (digits + (fraction ?? "")).drop { $0 == "0" }.count
+        // Zeros after the last non-zero decimal are not significant: `12.500` has 3 digits.
+        let decimals = (fraction ?? "").reversed().drop { $0 == "0" }
+        let significant = (digits + String(decimals.reversed())).drop { $0 == "0" }.count
         if significant > 38 { return .tooLong }
         var literal = negative ? "-" + digits : digits
         if let fraction { literal += "." + fraction }

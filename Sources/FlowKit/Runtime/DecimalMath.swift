@@ -137,21 +137,25 @@ extension Decimal {
         }
         let count = head.count + tail.count
         if count == 0 { return Decimal(0) }
-        if count <= 19 {
+        if count <= 19 && exp <= 127 {
+            guard exp >= -128 else { return nil }
             var significand: UInt64 = 0
             for k in head { significand = significand &* 10 &+ UInt64(bytes[k] &- 48) }
             for k in tail { significand = significand &* 10 &+ UInt64(bytes[k] &- 48) }
-            // Keep the exponent in Decimal's range; a significand with spare room absorbs it.
-            while exp > 127, significand <= UInt64.max / 10 {
-                significand *= 10
-                exp -= 1
-            }
-            guard exp >= -128 && exp <= 127 else { return nil }
+            // The significand ends in a non-zero digit, so `Decimal(significand)` has exponent 0
+            // and the sum stays in range. (Multiplying it by 10 to absorb a larger exponent does
+            // not work: `Decimal` drops the zeros again, and the exponent overflows to NaN.)
             return Decimal(sign: negative ? .minus : .plus, exponent: exp, significand: Decimal(significand))
         }
-        // Longer than a UInt64: let Foundation read the canonical spelling `±digits e exp`.
+        // Longer than a UInt64, or an exponent beyond 127: let Foundation read the canonical
+        // spelling `±digits e exp`. `Decimal`'s exponent stops at 127, so a larger one is moved
+        // into the digits as zeros while they fit its 38 (`606e128` is read as `6060e127`).
         var spelled = negative ? "-" : ""
         for range in [head, tail] { spelled += String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        if exp > 127 && count + (exp - 127) <= 38 {
+            spelled += String(repeating: "0", count: exp - 127)
+            exp = 127
+        }
         spelled += "e\(exp)"
         guard let d = Decimal(string: spelled, locale: nil), d.isFinite else { return nil }
         return d

@@ -110,15 +110,15 @@ enum Evaluator {
 enum Arithmetic {
     static func binary(_ op: BinaryOperator, _ a: Value, _ b: Value, at range: SourceRange) throws(RuntimeError) -> Value {
         switch (op, a, b) {
-        case (.add, .number(let x), .number(let y)): return .number(x + y)
-        case (.subtract, .number(let x), .number(let y)): return .number(x - y)
-        case (.multiply, .number(let x), .number(let y)): return .number(x * y)
+        case (.add, .number(let x), .number(let y)): return try finite(x + y, at: range)
+        case (.subtract, .number(let x), .number(let y)): return try finite(x - y, at: range)
+        case (.multiply, .number(let x), .number(let y)): return try finite(x * y, at: range)
         case (.divide, .number(let x), .number(let y)):
             if y.isZero { throw RuntimeError(.divisionByZero, at: range) }
-            return .number(x / y)
+            return try finite(x / y, at: range)
         case (.remainder, .number(let x), .number(let y)):
             if y.isZero { throw RuntimeError(.divisionByZero, at: range) }
-            return .number(remainder(x, y))
+            return try finite(remainder(x, y), at: range)
         case (.add, .text(let x), .text(let y)): return .text(x + y)
         case (.add, .list(let x), .list(let y)): return .list(x + y)
         case (.equal, _, _): return .bool(equal(a, b))
@@ -140,6 +140,12 @@ enum Arithmetic {
         default:
             throw RuntimeError(.runTypeMismatch("cannot use '\(op.rawValue)' on \(a.kindName) and \(b.kindName)"), at: range)
         }
+    }
+
+    /// A result beyond `Decimal`'s range (about 1e165) is NaN there: an error, not a value.
+    static func finite(_ n: Number, at range: SourceRange) throws(RuntimeError) -> Value {
+        if case .large(let d) = n.storage, !d.isFinite { throw RuntimeError(.resultOutOfRange, at: range) }
+        return .number(n)
     }
 
     /// Values compare by kind and content; numbers by value (`4.00 == 4`).

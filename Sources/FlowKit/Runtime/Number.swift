@@ -126,7 +126,12 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
             let (r, o) = x.multipliedReportingOverflow(by: y)
             if !o { return Number(small: r, scale: sa + sb).trimmed(keeping: max(sa, sb)) }
         }
-        return Number(a.decimal * b.decimal)
+        let (x, y) = (a.decimal, b.decimal)
+        // FoundationEssentials (Swift 6.3) traps in `*` when the product's exponent falls below
+        // -128 (`1e-65 * 1e-64`, even `5e-128 * 0.2`): such a product is out of range, NaN,
+        // which the evaluator reports.
+        if !x.isZero && !y.isZero && Int(x.exponent) + Int(y.exponent) < -128 { return Number(Decimal.nan) }
+        return Number(x * y)
     }
 
     /// Exact when the quotient has a finite decimal expansion within 18 digits; otherwise
@@ -137,7 +142,10 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
             for k in 0...18 {
                 let (n, o) = x.multipliedReportingOverflow(by: powers[k])
                 if o { break }
-                if n % y == 0 { return Number(small: n / y, scale: UInt8(k)) }
+                // `Int64.min / -1` overflows (and so does `%` on it): leave that to `Decimal`.
+                let (q, overflow) = n.dividedReportingOverflow(by: y)
+                if overflow { break }
+                if n.remainderReportingOverflow(dividingBy: y).partialValue == 0 { return Number(small: q, scale: UInt8(k)) }
             }
         }
         return Number(a.decimal / b.decimal)
@@ -152,7 +160,8 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     /// The remainder with the sign of the dividend, like `%` on integers. The divisor must not be zero.
     public static func % (a: Number, b: Number) -> Number {
-        if let (x, y, s) = aligned(a, b), y != 0 { return Number(small: x % y, scale: s) }
+        // `remainderReportingOverflow`: `Int64.min % -1` traps with `%`; its remainder is 0.
+        if let (x, y, s) = aligned(a, b), y != 0 { return Number(small: x.remainderReportingOverflow(dividingBy: y).partialValue, scale: s) }
         return Number(Decimal.remainder(a.decimal, b.decimal))
     }
 

@@ -48,6 +48,8 @@ extension Message {
     static func notANumber(_ text: String) -> Message {
         Message("run.notANumber", .error, "'\(text)' is not a number")
     }
+    /// `set x = 1e100 * 1e100` or `1e-100 * 1e-100` (written out in digits): beyond `Decimal`'s range
+    static let resultOutOfRange = Message("run.resultOutOfRange", .error, "the result is too large or too small for an exact number")
     /// a secret read where the session has none
     static let secretUnavailable = Message("run.secretUnavailable", .error, "secrets are not available here")
     /// 100,001 elements run

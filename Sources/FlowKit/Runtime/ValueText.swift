@@ -92,7 +92,12 @@ extension Value {
     func writeJSON(into out: inout String) {
         switch self {
         case .text(let s), .date(let s): Value.writeJSONString(s, into: &out)
-        case .number(let d): out += d.description
+        case .number(let d):
+            if case .large(let x) = d.storage, !x.isFinite {
+                out += "null"
+            } else {
+                out += d.description
+            }
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
         case .list(let items):

@@ -1,0 +1,41 @@
+import FlowIntegration
+import FlowKit
+import Foundation
+import XCTest
+
+/// Defects of the integration layer that fuzzing found (`fuzz/run`, README "Fuzzing"); those of
+/// FlowKit are in Tests/FlowKitTests/FuzzRegressionTests.swift. The fuzzer's inputs are kept in
+/// `fuzz/crashes/xml/`.
+final class FuzzRegressionTests: XCTestCase {
+    /// fuzz xml: a response declaring an encoding that libxml2 switches to itself (`UTF-32`,
+    /// `EBCDIC-US`, a misspelt `UT-F8`) killed the process: a null dereference in libxml2 2.9.14's
+    /// `xmlSwitchToEncoding`, under `XMLParser`. The declaration is now read before libxml2 sees
+    /// the document.
+    func testDeclaredEncodingsAreConvertedOrRefusedWithoutCrashing() throws {
+        for encoding in ["UTF-32", "UTF-32LE", "EBCDIC-US", "UT-F8", "UTF-7", "x"] {
+            let body = Data("<?xml version=\"1.0\" encoding=\"\(encoding)\"?><a>x</a>".utf8)
+            XCTAssertThrowsError(try XMLBody.parse(body), encoding) { error in
+                XCTAssertEqual((error as? IntegrationError)?.id, "response.xmlEncoding", encoding)
+            }
+        }
+        let latin1 = Data("<?xml version='1.0' encoding='iso-8859-1'?>\n<a>Zo".utf8) + Data([0xEB]) + Data("</a>".utf8)
+        let document = try XMLBody.parse(latin1)
+        XCTAssertEqual(document.text(of: document.documentElement), "Zoë")
+        for declaration in ["<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"utf-8\"?>", "\u{FEFF}<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"] {
+            let parsed = try XMLBody.parse(Data((declaration + "<a>ok</a>").utf8))
+            XCTAssertEqual(parsed.text(of: parsed.documentElement), "ok", declaration)
+        }
+    }
+
+    /// fuzz xml: a processing instruction without data (`<?pi?>`), anywhere in a response,
+    /// killed the process: FoundationXML hands libxml2's null data pointer to `strlen`.
+    func testProcessingInstructionWithoutDataIsRefused() throws {
+        for body in ["<?pi?><a/>", "<a><?pi?></a>", "<a/><?pi?>", "<?xng?><"] {
+            XCTAssertThrowsError(try XMLBody.parse(Data(body.utf8)), body) { error in
+                XCTAssertEqual((error as? IntegrationError)?.id, "response.xmlSyntax", body)
+            }
+        }
+        let document = try XMLBody.parse(Data("<?pi x?><a>1<?pi ?></a>".utf8))
+        XCTAssertEqual(document.text(of: document.documentElement), "1")
+    }
+}

@@ -59,7 +59,7 @@ struct CheckCommand {
 
         switch arguments.format {
         case .json:
-            terminal.out(jsonChunks.isEmpty ? "[]\n" : "[\n  " + jsonChunks.joined(separator: ",\n  ") + "\n]\n")
+            terminal.data(jsonChunks.isEmpty ? "[]\n" : "[\n  " + jsonChunks.joined(separator: ",\n  ") + "\n]\n")
         case .human:
             terminal.err(tally.summary(paint))
         case .gcc:

@@ -33,7 +33,11 @@ struct ExploreCommand {
         let options = ExploreOptions(maxRuns: arguments.maxRuns, maxSteps: arguments.maxSteps)
         let result = Explorer.explore(program, options: options)
         let report = ExploreReport(file: arguments.file, color: !arguments.json && terminal.colorsStandardOutput(.auto))
-        terminal.out(arguments.json ? report.json(result, sources: compilation.sources) : report.human(result, sources: compilation.sources))
+        if arguments.json {
+            terminal.data(report.json(result, sources: compilation.sources))
+        } else {
+            terminal.out(report.human(result, sources: compilation.sources))
+        }
         return result.findings.isEmpty ? .success : .failure
     }
 }

@@ -43,7 +43,7 @@ struct GraphCommand {
             flows = [index]
         }
         let format: GraphExport.Format = arguments.format == .dot ? .dot : .mermaid
-        terminal.out(export.render(flows: flows, format: format))
+        terminal.data(export.render(flows: flows, format: format))
         return .success
     }
 }

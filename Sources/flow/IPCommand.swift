@@ -85,7 +85,7 @@ struct IPCommand {
         switch reply {
         case .result(let outputs):
             if arguments.json {
-                terminal.out(Value.object(outputs).jsonText() + "\n")
+                terminal.data(Value.object(outputs).jsonText() + "\n")
             } else {
                 for o in ip.outputs {
                     let v = outputs[o.name] ?? .null
@@ -95,7 +95,7 @@ struct IPCommand {
             return .success
         case .failure(let f):
             if arguments.json {
-                terminal.out(Value.object(["error": f.jsonValue]).jsonText() + "\n")
+                terminal.data(Value.object(["error": f.jsonValue]).jsonText() + "\n")
             } else {
                 var line = "error: the call of '\(ip.name)' failed (\(f.kind)"
                 if let status = f.status { line += " \(status)" }

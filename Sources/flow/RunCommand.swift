@@ -221,7 +221,7 @@ struct RunCommand {
         if arguments.json {
             if interactive { terminal.err(line + "\n") }
             let list = responses.map(JSONText.quote).joined(separator: ", ")
-            terminal.out(
+            terminal.data(
                 "{\"responses\": [\(list)], \"outcome\": \(outcome.success ? "\"success\"" : "\"failure\""), "
                     + "\"reason\": \(outcome.reason.map(JSONText.quote) ?? "null"), \"steps\": \(steps)}\n")
         } else {

@@ -14,12 +14,64 @@ import Foundation
 struct Terminal {
     let environment: [String: String]
 
-    func out(_ text: String) { write(text, to: .standardOutput) }
-    func err(_ text: String) { write(text, to: .standardError) }
+    /// Text for people on standard output, made `safe` for a terminal.
+    func out(_ text: String) { write(Self.safe(text), to: .standardOutput) }
+    /// Text for people on standard error, made `safe` for a terminal.
+    func err(_ text: String) { write(Self.safe(text), to: .standardError) }
+    /// Output for programs (JSON, DOT, Mermaid), written exactly: its own escaping already keeps
+    /// control characters out (JSON's `\u001b`), and changing it would break it.
+    func data(_ text: String) { write(text, to: .standardOutput) }
 
     private func write(_ text: String, to handle: FileHandle) {
         guard !text.isEmpty else { return }
         try? handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// The colour codes `flow` itself writes (`Paint`, `DiagnosticRenderer`); the only escape
+    /// sequences let through.
+    static let ownColors: Set<Substring> = ["0", "1", "2", "1;31", "1;32", "1;33", "1;34", "1;36"]
+
+    /// Text as it may reach a terminal. What gets written holds text from outside: a gateway's
+    /// error message, an IP's outputs, answers, values in responses. A control character in it
+    /// could move the cursor, rewrite a line already shown (`\r`), retitle the window or hide
+    /// what follows, and right-to-left overrides could reorder it; so each is written as a
+    /// visible escape (`\u{1B}`) instead. Kept: line ends (CRLF becomes LF), tabs, and `flow`'s
+    /// own colour codes. Text without any of these (nearly all) is written as it is.
+    static func safe(_ text: String) -> String {
+        func isUnsafe(_ v: UInt32) -> Bool {
+            (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v)
+                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+        }
+        let utf8 = text.utf8
+        // Fast path: no byte below 0x20 but LF and tab, no DEL, and no lead byte of a C1 control
+        // (C2) or of the overrides (E2).
+        if !utf8.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) {
+            return text
+        }
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            let s = scalars[i]
+            if s == "\u{1B}", i + 1 < scalars.count, scalars[i + 1] == "[",
+               let m = scalars[(i + 2)...].prefix(8).firstIndex(of: "m"),
+               ownColors.contains(Substring(String(String.UnicodeScalarView(scalars[(i + 2)..<m])))) {
+                out.append(contentsOf: scalars[i...m])
+                i = m + 1
+                continue
+            }
+            if s == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" {
+                i += 1
+                continue
+            }
+            if isUnsafe(s.value) {
+                out.append(contentsOf: "\\u{\(String(s.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                out.append(s)
+            }
+            i += 1
+        }
+        return String(out)
     }
 
     /// Whether to colour what goes to standard error (where human diagnostics go).

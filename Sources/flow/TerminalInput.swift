@@ -105,7 +105,7 @@ enum TerminalEcho {
 }
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP during `flow run`: restore the terminal and exit with
-/// 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), saying so for Ctrl-C and SIGTERM.
+/// 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), saying which.
 enum Interruption {
     static func install() {
         TerminalEcho.prepare()
@@ -123,6 +123,10 @@ private func interrupted(_ number: Int32) {
         _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
     } else if number == SIGTERM {
         let message: StaticString = "\nflow: terminated\n"
+        _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+    } else if number == SIGHUP {
+        // Standard error may still reach a log, even when the terminal is gone.
+        let message: StaticString = "\nflow: hung up\n"
         _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
     }
     _exit(128 + number)

@@ -91,7 +91,7 @@ struct TestCommand {
         if arguments.json {
             var out = "{\"plans\": [\(jsonPlans.joined(separator: ", "))], \"passed\": \(passed), \"failed\": \(failed)"
             if arguments.coverage { out += ", \"coverage\": [\(files.map(TestReportRenderer.json).joined(separator: ", "))]" }
-            terminal.out(out + "}\n")
+            terminal.data(out + "}\n")
         } else {
             if arguments.coverage && !files.isEmpty { terminal.out(report.coverage(files)) }
             terminal.out(TestReportRenderer.summary(passed: passed, failed: failed))

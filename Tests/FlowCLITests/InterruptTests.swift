@@ -56,6 +56,12 @@ final class InterruptTests: XCTestCase {
         try assertSignalAtThePrompt(SIGTERM, exit: 143, message: "flow: terminated\n")
     }
 
+    /// SIGHUP (the terminal window closed, an ssh session dropped) ends the run as the others
+    /// do, saying so where standard error still goes (a log, or here the pseudo-terminal).
+    func testSIGHUPAtAPasswordPromptRestoresTheTerminalAndExits129() throws {
+        try assertSignalAtThePrompt(SIGHUP, exit: 129, message: "flow: hung up\n")
+    }
+
     private func assertSignalAtThePrompt(_ signal: Int32, exit: Int32, message: String, line: UInt = #line) throws {
         let terminal = try TerminalSession(["run", try write("pin.flow", Self.pin)], timeout: 30)
         try terminal.expect("Your PIN? (not shown as you type)\n> ")

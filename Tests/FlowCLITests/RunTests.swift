@@ -339,6 +339,30 @@ final class RunTests: XCTestCase {
             "Your card was declined: Your card was declined.\nfinished: failure: charge failed: Your card was declined.\n")
     }
 
+    /// A gateway's text reaches the terminal inside responses and reasons; the control characters
+    /// in it (a window-title sequence, a colour that hides text, a carriage return that would
+    /// write over the line, a right-to-left override) are shown as escapes, not obeyed. `--json`
+    /// keeps the exact text, JSON-escaped.
+    func testControlCharactersFromAGatewayAreShownNotObeyed() throws {
+        var example = Self.examples[1]
+        let hostile = #"\u001b]0;pwned\u0007Declined\u001b[8m hidden\rPAID \u202eyap\u009b2J"#
+        example.stubs = #"""
+            {
+              "Tokenize": {"token": "tok_visa"},
+              "StripeCharge": {"error": {"kind": "http", "status": 402, "message": "\#(hostile)", "code": "card_declined"}}
+            }
+            """#
+        let run = try self.run(example)
+        XCTAssertEqual(run.status, 1, "\(run)")
+        let shown = #"\u{1B}]0;pwned\u{7}Declined\u{1B}[8m hidden\u{D}PAID \u{202E}yap\u{9B}2J"#
+        XCTAssertEqual(run.stdout, "Your card was declined: \(shown)\nfinished: failure: charge failed: \(shown)\n")
+        for control in ["\u{1B}", "\u{7}", "\r", "\u{202E}", "\u{9B}"] {
+            XCTAssertFalse(run.stdout.contains(control) || run.stderr.contains(control), "\(control.unicodeScalars.first!.value) written")
+        }
+        let json = try summary(try self.run(example, extra: ["--json"]))
+        XCTAssertEqual(json.responses, ["Your card was declined: \u{1B}]0;pwned\u{7}Declined\u{1B}[8m hidden\rPAID \u{202E}yap\u{9B}2J"])
+    }
+
     func testAnswerOptionsWinOverTheAnswersFile() throws {
         var example = Self.examples[0]
         let run = try self.run(example, extra: ["--json", "--answer", "Embedded Payment.Embedded Payment=7", "--stub",

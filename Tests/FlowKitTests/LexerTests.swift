@@ -64,5 +64,20 @@ final class SourceFileTests: XCTestCase {
         XCTAssertEqual(file.location(of: 8), SourceLocation(line: 3, column: 1))
         XCTAssertEqual(file.lineText(0), "ab")
     }
+
+    /// After invalid bytes, a column counts what the line shows: each invalid sequence is one
+    /// U+FFFD. (Counting lead bytes, stray continuation bytes counted nothing, `C0 80` one and
+    /// `ED A0 80` one, so carets after them were off.)
+    func testColumnsAfterInvalidBytesCountWhatTheLineShows() {
+        let cases: [[UInt8]] = [[0x80], [0x80, 0x80, 0xBF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98], [0xFF, 0xFE]]
+        for invalid in cases {
+            let bytes = Array("x = \"".utf8) + invalid + Array("\" + y".utf8)
+            let file = SourceFile(id: FileID(0), path: "t", bytes: bytes)
+            let shown = Array(file.lineText(0).unicodeScalars)
+            let y = bytes.count - 1
+            XCTAssertEqual(shown[file.location(of: y).column - 1], "y", "\(invalid): \(file.lineText(0))")
+            XCTAssertEqual(file.location(of: y).column, shown.count, "\(invalid)")
+        }
+    }
 }
 

@@ -111,6 +111,12 @@ extension Message {
     static func propertyNotForType(_ property: String, _ type: String) -> Message {
         Message("check.propertyNotForType", .error, "'\(property)' does not apply to a \(type) question")
     }
+    /// `call B` in flow A and `call A` in flow B
+    static func recursiveCallThrough(_ name: String, _ through: [String]) -> Message {
+        let names = through.map { "'\($0)'" }
+        let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+        return Message("check.recursiveCall", .error, "flow '\(name)' calls itself through \(list); a sub-flow call cannot recurse")
+    }
     /// `response "{discount}"` when discount is set only in one branch
     static func readBeforeSet(_ name: String) -> Message {
         Message("check.readBeforeSet", .error, "'\(name)' may be read before it is set")

@@ -36,6 +36,8 @@ final class ProgramBuilder {
     var extensionIndex = NameTable<Int>()
     var flowIndex = NameTable<Int>()
     var flowDecls: [FlowDecl] = []
+    /// Every `call` of another flow, in source order, for `reportCallCycles`.
+    var callEdges: [CallEdge] = []
     /// For records made from declarations: which IP or extension each record came from.
     var recordOrigin: [Int: CallTarget] = [:]
     /// (callee, output index) pairs that some flow reads.
@@ -67,6 +69,7 @@ final class ProgramBuilder {
             flowDecls[i].body = []
         }
         reportUnreadOutputs()
+        reportCallCycles()
         for i in program.integrationPoints.indices {
             program.integrationPoints[i].shape = program.integrationPoints[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }

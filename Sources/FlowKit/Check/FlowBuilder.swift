@@ -373,7 +373,11 @@ final class FlowBuilder {
                 target = .flow(i)
                 params = p.program.flows[i].parameters
                 outputs = p.program.flows[i].outputs.map { ($0.name, $0.type) }
-                if i == index { p.report(.recursiveCall(c.callee.text), c.callee.range) }
+                if i == index {
+                    p.report(.recursiveCall(c.callee.text), c.callee.range)
+                } else {
+                    p.callEdges.append(CallEdge(caller: index, callee: i, range: c.callee.range))
+                }
             }
         }
         let args = c.arguments.map { a in (a, p.lower(a.value)) }

@@ -14,20 +14,68 @@ public struct DiagnosticRenderer: Sendable {
 
     public var format: Format
     public var color: Bool
+    /// The most diagnostics the human format shows; a note says how many more there are. (A
+    /// reader cannot use 20,000 snippets; gcc and JSON, read by tools, list them all.)
+    public var maxShown: Int
 
-    public init(format: Format = .human, color: Bool = false) {
+    public init(format: Format = .human, color: Bool = false, maxShown: Int = 100) {
         self.format = format
         self.color = color
+        self.maxShown = maxShown
     }
 
     public func render(_ diagnostics: [Diagnostic], sources: SourceManager) -> String {
+        var locations = Locations(sources)
         switch format {
         case .human:
-            return diagnostics.map { human($0, sources) }.joined()
+            var out = diagnostics.prefix(maxShown).map { human($0, &locations) }.joined()
+            if diagnostics.count > maxShown {
+                let more = diagnostics.count - maxShown
+                out += "\(severityWord(.note)): \(more) more \(more == 1 ? "diagnostic" : "diagnostics") not shown; "
+                out += "`--format gcc` lists them all\n\n"
+            }
+            return out
         case .gcc:
-            return diagnostics.map { gcc($0, sources) }.joined()
+            return diagnostics.map { gcc($0, &locations) }.joined()
         case .json:
-            return json(diagnostics, sources)
+            return json(diagnostics, &locations)
+        }
+    }
+
+    /// Line and column of offsets, for diagnostics that come in source order: a column is counted
+    /// on from the previous offset on the same line instead of from the line's start, so many
+    /// diagnostics on one long line cost what the line does, not the line's length for each. The
+    /// line being shown is decoded once, too.
+    struct Locations {
+        let sources: SourceManager
+        private var file = FileID(0), line = -1, offset = 0, column = 0
+        private var shownFile = FileID(0), shownLine = -1
+        private var shownScalars: [Unicode.Scalar] = []
+
+        init(_ sources: SourceManager) { self.sources = sources }
+
+        mutating func location(_ fileID: FileID, _ at: Int) -> SourceLocation {
+            let file = sources[fileID]
+            let clamped = min(max(0, at), file.bytes.count)
+            let index = file.lineIndex(of: clamped)
+            // Counting on is exact only from the start of a character (not inside a sequence).
+            if fileID == self.file && index == line && clamped >= offset
+                && (offset == file.bytes.count || file.bytes[offset] & 0xC0 != 0x80) {
+                column += file.characterCount(from: offset, to: clamped)
+            } else {
+                column = file.characterCount(from: file.lineStarts[index], to: clamped)
+            }
+            (self.file, line, offset) = (fileID, index, clamped)
+            return SourceLocation(line: index + 1, column: column + 1)
+        }
+
+        /// The characters of a line (0-based), without its line ending, as shown.
+        mutating func scalars(_ fileID: FileID, line index: Int) -> [Unicode.Scalar] {
+            if fileID != shownFile || index != shownLine {
+                shownScalars = Array(sources[fileID].lineText(index).unicodeScalars)
+                (shownFile, shownLine) = (fileID, index)
+            }
+            return shownScalars
         }
     }
 
@@ -47,15 +95,13 @@ public struct DiagnosticRenderer: Sendable {
 
     // MARK: - Human
 
-    private func human(_ d: Diagnostic, _ sources: SourceManager) -> String {
-        let file = sources[d.range.file]
+    private func human(_ d: Diagnostic, _ locations: inout Locations) -> String {
         var out = "\(severityWord(d.severity))\(paint("[\(d.id)]", "2")): \(paint(d.message, "1"))\n"
-        out += snippet(file, d.range, label: d.label, marker: d.severity == .warning ? "1;33" : "1;31")
+        out += snippet(d.range, label: d.label, marker: d.severity == .warning ? "1;33" : "1;31", &locations)
         for note in d.notes {
             if let range = note.range {
-                let noteFile = sources[range.file]
                 out += "\(severityWord(.note)): \(note.message)\n"
-                out += snippet(noteFile, range, label: nil, marker: "1;36")
+                out += snippet(range, label: nil, marker: "1;36", &locations)
             } else {
                 out += "  = \(paint("note", "1")): \(note.message)\n"
             }
@@ -71,24 +117,26 @@ public struct DiagnosticRenderer: Sendable {
 
     /// `--> path:line:col`, the line of source and a caret line under the span. A span that runs
     /// over several lines is underlined to the end of its first line.
-    private func snippet(_ file: SourceFile, _ range: SourceRange, label: String?, marker: String) -> String {
-        let start = Int(range.start)
-        let loc = file.location(of: start)
+    private func snippet(_ range: SourceRange, label: String?, marker: String, _ locations: inout Locations) -> String {
+        let file = locations.sources[range.file]
+        let start = min(max(0, Int(range.start)), file.bytes.count)
+        let loc = locations.location(range.file, start)
         let lineIndex = loc.line - 1
         let gutter = String(loc.line).count
         let pad = String(repeating: " ", count: gutter)
         var out = "\(pad)\(paint("-->", "1;34")) \(file.path):\(loc.line):\(loc.column)\n"
-        let rawLine = file.lineText(lineIndex)
-        let (shownLine, truncatedPrefix) = displayLine(rawLine, column: loc.column)
+        let shownLine = displayLine(locations.scalars(range.file, line: lineIndex), column: loc.column)
         out += "\(pad) \(paint("|", "1;34"))\n"
         out += "\(paint(String(loc.line), "1;34")) \(paint("|", "1;34")) \(shownLine.text)\n"
-        // Caret position and width in displayed columns.
+        // Caret position and width in displayed columns. The start is never past the line's end
+        // (the line ending itself is the only thing after it on its line).
         let lineStart = file.lineStarts[lineIndex]
-        let lineEnd = lineStart + rawLine.utf8.count
+        var lineEnd = lineIndex + 1 < file.lineStarts.count ? file.lineStarts[lineIndex + 1] : file.bytes.count
+        while lineEnd > lineStart && (file.bytes[lineEnd - 1] == 0x0A || file.bytes[lineEnd - 1] == 0x0D) { lineEnd -= 1 }
         let spanEnd = min(max(Int(range.end), start), lineEnd)
-        let prefixChars = file.characterCount(from: lineStart, to: min(start, lineEnd))
+        let prefixChars = min(loc.column - 1, shownLine.count)
         let spanChars = max(1, file.characterCount(from: min(start, lineEnd), to: spanEnd))
-        let caretColumn = shownLine.column(forCharacter: prefixChars) - truncatedPrefix
+        let caretColumn = shownLine.column(forCharacter: prefixChars)
         let caretWidth = max(1, shownLine.column(forCharacter: prefixChars + spanChars) - shownLine.column(forCharacter: prefixChars))
         var carets = String(repeating: " ", count: max(0, caretColumn)) + paint(String(repeating: "^", count: min(caretWidth, 200)), marker)
         if let label { carets += " " + paint(label, marker) }
@@ -118,11 +166,10 @@ public struct DiagnosticRenderer: Sendable {
         }
     }
 
-    private func displayLine(_ raw: String, column: Int) -> (DisplayLine, Int) {
+    private func displayLine(_ scalars: [Unicode.Scalar], column: Int) -> DisplayLine {
         var text = ""
         var columns: [Int] = []
         var col = 0
-        let scalars = Array(raw.unicodeScalars)
         // Show at most 160 characters, starting a little before the span on very long lines.
         let first = scalars.count > 160 ? max(0, min(column - 40, scalars.count - 160)) : 0
         let last = min(scalars.count, first + 160)
@@ -146,19 +193,20 @@ public struct DiagnosticRenderer: Sendable {
         let line = DisplayLine(
             text: prefix + text + (last < scalars.count ? "…" : ""), first: first, columns: columns, endColumn: col,
             count: scalars.count, shift: prefix.count)
-        return (line, 0)
+        return line
     }
 
     // MARK: - gcc
 
-    private func gcc(_ d: Diagnostic, _ sources: SourceManager) -> String {
+    private func gcc(_ d: Diagnostic, _ locations: inout Locations) -> String {
+        let sources = locations.sources
         let file = sources[d.range.file]
-        let loc = file.location(of: Int(d.range.start))
+        let loc = locations.location(d.range.file, Int(d.range.start))
         var line = "\(file.path):\(loc.line):\(loc.column): \(d.severity.rawValue): \(d.message) [\(d.id)]\n"
         for note in d.notes {
             if let r = note.range {
                 let noteFile = sources[r.file]
-                let l = noteFile.location(of: Int(r.start))
+                let l = locations.location(r.file, Int(r.start))
                 line += "\(noteFile.path):\(l.line):\(l.column): note: \(note.message)\n"
             } else {
                 line += "\(file.path):\(loc.line):\(loc.column): note: \(note.message)\n"
@@ -172,12 +220,13 @@ public struct DiagnosticRenderer: Sendable {
 
     // MARK: - JSON
 
-    private func json(_ diagnostics: [Diagnostic], _ sources: SourceManager) -> String {
+    private func json(_ diagnostics: [Diagnostic], _ locations: inout Locations) -> String {
+        let sources = locations.sources
         var out = "["
         for (i, d) in diagnostics.enumerated() {
             let file = sources[d.range.file]
-            let start = file.location(of: Int(d.range.start))
-            let end = file.location(of: Int(d.range.end))
+            let start = locations.location(d.range.file, Int(d.range.start))
+            let end = locations.location(d.range.file, Int(d.range.end))
             out += i == 0 ? "\n  " : ",\n  "
             out += "{\"file\": \(JSONText.quote(file.path)), \"line\": \(start.line), \"column\": \(start.column), "
             out += "\"endLine\": \(end.line), \"endColumn\": \(end.column), "
@@ -191,7 +240,7 @@ public struct DiagnosticRenderer: Sendable {
                     out += k == 0 ? "{" : ", {"
                     if let r = note.range {
                         let noteFile = sources[r.file]
-                        let l = noteFile.location(of: Int(r.start))
+                        let l = locations.location(r.file, Int(r.start))
                         out += "\"file\": \(JSONText.quote(noteFile.path)), \"line\": \(l.line), \"column\": \(l.column), "
                     }
                     out += "\"message\": \(JSONText.quote(note.message))}"

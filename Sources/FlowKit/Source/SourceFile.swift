@@ -125,19 +125,25 @@ public final class SourceFile: @unchecked Sendable {
         return SourceLocation(line: line + 1, column: characterCount(from: lineStarts[line], to: clamped) + 1)
     }
 
-    /// Counts Unicode scalars (by their lead bytes) in a byte range; invalid bytes count one each.
+    /// Counts the characters (Unicode scalars) in a byte range as the line is shown: each
+    /// invalid sequence counts as the one U+FFFD that `String(decoding:as:)` puts in its place,
+    /// so a caret lands under the right column after invalid bytes too.
     public func characterCount(from start: Int, to end: Int) -> Int {
         // The buffer is fetched once: per byte, its getter made this the bulk of rendering many
         // diagnostics on one long line (in a debug build).
         let bytes = self.buffer
-        var count = 0
         var i = start
-        while i < end {
-            let b = bytes[i]
-            if b & 0xC0 != 0x80 { count += 1 }
-            i += 1
+        while i < end && bytes[i] < 0x80 { i += 1 }
+        if i == end { return end - start }
+        var count = i - start
+        var decoder = UTF8()
+        var iterator = UnsafeBufferPointer(rebasing: bytes[i..<end]).makeIterator()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue, .error: count += 1
+            case .emptyInput: return count
+            }
         }
-        return count
     }
 
     /// The text of a line (0-based index) without its line ending.

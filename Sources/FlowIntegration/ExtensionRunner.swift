@@ -405,6 +405,8 @@ enum ChildProcess {
         SignalGuard.install()
         defer { SignalGuard.uninstall() }
 
+        // The host's children before: a child that is new afterwards left the extension's group.
+        let childrenBefore = Orphans.children()
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard spawned == 0 else {
@@ -429,6 +431,8 @@ enum ChildProcess {
         // Whatever is left of the group (everything, after a timeout; what it started and left
         // running, after an exit) is ended now.
         Group.end(pid, grace: configuration.gracePeriod)
+        // So is what left the group (`setsid`, a daemon's double fork) and outlived the extension.
+        Orphans.end(except: childrenBefore, grace: configuration.gracePeriod)
         // A handler that ran on another thread may have ended the group while this one reaped it.
         if hostSignal != 0 { how = .interrupted(Int32(hostSignal)) }
         return ChildEnd(how: how, output: supervisor.output, hadTerminal: terminal != nil)
@@ -596,6 +600,78 @@ enum Group {
     private static func reap(_ group: pid_t) {
         var status: Int32 = 0
         while waitpid(-group, &status, WNOHANG) > 0 {}
+    }
+}
+
+/// Processes that the extension started and that left its group (`setsid`, `setpgid`, a daemon's
+/// double fork), so ending the group misses them. Once the extension has exited, the subreaper
+/// makes them the host's children; they are found in `/proc` by their parent, ended (SIGTERM,
+/// then SIGKILL after the grace period) and reaped, round after round, as ending one may orphan
+/// its own children. The host's children from before the extension started are left alone.
+/// (Linux only. When the host itself is ended by a signal while the extension runs, only the
+/// group is ended: the handler can do no more than async-signal-safe calls.)
+enum Orphans {
+    static func children() -> Set<pid_t> {
+        #if os(Linux)
+            let me = getpid()
+            guard let directory = opendir("/proc") else { return [] }
+            defer { closedir(directory) }
+            var found = Set<pid_t>()
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard let pid = pid_t(name), pid != me, parent(of: pid) == me else { continue }
+                found.insert(pid)
+            }
+            return found
+        #else
+            return []
+        #endif
+    }
+
+    /// The parent in `/proc/PID/stat`: `pid (comm) state ppid …`, where comm may hold anything.
+    private static func parent(of pid: pid_t) -> pid_t? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0, let close = buffer[..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = buffer[(close + 1)..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1 else { return nil }
+        return pid_t(String(decoding: fields[1], as: UTF8.self))
+    }
+
+    static func end(except before: Set<pid_t>, grace: Double) {
+        #if os(Linux)
+            for _ in 0..<32 {
+                var left = children().subtracting(before)
+                reap(&left)
+                if left.isEmpty { return }
+                for pid in left {
+                    kill(pid, SIGTERM)
+                    kill(pid, SIGCONT)
+                }
+                let deadline = Date().addingTimeInterval(max(0, grace))
+                while !left.isEmpty && Date() < deadline {
+                    usleep(10_000)
+                    reap(&left)
+                }
+                for pid in left { kill(pid, SIGKILL) }
+                for pid in left {
+                    var status: Int32 = 0
+                    _ = waitpid(pid, &status, 0)
+                }
+            }
+        #endif
+    }
+
+    /// Reaps those that have ended; what is left are those still running.
+    private static func reap(_ pids: inout Set<pid_t>) {
+        for pid in pids {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid || (r < 0 && errno == ECHILD) { pids.remove(pid) }
+        }
     }
 }
 

@@ -312,6 +312,25 @@ final class ExtensionRunnerTests: XCTestCase {
         XCTAssertFalse(isRunning(try pid(in: "child.pid")))
     }
 
+    /// A process that leaves the extension's group (`setsid`) is not ended with the group; it
+    /// used to outlive the run. Now it is found as the host's child once the extension exits, and
+    /// ended; so is what it started in its own group, and one that ignores SIGTERM.
+    func testProcessesThatLeftTheGroupAreEndedToo() throws {
+        try script("escapes.sh", #"""
+            dir=$(dirname "$0")
+            setsid sh -c 'sleep 60 & echo $! >"$1/grandchild.pid"; trap "" TERM; echo $$ >"$1/child.pid"; wait' sh "$dir" </dev/null >/dev/null 2>&1 &
+            while [ ! -s "$dir/child.pid" ] || [ ! -s "$dir/grandchild.pid" ]; do sleep 0.01; done
+            printf '{"name": "ok"}' >&4
+            """#)
+        let ran = try run(flow("  run \"escapes.sh\"\n  output name: text"))
+        XCTAssertEqual(outputs(ran.reply), ["name": .text("ok")])
+        XCTAssertLessThan(ran.seconds, 10)
+        let child = try pid(in: "child.pid")
+        let grandchild = try pid(in: "grandchild.pid")
+        XCTAssertFalse(isRunning(child), "the process that left the group with setsid (pid \(child)) is still running")
+        XCTAssertFalse(isRunning(grandchild), "what it started (pid \(grandchild)) is still running")
+    }
+
     func testAnExtensionThatNeverReadsItsArgumentsDoesNotStopTheHost() throws {
         // 200 kB of arguments fill the pipe; the extension closes fd 3 unread (EPIPE, no SIGPIPE).
         try script("deaf.sh", #"exec 3<&-; printf '{"name": "ok"}' >&4"#)

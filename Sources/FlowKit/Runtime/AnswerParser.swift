@@ -286,12 +286,14 @@ public enum AnswerParser {
 
     /// How options and typed text are compared: in lower case, blanks around commas dropped and
     /// other runs of blanks made one space, so `mobile  APP` is `Mobile app` and `no,thanks` is
-    /// `No, thanks`.
+    /// `No, thanks`. By Unicode scalars, not characters: a blank followed by a combining mark
+    /// is one character, which would keep the blank from being seen (found by fuzzing: an
+    /// option starting with a mark, picked after `, `, was not found).
     private static func key(_ text: some StringProtocol) -> String {
-        var out = ""
+        var out = String.UnicodeScalarView()
         var pendingBlank = false
-        for c in text.lowercased() {
-            if c.isWhitespace {
+        for c in text.lowercased().unicodeScalars {
+            if c.properties.isWhitespace {
                 pendingBlank = true
             } else if c == "," {
                 out.append(c)
@@ -302,7 +304,7 @@ public enum AnswerParser {
                 pendingBlank = false
             }
         }
-        return out
+        return String(out)
     }
 
     private static func optionKeys(_ options: [String]) -> [String] { options.map { key($0) } }

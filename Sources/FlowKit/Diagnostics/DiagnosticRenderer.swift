@@ -184,6 +184,12 @@ public struct DiagnosticRenderer: Sendable {
             } else if s.value < 0x20 || s.value == 0x7F {
                 text += "\u{FFFD}"
                 col += 1
+            } else if (0x80...0x9F).contains(s.value) || (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value) {
+                // Shown as the escape a terminal host would write anyway, taking its width, so
+                // carets after it stay aligned (and the line is shown in its real order).
+                let escape = "\\u{\(String(s.value, radix: 16, uppercase: true))}"
+                text += escape
+                col += escape.count
             } else {
                 text.unicodeScalars.append(s)
                 col += 1

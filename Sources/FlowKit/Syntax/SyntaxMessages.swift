@@ -114,6 +114,11 @@ extension Message {
     static let emptyQuotedName = Message("lex.emptyQuotedName", .error, "a quoted name cannot be empty")
     /// bytes that are not UTF-8
     static let invalidUTF8 = Message("lex.invalidUTF8", .error, "invalid UTF-8 bytes")
+    /// U+202E (right-to-left override) and the other invisible controls of text direction, in a
+    /// text, a name or a comment ("Trojan Source", CVE-2021-42574)
+    static func bidiControl(_ code: String) -> Message {
+        Message("lex.bidiControl", .error, "invisible text-direction control U+\(code): the line may read differently from what it does")
+    }
     /// a NUL byte
     static let nulByte = Message("lex.nulByte", .error, "NUL byte in source")
     /// `response "key sk_test_…"`

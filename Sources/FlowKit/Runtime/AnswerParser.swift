@@ -135,14 +135,18 @@ public enum AnswerParser {
     }
 
     private static func choices(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
-        let pieces = answer.split(separator: ",", omittingEmptySubsequences: false)
+        // Split and tested by Unicode scalars, not characters: a comma or blank followed by a
+        // combining mark is one character with it (found by fuzzing: `a, \u{304}` lost its
+        // second option, whose blank-and-mark "character" counted as blank).
+        let pieces = answer.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Substring(String(String.UnicodeScalarView($0))) }
         let keys = optionKeys(q.options)
         // An option may hold commas itself: try joining up to that many pieces, longest first.
         let widest = q.options.map { $0.utf8.count(where: { $0 == UInt8(ascii: ",") }) }.max() ?? 0
         var picked: [Int] = []
         var i = 0
         while i < pieces.count {
-            if pieces[i].allSatisfy(\.isWhitespace) {
+            if pieces[i].unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
                 i += 1
                 continue
             }

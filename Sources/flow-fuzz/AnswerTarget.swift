@@ -52,8 +52,13 @@ enum AnswerTarget {
             || answer.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
         if typedNothing || value == question.defaultValue || value == .null { return }
 
-        let keys = options.map { $0.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-        let distinct = Set(keys).count == keys.count && !keys.contains { $0.isEmpty || $0.contains(",") }
+        // Compared as the parser compares options: by Unicode scalars (a blank or comma followed
+        // by a combining mark is one `Character` with it, and would hide from a test on those).
+        let keys = options.map {
+            $0.lowercased().unicodeScalars.split(whereSeparator: { $0.properties.isWhitespace })
+                .map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
+        }
+        let distinct = Set(keys).count == keys.count && !keys.contains { $0.isEmpty || $0.unicodeScalars.contains(",") }
             && !options.contains(where: AnswerTarget.marksABlank)
         var again: [String] = []
         switch (type, value) {

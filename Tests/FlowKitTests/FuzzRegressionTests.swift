@@ -82,6 +82,11 @@ final class FuzzRegressionTests: XCTestCase {
         let mark = QuestionRequest(name: "Q", reference: "Q.Q", type: .choices, prompt: "?", options: ["a0", "\u{0304}"])
         XCTAssertEqual(AnswerParser.parse("a0, \u{0304}", for: mark), .success(.list([.text("a0"), .text("\u{0304}")])))
         XCTAssertEqual(AnswerParser.parse("a0,\u{0304}", for: mark), .success(.list([.text("a0"), .text("\u{0304}")])))
+        // And an option that begins with a comma, picked after `, `: the blank piece before its
+        // comma was skipped before the pieces were joined.
+        let comma = QuestionRequest(name: "Q", reference: "Q.Q", type: .choices, prompt: "?", options: ["a", ",b", "c"])
+        XCTAssertEqual(AnswerParser.parse("a, ,b", for: comma), .success(.list([.text("a"), .text(",b")])))
+        XCTAssertEqual(AnswerParser.parse("a, , c", for: comma), .success(.list([.text("a"), .text("c")])))
         let single = QuestionRequest(name: "Q", reference: "Q.Q", type: .choice, prompt: "?", options: ["a", "\u{0300}x"])
         XCTAssertEqual(AnswerParser.parse(" \u{0300}x", for: single), .success(.text("\u{0300}x")))
     }

@@ -146,10 +146,6 @@ public enum AnswerParser {
         var picked: [Int] = []
         var i = 0
         while i < pieces.count {
-            if pieces[i].unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
-                i += 1
-                continue
-            }
             var found: (option: Int, next: Int)?
             var j = Swift.min(pieces.count - 1, i + widest)
             while j > i {
@@ -158,6 +154,12 @@ public enum AnswerParser {
                     break
                 }
                 j -= 1
+            }
+            // A blank piece is skipped, unless it begins an option that holds a comma (`a, ,b`
+            // with the option `,b`; found by fuzzing).
+            if found == nil && pieces[i].unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
+                i += 1
+                continue
             }
             if found == nil, let k = optionIndex(pieces[i], in: keys) { found = (k, i + 1) }
             guard let found else {

@@ -175,12 +175,16 @@ struct ValueMaker {
         var n = Number(parsing: digits()) ?? 0
         for _ in 0..<reader.below(4) {
             let m = Number(parsing: digits()) ?? 1
+            let result: Number
             switch reader.below(4) {
-            case 0: n = n + m
-            case 1: n = n - m
-            case 2: n = n * m
-            default: if !m.isZero { n = n / m }
+            case 0: result = n + m
+            case 1: result = n - m
+            case 2: result = n * m
+            default: result = m.isZero ? n : n / m
             }
+            // Beyond `Decimal`'s range a result is NaN, which a flow never holds (the evaluator
+            // stops with run.resultOutOfRange); such a step is left out.
+            if result.decimal.isFinite { n = result }
         }
         return n
     }

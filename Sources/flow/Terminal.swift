@@ -1,3 +1,4 @@
+import FlowKit
 import Foundation
 
 #if canImport(Glibc)
@@ -38,10 +39,6 @@ struct Terminal {
     /// visible escape (`\u{1B}`) instead. Kept: line ends (CRLF becomes LF), tabs, and `flow`'s
     /// own colour codes. Text without any of these (nearly all) is written as it is.
     static func safe(_ text: String) -> String {
-        func isUnsafe(_ v: UInt32) -> Bool {
-            (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v)
-                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
-        }
         let utf8 = text.utf8
         // Fast path: no byte below 0x20 but LF and tab, no DEL, and no lead byte of a C1 control
         // (C2) or of the overrides (E2).
@@ -64,8 +61,8 @@ struct Terminal {
                 i += 1
                 continue
             }
-            if isUnsafe(s.value) {
-                out.append(contentsOf: "\\u{\(String(s.value, radix: 16, uppercase: true))}".unicodeScalars)
+            if VisibleText.mustEscape(s.value) {
+                out.append(contentsOf: VisibleText.escape(s.value).unicodeScalars)
             } else {
                 out.append(s)
             }

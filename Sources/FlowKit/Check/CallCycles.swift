@@ -69,7 +69,7 @@ extension ProgramBuilder {
             var via = [Int: Int]()  // flow -> the edge that reached it
             var queue = [edge.callee]
             var head = 0
-            var found = edge.callee == edge.caller
+            var found = false  // edges to the flow itself are not in `callEdges`
             while head < queue.count && !found {
                 let node = queue[head]
                 head += 1

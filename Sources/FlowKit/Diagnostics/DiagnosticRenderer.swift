@@ -130,9 +130,7 @@ public struct DiagnosticRenderer: Sendable {
         out += "\(paint(String(loc.line), "1;34")) \(paint("|", "1;34")) \(shownLine.text)\n"
         // Caret position and width in displayed columns. The start is never past the line's end
         // (the line ending itself is the only thing after it on its line).
-        let lineStart = file.lineStarts[lineIndex]
-        var lineEnd = lineIndex + 1 < file.lineStarts.count ? file.lineStarts[lineIndex + 1] : file.bytes.count
-        while lineEnd > lineStart && (file.bytes[lineEnd - 1] == 0x0A || file.bytes[lineEnd - 1] == 0x0D) { lineEnd -= 1 }
+        let lineEnd = file.lineEnd(lineIndex)
         let spanEnd = min(max(Int(range.end), start), lineEnd)
         let prefixChars = min(loc.column - 1, shownLine.count)
         let spanChars = max(1, file.characterCount(from: min(start, lineEnd), to: spanEnd))
@@ -184,10 +182,11 @@ public struct DiagnosticRenderer: Sendable {
             } else if s.value < 0x20 || s.value == 0x7F {
                 text += "\u{FFFD}"
                 col += 1
-            } else if (0x80...0x9F).contains(s.value) || (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value) {
-                // Shown as the escape a terminal host would write anyway, taking its width, so
-                // carets after it stay aligned (and the line is shown in its real order).
-                let escape = "\\u{\(String(s.value, radix: 16, uppercase: true))}"
+            } else if VisibleText.mustEscape(s.value) {
+                // C1 and direction controls: shown as the escape a terminal host would write
+                // anyway, taking its width, so carets after it stay aligned (and the line is
+                // shown in its real order).
+                let escape = VisibleText.escape(s.value)
                 text += escape
                 col += escape.count
             } else {

@@ -146,12 +146,17 @@ public final class SourceFile: @unchecked Sendable {
         }
     }
 
-    /// The text of a line (0-based index) without its line ending.
-    public func lineText(_ index: Int) -> String {
+    /// The byte offset where a line (0-based index) ends, before its line ending.
+    public func lineEnd(_ index: Int) -> Int {
         let start = lineStarts[index]
         var end = index + 1 < lineStarts.count ? lineStarts[index + 1] : bytes.count
         while end > start && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return end
+    }
+
+    /// The text of a line (0-based index) without its line ending.
+    public func lineText(_ index: Int) -> String {
+        String(decoding: bytes[lineStarts[index]..<lineEnd(index)], as: UTF8.self)
     }
 
     /// The source text of a range, decoded leniently.

@@ -187,13 +187,12 @@ public struct Lexer {
     private mutating func checkUTF8(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
         let n = UTF8Check.sequenceLength(buf, i, limit)
         if n == 3 && buf[i] == 0xE2 {
-            // U+202A-U+202E (E2 80 AA-AE) and U+2066-U+2069 (E2 81 A6-A9) reorder how the
-            // rest of the line is shown, so a reviewer would read something else than runs.
-            let (b1, b2) = (buf[i + 1], buf[i + 2])
-            if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) {
-                let scalar = 0x2000 + (UInt32(b1 & 0x3F) << 6) + UInt32(b2 & 0x3F)
-                let code = String(scalar, radix: 16, uppercase: true)
-                report(.bidiControl(code), i, i + 3, hint: "in a text that needs it, write it as an escape: \\u{\(code)}")
+            // The direction controls are all E2 8x xx: they reorder how the rest of the line is
+            // shown, so a reviewer would read something else than runs.
+            let scalar = 0x2000 + (UInt32(buf[i + 1] & 0x3F) << 6) + UInt32(buf[i + 2] & 0x3F)
+            if VisibleText.isDirectionControl(scalar) {
+                report(.bidiControl(String(scalar, radix: 16, uppercase: true)), i, i + 3,
+                       hint: "in a text that needs it, write it as an escape: \(VisibleText.escape(scalar))")
             }
         }
         if n > 0 { return i + n }

@@ -373,7 +373,7 @@ public struct XMLBody: Sendable {
     /// `UT-F8`; found by fuzzing.) UTF-8 and ASCII go as they are; ISO-8859-1 and -2,
     /// windows-1250 to -1254, Shift_JIS and EUC-JP are converted; any other is refused.
     static func declaredInput(_ data: Data) throws(ResponseReadError) -> Data {
-        let u = [UInt8](data.prefix(512))
+        let u = [UInt8](data)
         var i = u.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         guard u.count >= i + 6, u[i..<(i + 5)].elementsEqual("<?xml".utf8),
               [0x20, 0x09, 0x0A, 0x0D].contains(u[i + 5]) else { return data }
@@ -381,7 +381,9 @@ public struct XMLBody: Sendable {
         i += 5
         var end = i
         while end + 1 < u.count, !(u[end] == UInt8(ascii: "?") && u[end + 1] == UInt8(ascii: ">")) { end += 1 }
-        guard end + 1 < u.count else { return data }  // not a whole declaration: the parser reports it
+        // A declaration never closed is refused here: libxml2 would switch to the encoding it
+        // names before finding that out (found by fuzzing: `encoding="UT-F8"?.…`).
+        guard end + 1 < u.count else { throw .xmlEncoding }
         let declaration = String(decoding: u[i..<end], as: UTF8.self)
         let rest = data.dropFirst(end + 2)
         var name = ""

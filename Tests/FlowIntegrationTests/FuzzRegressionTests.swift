@@ -18,6 +18,11 @@ final class FuzzRegressionTests: XCTestCase {
                 XCTAssertEqual((error as? IntegrationError)?.id, "response.xmlEncoding", encoding)
             }
         }
+        // A declaration never closed (`?.` for `?>`): libxml2 switched to `UT-F8` all the same.
+        let unclosed = Data("<?xml version=\"1.0\" encoding=\"UT-F8\"?.0\"><a>x</a>".utf8)
+        XCTAssertThrowsError(try XMLBody.parse(unclosed)) { error in
+            XCTAssertEqual((error as? IntegrationError)?.id, "response.xmlEncoding")
+        }
         let latin1 = Data("<?xml version='1.0' encoding='iso-8859-1'?>\n<a>Zo".utf8) + Data([0xEB]) + Data("</a>".utf8)
         let document = try XMLBody.parse(latin1)
         XCTAssertEqual(document.text(of: document.documentElement), "Zoë")

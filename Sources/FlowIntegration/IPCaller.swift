@@ -147,16 +147,26 @@ public struct IPCaller: Sendable {
         }
     }
 
+    /// Makes the call a session asks for (`Step.callIP`): for an `idempotent` IP the key is the
+    /// one derived from the call's effect, the same for every attempt and every resumption.
+    public func call(program: Program, _ request: CallRequest, configs: [Value],
+                     log: ((Exchange) -> Void)? = nil) throws(RuntimeError) -> Reply {
+        try call(program: program, ip: request.index, arguments: request.arguments.map(\.value), configs: configs,
+                 idempotencyKey: request.effect.idempotencyKey, log: log)
+    }
+
     /// Calls IP `index` and returns the session's reply: its outputs, or a failure for `on error`.
+    /// An `idempotent` IP sends `idempotencyKey` (without one, a new key from `makeKey`).
     /// `log` receives each attempt, already redacted.
     public func call(program: Program, ip index: Int, arguments: [Value], configs: [Value],
-                     log: ((Exchange) -> Void)? = nil) throws(RuntimeError) -> Reply {
+                     idempotencyKey: String? = nil, log: ((Exchange) -> Void)? = nil) throws(RuntimeError) -> Reply {
         let ip = program.integrationPoints[index]
-        let key = ip.declaration.idempotent ? makeKey() : nil
+        let key = ip.declaration.idempotent ? (idempotencyKey ?? makeKey()) : nil
         let (request, plan) = try self.request(program: program, ip: index, arguments: arguments, configs: configs, idempotencyKey: key)
         let redactor = redactor(plan, secure: Self.secureValues(of: ip, arguments))
         let method = request.method.uppercased()
-        let retriable = key != nil || ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
+        // A call declared `safe` changes nothing, whatever its method: sending it again is harmless.
+        let retriable = key != nil || ip.isSafe || ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
         let attempts = 1 + (retriable ? plan.retries : 0)
         var last: Reply = .failure(CallFailure(kind: "connection", message: "not sent"))
         for attempt in 1...attempts {

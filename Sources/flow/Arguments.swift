@@ -101,7 +101,7 @@ struct NameValue: Equatable {
 struct RunArguments: Equatable {
     static let optionNames = [
         "--answers", "--answer", "--stubs", "--stub", "--extension", "--define", "--arg", "--flow", "--max-steps",
-        "--secrets", "--plan", "--test", "--trace", "--json", "--color", "--help",
+        "--secrets", "--plan", "--test", "--trace", "--session", "--json", "--color", "--help",
     ]
 
     var file = ""
@@ -130,6 +130,8 @@ struct RunArguments: Equatable {
     var maxSteps = 100_000
     /// `--trace FILE`, `-` for standard output.
     var trace: String?
+    /// `--session FILE`: the session kept in the file, written after every step, resumed from it.
+    var session: String?
     var json = false
     var color: ColorChoice = .auto
 }
@@ -258,6 +260,8 @@ enum ArgumentParser {
             case "--trace":
                 // `-` is a value here (standard output), not an input.
                 result.trace = try scanner.value(example: "run.jsonl", allowDash: true)
+            case "--session":
+                result.session = try scanner.value(example: "payment.session.json")
             case "--json":
                 try scanner.flag()
                 result.json = true

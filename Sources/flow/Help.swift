@@ -59,7 +59,8 @@ enum Help {
                                [--stubs FILE.json] [--stub NAME=JSON]... [--extension NAME=PATH]...
                                [--plan FILE.flowtest [--test NAME]]
                                [--define NAME=VALUE]... [--arg NAME=VALUE]... [--flow NAME]
-                               [--max-steps N] [--trace FILE|-] [--json] [--color auto|always|never]
+                               [--max-steps N] [--trace FILE|-] [--session FILE] [--json]
+                               [--color auto|always|never]
 
         Checks the file as 'flow check' does, then runs its first flow. Integration points are not
         called: each gets the canned result of its stub. An extension with a stub gets the stub's
@@ -97,6 +98,10 @@ enum Help {
           --max-steps <n>         stop with an error after n elements (default 100000)
           --trace <file>          write each step as a JSON Lines record to the file ('-':
                                   standard output); passwords and secure values appear as "***"
+          --session <file>        keep the session in the file, rewritten whole after every step
+                                  and before every call; run again with the same file to go on
+                                  where it stopped: a call that was in flight is made again with
+                                  the same idempotency key (see grammar.md, "Calls are effects")
           --json                  print one JSON object at the end, and nothing else, on standard
                                   output: {"responses": [...], "outcome": "success" or "failure",
                                   "reason": ..., "steps": n}
@@ -111,7 +116,7 @@ enum Help {
               unknown question, config, flow or IP; a refused or missing answer; a missing stub)
           66  the file, the answers file or the stubs file is missing or unreadable
           70  the flow failed while running (a division by zero, the step limit, …)
-          73  the trace file cannot be written
+          73  the trace file or the session file cannot be written
           130 interrupted with Ctrl-C
 
         """

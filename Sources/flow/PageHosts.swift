@@ -90,7 +90,8 @@ struct TerminalPages: PageHost {
                 let word = line.trimmingCharacters(in: .whitespaces)
                 if word == "back" {
                     if page.canGoBack { return .back }
-                    say("there is no earlier page to go back to\n")
+                    say(page.backStoppedBy.map { "you cannot go back past '\($0)': it has been done\n" }
+                        ?? "there is no earlier page to go back to\n")
                     continue
                 }
                 typed[q.name] = word == "\\back" ? "back" : line

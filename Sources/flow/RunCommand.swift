@@ -156,17 +156,37 @@ struct RunCommand {
         }
 
         var responses: [String] = []
+        let kept = try arguments.session.map { path throws(RunError) in try SessionFile(path: path, sources: sources) }
         let session: Session
         var result: StepResult
-        do throws(RuntimeError) {
-            session = try Session(program: program, options: options, trace: trace.map { t in { t.write($0) } })
-            result = try session.start()
-        } catch {
-            throw .runtime(error)
+        // Responses shown before a run-time error are shown before it, too.
+        func stepped(_ step: () throws(RuntimeError) -> StepResult) throws(RunError) -> StepResult {
+            do throws(RuntimeError) {
+                return try step()
+            } catch {
+                responses += error.responses
+                host.show(error.responses)
+                throw .runtime(error)
+            }
         }
+        let traced = trace.map { t in { (event: TraceEvent) in t.write(event) } }
+        if let saved = try kept?.load(program: program) {
+            session = Session(program: program, state: saved, options: options, trace: traced)
+        } else {
+            do throws(RuntimeError) {
+                session = try Session(program: program, options: options, trace: traced)
+            } catch {
+                throw .runtime(error)
+            }
+        }
+        result = try stepped { () throws(RuntimeError) in try session.start() }
         while true {
             responses += result.responses
             host.show(result.responses)
+            // The step is on disk before anything is done about it: a call in flight is saved
+            // with its identity before its request goes out.
+            try kept?.save(session.state)
+            try trace?.check()
             let reply: Reply
             switch result.step {
             case .ask(let page):
@@ -181,7 +201,7 @@ struct RunCommand {
                         reply = r
                     } else {
                         do throws(RuntimeError) {
-                            reply = try caller.call(program: program, ip: call.index, arguments: call.arguments.map(\.value), configs: configs)
+                            reply = try caller.call(program: program, call, configs: configs)
                         } catch {
                             throw .runtime(error)
                         }
@@ -207,11 +227,7 @@ struct RunCommand {
             case .finished(let outcome):
                 return finish(outcome, responses: responses, steps: session.state.steps, interactive: interactive)
             }
-            do throws(RuntimeError) {
-                result = try session.resume(reply)
-            } catch {
-                throw .runtime(error)
-            }
+            result = try stepped { () throws(RuntimeError) in try session.resume(reply) }
         }
     }
 
@@ -302,10 +318,11 @@ struct RunCommand {
     }
 }
 
-/// `--trace FILE` (`-`: standard output): one JSON Lines record per event, written as it happens.
-/// FlowKit's events already leave out every secure value (passwords, secure arguments and outputs).
+/// `--trace FILE` (`-`: standard output): one JSON Lines record per event, written as it happens
+/// to the file where it is (`OutputFile`). FlowKit's events already leave out every secure value
+/// (passwords, secure arguments and outputs).
 final class TraceWriter {
-    private let handle: FileHandle
+    private let file: OutputFile
     private let sources: SourceManager
 
     /// Nil when there is no `--trace`.
@@ -313,22 +330,23 @@ final class TraceWriter {
         guard let path else { return nil }
         self.sources = sources
         if path == "-" {
-            handle = .standardOutput
+            file = OutputFile(standardOutput: ())
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-            let handle = FileHandle(forWritingAtPath: path)
-        else {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            let reason = isDirectory.boolValue ? "it is a directory" : exists ? "permission denied" : "cannot create it"
-            throw .cannotWriteTrace(path, reason)
+        do {
+            file = try OutputFile(path: path)
+        } catch {
+            throw .cannotWriteTrace(path, error.reason)
         }
-        self.handle = handle
     }
 
     func write(_ event: TraceEvent) {
-        try? handle.write(contentsOf: Data((event.jsonLine(sources: sources) + "\n").utf8))
+        file.write(event.jsonLine(sources: sources) + "\n")
+    }
+
+    /// Stops the run (exit 73) once a record could not be written.
+    func check() throws(RunError) {
+        if let reason = file.failure { throw .cannotWriteTrace(file.path, reason) }
     }
 }
 

@@ -44,6 +44,10 @@ enum RunError: Error {
     case inputEnded
     /// `--trace /no/such/dir/t.jsonl`: (path, reason)
     case cannotWriteTrace(String, String)
+    /// `--session /no/such/dir/s.json`, a FIFO, a full disk: (path, reason)
+    case cannotWriteSession(String, String)
+    /// `--session notes.txt`, or a session started with another version of the flow: (path, why)
+    case badSessionFile(String, String)
     /// `--secrets s.env` with a line `oops`: (path, line, what is wrong)
     case badSecretsFile(String, Int, String)
     /// The flow failed while running; rendered with FlowKit's `DiagnosticRenderer`.
@@ -53,7 +57,8 @@ enum RunError: Error {
         switch self {
         case .cannotRead: .noInput
         case .inputEnded: .failure
-        case .cannotWriteTrace: .cannotCreate
+        case .cannotWriteTrace, .cannotWriteSession: .cannotCreate
+        case .badSessionFile: .dataError
         case .runtime: .software
         case .badSecretsFile: .dataError
         case .badValue, .badJSON, .unknownQuestion, .unknownCallee, .unknownOutput, .missingOutput, .badStub, .unknownExtension,
@@ -86,6 +91,8 @@ enum RunError: Error {
             "'\(name)' was called more often than its stub has results (\(count))"
         case .inputEnded: "input ended before the flow finished"
         case .cannotWriteTrace(let path, let reason): "cannot write the trace to '\(path)': \(reason)"
+        case .cannotWriteSession(let path, let reason): "cannot write the session to '\(path)': \(reason)"
+        case .badSessionFile(let path, let reason): "cannot go on with the session in '\(path)': \(reason)"
         case .runtime(let error): error.diagnostic.message
         case .badSecretsFile(let path, let line, let message): "\(path):\(line): \(message)"
         }
@@ -93,7 +100,8 @@ enum RunError: Error {
 
     var hint: String? {
         switch self {
-        case .cannotRead, .inputEnded, .runtime, .cannotWriteTrace: return nil
+        case .cannotRead, .inputEnded, .runtime, .cannotWriteTrace, .cannotWriteSession: return nil
+        case .badSessionFile: return "give another --session file to start a new session; this one is left as it is"
         case .badSecretsFile: return "a secrets file has one KEY=VALUE a line, for example: STRIPE_SECRET_KEY=…"
         case .badJSON: return nil
         case .unknownQuestion(let name, _, let known): return Self.suggest(name, known, what: "questions")

@@ -25,7 +25,7 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(run.stdout.hasSuffix("}\n"), "\(run)")
         for expected in [
             #"label="flow Payment""#, #"label="page Embedded Payment""#, #"[label="extension Tokenize""#,
-            #"[label="ip StripeCharge""#, #"[label="if not result.paid or result.status != …""#,
+            #"[label="ip StripeCharge\n(unsafe: no back past it)""#, #"[label="if not result.paid or result.status != …""#,
             #"label="error""#, #"label="yes""#, #"label="no""#,
         ] {
             XCTAssertTrue(run.stdout.contains(expected), "no '\(expected)' in\n\(run.stdout)")

@@ -66,7 +66,7 @@ final class GraphExportTests: XCTestCase {
                   f0_n0_q1 [label="Note: text"];
                   f0_n0_q0 -> f0_n0_q1 [style=invis];
                 }
-                f0_n1 [label="ip Charge", fillcolor="#fdf1d8"];
+                f0_n1 [label="ip Charge\n(unsafe: no back past it)", fillcolor="#fdf1d8"];
                 f0_n2 [label="finish failure \"declined\"", shape=oval, fillcolor="#ececec"];
                 f0_n3 [label="if Card.Amount > 100", shape=diamond, style=filled, fillcolor="#fffbe6"];
                 f0_n4 [label="call Audit", fillcolor="#fdf1d8"];
@@ -105,7 +105,7 @@ final class GraphExportTests: XCTestCase {
                   f0_n0_q0["Amount: currency"]
                   f0_n0_q1["Note: text"]
                 end
-                f0_n1[["ip Charge"]]
+                f0_n1[["ip Charge<br>(unsafe: no back past it)"]]
                 f0_n2(["finish failure #quot;declined#quot;"])
                 f0_n3{"if Card.Amount #gt; 100"}
                 f0_n4[["call Audit"]]

@@ -125,6 +125,10 @@ extension Message {
     static func recursiveCall(_ name: String) -> Message {
         Message("check.recursiveCall", .error, "flow '\(name)' calls itself; a sub-flow call cannot recurse")
     }
+    /// `retry 2` in `ip Charge { POST "…" }` without `idempotent` or `safe`
+    static func retryNeverSent(_ method: String) -> Message {
+        Message("check.retryNeverSent", .warning, "this \(method) request is never retried: it is neither 'idempotent' nor 'safe'")
+    }
     /// `response "key {STRIPE_SECRET_KEY}"`
     static func secretOutsideRequest(_ name: String) -> Message {
         Message("check.secretOutsideRequest", .error, "secret '\(name)' can only be used in an integration point's request")

@@ -71,7 +71,10 @@ struct IPChecker {
         case nil: break
         }
         if let t = d.timeout { positiveNumber(t, "'timeout'") }
-        if let r = d.retry { positiveNumber(r, "'retry'", allowZero: true) }
+        if let r = d.retry {
+            positiveNumber(r, "'retry'", allowZero: true)
+            checkRetryIsSent(r, d)
+        }
         for o in d.outputs { checkOutput(o, d) }
     }
 
@@ -105,6 +108,17 @@ struct IPChecker {
         if case .constant(.number(let n)) = v.kind, n < 0 || (!allowZero && n == 0) {
             p.report(.typeMismatch("\(what) must be \(allowZero ? "zero or more" : "more than zero")"), v.range)
         }
+    }
+
+    /// `retry 2` on a POST, PATCH or SOAP request that is neither `idempotent` nor `safe`: such a
+    /// request is sent once (a second sending could do twice what it does), so the retries are
+    /// never made.
+    private func checkRetryIsSent(_ r: Expr, _ d: IPDecl) {
+        guard case .constant(.number(let n))? = p.program.integrationPoints[index].lowered[r.range]?.kind, n > 0,
+              !d.idempotent, d.safety != .safe, d.isSOAP || d.method == .POST || d.method == .PATCH
+        else { return }
+        p.report(.retryNeverSent(d.isSOAP ? "SOAP" : d.method?.rawValue ?? "POST"), r.range,
+                 hint: "add 'idempotent' when the service takes an Idempotency-Key, or 'safe' when the call changes nothing")
     }
 
     private func checkElements(_ elements: [XMLElementSpec], _ d: IPDecl) {

@@ -11,7 +11,8 @@
 /// - **Labels** say the element's kind and what it does, quoting the source: `if not result.paid
 ///   or …`, `response "You paid …"`, `set amount = …`, `finish failure "declined"`. Whitespace
 ///   is collapsed and long text is cut at a word to `summaryLimit` characters; a cut inside a
-///   string keeps its closing quote.
+///   string keeps its closing quote. A call to an unsafe IP or extension says so on a second line,
+///   `(unsafe: no back past it)`: `back` stops at the first page after it.
 /// - **Edges**: `next` unlabelled, a decision's `yes` (next) and `no` (branch), a call's `error`
 ///   (branch), and a dashed `call` edge from a sub-flow call to the entry of the called flow
 ///   (drawn as a box of its own, `flow Name`, when that flow is not among those drawn).
@@ -140,8 +141,13 @@ public struct GraphExport: Sendable {
         case .call(let info):
             node.shape = .call
             switch info.target {
-            case .ip(let i): node.label = "ip \(program.integrationPoints[i].name)"
-            case .extension(let i): node.label = "extension \(program.extensions[i].name)"
+            // An unsafe call is a point of no return for `back` (grammar.md, "Calls are effects").
+            case .ip(let i):
+                node.label = "ip \(program.integrationPoints[i].name)"
+                if !program.integrationPoints[i].isSafe { node.label += "\n(unsafe: no back past it)" }
+            case .extension(let i):
+                node.label = "extension \(program.extensions[i].name)"
+                if !program.extensions[i].isSafe { node.label += "\n(unsafe: no back past it)" }
             case .flow(let i): node.label = "call \(program.flows[i].name)"
             }
         case .response, .set:

@@ -240,3 +240,19 @@ extension ValueType {
         }
     }
 }
+
+extension IntegrationPoint {
+    /// Whether a call changes nothing outside the session: `safe` or `unsafe` as declared, else
+    /// true for GET and false for every other method and for SOAP. `back` may cross a completed
+    /// safe call; it stops at the first page after a completed unsafe one.
+    public var isSafe: Bool {
+        if let s = declaration.safety { return s == .safe }
+        return !declaration.isSOAP && (declaration.method?.isSafe ?? false)
+    }
+}
+
+extension ExtensionInfo {
+    /// Whether a call changes nothing outside the session: as declared, else true (an extension
+    /// reads something on the customer's side, such as a card it turns into a token).
+    public var isSafe: Bool { declaration.safety.map { $0 == .safe } ?? true }
+}

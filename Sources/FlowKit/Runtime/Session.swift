@@ -10,6 +10,16 @@ import Foundation
 /// `Codable` value, `SessionState`: a session snapshotted while it waits and restored in another
 /// process continues exactly as the original would. Names were resolved to slots by the compiler;
 /// running never looks a name up. A step limit stops flows that loop for ever.
+///
+/// Calls are effects (grammar.md, "Calls are effects"): each call to an IP or an extension gets
+/// an identity, the session's id and a sequence number that is never reused, and is recorded in
+/// the state as in flight *before* the host is asked to make it, then as completed with its
+/// outcome. A host that saves the state before acting on a step therefore finds an interrupted
+/// call again with the same identity and idempotency key. `back` never repeats a call: it stops
+/// at the first page after a completed unsafe call, and a safe call it went across is answered
+/// from its record while the flow goes the same way with the same arguments. A restored session
+/// whose unsafe IP call was in flight without an idempotency key does not send it again: the
+/// call fails with `interrupted`, for the flow's `on error`.
 public final class Session {
     public let program: Program
     public let options: RuntimeOptions
@@ -24,7 +34,8 @@ public final class Session {
         self.program = program
         self.options = options
         self.trace = trace
-        self.state = SessionState(frames: [], sessionValues: [], configValues: [], history: [], steps: 0, outcome: nil)
+        self.state = SessionState(id: options.sessionID ?? RuntimeOptions.randomSessionID(), effects: EffectLog(),
+                                  frames: [], sessionValues: [], configValues: [], history: [], steps: 0, outcome: nil)
         try setUp()
     }
 
@@ -42,6 +53,18 @@ public final class Session {
     /// must do.
     public func start() throws(RuntimeError) -> StepResult {
         if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
+        if let call = state.effects.inFlight, call.kind == "ip", !call.safe,
+           let top = state.frames.indices.last,
+           case .call(let info) = program.flows[state.frames[top].flow].elements[state.frames[top].pc].kind,
+           case .ip(let i) = info.target, !program.integrationPoints[i].declaration.idempotent
+        {
+            // Sent perhaps, perhaps not, and the service has no key to tell a second sending from
+            // the first: the flow decides what to do, the call is not made again.
+            let failure = CallFailure(
+                kind: "interrupted",
+                message: "the run stopped while '\(call.name)' was being called; it may have been carried out, so it is not sent again")
+            return try resume(.failure(failure))
+        }
         if let waiting = try currentRequest() { return StepResult(responses: [], step: waiting) }
         return try run()
     }
@@ -85,16 +108,16 @@ public final class Session {
             let previous = state.history[state.history.count - 1]
             state.frames = previous.frames
             state.sessionValues = previous.sessionValues
+            // The calls made since that page (all safe: an unsafe one stops `back`) are kept;
+            // going forward the same way with the same arguments uses their outcomes.
+            state.effects.replay = state.effects.completed.filter { $0.sequence >= previous.sequence }
             trace?(.back(range: element.range))
             return StepResult(responses: [], step: try currentRequest()!)
         case (.call(let info), .result(let outputs)):
-            try bind(outputs, of: info, at: element, frame: top)
-            visit?(.edge(flow: state.frames[top].flow, element: pc, branch: false))
-            state.frames[top].pc = Int(element.next)
+            try complete(.result(outputs), of: info, at: element, frame: top)
             return try run()
         case (.call(let info), .failure(let failure)):
-            trace?(.callFailed(name: calleeName(info.target), failure: failure, range: element.range))
-            try takeErrorEdge(failure, at: element, frame: top, callee: calleeName(info.target))
+            try complete(.failure(failure), of: info, at: element, frame: top)
             return try run()
         default:
             throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.range)
@@ -155,6 +178,17 @@ public final class Session {
 
     private func run() throws(RuntimeError) -> StepResult {
         var responses: [String] = []
+        do {
+            return try run(&responses)
+        } catch {
+            // What was shown before the error is still the caller's to see.
+            var failure = error
+            failure.responses = responses
+            throw failure
+        }
+    }
+
+    private func run(_ responses: inout [String]) throws(RuntimeError) -> StepResult {
         let limit = options.maxSteps
         let visit = self.visit
         // The outer loop picks up the top frame; the inner loop runs its elements with the frame's
@@ -216,20 +250,32 @@ public final class Session {
             switch element.kind {
             case .page(let p):
                 let request = try pageRequest(flow, p, frame: top)
-                state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues))
-                if state.history.count > options.maxHistory { state.history.removeFirst() }
+                state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues,
+                                                sequence: state.effects.nextSequence))
+                if state.history.count > options.maxHistory {
+                    state.history.removeFirst()
+                    let oldest = state.history[0].sequence
+                    state.effects.completed.removeAll { $0.sequence < oldest }
+                }
                 var r = request
                 r.canGoBack = state.history.count >= 2
+                r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
                 return StepResult(responses: responses, step: .ask(r))
             case .call(let info):
                 switch info.target {
                 case .ip(let i):
-                    let request = try callRequest(program.integrationPoints[i].name, i, program.integrationPoints[i].parameters, info, element, top)
-                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, program.integrationPoints[i].parameters), range: element.range))
+                    let ip = program.integrationPoints[i]
+                    var request = try callRequest(ip.name, i, ip.parameters, info, element, top)
+                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, ip.parameters), range: element.range))
+                    if try replayed(request, info, element, frame: top) { continue }
+                    request.effect = begin(request, kind: "ip", safe: ip.isSafe, frame: top)
                     return StepResult(responses: responses, step: .callIP(request))
                 case .extension(let i):
-                    let request = try callRequest(program.extensions[i].name, i, program.extensions[i].parameters, info, element, top)
-                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, program.extensions[i].parameters), range: element.range))
+                    let ext = program.extensions[i]
+                    var request = try callRequest(ext.name, i, ext.parameters, info, element, top)
+                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, ext.parameters), range: element.range))
+                    if try replayed(request, info, element, frame: top) { continue }
+                    request.effect = begin(request, kind: "extension", safe: ext.isSafe, frame: top)
                     return StepResult(responses: responses, step: .runExtension(request))
                 case .flow(let f):
                     let callee = program.flows[f]
@@ -346,13 +392,18 @@ public final class Session {
         case .page(let p):
             var r = try pageRequest(flow, p, frame: top)
             r.canGoBack = state.history.count >= 2
+            r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
             return .ask(r)
         case .call(let info):
             switch info.target {
             case .ip(let i):
-                return .callIP(try callRequest(program.integrationPoints[i].name, i, program.integrationPoints[i].parameters, info, element, top))
+                var request = try callRequest(program.integrationPoints[i].name, i, program.integrationPoints[i].parameters, info, element, top)
+                request.effect = inFlightEffect(request, kind: "ip", safe: program.integrationPoints[i].isSafe, frame: top)
+                return .callIP(request)
             case .extension(let i):
-                return .runExtension(try callRequest(program.extensions[i].name, i, program.extensions[i].parameters, info, element, top))
+                var request = try callRequest(program.extensions[i].name, i, program.extensions[i].parameters, info, element, top)
+                request.effect = inFlightEffect(request, kind: "extension", safe: program.extensions[i].isSafe, frame: top)
+                return .runExtension(request)
             case .flow:
                 return nil
             }
@@ -394,7 +445,86 @@ public final class Session {
                 throw RuntimeError(.missingArgument(p.name, name), at: element.range)
             }
         }
-        return CallRequest(name: name, index: index, arguments: arguments, range: element.range)
+        return CallRequest(name: name, index: index, arguments: arguments, range: element.range,
+                           effect: Effect(session: state.id, sequence: 0))
+    }
+
+    // MARK: - Effects
+
+    /// Records the call as in flight with the next sequence number, before the host makes it.
+    private func begin(_ request: CallRequest, kind: String, safe: Bool, frame: Int) -> Effect {
+        let sequence = state.effects.nextSequence
+        state.effects.nextSequence += 1
+        state.effects.inFlight = EffectRecord(
+            sequence: sequence, kind: kind, name: request.name, flow: state.frames[frame].flow, element: state.frames[frame].pc,
+            arguments: Self.fingerprint(request.arguments), safe: safe, outcome: nil)
+        return Effect(session: state.id, sequence: sequence)
+    }
+
+    /// The call the session waits for, after a restore or when asked again: the one recorded in
+    /// flight (marked `resumed`, since it may have been made), else a new one.
+    private func inFlightEffect(_ request: CallRequest, kind: String, safe: Bool, frame: Int) -> Effect {
+        if let call = state.effects.inFlight, call.flow == state.frames[frame].flow, call.element == state.frames[frame].pc {
+            return Effect(session: state.id, sequence: call.sequence, resumed: true)
+        }
+        return begin(request, kind: kind, safe: safe, frame: frame)
+    }
+
+    /// After `back`: when the next call is the one made here before with the same arguments, its
+    /// recorded outcome is used and nothing is asked of the host. Any other call ends the replay,
+    /// and the calls of the abandoned way are forgotten.
+    private func replayed(_ request: CallRequest, _ info: CallInfo, _ element: Element, frame: Int) throws(RuntimeError) -> Bool {
+        guard let next = state.effects.replay.first else { return false }
+        let flow = state.frames[frame].flow, pc = state.frames[frame].pc
+        guard next.flow == flow, next.element == pc, next.arguments == Self.fingerprint(request.arguments),
+              let outcome = next.outcome
+        else {
+            let abandoned = Set(state.effects.replay.map(\.sequence))
+            state.effects.completed.removeAll { abandoned.contains($0.sequence) }
+            state.effects.replay = []
+            return false
+        }
+        state.effects.replay.removeFirst()
+        trace?(.replay(name: next.name, sequence: next.sequence, range: element.range))
+        try apply(outcome, of: info, at: element, frame: frame)
+        return true
+    }
+
+    /// The host's reply to the call in flight: recorded with the call, then bound or handled.
+    private func complete(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+        if var call = state.effects.inFlight {
+            call.outcome = outcome
+            state.effects.inFlight = nil
+            if call.safe {
+                state.effects.completed.append(call)
+            } else {
+                // No page before an unsafe call can be returned to: `back` would undo what the
+                // call did only in the session, not in the world.
+                state.history.removeAll()
+                state.effects.completed = []
+                state.effects.barrier = call.name
+            }
+        }
+        try apply(outcome, of: info, at: element, frame: frame)
+    }
+
+    private func apply(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+        switch outcome {
+        case .result(let outputs):
+            try bind(outputs, of: info, at: element, frame: frame)
+            visit?(.edge(flow: state.frames[frame].flow, element: state.frames[frame].pc, branch: false))
+            state.frames[frame].pc = Int(element.next)
+        case .failure(let failure):
+            trace?(.callFailed(name: calleeName(info.target), failure: failure, range: element.range))
+            try takeErrorEdge(failure, at: element, frame: frame, callee: calleeName(info.target))
+        }
+    }
+
+    /// SHA-256 of the arguments as JSON.
+    static func fingerprint(_ arguments: [(name: String, value: Value)]) -> String {
+        var text = ""
+        for a in arguments { text += JSONText.quote(a.name) + ":" + a.value.jsonText() + "," }
+        return SHA256.hex(text)
     }
 
     private func redacted(_ arguments: [(name: String, value: Value)], _ parameters: [ParameterInfo]) -> [(name: String, value: Value?)] {

@@ -3,6 +3,11 @@ import Foundation
 /// Everything a session is, as one `Codable` value: snapshot it while the session waits, restore
 /// it in a fresh process, and the flow finishes exactly as it would have.
 public struct SessionState: Codable, Sendable, Equatable {
+    /// The session's identity: with a call's sequence number, the identity of that call's effect
+    /// (`Effect`), from which its idempotency key is derived.
+    public internal(set) var id: String
+    /// The calls to IPs and extensions made so far (see `EffectLog`).
+    public internal(set) var effects: EffectLog
     /// The call stack: the entry flow first, then each sub-flow called and not yet finished.
     public internal(set) var frames: [Frame]
     /// Session variables (`var`), visible in every flow.
@@ -32,6 +37,77 @@ public struct Frame: Codable, Sendable, Equatable {
 struct Checkpoint: Codable, Sendable, Equatable {
     var frames: [Frame]
     var sessionValues: [Value?]
+    /// The sequence number the next call had then: calls numbered from here on were made after
+    /// this page.
+    var sequence: Int
+}
+
+/// A call to an integration point or an extension, as an effect with an identity that survives
+/// the process: the session's id and the call's sequence number in the session (1, 2, …; a
+/// number is never given twice, not even after `back`). Its idempotency key is derived from that
+/// identity alone, so every attempt and every resumption of the call sends the same key.
+public struct Effect: Codable, Sendable, Equatable {
+    public var session: String
+    public var sequence: Int
+    /// True when the call was in flight when the session was saved and has been restored since:
+    /// it may have been carried out already.
+    public var resumed: Bool
+
+    public init(session: String, sequence: Int, resumed: Bool = false) {
+        self.session = session
+        self.sequence = sequence
+        self.resumed = resumed
+    }
+
+    /// `flow-` and 40 hexadecimal digits of SHA-256 over the identity: the same for the same
+    /// call, different for every other call of this or any other session, and it does not give
+    /// the session's id (the capability to drive it, for `flow serve`) away to the gateway.
+    public var idempotencyKey: String {
+        "flow-" + SHA256.hex("flow effect \(session) \(sequence)").prefix(40)
+    }
+}
+
+/// One call the session made, with its outcome once the host reported it.
+public struct EffectRecord: Codable, Sendable, Equatable {
+    public var sequence: Int
+    /// `ip` or `extension`.
+    public var kind: String
+    public var name: String
+    /// Where the call stands: the flow's index and the element's.
+    var flow: Int
+    var element: Int
+    /// SHA-256 of the arguments as JSON: the same call with the same arguments has the same one.
+    var arguments: String
+    /// Whether `back` may cross the call once it is completed (`IntegrationPoint.isSafe`).
+    public var safe: Bool
+    /// Nil while the call is in flight.
+    public var outcome: EffectOutcome?
+}
+
+public enum EffectOutcome: Codable, Sendable, Equatable {
+    case result([String: Value])
+    case failure(CallFailure)
+}
+
+/// The calls of a session. A call is recorded as in flight before the host makes it, and as
+/// completed with its result when the host reports it; a host that saves the state between the
+/// two (`flow run --session`, `flow serve`) finds the call, its identity and its key again after
+/// a crash.
+public struct EffectLog: Codable, Sendable, Equatable {
+    /// The sequence number of the next call.
+    public internal(set) var nextSequence: Int = 1
+    /// The call the session waits for, recorded before the host makes it.
+    public internal(set) var inFlight: EffectRecord?
+    /// Completed calls that `back` can still reach, oldest first, with their outcomes. Older ones
+    /// are dropped: no page before them can be returned to.
+    public internal(set) var completed: [EffectRecord] = []
+    /// Safe calls that `back` went across, in order: while the flow goes the same way again with
+    /// the same arguments, their outcomes are used instead of calling again.
+    var replay: [EffectRecord] = []
+    /// The last unsafe call completed: `back` cannot go past it.
+    public internal(set) var barrier: String?
+
+    public init() {}
 }
 
 /// How a session ended.
@@ -57,11 +133,15 @@ public struct RuntimeOptions: Sendable {
     public var arguments: [String: String]
     /// The flow to run instead of the program's entry flow.
     public var flow: String?
+    /// The new session's id; nil: 128 random bits, in hexadecimal.
+    public var sessionID: String?
     /// Today's date as `yyyy-mm-dd`; the session has no clock of its own.
     public var today: @Sendable () -> String
 
     public init(maxSteps: Int = 100_000, maxCallDepth: Int = 200, maxHistory: Int = 200, configs: [String: String] = [:],
-                arguments: [String: String] = [:], flow: String? = nil, today: @escaping @Sendable () -> String = RuntimeOptions.systemToday) {
+                arguments: [String: String] = [:], flow: String? = nil, sessionID: String? = nil,
+                today: @escaping @Sendable () -> String = RuntimeOptions.systemToday) {
+        self.sessionID = sessionID
         self.maxSteps = maxSteps
         self.maxCallDepth = maxCallDepth
         self.maxHistory = maxHistory
@@ -69,6 +149,13 @@ public struct RuntimeOptions: Sendable {
         self.arguments = arguments
         self.flow = flow
         self.today = today
+    }
+
+    /// 128 random bits in hexadecimal, for a new session's id.
+    public static func randomSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return SHA256.hex(bytes)
     }
 
     /// Today in UTC from the system clock; hosts and tests may pass a fixed date instead.
@@ -105,6 +192,9 @@ public struct PageRequest: Sendable {
     /// Whether `.back` can return to an earlier page.
     public var canGoBack: Bool
     public var range: SourceRange
+    /// When `back` cannot return further because an unsafe call was completed since the earlier
+    /// page: that call's name (the host can say why).
+    public var backStoppedBy: String?
 }
 
 public struct CallRequest: Sendable {
@@ -114,10 +204,12 @@ public struct CallRequest: Sendable {
     /// One value per parameter, in declaration order.
     public var arguments: [(name: String, value: Value)]
     public var range: SourceRange
+    /// The call's identity and idempotency key.
+    public var effect: Effect
 }
 
 /// A call that failed, as the host reports it; inside `on error { }` it is the `error` object.
-public struct CallFailure: Sendable, Equatable {
+public struct CallFailure: Codable, Sendable, Equatable {
     /// `http`, `connection`, `timeout`, `tls`, `malformed`, `tooLarge`, `soapFault`, `extension`, `flow`, …
     public var kind: String
     public var message: String
@@ -166,6 +258,8 @@ public enum Reply: Sendable {
 /// A run-time error: a diagnostic with the source range of the element and expression that failed.
 public struct RuntimeError: Error, Sendable {
     public var diagnostic: Diagnostic
+    /// Responses the session showed in the same step before the error, to be shown before it.
+    public var responses: [String] = []
     public init(_ message: Message, at range: SourceRange, hint: String? = nil) {
         diagnostic = Diagnostic(message, at: range, hint: hint)
     }

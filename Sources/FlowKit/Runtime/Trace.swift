@@ -9,6 +9,8 @@ public enum TraceEvent: Sendable {
     case call(kind: String, name: String, arguments: [(name: String, value: Value?)], range: SourceRange)
     case result(name: String, outputs: [String: Value?], range: SourceRange)
     case callFailed(name: String, failure: CallFailure, range: SourceRange)
+    /// After `back`, a call answered from its record (the call numbered `sequence`), not made again.
+    case replay(name: String, sequence: Int, range: SourceRange)
     case response(text: String, range: SourceRange)
     case back(range: SourceRange)
     case finish(success: Bool, reason: String?, range: SourceRange)
@@ -16,7 +18,7 @@ public enum TraceEvent: Sendable {
     public var range: SourceRange {
         switch self {
         case .enter(_, let r), .answer(_, _, let r), .set(_, _, let r), .call(_, _, _, let r), .result(_, _, let r),
-             .callFailed(_, _, let r), .response(_, let r), .back(let r), .finish(_, _, let r):
+             .callFailed(_, _, let r), .replay(_, _, let r), .response(_, let r), .back(let r), .finish(_, _, let r):
             r
         }
     }
@@ -40,6 +42,8 @@ public enum TraceEvent: Sendable {
             fields = [("event", "\"result\""), ("name", JSONText.quote(name)), ("outputs", "{\(out)}")]
         case .callFailed(let name, let f, _):
             fields = [("event", "\"failure\""), ("name", JSONText.quote(name)), ("error", f.value.jsonText())]
+        case .replay(let name, let sequence, _):
+            fields = [("event", "\"replay\""), ("name", JSONText.quote(name)), ("effect", "\(sequence)")]
         case .response(let text, _): fields = [("event", "\"response\""), ("text", JSONText.quote(text))]
         case .back: fields = [("event", "\"back\"")]
         case .finish(let success, let reason, _):

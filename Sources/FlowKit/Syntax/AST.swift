@@ -198,6 +198,16 @@ public struct Statement: Sendable {
 
 public enum HTTPMethod: String, Sendable, CaseIterable {
     case GET, POST, PUT, PATCH, DELETE
+
+    /// GET changes nothing on the server (RFC 9110 §9.2.1); every other method may.
+    public var isSafe: Bool { self == .GET }
+}
+
+/// `safe` or `unsafe` in an IP or extension declaration: whether a call changes something outside
+/// the session, which decides whether `back` may cross a completed call (grammar.md, "Calls are
+/// effects").
+public enum CallSafety: String, Sendable {
+    case safe, unsafe
 }
 
 /// `key = value` inside `query { }`, `headers { }` or `form { }`. Keys are names or text literals.
@@ -266,6 +276,10 @@ public struct IPDecl: Sendable {
     public var idempotent: Bool
     public var outputs: [OutputDecl]
     public var range: SourceRange
+    /// `safe` or `unsafe` as written; nil: GET is safe, every other method and SOAP unsafe.
+    public var safety: CallSafety? = nil
+    /// Where `safe` or `unsafe` is written, for errors about it.
+    public var safetyRange: SourceRange? = nil
     /// Where the request line (`POST …`) and the body setting (`form`, `json`, `body`) are
     /// written, for errors about them.
     public var methodRange: SourceRange? = nil
@@ -280,6 +294,9 @@ public struct ExtensionDecl: Sendable {
     public var timeout: Expr?
     public var outputs: [OutputDecl]
     public var range: SourceRange
+    /// `safe` or `unsafe` as written; nil: an extension is safe.
+    public var safety: CallSafety? = nil
+    public var safetyRange: SourceRange? = nil
 }
 
 public struct FlowDecl: Sendable {

@@ -868,7 +868,7 @@ public struct Parser {
     }
 
     static let ipItems = ["GET", "POST", "PUT", "PATCH", "DELETE", "soap", "action", "namespace", "query", "headers",
-                          "form", "json", "body", "auth", "timeout", "retry", "idempotent", "output"]
+                          "form", "json", "body", "auth", "timeout", "retry", "idempotent", "safe", "unsafe", "output"]
 
     private mutating func parseIPItem(_ decl: inout IPDecl) {
         guard at(.word) else {
@@ -955,6 +955,8 @@ public struct Parser {
         case "idempotent":
             advance()
             decl.idempotent = true
+        case "safe", "unsafe":
+            parseSafety(&decl.safety, &decl.safetyRange)
         case "output":
             if let o = parseOutput(allowSource: true) { decl.outputs.append(o) }
         default:
@@ -1106,9 +1108,11 @@ public struct Parser {
             recover()
             return nil
         }
-        let items = ["run", "timeout", "output"]
+        let items = ["run", "timeout", "safe", "unsafe", "output"]
         parseLines(closing: "extension", endOf: "an extension setting") { p in
-            if p.atWord("run") {
+            if p.atWord("safe") || p.atWord("unsafe") {
+                p.parseSafety(&decl.safety, &decl.safetyRange)
+            } else if p.atWord("run") {
                 p.advance()
                 decl.command = p.parseExpression()
             } else if p.atWord("timeout") {
@@ -1119,12 +1123,26 @@ public struct Parser {
             } else {
                 p.report(.unknownExtensionSetting, at: p.range(of: p.current), label: "found \(p.foundDescription)",
                          hint: (p.at(.word) ? Suggest.closest(to: p.currentText, in: items).map { "did you mean '\($0)'? " } : nil) ?? ""
-                             + "settings: run, timeout, output")
+                             + "settings: run, timeout, safe, unsafe, output")
                 p.recover()
             }
         }
         decl.range = rangeFrom(s)
         return .extension(decl)
+    }
+
+    /// `safe` or `unsafe`, once per declaration.
+    private mutating func parseSafety(_ safety: inout CallSafety?, _ where_: inout SourceRange?) {
+        let wordRange = range(of: current)
+        let value = CallSafety(rawValue: currentText)!
+        advance()
+        if let earlier = where_ {
+            report(.safetyTwice(value.rawValue), at: wordRange, notes: [DiagnosticNote("said first here", at: earlier)],
+                   hint: "say 'safe' when a call changes nothing, 'unsafe' when it may; once")
+            return
+        }
+        safety = value
+        where_ = wordRange
     }
 
     // MARK: - Expressions

@@ -81,6 +81,10 @@ extension Message {
     static let invalidUnicodeEscape = Message("parse.invalidUnicodeEscape", .error, "invalid '\\u{…}' escape")
     /// `set x = items.0`
     static let numericMember = Message("parse.numericMember", .error, "a field name cannot be a number")
+    /// `safe` and `unsafe` (or `safe` twice) in one integration point or extension
+    static func safetyTwice(_ word: String) -> Message {
+        Message("parse.safetyTwice", .error, "'\(word)': this declaration already says whether its calls are safe")
+    }
     /// `set result.id = 1`
     static let setPath = Message("parse.setPath", .error, "'set' assigns a variable, not a field or an answer")
     /// `secret KEY = "abc"`

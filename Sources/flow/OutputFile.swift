@@ -37,7 +37,7 @@ final class OutputFile {
             throw OutputFileError(path: path, reason: "it is a directory")
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0o666)
-        guard fd >= 0 else { throw OutputFileError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw OutputFileError(path: path, reason: OutputFile.reason(errno)) }
         descriptor = fd
         owned = true
     }
@@ -56,12 +56,20 @@ final class OutputFile {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + done, total - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
+                failure = OutputFile.reason(errno)
                 return
             }
             done += n
         }
         bytes.removeAll()
+    }
+}
+
+extension OutputFile {
+    /// The system's reason, lowercase as every message of flow: `no such file or directory`.
+    static func reason(_ code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
     }
 }
 

@@ -48,11 +48,11 @@ struct SessionFile {
         if lstat(path, &info) == 0 {
             // Follow symlinks to what they name; refuse what a rename would destroy.
             guard let resolved = realpath(path, nil) else {
-                throw .cannotWriteSession(path, "it is a symlink to nowhere (\(String(cString: strerror(errno))))")
+                throw .cannotWriteSession(path, "it is a symlink to nowhere (\(OutputFile.reason(errno)))")
             }
             target = String(cString: resolved)
             free(resolved)
-            guard stat(target, &info) == 0 else { throw .cannotWriteSession(path, String(cString: strerror(errno))) }
+            guard stat(target, &info) == 0 else { throw .cannotWriteSession(path, OutputFile.reason(errno)) }
             guard (info.st_mode & S_IFMT) == S_IFREG else { throw .cannotWriteSession(path, "it is not a regular file") }
             guard info.st_nlink <= 1 else {
                 throw .cannotWriteSession(path, "it has other hard links, which rewriting it would break")
@@ -96,7 +96,7 @@ struct SessionFile {
         let folder = (target as NSString).deletingLastPathComponent
         let temporary = (folder.isEmpty ? "." : folder) + "/." + (target as NSString).lastPathComponent + ".\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .cannotWriteSession(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .cannotWriteSession(path, OutputFile.reason(errno)) }
         var failure: String?
         data.withUnsafeBytes { raw in
             var done = 0
@@ -104,15 +104,15 @@ struct SessionFile {
                 let n = write(fd, raw.baseAddress! + done, raw.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
+                    failure = OutputFile.reason(errno)
                     return
                 }
                 done += n
             }
         }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil, fsync(fd) != 0 { failure = OutputFile.reason(errno) }
         close(fd)
-        if failure == nil, rename(temporary, target) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil, rename(temporary, target) != 0 { failure = OutputFile.reason(errno) }
         if let failure {
             unlink(temporary)
             throw .cannotWriteSession(path, failure)

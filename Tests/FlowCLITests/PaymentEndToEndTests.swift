@@ -110,6 +110,63 @@ final class PaymentEndToEndTests: XCTestCase {
                                 card: Self.declinedCard, ids: ids)
     }
 
+    // MARK: - A run killed while the charge is on the wire
+
+    /// `flow run --session`: killed (SIGKILL) after localstripe made the charge and before its
+    /// response arrived, then started again with the same session file. The resumed run sends
+    /// the charge again with the same Idempotency-Key, gets the first response, and the card is
+    /// charged once. A new session (another file) is another charge: the key is what makes the
+    /// difference, so this test fails when the key changes between runs.
+    func testARunKilledDuringTheChargeResumesWithTheSameKeyAndChargesOnce() throws {
+        let gateway = try startGateway()
+        guard let (made, method) = gateway.post("/v1/payment_methods", [
+            ("type", "card"), ("card[number]", Self.card), ("card[exp_month]", "12"), ("card[exp_year]", "2034"),
+            ("card[cvc]", Self.cvc),
+        ]), made == 200, let token = method["id"] as? String else { return XCTFail("cannot make a payment method") }
+        let sessionFile = directory.appendingPathComponent("payment.session.json").path
+        let arguments = try runArguments(gateway, [
+            "--answer", "Embedded Payment.Embedded Payment=4", "--stub", #"Tokenize={"token": "\#(token)"}"#,
+            "--session", sessionFile,
+        ])
+        XCTAssertEqual(gateway.post("/_test/hold_charges", [("seconds", "60")])?.0, 200)
+
+        let process = Process()
+        process.executableURL = FlowProcess.binary
+        process.arguments = arguments
+        process.environment = FlowProcess.environment([:])
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The charge is made and its response held: the run is waiting for it.
+        let until = Date().addingTimeInterval(30)
+        while try gateway.charges().isEmpty && Date() < until && process.isRunning { usleep(50_000) }
+        XCTAssertEqual(try gateway.charges().count, 1, "the charge should have been made")
+        let saved = try String(contentsOfFile: sessionFile, encoding: .utf8)
+        XCTAssertTrue(saved.contains(#""inFlight":{"#), "the call is saved as in flight before it is sent:\n\(saved)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(gateway.post("/_test/hold_charges", [("seconds", "0")])?.0, 200)
+
+        let resumed = try FlowProcess.run(arguments)
+        XCTAssertEqual(resumed.status, 0, "\(resumed)")
+        let charges = try gateway.charges()
+        XCTAssertEqual(charges.count, 1, "charged once")
+        let chargeID = try XCTUnwrap(charges.first?["id"] as? String)
+        XCTAssertEqual(resumed.stdout, "You paid 4.00. Your charge reference is \(chargeID).\nfinished: success: charged 400 cents as \(chargeID)\n")
+        // Started again once more, the finished session says how it ended and calls nothing.
+        let again = try FlowProcess.run(arguments)
+        XCTAssertEqual(again.status, 0, "\(again)")
+        XCTAssertEqual(again.stdout, "finished: success: charged 400 cents as \(chargeID)\n")
+        XCTAssertEqual(try gateway.charges().count, 1)
+
+        // The control: another session is another call, with another key, and another charge.
+        let other = try FlowProcess.run(arguments.dropLast(2) + ["--session", sessionFile + ".other"])
+        XCTAssertEqual(other.status, 0, "\(other)")
+        XCTAssertEqual(try gateway.charges().count, 2)
+    }
+
     // MARK: - The extension alone (the charge is a stub)
 
     func testTokenizeHandsTheFlowOnlyAPaymentMethodIdFromTheGateway() throws {
@@ -455,10 +512,22 @@ final class LocalStripe {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
-    /// A GET with the secret key: (status, body), or nil without an answer.
-    func get(_ path: String) -> (Int, Data)? {
+    /// A form POST with the secret key: (status, body as JSON), or nil without an answer.
+    func post(_ path: String, _ form: [(String, String)]) -> (Int, [String: Any])? {
+        let body = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        guard let (status, data) = get(path, method: "POST", body: Data(body.utf8)) else { return nil }
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// A GET (or another method) with the secret key: (status, body), or nil without an answer.
+    func get(_ path: String, method: String = "GET", body: Data? = nil) -> (Int, Data)? {
         guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return nil }
         var request = URLRequest(url: url, timeoutInterval: 5)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = body
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
         request.setValue("Bearer \(secretKey)", forHTTPHeaderField: "Authorization")
         let box = Answer()
         let done = DispatchSemaphore(value: 0)

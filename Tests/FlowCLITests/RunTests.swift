@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// End-to-end tests of `flow run` through the built binary, scripted (standard input is a file or
 /// /dev/null, never a terminal; `InteractiveTests` covers the terminal).
@@ -699,7 +702,134 @@ final class RunTests: XCTestCase {
     func testAnUnreadableTraceFileExits73() throws {
         let run = try FlowProcess.run(["run", "flows/payment.flow", "--trace", "no/such/dir/trace.jsonl"])
         XCTAssertEqual(run.status, 73, "\(run)")
-        XCTAssertEqual(run.stderr, "error: cannot write the trace to 'no/such/dir/trace.jsonl': cannot create it\n")
+        XCTAssertEqual(run.stderr, "error: cannot write the trace to 'no/such/dir/trace.jsonl': no such file or directory\n")
+    }
+
+    /// `--trace PATH` writes where PATH is: through a symlink to its target, into a FIFO and a
+    /// device, into a file with another hard link (both names see the trace); never a new file in
+    /// their place. A write error is exit 73, not a run that looks fine.
+    func testTheTraceIsWrittenWhereThePathIs() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-trace-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = ["run", "flows/payment.flow", "--answers", "flows/payment.answers.json", "--stubs", "flows/payment.stubs.json"]
+        func isTrace(_ text: String) -> Bool { text.hasPrefix(#"{"event": "enter""#) && text.contains(#""event": "finish""#) }
+
+        // A symlink: the target gets the trace, the link stays a link.
+        let target = directory.appendingPathComponent("target.jsonl").path
+        let link = directory.appendingPathComponent("link.jsonl").path
+        try "old\n".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        XCTAssertEqual(try FlowProcess.run(base + ["--trace", link]).status, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertTrue(isTrace(try String(contentsOfFile: target, encoding: .utf8)))
+
+        // A hard link: one file with two names, both showing the trace.
+        let first = directory.appendingPathComponent("first.jsonl").path
+        let second = directory.appendingPathComponent("second.jsonl").path
+        try "old\n".write(toFile: first, atomically: false, encoding: .utf8)
+        XCTAssertEqual(Glibc.link(first, second), 0)
+        XCTAssertEqual(try FlowProcess.run(base + ["--trace", second]).status, 0)
+        XCTAssertTrue(isTrace(try String(contentsOfFile: first, encoding: .utf8)))
+        var info = stat()
+        XCTAssertEqual(stat(first, &info), 0)
+        XCTAssertEqual(info.st_nlink, 2, "the hard link was broken")
+
+        // A FIFO: read by another process, still a FIFO afterwards.
+        let fifo = directory.appendingPathComponent("trace.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [fifo]
+        let pipe = Pipe()
+        reader.standardOutput = pipe
+        try reader.run()
+        XCTAssertEqual(try FlowProcess.run(base + ["--trace", fifo]).status, 0)
+        let read = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        reader.waitUntilExit()
+        XCTAssertTrue(isTrace(read), read)
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "the FIFO was replaced")
+
+        // A device: /dev/null stays a device; /dev/full fails every write: exit 73.
+        XCTAssertEqual(try FlowProcess.run(base + ["--trace", "/dev/null"]).status, 0)
+        XCTAssertEqual(stat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
+        let full = try FlowProcess.run(base + ["--trace", "/dev/full"])
+        XCTAssertEqual(full.status, 73, "\(full)")
+        XCTAssertEqual(full.stderr, "error: cannot write the trace to '/dev/full': no space left on device\n")
+
+        // A directory is refused.
+        let folder = try FlowProcess.run(base + ["--trace", directory.path])
+        XCTAssertEqual(folder.status, 73, "\(folder)")
+        XCTAssertTrue(folder.stderr.hasSuffix(": it is a directory\n"), folder.stderr)
+    }
+
+    /// Responses shown before a run-time error are printed before it.
+    func testResponsesBeforeARuntimeErrorAreShown() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-err-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("late.flow").path
+        try """
+            flow Main {
+              set zero = 0
+              response "Your payment was taken"
+              set x = 1 / zero
+              response "{x}"
+            }
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try FlowProcess.run(["run", path])
+        XCTAssertEqual(run.status, 70, "\(run)")
+        XCTAssertEqual(run.stdout, "Your payment was taken\n")
+        XCTAssertTrue(run.stderr.hasPrefix("error[run.divisionByZero]"), run.stderr)
+    }
+
+    /// `--session FILE`: kept after every step, resumed from, refused when it is not a session of
+    /// this flow, never replacing what is not a regular file.
+    func testASessionFileIsKeptResumedAndChecked() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-session-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let flowPath = directory.appendingPathComponent("two.flow").path
+        try """
+            flow Main {
+              question First: number
+              question Second: number
+              response "{First.First + Second.Second}"
+            }
+
+            """.write(toFile: flowPath, atomically: true, encoding: .utf8)
+        let session = directory.appendingPathComponent("s.json").path
+        // The input ends at the second question: the session waits there, on disk.
+        let stopped = try FlowProcess.run(["run", flowPath, "--session", session], input: "4\n")
+        XCTAssertEqual(stopped.status, 65, "\(stopped)")
+        var info = stat()
+        XCTAssertEqual(stat(session, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600, "the session holds answers: its owner's only")
+        // Resumed: only the second question is asked.
+        let resumed = try FlowProcess.run(["run", flowPath, "--session", session], input: "5\n")
+        XCTAssertEqual(resumed.stdout, "9\nfinished: success\n", "\(resumed)")
+        XCTAssertEqual(resumed.status, 0)
+
+        // Not a session file; a session of another flow; a FIFO; a directory.
+        let notes = directory.appendingPathComponent("notes.txt").path
+        try "shopping list\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let bad = try FlowProcess.run(["run", flowPath, "--session", notes])
+        XCTAssertEqual(bad.status, 65, "\(bad)")
+        XCTAssertEqual(bad.stderr, "error: cannot go on with the session in '\(notes)': it is not a flow session file\n"
+            + "hint: give another --session file to start a new session; this one is left as it is\n")
+        XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "shopping list\n")
+        try "flow Main {\n  question First: number\n  response \"{First.First}\"\n}\n".write(toFile: flowPath, atomically: true, encoding: .utf8)
+        let changed = try FlowProcess.run(["run", flowPath, "--session", session], input: "1\n")
+        XCTAssertEqual(changed.status, 65, "\(changed)")
+        XCTAssertTrue(changed.stderr.contains("it was started with another version of the flow file"), changed.stderr)
+        let fifo = directory.appendingPathComponent("s.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let onFIFO = try FlowProcess.run(["run", flowPath, "--session", fifo], input: "1\n")
+        XCTAssertEqual(onFIFO.status, 73, "\(onFIFO)")
+        XCTAssertTrue(onFIFO.stderr.hasSuffix("it is not a regular file\n"), onFIFO.stderr)
     }
 
     // MARK: - Usage
@@ -718,7 +848,7 @@ final class RunTests: XCTestCase {
             ["run", "flows/payment.flow", "--max-step=3"], "error: unknown option '--max-step=3'\nhint: did you mean '--max-steps'?\n")
         try assertUsageError(
             ["run", "flows/payment.flow", "--zzzzzzzz"],
-            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --extension, --define, --arg, --flow, --max-steps, --secrets, --plan, --test, --trace, --json, --color, --help\n")
+            "error: unknown option '--zzzzzzzz'\nhint: the options of 'run' are: --answers, --answer, --stubs, --stub, --extension, --define, --arg, --flow, --max-steps, --secrets, --plan, --test, --trace, --session, --json, --color, --help\n")
         try assertUsageError(["--stub", "x"], "error: unknown option '--stub'\nhint: '--stub' is an option of 'run': flow run --stub …\n")
         try assertUsageError(["rnu", "x.flow"], "error: unknown command 'rnu'\nhint: did you mean 'run'?\n")
     }

@@ -815,8 +815,11 @@ final class SecretsAuditTests: XCTestCase {
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: system.path)) ?? []) where !temporaryBefore.contains(name) {
             let url = system.appendingPathComponent(name)
             if url.standardizedFileURL.path == root.standardizedFileURL.path { continue }
-            // Not what compilers, package managers and shells running meanwhile leave there.
-            if ["TemporaryDirectory.", "bash_", "_", "swift", "clang"].contains(where: { name.hasPrefix($0) }) || name.hasSuffix("-build") {
+            // Not what compilers, package managers and shells running meanwhile leave there, nor the
+            // inputs of another audit running at the same time (which hold the secrets on purpose).
+            if ["TemporaryDirectory.", "bash_", "_", "swift", "clang", "flow-audit-"].contains(where: { name.hasPrefix($0) })
+                || name.hasSuffix("-build")
+            {
                 continue
             }
             scan(url, depth: 3)

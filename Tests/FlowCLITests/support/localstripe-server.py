@@ -15,6 +15,14 @@ Two differences from running `localstripe` itself:
   `Authorization: Bearer pk_...`), as with Stripe, where Stripe.js does exactly that.
   localstripe accepts a publishable key only in the form body of /v1/tokens and /v1/sources.
   Every other endpoint still needs a secret key (sk_...).
+- Idempotent requests, as Stripe documents them (localstripe ignores the header): a POST with an
+  `Idempotency-Key` already seen for the same API key gets the first response again, status and
+  body, with `Idempotent-Replayed: true`; with other parameters it gets 400 `idempotency_error`.
+
+And one control for the tests, which Stripe does not have: `POST /_test/hold_charges` with
+`seconds=N` makes each later `POST /v1/charges` wait N seconds after the charge is made and before
+its response is sent (a gateway slow to answer, so a test can kill the client while the charge is
+on the wire); `seconds=0` stops that and releases the responses held.
 """
 
 import asyncio
@@ -43,6 +51,47 @@ def get_api_key(request):
 
 
 server.get_api_key = get_api_key
+
+# (API key, Idempotency-Key) -> (request body, status, body, content type)
+_idempotent = {}
+_hold = {"seconds": 0.0, "release": None}
+
+
+@web.middleware
+async def stripe_idempotency(request, handler):
+    if request.method == "POST" and request.path == "/_test/hold_charges":
+        form = await request.post()
+        seconds = float(form.get("seconds", "0"))
+        if _hold["release"] is not None:
+            _hold["release"].set()
+        _hold["seconds"] = seconds
+        _hold["release"] = asyncio.Event() if seconds > 0 else None
+        return web.json_response({"hold": seconds})
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key:
+        return await handler(request)
+    body = await request.read()
+    slot = (request.headers.get("Authorization", ""), key)
+    if slot in _idempotent:
+        first_body, status, text, content_type = _idempotent[slot]
+        if first_body != body:
+            return web.json_response({"error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters "
+                           "they were first used with."}}, status=400)
+        return web.Response(body=text, status=status, content_type=content_type,
+                            headers={"Idempotent-Replayed": "true"})
+    response = await handler(request)
+    _idempotent[slot] = (body, response.status, response.body, response.content_type)
+    if request.path == "/v1/charges" and _hold["release"] is not None:
+        try:
+            await asyncio.wait_for(_hold["release"].wait(), timeout=_hold["seconds"])
+        except asyncio.TimeoutError:
+            pass
+    return response
+
+
+server.app.middlewares.append(stripe_idempotency)
 
 
 def exit_when_stdin_ends():

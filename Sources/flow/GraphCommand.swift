@@ -14,23 +14,14 @@ struct GraphCommand {
     func run() -> ExitCode {
         let color = terminal.colorsStandardError(.auto)
         let paint = Paint(enabled: color)
-        let compilation: Compilation
+        let program: Program
+        let sources: SourceManager
         do {
-            compilation = try Frontend.compile(path: arguments.file)
+            (program, sources) = try terminal.compileOrReport(arguments.file, paint: paint)
         } catch {
-            terminal.err("\(paint.error("error")): \(error.description)\n")
-            return .noInput
+            return error.exitCode
         }
-        guard let program = compilation.program else {
-            let renderer = DiagnosticRenderer(format: .human, color: color)
-            terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
-            var tally = Tally()
-            tally.checked = 1
-            tally.count(compilation.diagnostics, compilation.sources)
-            terminal.err(tally.summary(paint))
-            return .dataError
-        }
-        let export = GraphExport(program: program, sources: compilation.sources)
+        let export = GraphExport(program: program, sources: sources)
         var flows = export.rootFlows
         if let name = arguments.flow {
             guard let index = program.flows.firstIndex(where: { $0.name == name }) else {
@@ -45,5 +36,47 @@ struct GraphCommand {
         let format: GraphExport.Format = arguments.format == .dot ? .dot : .mermaid
         terminal.data(export.render(flows: flows, format: format))
         return .success
+    }
+}
+
+/// `flow graph FILE [--format dot|mermaid] [--flow NAME]`
+struct GraphArguments: CommandArguments {
+    enum Format: String, CaseIterable { case dot, mermaid }
+
+    var file = ""
+    var format: Format = .dot
+    var flow: String?
+
+    static var command: Command<Self> {
+        Command(
+            name: "graph", summary: "draw a flow's element graph (Graphviz dot or Mermaid)",
+            inputs: .exactly([("<file>", \.file, .noFlowFile)]),
+            options: [
+                .choice(
+                    "--format", \.format, placeholder: "format",
+                    help: """
+                        dot (the default: Graphviz) or mermaid (a Mermaid flowchart, which
+                        Markdown on GitHub and GitLab shows as a picture)
+                        """),
+                .text(
+                    "--flow", \.flow, placeholder: "name", example: "'Verify Identity'",
+                    help: "draw only this flow (it may come from an imported file)"),
+            ],
+            about: """
+                Checks the file as 'flow check' does, then draws the element graph of each flow declared in
+                it, on standard output: every element a node labelled with what it does ('ip StripeCharge',
+                'if not result.paid or …'), each flow a box, each page a box of its questions. Edges:
+                'yes' and 'no' out of a decision, 'error' to a call's on error, a dashed 'call' to the
+                start of a sub-flow. Render it with Graphviz:
+
+                  flow graph flows/payment.flow | dot -Tsvg > payment.svg
+                """,
+            exitStatus: """
+                  0   the drawing was written
+                  64  usage error: unknown option, missing or invalid value, no file
+                  65  the file does not check (its diagnostics are shown), or no flow has that name
+                  66  the file is missing or unreadable
+                """,
+            run: { GraphCommand(arguments: $0, terminal: $1).run() })
     }
 }

@@ -27,6 +27,6 @@ let package = Package(
         .executableTarget(name: "flow-fuzz", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowIntegrationTests", dependencies: ["FlowKit", "FlowIntegration"]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support", "usage"]),
     ]
 )

@@ -1,78 +1,23 @@
 import FlowKit
 
 /// What the command line asks for, once parsed.
-enum Invocation: Equatable {
-    case help(HelpTopic)
+enum Invocation {
+    /// Print this text (a help page) on standard output and exit 0.
+    case help(String)
     case version
-    case check(CheckArguments)
-    case run(RunArguments)
-    case ip(IPArguments)
-    case graph(GraphArguments)
-    case fmt(FormatArguments)
-    case test(TestArguments)
-    case explore(ExploreArguments)
+    /// Run a command whose arguments are parsed: the command's run function, given its arguments.
+    case run((Terminal) -> ExitCode)
 }
 
-enum HelpTopic: Equatable {
-    case general
-    case check
-    case run
-    case ip
-    case graph
-    case fmt
-    case test
-    case explore
+/// The arguments of a command: what its declaration fills in, starting from the defaults.
+protocol CommandArguments {
+    init()
 }
 
-/// `flow graph FILE [--format dot|mermaid] [--flow NAME]`
-struct GraphArguments: Equatable {
-    static let optionNames = ["--format", "--flow", "--help"]
-    enum Format: String, CaseIterable { case dot, mermaid }
-
-    var file = ""
-    var format: Format = .dot
-    var flow: String?
-}
-
-/// `flow fmt FILE|DIR... [--check]`
-struct FormatArguments: Equatable {
-    static let optionNames = ["--check", "--help"]
-
-    var inputs: [String] = []
-    var check = false
-}
-
-/// `flow test FILE|DIR... [--coverage] [--json]`: test plans (`*.flowtest`).
-struct TestArguments: Equatable {
-    static let optionNames = ["--coverage", "--json", "--color", "--help"]
-
-    var inputs: [String] = []
-    var coverage = false
-    var json = false
-    var color: ColorChoice = .auto
-}
-
-/// `flow explore FILE [--max-runs N] [--json]`
-struct ExploreArguments: Equatable {
-    static let optionNames = ["--max-runs", "--max-steps", "--json", "--help"]
-
-    var file = ""
-    var maxRuns = 20_000
-    var maxSteps = 10_000
-    var json = false
-}
-
-/// `flow ip FILE NAME [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]`
-struct IPArguments: Equatable {
-    static let optionNames = ["--arg", "--define", "--secrets", "--verbose", "--json", "--help"]
-
-    var file = ""
-    var name = ""
-    var arguments: [NameValue] = []
-    var defines: [NameValue] = []
-    var secretsFile: String?
-    var verbose = false
-    var json = false
+/// `NAME=VALUE`, as `--answer`, `--stub`, `--define` and `--arg` take it.
+struct NameValue: Equatable {
+    var name: String
+    var value: String
 }
 
 /// `--color auto|always|never`.
@@ -83,64 +28,246 @@ enum ColorChoice: String, CaseIterable {
     case never
 }
 
-struct CheckArguments: Equatable {
-    static let optionNames = ["--format", "--strict", "--color", "--help"]
+/// One option of a command, declared once, in the spirit of swift-argument-parser's `@Option` and
+/// `@Flag`: its name, the kind of value it takes (with the example a usage error shows), whether
+/// it may be repeated, its help line and the options it cannot go with. Parsing, the `--help`
+/// page, usage errors and "did you mean" are all read from it; nothing about an option is written
+/// anywhere else.
+///
+/// The constructors below bind the option to a property of the command's arguments, and the
+/// property's type says what the option is: `Bool` a flag, `String?` a value, `[NameValue]` a
+/// repeatable `NAME=VALUE`, `Int` a count of at least 1, a `CaseIterable` enum a choice. A value
+/// option given twice keeps the last; a repeatable one keeps each, in order.
+struct Option<Arguments> {
+    enum Value {
+        case flag
+        /// Free text or a path; `-` is a value only when `allowDash` (else it is an input).
+        case text(placeholder: String, example: String, allowDash: Bool)
+        case pair(placeholder: String, example: String)
+        /// A whole number of at least 1.
+        case count(placeholder: String, example: String)
+        case choice(placeholder: String, valid: [String])
+    }
 
-    var inputs: [String] = []
-    var format: DiagnosticRenderer.Format = .human
-    var strict = false
-    var color: ColorChoice = .auto
+    /// A value of this option that cannot go with another option (`--trace -` with `--json`).
+    struct Conflict {
+        /// The value that conflicts; nil: any value.
+        var value: String?
+        var option: String
+    }
+
+    let name: String
+    /// Other spellings accepted (`--colour`); not listed, not suggested.
+    var aliases: [String] = []
+    let value: Value
+    let repeatable: Bool
+    /// The help text, one line per line of the help page's right-hand column.
+    let help: String
+    var conflicts: [Conflict] = []
+    /// Reads the option's value (the scanner stands just after its name) into the arguments.
+    let store: (inout Arguments, inout OptionScanner) throws(UsageError) -> Void
+
+    /// The spellings "did you mean" compares with: the name, and the name followed by a one-word
+    /// placeholder (`--stubs-file` for `--stubs <file>`), so `--stub-file` finds `--stubs`.
+    var suggestionSpellings: [String] {
+        switch value {
+        case .text(let placeholder, _, _) where placeholder.allSatisfy(\.isLetter):
+            [name, "\(name)-\(placeholder)"]
+        default: [name]
+        }
+    }
+
+    /// `--format <format>`, as the option table shows it.
+    var tableTitle: String {
+        switch value {
+        case .flag: name
+        case .text(let p, _, _), .pair(let p, _), .count(let p, _), .choice(let p, _): "\(name) <\(p)>"
+        }
+    }
+
+    /// `[--format human|gcc|json]`, `[--answer NAME=VALUE]...`, as the usage line shows it.
+    var usageTitle: String {
+        let shown: String
+        switch value {
+        case .flag: shown = name
+        case .text(let p, _, let dash): shown = "\(name) \(p.uppercased())\(dash ? "|-" : "")"
+        case .pair(let p, _), .count(let p, _): shown = "\(name) \(p.uppercased())"
+        case .choice(_, let valid): shown = "\(name) \(valid.joined(separator: "|"))"
+        }
+        return "[\(shown)]" + (repeatable ? "..." : "")
+    }
 }
 
-/// `NAME=VALUE`, as `--answer`, `--stub`, `--define` and `--arg` take it.
-struct NameValue: Equatable {
-    var name: String
-    var value: String
+extension Option {
+    static func flag(_ name: String, _ property: WritableKeyPath<Arguments, Bool>, help: String) -> Self {
+        Option(name: name, value: .flag, repeatable: false, help: help) { (arguments, scanner) throws(UsageError) in
+            try scanner.flag()
+            arguments[keyPath: property] = true
+        }
+    }
+
+    static func text(
+        _ name: String, _ property: WritableKeyPath<Arguments, String?>, placeholder: String, example: String,
+        allowDash: Bool = false, help: String, conflicts: [Conflict] = []
+    ) -> Self {
+        Option(
+            name: name, value: .text(placeholder: placeholder, example: example, allowDash: allowDash),
+            repeatable: false, help: help, conflicts: conflicts
+        ) { (arguments, scanner) throws(UsageError) in
+            arguments[keyPath: property] = try scanner.value(example: example, allowDash: allowDash)
+        }
+    }
+
+    static func pairs(
+        _ name: String, _ property: WritableKeyPath<Arguments, [NameValue]>, placeholder: String = "name=value",
+        example: String, help: String
+    ) -> Self {
+        Option(name: name, value: .pair(placeholder: placeholder, example: example), repeatable: true, help: help) {
+            (arguments, scanner) throws(UsageError) in
+            arguments[keyPath: property].append(try scanner.pair(example: example))
+        }
+    }
+
+    static func count(
+        _ name: String, _ property: WritableKeyPath<Arguments, Int>, example: String = "1000", help: String
+    ) -> Self {
+        Option(name: name, value: .count(placeholder: "n", example: example), repeatable: false, help: help) {
+            (arguments, scanner) throws(UsageError) in
+            arguments[keyPath: property] = try scanner.count(example: example)
+        }
+    }
+
+    static func choice<C: RawRepresentable & CaseIterable>(
+        _ name: String, _ property: WritableKeyPath<Arguments, C>, aliases: [String] = [], placeholder: String,
+        help: String
+    ) -> Self where C.RawValue == String {
+        Option(
+            name: name, aliases: aliases, value: .choice(placeholder: placeholder, valid: C.allCases.map(\.rawValue)),
+            repeatable: false, help: help
+        ) { (arguments, scanner) throws(UsageError) in
+            arguments[keyPath: property] = try scanner.choice(C.self)
+        }
+    }
+
+    /// `--color auto|always|never`, the same for every command that colours its output.
+    static func color(_ property: WritableKeyPath<Arguments, ColorChoice>, stream: String = "the output") -> Self {
+        .choice(
+            "--color", property, aliases: ["--colour"], placeholder: "when",
+            help: """
+                auto (the default: colour only when \(stream) is a terminal and
+                NO_COLOR is unset or empty), always or never
+                """)
+    }
 }
 
-struct RunArguments: Equatable {
-    static let optionNames = [
-        "--answers", "--answer", "--stubs", "--stub", "--extension", "--define", "--arg", "--flow", "--max-steps",
-        "--secrets", "--plan", "--test", "--trace", "--session", "--json", "--color", "--help",
-    ]
+/// What a command takes besides options.
+enum Operands<Arguments> {
+    /// One or more files or directories (`<file|directory>...`); none is `noInputs`.
+    case many(WritableKeyPath<Arguments, [String]>)
+    /// Exactly these, in order, each with its usage name and the error when it is missing; one
+    /// more is `extraInput`.
+    case exactly([(usage: String, property: WritableKeyPath<Arguments, String>, missing: UsageError)])
 
-    var file = ""
-    /// `--answers FILE.json`
-    var answersFile: String?
-    /// `--answer Page.Question=VALUE`, in order (a name given twice: one answer per time it is asked).
-    var answers: [NameValue] = []
-    /// `--stubs FILE.json`
-    var stubsFile: String?
-    /// `--stub NAME=JSON`
-    var stubs: [NameValue] = []
-    /// `--extension NAME=PATH`: the executable of an extension, instead of its `run`.
-    var extensions: [NameValue] = []
-    /// `--secrets FILE`: `KEY=VALUE` lines; the environment is read for secrets it lacks.
-    var secretsFile: String?
-    /// `--plan FILE.flowtest`: IPs and extensions answered from a test plan's canned results.
-    var plan: String?
-    /// `--test NAME`: which test of the plan gives the canned results (default: the first).
-    var test: String?
-    /// `--define NAME=VALUE`: config values.
-    var defines: [NameValue] = []
-    /// `--arg NAME=VALUE`: parameters of the flow run.
-    var arguments: [NameValue] = []
-    /// `--flow NAME`: the flow to run instead of the first of the file.
-    var flow: String?
-    var maxSteps = 100_000
-    /// `--trace FILE`, `-` for standard output.
-    var trace: String?
-    /// `--session FILE`: the session kept in the file, written after every step, resumed from it.
-    var session: String?
-    var json = false
-    var color: ColorChoice = .auto
+    var usage: String {
+        switch self {
+        case .many: "<file|directory>..."
+        case .exactly(let inputs): inputs.map(\.usage).joined(separator: " ")
+        }
+    }
 }
 
-/// Hand-written argument parsing: `flow <command> [options] [inputs]`.
+/// A command, declared once: its name and summary, what it takes, its options and help, and the
+/// function that runs it. Adding a command is one such declaration (see `Commands.all`) and its
+/// run function.
+struct Command<Arguments: CommandArguments> {
+    let name: String
+    /// One line, for `flow --help`.
+    let summary: String
+    let inputs: Operands<Arguments>
+    let options: [Option<Arguments>]
+    /// The paragraphs between the usage line and the options.
+    let about: String
+    /// A paragraph after the options, if any.
+    var notes: String? = nil
+    /// The lines of the exit-status table, as `  0   meaning`.
+    let exitStatus: String
+    let run: (Arguments, Terminal) -> ExitCode
+
+    /// Parses the arguments after the command's name. `-h`/`--help` anywhere before `--` asks for
+    /// help and wins over every other mistake, so `flow check --help --bogus` still shows the help.
+    func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
+        let beforeDoubleDash = arguments.prefix { $0 != "--" }
+        if beforeDoubleDash.contains("--help") || beforeDoubleDash.contains("-h") { return .help(help) }
+        var result = Arguments()
+        var inputs: [String] = []
+        var given: [(option: Option<Arguments>, argument: String)] = []
+        var scanner = OptionScanner(arguments)
+        while let item = scanner.next() {
+            switch item {
+            case .input(let input):
+                inputs.append(input)
+            case .option(let name, let argument):
+                guard let option = options.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
+                    throw .unknownOption(argument, command: self.name)
+                }
+                try option.store(&result, &scanner)
+                given.append((option, scanner.lastValue ?? ""))
+            }
+        }
+        switch self.inputs {
+        case .many(let property):
+            guard !inputs.isEmpty else { throw .noInputs }
+            result[keyPath: property] = inputs
+        case .exactly(let expected):
+            for (index, input) in expected.enumerated() {
+                guard index < inputs.count else { throw input.missing }
+                result[keyPath: input.property] = inputs[index]
+            }
+            if inputs.count > expected.count { throw .extraInput(inputs[expected.count], command: name) }
+        }
+        for (option, value) in given {
+            for conflict in option.conflicts where conflict.value == nil || conflict.value == value {
+                guard given.contains(where: { $0.option.name == conflict.option }) else { continue }
+                throw .bothOnStandardOutput("\(option.name)\(conflict.value.map { " \($0)" } ?? "")", conflict.option)
+            }
+        }
+        let run = self.run
+        let parsed = result
+        return .run { terminal in run(parsed, terminal) }
+    }
+
+    var optionNames: [String] { options.map(\.name) + ["--help"] }
+
+    var help: String { HelpPage.render(self) }
+}
+
+/// A command with its arguments' type erased, for the list of commands.
+struct AnyCommand {
+    let name: String
+    let summary: String
+    let optionNames: [String]
+    /// Each spelling "did you mean" may match, with the option it stands for.
+    let suggestionSpellings: [(spelling: String, option: String)]
+    let help: String
+    let parse: ([String]) throws(UsageError) -> Invocation
+
+    init<A>(_ command: Command<A>) {
+        name = command.name
+        summary = command.summary
+        optionNames = command.optionNames
+        suggestionSpellings =
+            command.options.flatMap { option in option.suggestionSpellings.map { ($0, option.name) } }
+            + [("--help", "--help")]
+        help = command.help
+        parse = command.parse
+    }
+}
+
+/// Hand-written argument parsing: `flow <command> [options] [inputs]`, read from the commands'
+/// declarations.
 ///
 /// Options take their value as the next argument or after `=` (`--format json`, `--format=json`);
-/// an argument after `--` is always an input. `-h`/`--help` anywhere before `--` asks for help and
-/// wins over every other mistake, so `flow check --help --bogus` still shows the help.
+/// an argument after `--` is always an input.
 enum ArgumentParser {
     static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
         guard let first = arguments.first else { throw .noCommand }
@@ -148,39 +275,18 @@ enum ArgumentParser {
         switch first {
         case "-h", "--help":
             try expectNothing(rest, after: first)
-            return .help(.general)
+            return .help(HelpPage.general)
         case "help":
-            guard let topic = rest.first else { return .help(.general) }
+            guard let topic = rest.first else { return .help(HelpPage.general) }
             try expectNothing(Array(rest.dropFirst()), after: topic)
-            switch topic {
-            case "check": return .help(.check)
-            case "run": return .help(.run)
-            case "ip": return .help(.ip)
-            case "graph": return .help(.graph)
-            case "fmt": return .help(.fmt)
-            case "test": return .help(.test)
-            case "explore": return .help(.explore)
-            case "help", "-h", "--help": return .help(.general)
-            default: throw .unknownCommand(topic)
-            }
+            if ["help", "-h", "--help"].contains(topic) { return .help(HelpPage.general) }
+            guard let command = Commands.named(topic) else { throw .unknownCommand(topic) }
+            return .help(command.help)
         case "--version":
             try expectNothing(rest, after: first)
             return .version
-        case "check":
-            return try parseCheck(rest)
-        case "run":
-            return try parseRun(rest)
-        case "ip":
-            return try parseIP(rest)
-        case "graph":
-            return try parseGraph(rest)
-        case "fmt":
-            return try parseFormat(rest)
-        case "test":
-            return try parseTest(rest)
-        case "explore":
-            return try parseExplore(rest)
         default:
+            if let command = Commands.named(first) { return try command.parse(rest) }
             if first.hasPrefix("-") && first != "-" { throw .unknownOption(first, command: nil) }
             throw .unknownCommand(first)
         }
@@ -188,224 +294,6 @@ enum ArgumentParser {
 
     private static func expectNothing(_ rest: [String], after: String) throws(UsageError) {
         if let extra = rest.first { throw .unexpectedArgument(extra, after: after) }
-    }
-
-    private static func wantsHelp(_ arguments: [String]) -> Bool {
-        let options = arguments.prefix { $0 != "--" }
-        return options.contains("--help") || options.contains("-h")
-    }
-
-    private static func parseCheck(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if wantsHelp(arguments) { return .help(.check) }
-        var result = CheckArguments()
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { result.inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--format":
-                result.format = try scanner.choice(DiagnosticRenderer.Format.self)
-            case "--color", "--colour":
-                result.color = try scanner.choice(ColorChoice.self)
-            case "--strict":
-                try scanner.flag()
-                result.strict = true
-            default:
-                throw .unknownOption(argument, command: "check")
-            }
-        }
-        guard !result.inputs.isEmpty else { throw .noInputs }
-        return .check(result)
-    }
-
-    private static func parseRun(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if wantsHelp(arguments) { return .help(.run) }
-        var result = RunArguments()
-        var inputs: [String] = []
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--answers":
-                result.answersFile = try scanner.value(example: "answers.json")
-            case "--answer":
-                result.answers.append(try scanner.pair(example: "'Amount.Amount=4.00'"))
-            case "--stubs":
-                result.stubsFile = try scanner.value(example: "stubs.json")
-            case "--stub":
-                result.stubs.append(try scanner.pair(example: #"'Tokenize={"token": "tok_visa"}'"#))
-            case "--extension":
-                result.extensions.append(try scanner.pair(example: "Tokenize=./my-tokenize"))
-            case "--secrets":
-                result.secretsFile = try scanner.value(example: "secrets.env")
-            case "--plan":
-                result.plan = try scanner.value(example: "flows/payment.flowtest")
-            case "--test":
-                result.test = try scanner.value(example: "'a card is charged'")
-            case "--define":
-                result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8080"))
-            case "--arg":
-                result.arguments.append(try scanner.pair(example: "'account=12345678'"))
-            case "--flow":
-                result.flow = try scanner.value(example: "'Open Ticket'")
-            case "--max-steps":
-                let text = try scanner.value(example: "1000")
-                guard let steps = Int(text), steps >= 1 else { throw .notACount(option: name, value: text) }
-                result.maxSteps = steps
-            case "--trace":
-                // `-` is a value here (standard output), not an input.
-                result.trace = try scanner.value(example: "run.jsonl", allowDash: true)
-            case "--session":
-                result.session = try scanner.value(example: "payment.session.json")
-            case "--json":
-                try scanner.flag()
-                result.json = true
-            case "--color", "--colour":
-                result.color = try scanner.choice(ColorChoice.self)
-            default:
-                throw .unknownOption(argument, command: "run")
-            }
-        }
-        guard let file = inputs.first else { throw .noFlowFile }
-        if inputs.count > 1 { throw .extraInput(inputs[1], command: "run") }
-        if result.json && result.trace == "-" { throw .bothOnStandardOutput("--trace -", "--json") }
-        result.file = file
-        return .run(result)
-    }
-}
-
-extension ArgumentParser {
-    static func parseGraph(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.graph) }
-        var result = GraphArguments()
-        var inputs: [String] = []
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--format": result.format = try scanner.choice(GraphArguments.Format.self)
-            case "--flow": result.flow = try scanner.value(example: "'Verify Identity'")
-            default: throw .unknownOption(argument, command: "graph")
-            }
-        }
-        guard let file = inputs.first else { throw .noFlowFile }
-        if inputs.count > 1 { throw .extraInput(inputs[1], command: "graph") }
-        result.file = file
-        return .graph(result)
-    }
-
-    static func parseFormat(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.fmt) }
-        var result = FormatArguments()
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { result.inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--check":
-                try scanner.flag()
-                result.check = true
-            default: throw .unknownOption(argument, command: "fmt")
-            }
-        }
-        guard !result.inputs.isEmpty else { throw .noInputs }
-        return .fmt(result)
-    }
-
-    static func parseTest(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.test) }
-        var result = TestArguments()
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { result.inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--coverage":
-                try scanner.flag()
-                result.coverage = true
-            case "--json":
-                try scanner.flag()
-                result.json = true
-            case "--color", "--colour":
-                result.color = try scanner.choice(ColorChoice.self)
-            default: throw .unknownOption(argument, command: "test")
-            }
-        }
-        guard !result.inputs.isEmpty else { throw .noInputs }
-        return .test(result)
-    }
-
-    static func parseExplore(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.explore) }
-        var result = ExploreArguments()
-        var inputs: [String] = []
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--max-runs", "--max-steps":
-                let text = try scanner.value(example: "1000")
-                guard let n = Int(text), n >= 1 else { throw .notACount(option: name, value: text) }
-                if name == "--max-runs" { result.maxRuns = n } else { result.maxSteps = n }
-            case "--json":
-                try scanner.flag()
-                result.json = true
-            default: throw .unknownOption(argument, command: "explore")
-            }
-        }
-        guard let file = inputs.first else { throw .noFlowFile }
-        if inputs.count > 1 { throw .extraInput(inputs[1], command: "explore") }
-        result.file = file
-        return .explore(result)
-    }
-
-    static func parseIP(_ arguments: [String]) throws(UsageError) -> Invocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(.ip) }
-        var result = IPArguments()
-        var inputs: [String] = []
-        var scanner = OptionScanner(arguments)
-        while let item = scanner.next() {
-            guard case .option(let name, let argument) = item else {
-                if case .input(let input) = item { inputs.append(input) }
-                continue
-            }
-            switch name {
-            case "--arg":
-                result.arguments.append(try scanner.pair(example: "'amount=4.00'"))
-            case "--define":
-                result.defines.append(try scanner.pair(example: "STRIPE_BASE=http://localhost:8420"))
-            case "--secrets":
-                result.secretsFile = try scanner.value(example: "secrets.env")
-            case "--verbose":
-                try scanner.flag()
-                result.verbose = true
-            case "--json":
-                try scanner.flag()
-                result.json = true
-            default:
-                throw .unknownOption(argument, command: "ip")
-            }
-        }
-        guard inputs.count >= 2 else { throw inputs.isEmpty ? .noFlowFile : .noIPName }
-        if inputs.count > 2 { throw .extraInput(inputs[2], command: "ip") }
-        result.file = inputs[0]
-        result.name = inputs[1]
-        return .ip(result)
     }
 }
 
@@ -423,10 +311,13 @@ struct OptionScanner {
     private var onlyInputs = false
     private var name = ""
     private var inline: String?
+    /// The value the last option took, if it took one.
+    private(set) var lastValue: String?
 
     init(_ arguments: [String]) { self.arguments = arguments }
 
     mutating func next() -> Item? {
+        lastValue = nil
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
@@ -448,12 +339,14 @@ struct OptionScanner {
     private mutating func rawValue(allowDash: Bool, missing: UsageError) throws(UsageError) -> String {
         if let inline {
             guard !inline.isEmpty else { throw missing }
+            lastValue = inline
             return inline
         }
         guard index < arguments.count, !arguments[index].hasPrefix("--"),
             allowDash || arguments[index] != "-"
         else { throw missing }
         index += 1
+        lastValue = arguments[index - 1]
         return arguments[index - 1]
     }
 
@@ -468,6 +361,13 @@ struct OptionScanner {
             throw .notAPair(option: name, value: text, example: example)
         }
         return NameValue(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+    }
+
+    /// A whole number of at least 1.
+    mutating func count(example: String) throws(UsageError) -> Int {
+        let text = try value(example: example)
+        guard let count = Int(text), count >= 1 else { throw .notACount(option: name, value: text) }
+        return count
     }
 
     mutating func choice<C: RawRepresentable & CaseIterable>(_: C.Type) throws(UsageError) -> C where C.RawValue == String {

@@ -144,3 +144,46 @@ struct Tally {
         n == 0 ? nil : "\(n) \(word)\(n == 1 ? "" : "s")"
     }
 }
+
+/// `flow check <file|directory>... [--format human|gcc|json] [--strict] [--color auto|always|never]`
+struct CheckArguments: CommandArguments {
+    var inputs: [String] = []
+    var format: DiagnosticRenderer.Format = .human
+    var strict = false
+    var color: ColorChoice = .auto
+
+    static var command: Command<Self> {
+        Command(
+            name: "check", summary: "check flow files and report problems",
+            inputs: .many(\.inputs),
+            options: [
+                .choice(
+                    "--format", \.format, placeholder: "format",
+                    help: """
+                        how diagnostics are written:
+                          human  messages with source excerpts, to standard error, then a
+                                 one-line summary (the default)
+                          gcc    'file:line:column: severity: message' lines, to standard error
+                          json   one array of objects for all inputs, to standard output
+                        """),
+                .flag("--strict", \.strict, help: "treat warnings as errors"),
+                .color(\.color, stream: "standard error"),
+            ],
+            about: """
+                Checks each file, and the files it imports, and reports every problem found. A directory is
+                searched recursively for '*.flow' files, in sorted order; hidden files and directories, and
+                links to directories, are skipped. A problem reported the same way twice (in a file imported
+                by several inputs) is shown once.
+                """,
+            notes: "Use '--' before inputs whose names start with '-'.",
+            exitStatus: """
+                  0   no errors (warnings alone are fine unless --strict)
+                  64  usage error: unknown option, missing or invalid value, no inputs (nothing is checked)
+                  65  errors found
+                  66  an input is missing or unreadable, or a directory holds no '.flow' file; the other
+                      inputs are still checked, and 66 wins over 65
+                  70  internal error: a bug in flow
+                """,
+            run: { CheckCommand(arguments: $0, terminal: $1).run() })
+    }
+}

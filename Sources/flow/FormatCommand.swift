@@ -122,3 +122,38 @@ struct FormatCommand {
         return failure
     }
 }
+
+/// `flow fmt FILE|DIR... [--check]`
+struct FormatArguments: CommandArguments {
+    var inputs: [String] = []
+    var check = false
+
+    static var command: Command<Self> {
+        Command(
+            name: "fmt", summary: "format flow files in the one canonical layout",
+            inputs: .many(\.inputs),
+            options: [
+                .flag("--check", \.check, help: "change nothing: list the files that are not formatted, and exit 1 if any")
+            ],
+            about: """
+                Rewrites each file in the one canonical layout: 2-space indentation by block, one space
+                around operators, '=' and '->' and after ',' and ':', '} else {' on one line, at most one
+                blank line in a row and one between declarations. Comments stay where they are; names,
+                numbers and text literals are kept as written, and lines are not re-wrapped. Formatting
+                never changes what a flow means, and formatting twice changes nothing. A directory is
+                searched recursively for '*.flow' files, as 'flow check' does. Each file is replaced
+                atomically, and the files changed are listed on standard output. A file with syntax errors
+                is left as it is and its errors are reported as 'flow check' reports them.
+                """,
+            exitStatus: """
+                  0   done (with --check: every file is formatted)
+                  1   --check: some files are not formatted (they are listed)
+                  64  usage error: unknown option, no inputs (nothing is formatted)
+                  65  a file has syntax errors; it is left unchanged, the other files are still formatted
+                  66  an input is missing or unreadable, or a directory holds no '.flow' file
+                  70  internal error: a bug in flow (the file it concerns is left unchanged)
+                  73  a file could not be written (it is left unchanged)
+                """,
+            run: { FormatCommand(arguments: $0, terminal: $1).run() })
+    }
+}

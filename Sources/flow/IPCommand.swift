@@ -143,3 +143,55 @@ extension CallFailure {
         return .object(o)
     }
 }
+
+/// `flow ip FILE NAME [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]`
+struct IPArguments: CommandArguments {
+    var file = ""
+    var name = ""
+    var arguments: [NameValue] = []
+    var defines: [NameValue] = []
+    var secretsFile: String?
+    var verbose = false
+    var json = false
+
+    static var command: Command<Self> {
+        Command(
+            name: "ip", summary: "call one integration point and print its outputs",
+            inputs: .exactly([("<file>", \.file, .noFlowFile), ("<name>", \.name, .noIPName)]),
+            options: [
+                .pairs(
+                    "--arg", \.arguments, example: "'amount=4.00'",
+                    help: """
+                        a parameter's value, converted to its declared type; parameters with a
+                        default may be left out
+                        """),
+                .pairs(
+                    "--define", \.defines, example: "STRIPE_BASE=http://localhost:8420",
+                    help: "a config value (for example the base URL of a test gateway)"),
+                .text(
+                    "--secrets", \.secretsFile, placeholder: "file", example: "secrets.env",
+                    help: "KEY=VALUE lines; secrets it lacks are read from the environment"),
+                .flag(
+                    "--verbose", \.verbose,
+                    help: """
+                        show each attempt's request and response on standard error, with
+                        every secret replaced by ***
+                        """),
+                .flag("--json", \.json, help: "print the outputs as one JSON object"),
+            ],
+            about: """
+                Calls the integration point <name> declared in <file> (or a file it imports) once, for real,
+                and prints its mapped outputs, one 'name: value' a line (or one JSON object with --json).
+                A failed call prints its error (kind, status, message) and exits 1.
+                """,
+            exitStatus: """
+                  0   the call succeeded
+                  1   the call failed (an HTTP error, a timeout, a SOAP fault, …)
+                  64  usage error
+                  65  the flow does not check, or an argument, config or secret is wrong
+                  66  the file or the secrets file cannot be read
+                  70  the request could not be built (a missing secret, a header with a line break, …)
+                """,
+            run: { IPCommand(arguments: $0, terminal: $1).run() })
+    }
+}

@@ -364,3 +364,146 @@ func loadSecrets(_ program: Program, file: String?) throws(RunError) -> Secrets 
     }
     return Secrets.load(for: program, file: fromFile, environment: ProcessInfo.processInfo.environment)
 }
+
+/// `flow run FILE [options]`
+struct RunArguments: CommandArguments {
+    var file = ""
+    /// `--answers FILE.json`
+    var answersFile: String?
+    /// `--answer Page.Question=VALUE`, in order (a name given twice: one answer per time it is asked).
+    var answers: [NameValue] = []
+    /// `--stubs FILE.json`
+    var stubsFile: String?
+    /// `--stub NAME=JSON`
+    var stubs: [NameValue] = []
+    /// `--extension NAME=PATH`: the executable of an extension, instead of its `run`.
+    var extensions: [NameValue] = []
+    /// `--secrets FILE`: `KEY=VALUE` lines; the environment is read for secrets it lacks.
+    var secretsFile: String?
+    /// `--plan FILE.flowtest`: IPs and extensions answered from a test plan's canned results.
+    var plan: String?
+    /// `--test NAME`: which test of the plan gives the canned results (default: the first).
+    var test: String?
+    /// `--define NAME=VALUE`: config values.
+    var defines: [NameValue] = []
+    /// `--arg NAME=VALUE`: parameters of the flow run.
+    var arguments: [NameValue] = []
+    /// `--flow NAME`: the flow to run instead of the first of the file.
+    var flow: String?
+    var maxSteps = 100_000
+    /// `--trace FILE`, `-` for standard output.
+    var trace: String?
+    /// `--session FILE`: the session kept in the file, written after every step, resumed from it.
+    var session: String?
+    var json = false
+    var color: ColorChoice = .auto
+
+    static var command: Command<Self> {
+        Command(
+            name: "run", summary: "run a flow: answer its pages at the terminal or from a script",
+            inputs: .exactly([("<file>", \.file, .noFlowFile)]),
+            options: [
+                .text(
+                    "--answers", \.answersFile, placeholder: "file", example: "answers.json",
+                    help: """
+                        a JSON object of answers by 'Page.Question':
+                          {"Embedded Payment.Embedded Payment": "4.00", "Issue.Service down": true}
+                        a list gives one answer per time the question is asked
+                        """),
+                .pairs(
+                    "--answer", \.answers, example: "'Amount.Amount=4.00'",
+                    help: """
+                        one answer, as typed; wins over --answers; repeat a name for a
+                        question asked several times
+                        """),
+                .text(
+                    "--stubs", \.stubsFile, placeholder: "file", example: "stubs.json",
+                    help: "a JSON object of stubs by IP or extension name"),
+                .pairs(
+                    "--stub", \.stubs, placeholder: "name=json", example: #"'Tokenize={"token": "tok_visa"}'"#,
+                    help: """
+                        the stub of one IP or extension; wins over --stubs. A stub is an
+                        object of outputs, {"id": "ch_1", "paid": true}; or a failure,
+                        {"error": {"kind": "http", "status": 402, "message": "…",
+                        "code": "card_declined"}}; or a list of those, one per call
+                        """),
+                .pairs(
+                    "--extension", \.extensions, placeholder: "name=path", example: "Tokenize=./my-tokenize",
+                    help: "run this program for the extension instead of its 'run'"),
+                .pairs(
+                    "--define", \.defines, example: "STRIPE_BASE=http://localhost:8080", help: "set a config value"),
+                .pairs("--arg", \.arguments, example: "'account=12345678'", help: "a parameter of the flow that is run"),
+                .text(
+                    "--flow", \.flow, placeholder: "name", example: "'Open Ticket'",
+                    help: "run this flow of the file instead of the first"),
+                .count(
+                    "--max-steps", \.maxSteps,
+                    help: "stop with an error after n elements (default \(Self().maxSteps))"),
+                .text(
+                    "--secrets", \.secretsFile, placeholder: "file", example: "secrets.env",
+                    help: "KEY=VALUE lines; secrets it lacks are read from the environment"),
+                .text(
+                    "--plan", \.plan, placeholder: "file", example: "flows/payment.flowtest",
+                    help: """
+                        a test plan of this flow: the IPs and extensions its test names
+                        get the test's canned results (a --stub still wins), and the
+                        test's flow, arguments, configs and date apply unless --flow,
+                        --arg or --define say otherwise; its answers are not used
+                        """),
+                .text(
+                    "--test", \.test, placeholder: "name", example: "'a card is charged'",
+                    help: "the test of the plan to take (default: its first)"),
+                // `-` is a value here (standard output), not an input.
+                .text(
+                    "--trace", \.trace, placeholder: "file", example: "run.jsonl", allowDash: true,
+                    help: """
+                        write each step as a JSON Lines record to the file ('-':
+                        standard output); passwords and secure values appear as "***"
+                        """,
+                    conflicts: [.init(value: "-", option: "--json")]),
+                .text(
+                    "--session", \.session, placeholder: "file", example: "payment.session.json",
+                    help: """
+                        keep the session in the file, rewritten whole after every step
+                        and before every call; run again with the same file to go on
+                        where it stopped: a call that was in flight is made again with
+                        the same idempotency key (see grammar.md, "Calls are effects")
+                        """),
+                .flag(
+                    "--json", \.json,
+                    help: """
+                        print one JSON object at the end, and nothing else, on standard
+                        output: {"responses": [...], "outcome": "success" or "failure",
+                        "reason": ..., "steps": n}
+                        """),
+                .color(\.color),
+            ],
+            about: """
+                Checks the file as 'flow check' does, then runs its first flow. Integration points are not
+                called: each gets the canned result of its stub. An extension with a stub gets the stub's
+                result; one without is run: its program ('run' in its declaration, relative to the flow
+                file) talks to you on the terminal, gets its arguments as a JSON object on file
+                descriptor 3 and writes its outputs as a JSON object to file descriptor 4.
+
+                When standard input is a terminal, each page is shown and its questions are asked (those
+                answered with --answers or --answer first take those answers): type an answer and press
+                Enter (Enter alone takes the default shown in brackets), a number or several separated by
+                commas to pick options, 'back' to return to the previous page, Ctrl-D to stop. A refused
+                answer is asked again with the reason. Passwords are not shown as you type. Otherwise the
+                answers come from --answers and --answer, then from standard input, one line per question
+                in the order asked; a refused or missing answer stops the run.
+                """,
+            exitStatus: """
+                  0   the flow finished with success
+                  1   the flow finished with failure, or the input ended (Ctrl-D) before it finished
+                  64  usage error: unknown option, missing or invalid value, no file
+                  65  the flow does not check, or the answers, stubs or names given do not fit it (an
+                      unknown question, config, flow or IP; a refused or missing answer; a missing stub)
+                  66  the file, the answers file or the stubs file is missing or unreadable
+                  70  the flow failed while running (a division by zero, the step limit, …)
+                  73  the trace file or the session file cannot be written
+                  130 interrupted with Ctrl-C
+                """,
+            run: { RunCommand(arguments: $0, terminal: $1).run() })
+    }
+}

@@ -154,3 +154,57 @@ struct TestCommand {
         }
     }
 }
+
+/// `flow test FILE|DIR... [--coverage] [--json]`: test plans (`*.flowtest`).
+struct TestArguments: CommandArguments {
+    var inputs: [String] = []
+    var coverage = false
+    var json = false
+    var color: ColorChoice = .auto
+
+    static var command: Command<Self> {
+        Command(
+            name: "test", summary: "run test plans and report coverage",
+            inputs: .many(\.inputs),
+            options: [
+                .flag(
+                    "--coverage", \.coverage,
+                    help: """
+                        after the results, the coverage of each flow file: the elements
+                        and branches (a decision's yes and no, a call's success and
+                        failure when it has 'on error') that tests visited, as percentages,
+                        and each one no test visited, with its place in the flow
+                        """),
+                .flag(
+                    "--json", \.json,
+                    help: """
+                        print one JSON object at the end, and nothing else, on standard
+                        output: {"plans": [{"plan", "flow", "diagnostics", "tests": [{"name",
+                        "passed", "steps", "failures": [...]}]}], "passed": n, "failed": n,
+                        "coverage": [...]}
+                        """),
+                .color(\.color),
+            ],
+            about: """
+                Runs the tests of test plans ('*.flowtest') against their flows, in this process: answers
+                and the results of integration points and extensions come from the plan, so nothing is
+                called and no extension is started. A plan starts with 'tests "payment.flow"' (relative to
+                the plan); grammar.md describes the format. Each test's result is printed, each failure
+                with the place of the expectation, what was expected and what happened, and last the line
+                'N passed, N failed'. A plan that does not fit its flow (an unknown question, IP, output,
+                variable, ...) is reported like 'flow check' reports a flow, on standard error, and its
+                tests are not run.
+
+                Inputs: a plan; a flow file 'x.flow' for the plan 'x.flowtest' beside it; a directory,
+                searched recursively for '*.flowtest' files in sorted order.
+                """,
+            exitStatus: """
+                  0   every test passed
+                  1   a test failed
+                  64  usage error
+                  65  a plan, or the flow it tests, has errors (its tests are not run)
+                  66  an input is missing or unreadable, or a directory holds no '.flowtest' file
+                """,
+            run: { TestCommand(arguments: $0, terminal: $1).run() })
+    }
+}

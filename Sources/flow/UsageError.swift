@@ -83,15 +83,17 @@ enum UsageError: Error, Equatable {
             return "the commands are: \(Commands.names.joined(separator: ", "))"
         case .unknownOption(let option, let command):
             let name = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
-            if let command {
-                let options = Commands.options(of: command)
-                if let match = Suggest.closest(to: name, in: options) {
-                    return "did you mean '\(match)'?"
+            if let command = command.flatMap(Commands.named) {
+                let spellings = command.suggestionSpellings
+                if let match = Suggest.closest(to: name, in: spellings.map(\.spelling)),
+                    let option = spellings.first(where: { $0.spelling == match })?.option
+                {
+                    return "did you mean '\(option)'?"
                 }
-                return "the options of '\(command)' are: \(options.joined(separator: ", "))"
+                return "the options of '\(command.name)' are: \(command.optionNames.joined(separator: ", "))"
             }
-            for command in Commands.names where Commands.options(of: command).contains(name) {
-                return "'\(name)' is an option of '\(command)': flow \(command) \(name) …"
+            for command in Commands.all where command.optionNames.contains(name) {
+                return "'\(name)' is an option of '\(command.name)': flow \(command.name) \(name) …"
             }
             if let match = Suggest.closest(to: name, in: Commands.topLevelOptions) {
                 return "did you mean '\(match)'?"
@@ -132,21 +134,22 @@ enum UsageError: Error, Equatable {
     }
 }
 
-/// The names the command line knows, for "did you mean" and for the hints above.
+/// The commands the command line knows, in the order `flow --help` lists them: one declaration
+/// each (beside its run function, in its own file). A new command is added here.
 enum Commands {
-    static let names = ["check", "run", "ip", "graph", "fmt", "test", "explore", "help"]
+    static var all: [AnyCommand] {
+        [
+        AnyCommand(CheckArguments.command),
+        AnyCommand(RunArguments.command),
+        AnyCommand(IPArguments.command),
+        AnyCommand(GraphArguments.command),
+        AnyCommand(FormatArguments.command),
+        AnyCommand(TestArguments.command),
+        AnyCommand(ExploreArguments.command),
+        ]
+    }
+    static var names: [String] { all.map(\.name) + ["help"] }
     static let topLevelOptions = ["--help", "--version"]
 
-    static func options(of command: String) -> [String] {
-        switch command {
-        case "check": CheckArguments.optionNames
-        case "run": RunArguments.optionNames
-        case "ip": IPArguments.optionNames
-        case "graph": GraphArguments.optionNames
-        case "fmt": FormatArguments.optionNames
-        case "test": TestArguments.optionNames
-        case "explore": ExploreArguments.optionNames
-        default: ["--help"]
-        }
-    }
+    static func named(_ name: String) -> AnyCommand? { all.first { $0.name == name } }
 }

@@ -18,38 +18,12 @@ func run(_ arguments: [String]) -> ExitCode {
         return .usage
     }
     switch invocation {
-    case .help(.general):
-        terminal.out(Help.general)
-    case .help(.check):
-        terminal.out(Help.check)
-    case .help(.run):
-        terminal.out(Help.run)
-    case .help(.ip):
-        terminal.out(Help.ip)
-    case .help(.graph):
-        terminal.out(Help.graph)
-    case .help(.fmt):
-        terminal.out(Help.fmt)
-    case .help(.test):
-        terminal.out(Help.test)
-    case .help(.explore):
-        terminal.out(Help.explore)
+    case .help(let page):
+        terminal.out(page)
     case .version:
         terminal.out("flow \(flowVersion)\n")
-    case .check(let arguments):
-        return CheckCommand(arguments: arguments, terminal: terminal).run()
-    case .run(let arguments):
-        return RunCommand(arguments: arguments, terminal: terminal).run()
-    case .ip(let arguments):
-        return IPCommand(arguments: arguments, terminal: terminal).run()
-    case .graph(let arguments):
-        return GraphCommand(arguments: arguments, terminal: terminal).run()
-    case .fmt(let arguments):
-        return FormatCommand(arguments: arguments, terminal: terminal).run()
-    case .test(let arguments):
-        return TestCommand(arguments: arguments, terminal: terminal).run()
-    case .explore(let arguments):
-        return ExploreCommand(arguments: arguments, terminal: terminal).run()
+    case .run(let command):
+        return command(terminal)
     }
     return .success
 }

@@ -123,6 +123,29 @@ final class CommandLineTests: XCTestCase {
             "error: no input files\nhint: give files or directories to check: 'flow check main.flow flows/'\n")
     }
 
+    /// What a command lists as its options (the hint for an unknown one), what its help shows and
+    /// what it accepts are one set: each listed option is in the help's option table and is not
+    /// refused as unknown.
+    func testEachCommandsOptionsAreListedHelpedAndAccepted() throws {
+        for command in ["check", "run", "ip", "graph", "fmt", "test", "explore"] {
+            let unknown = try FlowProcess.run([command, "--zzzzzzzz"])
+            let prefix = "hint: the options of '\(command)' are: "
+            let line = try XCTUnwrap(
+                unknown.stderr.split(separator: "\n").first { $0.hasPrefix(prefix) }, "\(command): \(unknown)")
+            let options = line.dropFirst(prefix.count).components(separatedBy: ", ")
+            XCTAssertTrue(options.count > 1, "\(command): \(options)")
+            let help = try FlowProcess.run([command, "--help"]).stdout
+            let table = help.components(separatedBy: "\noptions:\n").last ?? ""
+            for option in options {
+                XCTAssertTrue(
+                    table.contains("  \(option) ") || table.contains("  \(option)\n") || table.contains(", \(option) "),
+                    "'flow \(command) --help' does not explain \(option)")
+                let run = try FlowProcess.run([command, option])
+                XCTAssertFalse(run.stderr.contains("unknown option"), "\(command) \(option): \(run)")
+            }
+        }
+    }
+
     // MARK: - Inputs (66)
 
     func testMissingFileExits66() throws {

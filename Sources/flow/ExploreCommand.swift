@@ -14,29 +14,19 @@ struct ExploreCommand {
 
     func run() -> ExitCode {
         let paint = Paint(enabled: terminal.colorsStandardError(.auto))
-        let compilation: Compilation
+        let compiled: (program: Program, sources: SourceManager)
         do {
-            compilation = try Frontend.compile(path: arguments.file)
+            compiled = try terminal.compileOrReport(arguments.file, paint: paint)
         } catch {
-            terminal.err("\(paint.error("error")): \(error.description)\n")
-            return .noInput
-        }
-        guard let program = compilation.program else {
-            let renderer = DiagnosticRenderer(format: .human, color: terminal.colorsStandardError(.auto))
-            terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
-            var tally = Tally()
-            tally.checked = 1
-            tally.count(compilation.diagnostics, compilation.sources)
-            terminal.err(tally.summary(paint))
-            return .dataError
+            return error.exitCode
         }
         let options = ExploreOptions(maxRuns: arguments.maxRuns, maxSteps: arguments.maxSteps)
-        let result = Explorer.explore(program, options: options)
+        let result = Explorer.explore(compiled.program, options: options)
         let report = ExploreReport(file: arguments.file, color: !arguments.json && terminal.colorsStandardOutput(.auto))
         if arguments.json {
-            terminal.data(report.json(result, sources: compilation.sources))
+            terminal.data(report.json(result, sources: compiled.sources))
         } else {
-            terminal.out(report.human(result, sources: compilation.sources))
+            terminal.out(report.human(result, sources: compiled.sources))
         }
         return result.findings.isEmpty ? .success : .failure
     }

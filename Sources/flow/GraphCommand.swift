@@ -14,23 +14,14 @@ struct GraphCommand {
     func run() -> ExitCode {
         let color = terminal.colorsStandardError(.auto)
         let paint = Paint(enabled: color)
-        let compilation: Compilation
+        let program: Program
+        let sources: SourceManager
         do {
-            compilation = try Frontend.compile(path: arguments.file)
+            (program, sources) = try terminal.compileOrReport(arguments.file, paint: paint)
         } catch {
-            terminal.err("\(paint.error("error")): \(error.description)\n")
-            return .noInput
+            return error.exitCode
         }
-        guard let program = compilation.program else {
-            let renderer = DiagnosticRenderer(format: .human, color: color)
-            terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
-            var tally = Tally()
-            tally.checked = 1
-            tally.count(compilation.diagnostics, compilation.sources)
-            terminal.err(tally.summary(paint))
-            return .dataError
-        }
-        let export = GraphExport(program: program, sources: compilation.sources)
+        let export = GraphExport(program: program, sources: sources)
         var flows = export.rootFlows
         if let name = arguments.flow {
             guard let index = program.flows.firstIndex(where: { $0.name == name }) else {

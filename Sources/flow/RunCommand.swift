@@ -42,16 +42,10 @@ struct RunCommand {
             do {
                 loaded = try TestPlanLoader.load(path: planPath)
             } catch {
-                terminal.err("\(paint.error("error")): \(error.description)\n")
-                return .noInput
+                return terminal.unreadable(error.description, paint: paint).exitCode
             }
             guard let plan = loaded.plan, let planProgram = loaded.program else {
-                terminal.err(renderer.render(loaded.diagnostics, sources: loaded.sources))
-                var tally = Tally()
-                tally.checked = 1
-                tally.count(loaded.diagnostics, loaded.sources)
-                terminal.err(tally.summary(paint))
-                return .dataError
+                return terminal.doesNotCheck(loaded.diagnostics, sources: loaded.sources, paint: paint).exitCode
             }
             guard Inputs.canonical(plan.flowPath) == Inputs.canonical(arguments.file) else {
                 terminal.err("\(paint.error("error")): the plan '\(planPath)' tests '\(plan.flowPath)', not '\(arguments.file)'\n"
@@ -78,23 +72,11 @@ struct RunCommand {
                     + "\(paint.hint("hint")): flow run flows/payment.flow --plan flows/payment.flowtest --test 'a card is charged'\n")
                 return .usage
             }
-            let compilation: Compilation
             do {
-                compilation = try Frontend.compile(path: arguments.file)
+                (program, sources) = try terminal.compileOrReport(arguments.file, paint: paint)
             } catch {
-                terminal.err("\(paint.error("error")): \(error.description)\n")
-                return .noInput
+                return error.exitCode
             }
-            guard let compiled = compilation.program else {
-                terminal.err(renderer.render(compilation.diagnostics, sources: compilation.sources))
-                var tally = Tally()
-                tally.checked = 1
-                tally.count(compilation.diagnostics, compilation.sources)
-                terminal.err(tally.summary(paint))
-                return .dataError
-            }
-            program = compiled
-            sources = compilation.sources
         }
         do {
             return try execute(program, sources, paint: paint, planTest: planTest)

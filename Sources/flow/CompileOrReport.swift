@@ -1,0 +1,42 @@
+import FlowKit
+
+/// "Compile, or report and stop", said once for the commands that need one program (`run`,
+/// `graph`, `explore`), as swift-format's subcommands share one frontend: a file that cannot be
+/// read is 66 with its reason; one that does not check gets check's diagnostics and summary on
+/// standard error and 65.
+struct Stop: Error {
+    let exitCode: ExitCode
+}
+
+extension Terminal {
+    /// The program of the flow file at `path`, with its sources.
+    func compileOrReport(_ path: String, paint: Paint) throws(Stop) -> (program: Program, sources: SourceManager) {
+        let compilation: Compilation
+        do {
+            compilation = try Frontend.compile(path: path)
+        } catch {
+            throw unreadable(error.description, paint: paint)
+        }
+        guard let program = compilation.program else {
+            throw doesNotCheck(compilation.diagnostics, sources: compilation.sources, paint: paint)
+        }
+        return (program, compilation.sources)
+    }
+
+    /// Writes why an input cannot be read; the command stops with 66.
+    func unreadable(_ reason: String, paint: Paint) -> Stop {
+        err("\(paint.error("error")): \(reason)\n")
+        return Stop(exitCode: .noInput)
+    }
+
+    /// Writes the diagnostics of one file that does not check, as `flow check` does, and its
+    /// summary; the command stops with 65.
+    func doesNotCheck(_ diagnostics: [Diagnostic], sources: SourceManager, paint: Paint) -> Stop {
+        err(DiagnosticRenderer(format: .human, color: paint.enabled).render(diagnostics, sources: sources))
+        var tally = Tally()
+        tally.checked = 1
+        tally.count(diagnostics, sources)
+        err(tally.summary(paint))
+        return Stop(exitCode: .dataError)
+    }
+}

@@ -245,6 +245,8 @@ struct Command<Arguments: CommandArguments> {
 struct AnyCommand {
     let name: String
     let summary: String
+    /// `<file> <name>`: what it takes besides options.
+    let operandsUsage: String
     let optionNames: [String]
     /// Each spelling "did you mean" may match, with the option it stands for.
     let suggestionSpellings: [(spelling: String, option: String)]
@@ -254,6 +256,7 @@ struct AnyCommand {
     init<A>(_ command: Command<A>) {
         name = command.name
         summary = command.summary
+        operandsUsage = command.inputs.usage
         optionNames = command.optionNames
         suggestionSpellings =
             command.options.flatMap { option in option.suggestionSpellings.map { ($0, option.name) } }

@@ -123,7 +123,8 @@ enum UsageError: Error, Equatable {
         case .noIPName:
             return "name the integration point to call: flow ip payment.flow StripeCharge --arg amount=4.00"
         case .extraInput(_, let command):
-            return "'flow \(command)' takes one file; use '--' before a file whose name starts with '-'"
+            let takes = Commands.named(command)?.operandsUsage ?? "<file>"
+            return "'flow \(command)' takes \(takes == "<file>" ? "one file" : takes); use '--' before a file whose name starts with '-'"
         case .bothOnStandardOutput:
             return "write the trace to a file: '--trace run.jsonl'"
         }

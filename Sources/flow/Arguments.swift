@@ -162,8 +162,8 @@ extension Option {
 
 /// What a command takes besides options.
 enum Operands<Arguments> {
-    /// One or more files or directories (`<file|directory>...`); none is `noInputs`.
-    case many(WritableKeyPath<Arguments, [String]>)
+    /// One or more files or directories (`<file|directory>...`); none is `missing`.
+    case many(WritableKeyPath<Arguments, [String]>, missing: UsageError)
     /// Exactly these, in order, each with its usage name and the error when it is missing; one
     /// more is `extraInput`.
     case exactly([(usage: String, property: WritableKeyPath<Arguments, String>, missing: UsageError)])
@@ -215,8 +215,8 @@ struct Command<Arguments: CommandArguments> {
             }
         }
         switch self.inputs {
-        case .many(let property):
-            guard !inputs.isEmpty else { throw .noInputs }
+        case .many(let property, let missing):
+            guard !inputs.isEmpty else { throw missing }
             result[keyPath: property] = inputs
         case .exactly(let expected):
             for (index, input) in expected.enumerated() {

@@ -49,7 +49,8 @@ struct Option<Arguments> {
         case choice(placeholder: String, valid: [String])
     }
 
-    /// A value of this option that cannot go with another option (`--trace -` with `--json`).
+    /// A value of this option that cannot go with another option because both would write to
+    /// standard output (`--trace -` with `--json`), the one kind of conflict there is today.
     struct Conflict {
         /// The value that conflicts; nil: any value.
         var value: String?
@@ -200,7 +201,7 @@ struct Command<Arguments: CommandArguments> {
         if beforeDoubleDash.contains("--help") || beforeDoubleDash.contains("-h") { return .help(help) }
         var result = Arguments()
         var inputs: [String] = []
-        var given: [(option: Option<Arguments>, argument: String)] = []
+        var given: [(option: Option<Arguments>, value: String)] = []
         var scanner = OptionScanner(arguments)
         while let item = scanner.next() {
             switch item {

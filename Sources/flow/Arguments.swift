@@ -49,7 +49,8 @@ struct Option<Arguments> {
         case choice(placeholder: String, valid: [String])
     }
 
-    /// A value of this option that cannot go with another option (`--trace -` with `--json`).
+    /// A value of this option that cannot go with another option because both would write to
+    /// standard output (`--trace -` with `--json`), the one kind of conflict there is today.
     struct Conflict {
         /// The value that conflicts; nil: any value.
         var value: String?
@@ -162,8 +163,8 @@ extension Option {
 
 /// What a command takes besides options.
 enum Operands<Arguments> {
-    /// One or more files or directories (`<file|directory>...`); none is `noInputs`.
-    case many(WritableKeyPath<Arguments, [String]>)
+    /// One or more files or directories (`<file|directory>...`); none is `missing`.
+    case many(WritableKeyPath<Arguments, [String]>, missing: UsageError)
     /// Exactly these, in order, each with its usage name and the error when it is missing; one
     /// more is `extraInput`.
     case exactly([(usage: String, property: WritableKeyPath<Arguments, String>, missing: UsageError)])
@@ -200,7 +201,7 @@ struct Command<Arguments: CommandArguments> {
         if beforeDoubleDash.contains("--help") || beforeDoubleDash.contains("-h") { return .help(help) }
         var result = Arguments()
         var inputs: [String] = []
-        var given: [(option: Option<Arguments>, argument: String)] = []
+        var given: [(option: Option<Arguments>, value: String)] = []
         var scanner = OptionScanner(arguments)
         while let item = scanner.next() {
             switch item {
@@ -215,8 +216,8 @@ struct Command<Arguments: CommandArguments> {
             }
         }
         switch self.inputs {
-        case .many(let property):
-            guard !inputs.isEmpty else { throw .noInputs }
+        case .many(let property, let missing):
+            guard !inputs.isEmpty else { throw missing }
             result[keyPath: property] = inputs
         case .exactly(let expected):
             for (index, input) in expected.enumerated() {
@@ -245,6 +246,8 @@ struct Command<Arguments: CommandArguments> {
 struct AnyCommand {
     let name: String
     let summary: String
+    /// `<file> <name>`: what it takes besides options.
+    let operandsUsage: String
     let optionNames: [String]
     /// Each spelling "did you mean" may match, with the option it stands for.
     let suggestionSpellings: [(spelling: String, option: String)]
@@ -254,6 +257,7 @@ struct AnyCommand {
     init<A>(_ command: Command<A>) {
         name = command.name
         summary = command.summary
+        operandsUsage = command.inputs.usage
         optionNames = command.optionNames
         suggestionSpellings =
             command.options.flatMap { option in option.suggestionSpellings.map { ($0, option.name) } }

@@ -157,7 +157,10 @@ struct IPArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "ip", summary: "call one integration point and print its outputs",
-            inputs: .exactly([("<file>", \.file, .noFlowFile), ("<name>", \.name, .noIPName)]),
+            inputs: .exactly([
+                ("<file>", \.file, .noFlowFile(verb: "call from", example: "flow ip payment.flow StripeCharge")),
+                ("<name>", \.name, .noIPName),
+            ]),
             options: [
                 .pairs(
                     "--arg", \.arguments, example: "'amount=4.00'",

@@ -383,7 +383,7 @@ struct RunArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "run", summary: "run a flow: answer its pages at the terminal or from a script",
-            inputs: .exactly([("<file>", \.file, .noFlowFile)]),
+            inputs: .exactly([("<file>", \.file, .noFlowFile(verb: "run", example: "flow run main.flow"))]),
             options: [
                 .text(
                     "--answers", \.answersFile, placeholder: "file", example: "answers.json",

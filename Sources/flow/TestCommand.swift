@@ -165,7 +165,7 @@ struct TestArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "test", summary: "run test plans and report coverage",
-            inputs: .many(\.inputs),
+            inputs: .many(\.inputs, missing: .noInputs(verb: "test", example: "flow test flows/")),
             options: [
                 .flag(
                     "--coverage", \.coverage,

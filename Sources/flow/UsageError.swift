@@ -15,8 +15,9 @@ enum UsageError: Error, Equatable {
     case invalidValue(option: String, value: String, valid: [String])
     /// `flow check --strict=yes x.flow`
     case unexpectedValue(option: String)
-    /// `flow check`
-    case noInputs
+    /// `flow check`: `verb` and `example` say what the inputs are for (`check`,
+    /// `flow check main.flow flows/`).
+    case noInputs(verb: String, example: String)
     /// `flow --version extra`, `flow help check extra`
     case unexpectedArgument(String, after: String)
     /// `flow run x.flow --answers`: an option whose value is free text or a path
@@ -25,8 +26,8 @@ enum UsageError: Error, Equatable {
     case notAPair(option: String, value: String, example: String)
     /// `flow run x.flow --max-steps many`
     case notACount(option: String, value: String)
-    /// `flow run`
-    case noFlowFile
+    /// `flow run`: `verb` and `example` say what the file is for (`run`, `flow run main.flow`).
+    case noFlowFile(verb: String, example: String)
     /// `flow ip payment.flow`
     case noIPName
     /// `flow run a.flow b.flow`
@@ -58,8 +59,8 @@ enum UsageError: Error, Equatable {
             "invalid value '\(value)' for '\(option)': expected NAME=VALUE"
         case .notACount(let option, let value):
             "invalid value '\(value)' for '\(option)'"
-        case .noFlowFile:
-            "no flow file to run"
+        case .noFlowFile(let verb, _):
+            "no flow file to \(verb)"
         case .noIPName:
             "no integration point named"
         case .extraInput(let argument, _):
@@ -108,8 +109,8 @@ enum UsageError: Error, Equatable {
             return "use one of \(Self.list(valid))"
         case .unexpectedValue(let option):
             return "write '\(option)' on its own"
-        case .noInputs:
-            return "give files or directories to check: 'flow check main.flow flows/'"
+        case .noInputs(let verb, let example):
+            return "give files or directories to \(verb): '\(example)'"
         case .unexpectedArgument:
             return "run 'flow --help' for usage"
         case .missingArgument(let option, let example):
@@ -118,12 +119,13 @@ enum UsageError: Error, Equatable {
             return "for example: \(option) \(example)"
         case .notACount(let option, _):
             return "give a whole number of at least 1: '\(option) 1000'"
-        case .noFlowFile:
-            return "give the file to run: 'flow run main.flow'"
+        case .noFlowFile(let verb, let example):
+            return "give the file to \(verb): '\(example)'"
         case .noIPName:
             return "name the integration point to call: flow ip payment.flow StripeCharge --arg amount=4.00"
         case .extraInput(_, let command):
-            return "'flow \(command)' takes one file; use '--' before a file whose name starts with '-'"
+            let takes = Commands.named(command)?.operandsUsage ?? "<file>"
+            return "'flow \(command)' takes \(takes == "<file>" ? "one file" : takes); use '--' before a file whose name starts with '-'"
         case .bothOnStandardOutput:
             return "write the trace to a file: '--trace run.jsonl'"
         }

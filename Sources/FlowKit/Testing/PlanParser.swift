@@ -6,17 +6,11 @@
 /// by `Parser.parseEmbeddedExpression`; after it, this parser's lexer starts again where the
 /// expression ended. The grammar is line-oriented, as the flow's is: one item a line. A line
 /// that goes wrong is reported once and skipped to its end, keeping `{ }` balanced (`recover`);
-/// a test's closing `}` always ends the test. Every loop either consumes a token or leaves. The
+/// the cursor, names and recovery are the flow parser's own (`TokenCursor.swift`). A test's closing `}` always ends the test. Every loop either consumes a token or leaves. The
 /// parser resolves no names: `PlanResolver` matches the plan against the flow.
-public struct PlanParser {
-    private let file: SourceFile
-    private var lexer: Lexer
-    private var current: Token
-    /// End offset of the token consumed last, for node ranges.
-    private var previousEnd = 0
-    /// The token consumed last, for "expected … after '…'".
-    private var previous = Token(.eof, start: 0, end: 0)
-    private var diagnostics: [Diagnostic] = []
+public struct PlanParser: TokenParser {
+    /// The tokens, and the toolkit over them, of the flow parser (`TokenCursor.swift`).
+    var cursor: TokenCursor
     /// Diagnostics of lexers already replaced (after an embedded expression).
     private var lexical: [Diagnostic] = []
 
@@ -25,9 +19,7 @@ public struct PlanParser {
     static let expectWords = ["response", "outcome", "called", "not called", "variable"]
 
     private init(file: SourceFile) {
-        self.file = file
-        self.lexer = Lexer(file: file)
-        self.current = lexer.next()
+        cursor = TokenCursor(file: file)
     }
 
     /// Parses a whole plan. Diagnostics of the lexer and the parser come together, each once,
@@ -36,75 +28,17 @@ public struct PlanParser {
         var parser = PlanParser(file: file)
         let plan = parser.parsePlan()
         var seen = Set<String>()
-        let all = (parser.lexical + parser.lexer.diagnostics + parser.diagnostics).filter {
+        let all = (parser.lexical + parser.cursor.lexer.diagnostics + parser.cursor.diagnostics).filter {
             seen.insert("\($0.id) \($0.range.start) \($0.range.end)").inserted
         }
         return (plan, all.sortedByPosition())
     }
 
-    // MARK: - Tokens
-
-    private func range(_ start: Int, _ end: Int) -> SourceRange { file.range(start, end) }
-    private func range(of token: Token) -> SourceRange { file.range(Int(token.start), Int(token.end)) }
-    private func rangeFrom(_ start: Int) -> SourceRange { file.range(start, max(start, previousEnd)) }
-    private var start: Int { Int(current.start) }
-    private var currentText: String { file.text(range(of: current)) }
-
-    private mutating func advance() {
-        if current.kind != .eof {
-            previousEnd = Int(current.end)
-            previous = current
-            current = lexer.next()
-        }
-    }
-
-    private func at(_ kind: TokenKind) -> Bool { current.kind == kind }
-    private func atWord(_ text: String) -> Bool { current.kind == .word && currentText == text }
-    private var atLineEnd: Bool { at(.newline) || at(.eof) || at(.rightBrace) }
-
-    private mutating func skipNewlines() {
-        while at(.newline) { advance() }
-    }
-
-    private mutating func report(
-        _ message: Message, at range: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil
-    ) {
-        diagnostics.append(Diagnostic(message, at: range, label: label, notes: notes, hint: hint))
-    }
-
-    /// Where something missing is reported: the current token, or just after the previous one
-    /// when the line ended.
-    private var missingRange: SourceRange {
-        if at(.newline) || at(.eof) { return range(previousEnd, previousEnd + (at(.eof) ? 0 : 1)) }
-        return range(of: current)
-    }
-
-    private var found: String {
-        switch current.kind {
-        case .word, .number: "found '\(currentText)'"
-        default: "found \(current.kind.display)"
-        }
-    }
-
-    /// Skips to the end of the line, keeping braces balanced, so one mistake gives one diagnostic.
-    private mutating func recover() {
-        var braces = 0
-        while !at(.eof) {
-            if at(.newline) && braces == 0 { return }
-            if at(.leftBrace) { braces += 1 }
-            if at(.rightBrace) {
-                if braces == 0 { return }
-                braces -= 1
-            }
-            advance()
-        }
-    }
+    // MARK: - Lines
 
     /// Requires the end of an item's line.
     private mutating func endLine(after what: String) {
-        if atLineEnd { return }
-        report(.planExpectedEndOfLine(what), at: range(of: current), label: found)
-        recover()
+        endLine(.planExpectedEndOfLine(what))
     }
 
     // MARK: - Plan and tests
@@ -333,16 +267,7 @@ public struct PlanParser {
         skipNewlines()
         while !at(.rightParen) && !at(.eof) {
             let s = start
-            var label: Name?
-            if (at(.word) && !current.keyword.isReserved) || at(.quotedName) {
-                var look = self
-                if let n = look.parseName("argument"), look.at(.colon) {
-                    self = look
-                    advance()  // :
-                    skipNewlines()
-                    label = n
-                }
-            }
+            let label = parseArgumentLabel(stopBeforeTimes: true)
             guard let value = parseValue() else { return nil }
             arguments.append(Argument(label: label, value: value, range: rangeFrom(s)))
             skipNewlines()
@@ -362,12 +287,7 @@ public struct PlanParser {
     // MARK: - Pieces
 
     private mutating func expectEquals(after what: String) -> Bool {
-        if at(.equal) {
-            advance()
-            return true
-        }
-        report(.planExpectedAfter("'='", what), at: missingRange, label: found)
-        return false
+        expect(.equal, .planExpectedAfter("'='", what))
     }
 
     /// A text literal without templates: its text and range.
@@ -393,49 +313,17 @@ public struct PlanParser {
         }
         let s = start
         let (expression, end, found) = Parser.parseEmbeddedExpression(in: file, from: s)
-        diagnostics += found
+        cursor.diagnostics += found
         // The current token was lexed by this parser's lexer and again by the expression's.
-        lexical += lexer.diagnostics.filter { Int($0.range.start) < s }
-        lexer = Lexer(file: file, start: end)
-        previousEnd = end
-        previous = Token(.unknown, start: max(s, end - 1), end: end)
-        current = lexer.next()
+        lexical += cursor.restart(at: end, previousFrom: s).filter { Int($0.range.start) < s }
         if case .error = expression.kind { return nil }
         return expression
     }
 
-    /// A name as the flow language writes it: words (a later word may be a whole number) or a
-    /// quoted name. A name stops before `N times` at the end of an `expect called` line.
+    /// A name as the flow language writes it (`TokenParser.parseName`). A name stops before
+    /// `N times` at the end of an `expect called` line.
     private mutating func parseName(_ what: String, hint: String? = nil) -> Name? {
-        if at(.quotedName) {
-            let r = range(of: current)
-            let inner = file.text(range(Int(current.start) + 1, max(Int(current.start) + 1, Int(current.end) - 1)))
-            advance()
-            return Name(inner, r)
-        }
-        guard at(.word) && !current.keyword.isReserved else {
-            var hint = hint
-            if at(.word) { hint = "'\(currentText)' is a reserved word; quote the name with backticks: `\(currentText)`" }
-            report(.planExpectedAfter("a \(what)", "'\(file.text(range(of: previous)))'"), at: missingRange, label: found, hint: hint)
-            return nil
-        }
-        let s = start
-        var words = [currentText]
-        advance()
-        while true {
-            if at(.word) && !current.keyword.isReserved {
-                words.append(currentText)
-                advance()
-            } else if at(.number), currentText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                var look = self
-                look.advance()
-                if look.atWord("times") { break }
-                words.append(currentText)
-                advance()
-            } else {
-                break
-            }
-        }
-        return Name(words.joined(separator: " "), rangeFrom(s))
+        let missing = Message.planExpectedAfter("a \(what)", "'\(file.text(range(of: cursor.previous)))'")
+        return parseName(missing: missing, hint: hint, stopBeforeTimes: true)
     }
 }

@@ -129,7 +129,7 @@ extension Parser {
             if !match(.comma) { break }
             skipNewlines()
         }
-        expect(.rightParen, .expectedClosing("')'", "\(what) list"), notes: [DiagnosticNote("to match this '('", at: open)])
+        expectClosing(.rightParen, "\(what) list", openedAt: open)
         return params
     }
 

@@ -366,7 +366,7 @@ extension Parser {
                 if !match(.comma) { break }
                 skipNewlines()
             }
-            guard expect(.rightParen, .expectedClosing("')'", "output mapping"), notes: [DiagnosticNote("to match this '('", at: open)]) else {
+            guard expectClosing(.rightParen, "output mapping", openedAt: open) else {
                 return nil
             }
             return .mapping(pairs)
@@ -398,11 +398,7 @@ extension Parser {
             if !match(.comma) { break }
             skipNewlines()
         }
-        if !match(.rightParen) {
-            report(.expectedClosing("')'", "argument list"), at: missingRange, label: found,
-                   notes: [DiagnosticNote("to match this '('", at: open)])
-            recover()
-        }
+        if !expectClosing(.rightParen, "argument list", openedAt: open) { recover() }
         return arguments
     }
 }

@@ -118,11 +118,7 @@ extension Parser {
                 let open = range(of: current)
                 advance()
                 let index = parseExpression()
-                if !match(.rightBracket) {
-                    report(.expectedClosing("']'", "index"), at: missingRange, label: found,
-                           notes: [DiagnosticNote("to match this '['", at: open)])
-                    return Expr(.error, rangeFrom(s))
-                }
+                guard expectClosing(.rightBracket, "index", openedAt: open) else { return Expr(.error, rangeFrom(s)) }
                 e = Expr(.index(e, index), rangeFrom(s))
             } else {
                 return e
@@ -147,10 +143,7 @@ extension Parser {
             skipNewlines()
             let inner = parseExpression()
             skipNewlines()
-            if !match(.rightParen) {
-                report(.expectedClosing("')'", "expression"), at: missingRange, label: found,
-                       notes: [DiagnosticNote("to match this '('", at: open)])
-            }
+            expectClosing(.rightParen, "expression", openedAt: open)
             return Expr(inner.kind, rangeFrom(s))
         case .leftBracket:
             let open = range(of: current)
@@ -163,10 +156,7 @@ extension Parser {
                 if !match(.comma) { break }
                 skipNewlines()
             }
-            if !match(.rightBracket) {
-                report(.expectedClosing("']'", "list"), at: missingRange, label: found,
-                       notes: [DiagnosticNote("to match this '['", at: open)])
-            }
+            expectClosing(.rightBracket, "list", openedAt: open)
             return Expr(.list(items), rangeFrom(s))
         case .leftBrace:
             return parseObject()
@@ -225,10 +215,7 @@ extension Parser {
             if !match(.comma) { break }
             skipNewlines()
         }
-        if !match(.rightBrace) {
-            report(.expectedClosing("'}'", "object"), at: missingRange, label: found,
-                   notes: [DiagnosticNote("to match this '{'", at: open)])
-        }
+        expectClosing(.rightBrace, "object", openedAt: open)
         return Expr(.object(fields), rangeFrom(s))
     }
 }

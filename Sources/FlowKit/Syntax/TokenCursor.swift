@@ -163,6 +163,16 @@ extension TokenParser {
         return false
     }
 
+    /// Consumes the `close` of a group whose opening token is at `open` (the ')' of a '('), or
+    /// reports `expected ')' to close the <what>` at what was found, with a note at the opening,
+    /// and returns false (consuming nothing).
+    @discardableResult
+    mutating func expectClosing(_ close: TokenKind, _ what: String, openedAt open: SourceRange) -> Bool {
+        expect(
+            close, .expectedClosing(close.display, what),
+            notes: [DiagnosticNote("to match this '\(file.text(open))'", at: open)])
+    }
+
     // MARK: - Recovery
 
     /// Skips to the end of the line, keeping braces balanced: after an error, the rest of the

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Turns the inputs named on the command line into the list of files to check.
+/// Turns the inputs named on the command line into the list of files to check (`*.flow`), or to
+/// test (`*.flowtest`, for `flow test`).
 ///
 /// A file is passed through as named (even when missing: `Frontend.compile` reports that, so the
 /// wording is the library's). A directory is walked recursively: entries of each directory in
@@ -15,7 +16,10 @@ enum Inputs {
         case problem(String)
     }
 
-    static func expand(_ inputs: [String]) -> [Item] {
+    /// `suffix` is what a file found in a directory ends with; `resolve` says what a file named
+    /// on the command line stands for (itself by default; `flow test` takes `x.flow` for the plan
+    /// `x.flowtest` beside it).
+    static func expand(_ inputs: [String], suffix: String = ".flow", resolve: (String) -> Item = Item.file) -> [Item] {
         var items: [Item] = []
         var seen = Set<String>()
         func add(_ path: String) {
@@ -24,22 +28,25 @@ enum Inputs {
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else {
-                add(input)
+                switch resolve(input) {
+                case .file(let path): add(path)
+                case let problem: items.append(problem)
+                }
                 continue
             }
             var found: [String] = []
             var problems: [String] = []
-            walk(input, into: &found, problems: &problems)
+            walk(input, suffix: suffix, into: &found, problems: &problems)
             items += problems.map(Item.problem)
             if found.isEmpty && problems.isEmpty {
-                items.append(.problem("no '.flow' files in directory '\(input)'"))
+                items.append(.problem("no '\(suffix)' files in directory '\(input)'"))
             }
             found.forEach(add)
         }
         return items
     }
 
-    private static func walk(_ directory: String, into found: inout [String], problems: inout [String]) {
+    private static func walk(_ directory: String, suffix: String, into found: inout [String], problems: inout [String]) {
         let manager = FileManager.default
         let names: [String]
         do {
@@ -54,8 +61,8 @@ enum Inputs {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }  // a broken link
             if isDirectory.boolValue {
-                if !isLink { walk(path, into: &found, problems: &problems) }
-            } else if name.hasSuffix(".flow") {
+                if !isLink { walk(path, suffix: suffix, into: &found, problems: &problems) }
+            } else if name.hasSuffix(suffix) {
                 found.append(path)
             }
         }

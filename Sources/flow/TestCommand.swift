@@ -99,58 +99,13 @@ struct TestCommand {
         return exit
     }
 
-    enum Item: Equatable {
-        case file(String)
-        /// An input that cannot be used, with the reason (exit status 66).
-        case problem(String)
-    }
-
-    /// The plans named by the inputs, each once (by canonical path).
-    static func expand(_ inputs: [String]) -> [Item] {
-        var items: [Item] = []
-        var seen = Set<String>()
-        func add(_ path: String) {
-            if seen.insert(Inputs.canonical(path)).inserted { items.append(.file(path)) }
-        }
-        let manager = FileManager.default
-        for input in inputs {
-            var isDirectory: ObjCBool = false
-            let exists = manager.fileExists(atPath: input, isDirectory: &isDirectory)
-            if exists && isDirectory.boolValue {
-                var found: [String] = []
-                walk(input, into: &found, problems: &items)
-                if found.isEmpty { items.append(.problem("no '.flowtest' files in directory '\(input)'")) }
-                found.forEach(add)
-            } else if input.hasSuffix(".flow") {
-                let plan = String(input.dropLast(".flow".count)) + ".flowtest"
-                if manager.fileExists(atPath: plan) {
-                    add(plan)
-                } else {
-                    items.append(.problem("no test plan '\(plan)' for '\(input)'"))
-                }
-            } else {
-                add(input)  // a missing file is reported by the loader, in its words
-            }
-        }
-        return items
-    }
-
-    private static func walk(_ directory: String, into found: inout [String], problems: inout [Item]) {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory) else {
-            problems.append(.problem("cannot read directory '\(directory)'"))
-            return
-        }
-        for name in names.sorted() where !name.hasPrefix(".") {
-            let path = directory == "." ? name : (directory.hasSuffix("/") ? directory + name : directory + "/" + name)
-            let isLink = (try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeSymbolicLink
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                if !isLink { walk(path, into: &found, problems: &problems) }
-            } else if name.hasSuffix(".flowtest") {
-                found.append(path)
-            }
+    /// The plans named by the inputs, each once (by canonical path): a plan, a flow file `x.flow`
+    /// for the plan `x.flowtest` beside it, or a directory searched for plans.
+    static func expand(_ inputs: [String]) -> [Inputs.Item] {
+        Inputs.expand(inputs, suffix: ".flowtest") { input in
+            guard input.hasSuffix(".flow") else { return .file(input) }  // a missing file is reported by the loader
+            let plan = String(input.dropLast(".flow".count)) + ".flowtest"
+            return FileManager.default.fileExists(atPath: plan) ? .file(plan) : .problem("no test plan '\(plan)' for '\(input)'")
         }
     }
 }

@@ -39,4 +39,13 @@ extension Terminal {
         err(tally.summary(paint))
         return Stop(exitCode: .dataError)
     }
+
+    /// Writes that `name` names no `noun` (`flow`, `test`) in `place`, with "did you mean" or the
+    /// list of those there are; the command stops with 65.
+    func notFound(_ noun: String, _ name: String, in place: String, known: [String], paint: Paint) -> Stop {
+        let hint = Suggest.closest(to: name, in: known).map { "did you mean '\($0)'?" }
+            ?? "the \(noun)s are: " + known.map { "'\($0)'" }.joined(separator: ", ")
+        err("\(paint.error("error")): no \(noun) '\(name)' in '\(place)'\n\(paint.hint("hint")): \(hint)\n")
+        return Stop(exitCode: .dataError)
+    }
 }

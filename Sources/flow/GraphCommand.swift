@@ -25,11 +25,9 @@ struct GraphCommand {
         var flows = export.rootFlows
         if let name = arguments.flow {
             guard let index = program.flows.firstIndex(where: { $0.name == name }) else {
-                let known = program.flows.map(\.name)
-                let hint = Suggest.closest(to: name, in: known).map { "did you mean '\($0)'?" }
-                    ?? "the flows are " + known.map { "'\($0)'" }.joined(separator: ", ")
-                terminal.err("\(paint.error("error")): no flow '\(name)' in '\(arguments.file)'\n\(paint.hint("hint")): \(hint)\n")
-                return .dataError
+                return terminal.notFound(
+                    "flow", name, in: arguments.file, known: program.flows.map(\.name), paint: paint
+                ).exitCode
             }
             flows = [index]
         }

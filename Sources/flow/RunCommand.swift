@@ -54,11 +54,8 @@ struct RunCommand {
             }
             if let name = arguments.test {
                 guard let test = plan.tests.first(where: { $0.name == name }) else {
-                    let names = plan.tests.map(\.name)
-                    let hint = Suggest.closest(to: name, in: names).map { "did you mean '\($0)'?" }
-                        ?? "the tests are: " + names.map { "'\($0)'" }.joined(separator: ", ")
-                    terminal.err("\(paint.error("error")): no test '\(name)' in '\(planPath)'\n\(paint.hint("hint")): \(hint)\n")
-                    return .dataError
+                    return terminal.notFound("test", name, in: planPath, known: plan.tests.map(\.name), paint: paint)
+                        .exitCode
                 }
                 planTest = test
             } else {

@@ -67,6 +67,11 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(run.status, 65, "\(run)")
         XCTAssertEqual(run.stdout, "")
         XCTAssertEqual(run.stderr, "error: no flow 'Triag' in 'flows/support.flow'\nhint: did you mean 'Triage'?\n")
+        let far = try FlowProcess.run(["graph", "flows/support.flow", "--flow", "Zzzzzzzzzz"])
+        XCTAssertEqual(far.status, 65, "\(far)")
+        XCTAssertEqual(
+            far.stderr,
+            "error: no flow 'Zzzzzzzzzz' in 'flows/support.flow'\nhint: the flows are: 'Support', 'Triage', 'Open Ticket'\n")
     }
 
     /// A file that does not check gets check's diagnostics and summary, and no drawing.

@@ -163,8 +163,11 @@ extension Option {
 
 /// What a command takes besides options.
 enum Operands<Arguments> {
-    /// One or more files or directories (`<file|directory>...`); none is `missing`.
-    case many(WritableKeyPath<Arguments, [String]>, missing: UsageError)
+    /// One or more files or directories (`<file|directory>...`) to `verb`; none is `noInputs`,
+    /// whose hint shows `flow <command> <example>`.
+    case many(WritableKeyPath<Arguments, [String]>, verb: String, example: String)
+    /// One flow file (`<file>`) to `verb`; none is `noFlowFile`, one more is `extraInput`.
+    case file(WritableKeyPath<Arguments, String>, verb: String)
     /// Exactly these, in order, each with its usage name and the error when it is missing; one
     /// more is `extraInput`.
     case exactly([(usage: String, property: WritableKeyPath<Arguments, String>, missing: UsageError)])
@@ -172,6 +175,7 @@ enum Operands<Arguments> {
     var usage: String {
         switch self {
         case .many: "<file|directory>..."
+        case .file: "<file>"
         case .exactly(let inputs): inputs.map(\.usage).joined(separator: " ")
         }
     }
@@ -215,10 +219,15 @@ struct Command<Arguments: CommandArguments> {
                 given.append((option, scanner.lastValue ?? ""))
             }
         }
-        switch self.inputs {
-        case .many(let property, let missing):
-            guard !inputs.isEmpty else { throw missing }
+        var operands = self.inputs
+        if case .file(let property, let verb) = operands {
+            operands = .exactly([("<file>", property, .noFlowFile(verb: verb, example: "flow \(name) main.flow"))])
+        }
+        switch operands {
+        case .many(let property, let verb, let example):
+            guard !inputs.isEmpty else { throw .noInputs(verb: verb, example: "flow \(name) \(example)") }
             result[keyPath: property] = inputs
+        case .file: break  // made `.exactly` above
         case .exactly(let expected):
             for (index, input) in expected.enumerated() {
                 guard index < inputs.count else { throw input.missing }

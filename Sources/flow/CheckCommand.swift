@@ -155,7 +155,7 @@ struct CheckArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "check", summary: "check flow files and report problems",
-            inputs: .many(\.inputs, missing: .noInputs(verb: "check", example: "flow check main.flow flows/")),
+            inputs: .many(\.inputs, verb: "check", example: "main.flow flows/"),
             options: [
                 .choice(
                     "--format", \.format, placeholder: "format",

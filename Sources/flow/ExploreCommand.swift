@@ -42,7 +42,7 @@ struct ExploreArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "explore", summary: "play a flow through by itself and report what breaks",
-            inputs: .exactly([("<file>", \.file, .noFlowFile(verb: "explore", example: "flow explore main.flow"))]),
+            inputs: .file(\.file, verb: "explore"),
             options: [
                 .count(
                     "--max-runs", \.maxRuns,

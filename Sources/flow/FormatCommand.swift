@@ -131,7 +131,7 @@ struct FormatArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "fmt", summary: "format flow files in the one canonical layout",
-            inputs: .many(\.inputs, missing: .noInputs(verb: "format", example: "flow fmt main.flow flows/")),
+            inputs: .many(\.inputs, verb: "format", example: "main.flow flows/"),
             options: [
                 .flag("--check", \.check, help: "change nothing: list the files that are not formatted, and exit 1 if any")
             ],

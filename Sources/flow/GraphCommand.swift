@@ -48,7 +48,7 @@ struct GraphArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "graph", summary: "draw a flow's element graph (Graphviz dot or Mermaid)",
-            inputs: .exactly([("<file>", \.file, .noFlowFile(verb: "draw", example: "flow graph main.flow"))]),
+            inputs: .file(\.file, verb: "draw"),
             options: [
                 .choice(
                     "--format", \.format, placeholder: "format",

@@ -380,7 +380,7 @@ struct RunArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "run", summary: "run a flow: answer its pages at the terminal or from a script",
-            inputs: .exactly([("<file>", \.file, .noFlowFile(verb: "run", example: "flow run main.flow"))]),
+            inputs: .file(\.file, verb: "run"),
             options: [
                 .text(
                     "--answers", \.answersFile, placeholder: "file", example: "answers.json",

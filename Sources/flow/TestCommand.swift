@@ -120,7 +120,7 @@ struct TestArguments: CommandArguments {
     static var command: Command<Self> {
         Command(
             name: "test", summary: "run test plans and report coverage",
-            inputs: .many(\.inputs, missing: .noInputs(verb: "test", example: "flow test flows/")),
+            inputs: .many(\.inputs, verb: "test", example: "flows/"),
             options: [
                 .flag(
                     "--coverage", \.coverage,

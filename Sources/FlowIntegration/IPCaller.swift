@@ -140,10 +140,15 @@ public struct IPCaller: Sendable {
         return Redactor(secrets: Array(secrets.values.values) + plan.secretsUsed + secure, basicAuth: basic)
     }
 
-    /// The text of each argument passed to a `secure` parameter.
+    /// The text of each argument passed to a `secure` parameter (a number as it is spelled).
     static func secureValues(of ip: IntegrationPoint, _ arguments: [Value]) -> [String] {
         zip(ip.parameters, arguments).compactMap { p, v in
-            if p.type == .secure, case .text(let t) = v { t } else { nil }
+            guard p.type == .secure else { return nil }
+            switch v {
+            case .text(let t): return t
+            case .number(let n): return n.description
+            default: return nil
+            }
         }
     }
 
@@ -238,7 +243,7 @@ enum ResponseMapping {
         var outputs: [String: Value] = [:]
         for o in plan.outputs {
             do throws(ResponseReadError) {
-                outputs[o.name] = redactor.redact(try reader.value(of: o))
+                outputs[o.name] = redactor.redact(output: try reader.value(of: o))
             } catch {
                 return .failure(redactor.redact(CallFailure(kind: "malformed", message: error.message, status: response.status)))
             }

@@ -9,29 +9,91 @@ public struct Secrets: Sendable {
 
     public init(_ values: [String: String] = [:]) { self.values = values }
 
-    /// A `KEY=VALUE` line each; blank lines and lines starting with `#` are skipped; a value may be
-    /// quoted with `"` or `'`. Returns the problem with its line number when a line is not of
-    /// that form.
+    /// A `KEY=VALUE` line each, ending in LF or CRLF; blank lines and lines starting with `#` are
+    /// skipped; a value may be quoted with `"` or `'` (and is then what is between the quotes,
+    /// taken as written); a UTF-8 byte order mark at the start is skipped. KEY is a name as a flow
+    /// writes it (words of letters, digits and `_`, compared by their words; or a name in
+    /// backquotes). A line that is not of that form is an error with its line number, never
+    /// skipped: `export KEY=…`, no `=`, a bad name, an unclosed quote, a name given twice, text
+    /// that is not UTF-8. The message never holds anything of the value.
+    public static func parseFile(_ data: Data) -> Result<[String: String], SecretsFileError> {
+        // A line at a time (a LF byte is never inside a UTF-8 sequence), to say which line is not
+        // UTF-8: decoding it anyway would change the value, not read it.
+        let bytes = Array(data)
+        var line = 1
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x0A {
+            if String(validating: bytes[start..<i], as: UTF8.self) == nil {
+                return .failure(SecretsFileError(line: line, problem: .notUTF8))
+            }
+            line += 1
+            start = i + 1
+        }
+        return parseFile(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// As `parseFile(_: Data)`, from text already decoded.
     public static func parseFile(_ text: String) -> Result<[String: String], SecretsFileError> {
         var values: [String: String] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(raw)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+        var firstLine: [String: Int] = [:]
+        var body = Substring(text)
+        if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
+        // Split on the scalar LF: in a Swift string "\r\n" is one Character, not a "\n".
+        for (i, raw) in body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = i + 1
+            var line = String(String.UnicodeScalarView(raw))
+            if line.unicodeScalars.last == "\r" { line = String(String.UnicodeScalarView(line.unicodeScalars.dropLast())) }
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else {
-                return .failure(SecretsFileError(line: i + 1, message: "expected KEY=VALUE"))
-            }
-            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty else { return .failure(SecretsFileError(line: i + 1, message: "expected a name before '='")) }
+            guard let eq = trimmed.firstIndex(of: "=") else { return .failure(SecretsFileError(line: number, problem: .noEquals)) }
+            let written = trimmed[..<eq].trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            guard !written.isEmpty else { return .failure(SecretsFileError(line: number, problem: .noName)) }
+            let words = written.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if words.count > 1 && words[0] == "export" { return .failure(SecretsFileError(line: number, problem: .export)) }
+            guard let key = Self.name(written) else { return .failure(SecretsFileError(line: number, problem: .badName)) }
             var value = String(trimmed[trimmed.index(after: eq)...])
-            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q {
-                value = String(value.dropFirst().dropLast())
+            if let q = value.unicodeScalars.first, q == "\"" || q == "'" {
+                // Blanks after the closing quote are not part of anything.
+                while let last = value.unicodeScalars.last, last == " " || last == "\t" {
+                    value = String(String.UnicodeScalarView(value.unicodeScalars.dropLast()))
+                }
+                guard value.unicodeScalars.count >= 2, value.unicodeScalars.last == q else {
+                    return .failure(SecretsFileError(line: number, problem: .unclosedQuote(Character(q))))
+                }
+                value = String(String.UnicodeScalarView(value.unicodeScalars.dropFirst().dropLast()))
             }
+            if let first = firstLine[key] { return .failure(SecretsFileError(line: number, problem: .twice(key, first))) }
+            firstLine[key] = number
             values[key] = value
         }
         return .success(values)
     }
+
+    /// `written` as a flow names it (its words joined with one space, or what is between
+    /// backquotes), or nil when no flow can name a secret so.
+    static func name(_ written: String) -> String? {
+        let scalars = written.unicodeScalars
+        if scalars.first == "`" {
+            let inner = scalars.dropFirst()
+            guard inner.count >= 2, inner.last == "`" else { return nil }
+            let name = inner.dropLast()
+            guard !name.contains(where: { $0 == "`" || $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+            return String(String.UnicodeScalarView(name))
+        }
+        let words = written.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for (k, word) in words.enumerated() {
+            // As the lexer reads a word: ASCII letters, `_`, digits and anything beyond ASCII, not
+            // starting with a digit; after the first word a whole number is a word too.
+            let ok = word.unicodeScalars.allSatisfy { c in
+                (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" || (c >= "0" && c <= "9") || c.value >= 0x80
+            }
+            guard ok, !Self.reserved.contains(String(word)) else { return nil }
+            if k == 0, let first = word.unicodeScalars.first, first >= "0" && first <= "9" { return nil }
+        }
+        return words.joined(separator: " ")
+    }
+
+    private static let reserved: Set<String> = ["and", "or", "not", "true", "false", "null", "on"]
 
     /// The secrets a program declares, from `file` (first) or else the environment. Secrets the
     /// program does not declare are not read.
@@ -48,22 +110,86 @@ public struct Secrets: Sendable {
     public var redactor: Redactor { Redactor(secrets: Array(values.values)) }
 }
 
+/// A line of a secrets file that cannot be read. Its message names the line's problem and never
+/// holds anything of a value.
 public struct SecretsFileError: Error, Sendable, Equatable {
     public var line: Int
-    public var message: String
+    public var problem: Problem
+
+    public init(line: Int, problem: Problem) {
+        self.line = line
+        self.problem = problem
+    }
+
+    /// The messages, one voice with the run's others.
+    public enum Problem: Sendable, Equatable {
+        /// `STRIPE_SECRET_KEY`
+        case noEquals
+        /// `=sk_test_…`
+        case noName
+        /// `export STRIPE_SECRET_KEY=…`
+        case export
+        /// `stripe-key=…`, `1KEY=…`
+        case badName
+        /// `KEY="abc`
+        case unclosedQuote(Character)
+        /// `KEY=1` on line 1 and `KEY=2` on line 3
+        case twice(String, Int)
+        /// a byte that is not UTF-8
+        case notUTF8
+    }
+
+    public var message: String {
+        switch problem {
+        case .noEquals: "expected KEY=VALUE"
+        case .noName: "expected a name before '='"
+        case .export: "expected KEY=VALUE without 'export'"
+        case .badName: "expected a secret name before '=' (words of letters, digits and '_', or a name in backquotes)"
+        case .unclosedQuote(let q): "expected a '\(q)' at the end of the quoted value"
+        case .twice(let name, let first): "'\(name)' is given twice (first on line \(first))"
+        case .notUTF8: "expected UTF-8 text"
+        }
+    }
 }
 
-/// Replaces secret values with `***` in anything about to be printed, traced or reported.
+/// Replaces secure values (secrets, password answers, `secure` arguments) with `***` in anything
+/// about to be printed, traced or reported.
+///
+/// Design note: redaction goes by value, not by spelling. A value of four characters or more is
+/// hidden wherever it appears, in every form a server might echo it in (`forms(of:)`). A shorter
+/// one (a CVC, a three-digit PIN) hidden everywhere would blank out parts of unrelated words and
+/// numbers (`123` in `91234`), so it and its forms are hidden where they stand as a whole token:
+/// not preceded or followed by a letter, a digit or a combining mark; an escape just before it
+/// (`\n`, `%20`, `\u0020`) ends the token before it. A value that reads as a number (`7604`,
+/// `0918`) is also hidden as the number it is: in text as a token (`918`), and in a parsed body
+/// (`Value`) every number equal to it becomes the text `***`, whatever its spelling (`7604.0`).
 public struct Redactor: Sendable {
+    /// Forms of values of `shortest` characters or more, longest first: hidden wherever they are.
     private let needles: [String]
+    /// Forms of shorter values, and numbers as they read: hidden where they stand as a token.
+    private let tokens: [String]
+    /// The values that read as numbers.
+    private let numbers: [Number]
+
+    /// Values shorter than this are hidden only as whole tokens.
+    static let shortest = 4
 
     public init(secrets: [String]) {
-        var set = Set<String>()
-        for s in secrets where s.count >= 4 {
-            set.formUnion(Self.forms(of: s))
+        var long = Set<String>()
+        var short = Set<String>()
+        var numbers: [Number] = []
+        for s in secrets where !s.isEmpty {
+            if s.count >= Self.shortest { long.formUnion(Self.forms(of: s)) } else { short.formUnion(Self.forms(of: s)) }
+            if let n = Number(parsing: s) {
+                if !numbers.contains(n) { numbers.append(n) }
+                // `0918` read as a number and echoed: `918`.
+                if n.description != s { short.insert(n.description) }
+            }
         }
         // Longest first, so a secret that contains another is hidden whole.
-        needles = set.sorted { $0.count > $1.count }
+        needles = long.sorted { $0.count > $1.count }
+        tokens = short.subtracting(long).sorted { $0.count > $1.count }
+        self.numbers = numbers
     }
 
     /// A secret as it is and as a server may echo it: percent-encoded (as a URL or a form encodes
@@ -93,6 +219,9 @@ public struct Redactor: Sendable {
             let json = Self.jsonEscaped(s, asciiOnly: asciiOnly)
             forms.insert(json)
             forms.insert(json.replacingOccurrences(of: "/", with: "\\/"))
+            // As Go's encoding/json writes it by default: `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`.
+            forms.insert(json.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+                .replacingOccurrences(of: "&", with: "\\u0026"))
         }
         var xml = s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
@@ -154,29 +283,89 @@ public struct Redactor: Sendable {
         self.init(secrets: all)
     }
 
-    public var isEmpty: Bool { needles.isEmpty }
+    public var isEmpty: Bool { needles.isEmpty && tokens.isEmpty && numbers.isEmpty }
 
     /// About the first `maxBytes` bytes of `data` as text, redacted. Cutting first and redacting
     /// after would show the part of a secret that straddles the cut, so a little more is
     /// redacted, and what could hold the start of a cut-off secret is dropped.
     public func redactedPrefix(of data: Data, maxBytes: Int) -> String {
         guard data.count > maxBytes else { return redact(String(decoding: data, as: UTF8.self)) }
-        let longest = needles.map(\.utf8.count).max() ?? 0
+        let longest = (needles + tokens).map(\.utf8.count).max() ?? 0
         let window = Array(redact(String(decoding: data.prefix(maxBytes + longest), as: UTF8.self)).utf8)
         return String(decoding: window.prefix(min(maxBytes, max(0, window.count - longest))), as: UTF8.self)
     }
 
     public func redact(_ text: String) -> String {
-        guard !needles.isEmpty else { return text }
+        guard !isEmpty else { return text }
         var out = text
         for n in needles where out.contains(n) { out = out.replacingOccurrences(of: n, with: "***") }
-        return out
+        return tokens.isEmpty ? out : hidingTokens(out)
     }
 
+    /// `text` with each of `tokens` that stands as a whole token replaced by `***`.
+    private func hidingTokens(_ text: String) -> String {
+        let present = tokens.filter { text.utf8.firstRange(of: $0.utf8) != nil }
+        guard !present.isEmpty else { return text }
+        var s = Array(text.unicodeScalars)
+        for token in present {
+            let t = Array(token.unicodeScalars)
+            var out: [Unicode.Scalar] = []
+            out.reserveCapacity(s.count)
+            var i = 0
+            while i < s.count {
+                if s[i] == t[0], i + t.count <= s.count, s[i..<(i + t.count)].elementsEqual(t),
+                   Self.startsToken(s, at: i, t[0]), Self.endsToken(s, at: i + t.count, t[t.count - 1])
+                {
+                    out.append(contentsOf: "***".unicodeScalars)
+                    i += t.count
+                } else {
+                    out.append(s[i])
+                    i += 1
+                }
+            }
+            s = out
+        }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: s)
+        return String(view)
+    }
+
+    /// A letter, a digit or a combining mark: what continues a word or a number.
+    static func isWord(_ c: Unicode.Scalar) -> Bool {
+        let p = c.properties
+        if p.isAlphabetic || p.numericType != nil { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    static func isHex(_ c: Unicode.Scalar) -> Bool {
+        (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F")
+    }
+
+    /// Whether a token beginning with `first` at `i` of `s` is not the end of a longer word.
+    static func startsToken(_ s: [Unicode.Scalar], at i: Int, _ first: Unicode.Scalar) -> Bool {
+        guard isWord(first), i > 0, isWord(s[i - 1]) else { return true }
+        // An escape just before: `\n` (JSON), `%20` (percent-encoding), `\u0020` (JSON).
+        if i >= 2 && s[i - 2] == "\\" && "nrtbf".unicodeScalars.contains(s[i - 1]) { return true }
+        if i >= 3 && s[i - 3] == "%" && isHex(s[i - 2]) && isHex(s[i - 1]) { return true }
+        if i >= 6 && s[i - 6] == "\\" && s[i - 5] == "u" && s[(i - 4)..<i].allSatisfy(isHex) { return true }
+        return false
+    }
+
+    /// Whether a token ending with `last` just before `j` of `s` is not the start of a longer word.
+    static func endsToken(_ s: [Unicode.Scalar], at j: Int, _ last: Unicode.Scalar) -> Bool {
+        !isWord(last) || j == s.count || !isWord(s[j])
+    }
+
+    /// Texts redacted, and every number equal to a secure value that reads as a number replaced by
+    /// the text `***`, at any depth.
     public func redact(_ value: Value) -> Value {
         switch value {
         case .text(let t): return .text(redact(t))
-        case .list(let items): return .list(items.map(redact))
+        case .number(let n): return numbers.contains(n) ? .text("***") : value
+        case .list(let items): return .list(items.map { redact($0) })
         case .object(let fields):
             var out: [String: Value] = [:]
             for (k, v) in fields { out[redact(k)] = redact(v) }
@@ -185,11 +374,19 @@ public struct Redactor: Sendable {
         }
     }
 
+    /// An IP's output: as `redact(_:)`, except that a number output stays a number. It is what the
+    /// flow asked for by name and type (declare it `secure` if it may hold a PIN); numbers
+    /// inside a `list` or `object` output are hidden.
+    public func redact(output value: Value) -> Value {
+        if case .number = value { return value }
+        return redact(value)
+    }
+
     public func redact(_ failure: CallFailure) -> CallFailure {
         var f = failure
         f.message = redact(f.message)
-        f.code = f.code.map(redact)
-        f.body = f.body.map(redact)
+        f.code = f.code.map { redact($0) }
+        f.body = f.body.map { redact($0) }
         return f
     }
 }

@@ -336,7 +336,7 @@ func loadSecrets(_ program: Program, file: String?) throws(RunError) -> Secrets 
         guard let data = FileManager.default.contents(atPath: file) else {
             throw .cannotRead(file, FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file")
         }
-        switch Secrets.parseFile(String(decoding: data, as: UTF8.self)) {
+        switch Secrets.parseFile(data) {
         case .success(let values): fromFile = values
         case .failure(let e): throw .badSecretsFile(file, e.line, e.message)
         }

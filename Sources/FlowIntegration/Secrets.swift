@@ -302,36 +302,55 @@ public struct Redactor: Sendable {
         return tokens.isEmpty ? out : hidingTokens(out)
     }
 
-    /// `text` with each of `tokens` that stands as a whole token replaced by `***`.
+    /// `text` with each of `tokens` that stands as a whole token replaced by `***`. Works on the
+    /// UTF-8 bytes and looks at the scalars around a match only (bodies of megabytes pass here).
     private func hidingTokens(_ text: String) -> String {
-        let present = tokens.filter { text.utf8.firstRange(of: $0.utf8) != nil }
-        guard !present.isEmpty else { return text }
-        var s = Array(text.unicodeScalars)
-        for token in present {
-            let t = Array(token.unicodeScalars)
-            var out: [Unicode.Scalar] = []
-            out.reserveCapacity(s.count)
-            var i = 0
-            while i < s.count {
-                if s[i] == t[0], i + t.count <= s.count, s[i..<(i + t.count)].elementsEqual(t),
-                   Self.startsToken(s, at: i, t[0]), Self.endsToken(s, at: i + t.count, t[t.count - 1])
-                {
-                    out.append(contentsOf: "***".unicodeScalars)
-                    i += t.count
-                } else {
-                    out.append(s[i])
-                    i += 1
+        var bytes = Array(text.utf8)
+        var changed = false
+        for token in tokens {
+            let t = Array(token.utf8)
+            guard let first = token.unicodeScalars.first, let last = token.unicodeScalars.last, t.count <= bytes.count else { continue }
+            let joinsBefore = Self.isWord(first)
+            let joinsAfter = Self.isWord(last)
+            var matches: [Int] = []
+            bytes.withUnsafeBufferPointer { s in
+                var i = 0
+                while i + t.count <= s.count {
+                    guard s[i] == t[0] else {
+                        i += 1
+                        continue
+                    }
+                    var k = 1
+                    while k < t.count && s[i + k] == t[k] { k += 1 }
+                    if k == t.count && (!joinsBefore || Self.startsToken(s, at: i)) && (!joinsAfter || Self.endsToken(s, at: i + t.count)) {
+                        matches.append(i)
+                        i += t.count
+                    } else {
+                        i += 1
+                    }
                 }
             }
-            s = out
+            guard !matches.isEmpty else { continue }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var copied = 0
+            for m in matches {
+                out.append(contentsOf: bytes[copied..<m])
+                out.append(contentsOf: "***".utf8)
+                copied = m + t.count
+            }
+            out.append(contentsOf: bytes[copied...])
+            bytes = out
+            changed = true
         }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: s)
-        return String(view)
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
     }
 
     /// A letter, a digit or a combining mark: what continues a word or a number.
     static func isWord(_ c: Unicode.Scalar) -> Bool {
+        if c.isASCII {
+            return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
+        }
         let p = c.properties
         if p.isAlphabetic || p.numericType != nil { return true }
         switch p.generalCategory {
@@ -340,23 +359,42 @@ public struct Redactor: Sendable {
         }
     }
 
-    static func isHex(_ c: Unicode.Scalar) -> Bool {
-        (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F")
+    static func isHex(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46)
     }
 
-    /// Whether a token beginning with `first` at `i` of `s` is not the end of a longer word.
-    static func startsToken(_ s: [Unicode.Scalar], at i: Int, _ first: Unicode.Scalar) -> Bool {
-        guard isWord(first), i > 0, isWord(s[i - 1]) else { return true }
+    /// The scalar whose UTF-8 ends just before byte `end` of `s`.
+    static func scalar(endingAt end: Int, in s: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
+        guard end > 0 else { return nil }
+        var start = end - 1
+        while start > 0 && end - start < 4 && s[start] & 0xC0 == 0x80 { start -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: s[start..<end]), as: UTF8.self).unicodeScalars.last
+    }
+
+    /// The scalar whose UTF-8 starts at byte `start` of `s`.
+    static func scalar(startingAt start: Int, in s: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
+        guard start < s.count else { return nil }
+        let end = min(s.count, start + 4)
+        return String(decoding: UnsafeBufferPointer(rebasing: s[start..<end]), as: UTF8.self).unicodeScalars.first
+    }
+
+    /// Whether a token that starts with a letter or digit at byte `i` of `s` is not the end of a
+    /// longer word.
+    static func startsToken(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        guard let before = scalar(endingAt: i, in: s), isWord(before) else { return true }
         // An escape just before: `\n` (JSON), `%20` (percent-encoding), `\u0020` (JSON).
-        if i >= 2 && s[i - 2] == "\\" && "nrtbf".unicodeScalars.contains(s[i - 1]) { return true }
-        if i >= 3 && s[i - 3] == "%" && isHex(s[i - 2]) && isHex(s[i - 1]) { return true }
-        if i >= 6 && s[i - 6] == "\\" && s[i - 5] == "u" && s[(i - 4)..<i].allSatisfy(isHex) { return true }
+        let backslash = UInt8(ascii: "\\")
+        if i >= 2 && s[i - 2] == backslash && "nrtbf".utf8.contains(s[i - 1]) { return true }
+        if i >= 3 && s[i - 3] == UInt8(ascii: "%") && isHex(s[i - 2]) && isHex(s[i - 1]) { return true }
+        if i >= 6 && s[i - 6] == backslash && s[i - 5] == UInt8(ascii: "u") && (i - 4..<i).allSatisfy({ isHex(s[$0]) }) { return true }
         return false
     }
 
-    /// Whether a token ending with `last` just before `j` of `s` is not the start of a longer word.
-    static func endsToken(_ s: [Unicode.Scalar], at j: Int, _ last: Unicode.Scalar) -> Bool {
-        !isWord(last) || j == s.count || !isWord(s[j])
+    /// Whether a token that ends with a letter or digit just before byte `j` of `s` is not the
+    /// start of a longer word.
+    static func endsToken(_ s: UnsafeBufferPointer<UInt8>, at j: Int) -> Bool {
+        guard let after = scalar(startingAt: j, in: s) else { return true }
+        return !isWord(after)
     }
 
     /// Texts redacted, and every number equal to a secure value that reads as a number replaced by

@@ -28,9 +28,10 @@ import XCTest
 /// `/ok` answers 200 with the echo in every output the example flows read, `/err` and
 /// `/charge-err` a 402 (JSON) or a SOAP fault with the echo as message, code and body,
 /// `/text-err` a 400 whose text body is the request as it came, `/cut` the same with padding so
-/// that the 64 KB an error body is cut to ends inside the Authorization header, and `/redirect`
+/// that the 64 KB an error body is cut to ends inside the Authorization header, `/redirect`
 /// a 307 to the same path under `/ok` on `localhost`, which is another host: what arrives there
-/// must carry no secret. `POST …/v1/payment_methods` (Tokenize) succeeds everywhere but `/err`.
+/// must carry no secret, and `/numbers` (a 402) and `/numbers-ok` (a 200) every value of the
+/// request that is all digits as a JSON number, in the message and in a header. `POST …/v1/payment_methods` (Tokenize) succeeds everywhere but `/err`.
 /// The server logs every request, so the test also checks that the secrets and the card did
 /// reach the gateway (or the audit would prove nothing) and went nowhere else.
 ///
@@ -545,6 +546,251 @@ final class SecretsAuditTests: XCTestCase {
         assertNoFileHoldsASecret()
     }
 
+    // MARK: - Numbers and short values
+
+    /// Secure values that are numbers or shorter than four characters: a 4-digit PIN with a leading
+    /// zero (a gateway that reads it as a number echoes `465`), a 3-digit CVC, a 3-digit secret, a
+    /// 3-character secret with a character percent-encoding changes, and a long numeric secret.
+    static let shortPIN = "0465"
+    static let shortCVC = "918"
+    static let shortSecrets: [String: String] = [
+        "AUDIT_NUMBER": "7" + String((0..<8).map { _ in "0123456789".randomElement()! }),
+        "AUDIT_SHORT": "7&Q",
+        "AUDIT_SHORT_NUMBER": "583",
+    ]
+
+    /// What must not be written by the short-values audit: (what, text, whole token only).
+    static let shortNeedles: [(what: String, text: String, token: Bool)] = {
+        var all: [(String, String, Bool)] = []
+        var values: [(String, String)] = [("the PIN", shortPIN), ("the PIN as a number", "465"), ("the CVC", shortCVC)]
+        for (name, value) in shortSecrets.sorted(by: { $0.key < $1.key }) { values.append(("secret \(name)", value)) }
+        for (what, value) in values {
+            var forms = SecretsAuditTests.forms(of: value)
+            forms.append(("JSON-escaped as Go writes it", value.replacingOccurrences(of: "&", with: "\\u0026")))
+            for (form, text) in forms where !form.hasPrefix("ten characters") {
+                all.append(("\(what) (\(form))", text, value.count < 4))
+            }
+        }
+        return all
+    }()
+
+    /// `token` (ASCII) where it stands on its own in `text`: not preceded or followed by a letter or
+    /// digit (any byte beyond ASCII counts as a letter), except that an escape just before it
+    /// (`\n`, `%20`) does not join it to what comes before.
+    static func containsToken(_ token: [UInt8], in text: [UInt8]) -> Bool {
+        guard let first = token.first, let last = token.last, text.count >= token.count else { return false }
+        func word(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80
+        }
+        var i = 0
+        while i + token.count <= text.count {
+            guard text[i] == first, text[i..<(i + token.count)].elementsEqual(token) else {
+                i += 1
+                continue
+            }
+            var free = !word(first) || i == 0 || !word(text[i - 1])
+            if !free && i >= 2 && text[i - 2] == UInt8(ascii: "\\") { free = true }
+            if !free && i >= 3 && text[i - 3] == UInt8(ascii: "%") { free = true }
+            let end = i + token.count
+            if free && (!word(last) || end == text.count || !word(text[end])) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    static let shortNeedleBytes: [[UInt8]] = shortNeedles.map { Array($0.text.utf8) }
+
+    func assertNoShortValue(_ text: String, _ context: String, file: StaticString = #filePath, line: UInt = #line) {
+        assertNothingSecret(text, context, file: file, line: line)
+        let haystack = Array(text.utf8)
+        for (needle, bytes) in zip(Self.shortNeedles, Self.shortNeedleBytes) {
+            // Most needles are in no text: a quick look first.
+            guard Self.bytes(haystack, contain: bytes) else { continue }
+            if !needle.token || Self.containsToken(bytes, in: haystack) {
+                XCTFail("\(context): \(needle.what) was written:\n\(Self.excerpt(text, around: needle.text))", file: file, line: line)
+            }
+        }
+    }
+
+    static let shortFlow = #"""
+        config BASE = "http://x"
+        secret AUDIT_NUMBER
+        secret AUDIT_SHORT
+        secret AUDIT_SHORT_NUMBER
+
+        ip JSON Check(pin: secure, cvc: secure) {
+          POST "{BASE}/v1/json-check"
+          headers {
+            "X-Short" = AUDIT_SHORT
+            "X-Number" = AUDIT_NUMBER
+          }
+          query {
+            short = AUDIT_SHORT
+          }
+          json { "pin": pin, "cvc": cvc, "number": AUDIT_NUMBER, "short number": AUDIT_SHORT_NUMBER }
+          output echo: text = json "echo"
+        }
+
+        ip Form Check(pin: secure, cvc: secure) {
+          POST "{BASE}/v1/form-check"
+          headers {
+            "X-Short-Number" = AUDIT_SHORT_NUMBER
+          }
+          form {
+            pin = pin
+            cvc = cvc
+            short = AUDIT_SHORT
+            number = AUDIT_NUMBER
+          }
+          output echo: text = json "echo"
+        }
+
+        ip Text Check(cvc: secure) {
+          POST "{BASE}/v1/text-check"
+          headers {
+            "Content-Type" = "text/plain"
+          }
+          body "{cvc}"
+          output echo: text = header "X-Request-Id"
+        }
+
+        ip Echo Numbers(pin: secure, cvc: secure) {
+          POST "{BASE}/v1/numbers"
+          json { "pin": pin, "cvc": cvc, "number": AUDIT_NUMBER, "short": AUDIT_SHORT_NUMBER }
+          output numbers: object = json "numbers"
+        }
+
+        flow Short {
+          question PIN: password {
+            prompt "Your PIN?"
+          }
+          question CVC: password {
+            prompt "Your CVC?"
+          }
+          ip JSON Check(PIN, CVC) -> json echo
+          on error {
+            response "json failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
+            set json echo = "none"
+          }
+          ip Form Check(PIN, CVC) -> form echo
+          on error {
+            response "form failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
+            set form echo = "none"
+          }
+          ip Text Check(CVC) -> text echo
+          on error {
+            response "text failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
+            set text echo = "none"
+          }
+          ip Echo Numbers(PIN, CVC) -> numbers
+          on error {
+            response "numbers failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
+            finish failure "{error.message}"
+          }
+          response "echoes: {json echo} | {form echo} | {text echo} | {numbers}"
+        }
+        """#
+
+    /// The gateway echoes every value of the request that is all digits as a JSON number (in an
+    /// error body and in an object output), as text in the error message and in a header, and the
+    /// whole request as a JSON string, as text and percent-encoded as it came; nothing of the PIN,
+    /// the CVC or the short secrets may be written, in a scripted run, its trace, `--json`, or
+    /// `flow ip --verbose`. The secrets come from a file with CRLF lines, or the environment.
+    func testNumericAndShortSecureValuesAreNeverShown() throws {
+        let path = try write("short.flow", Self.shortFlow)
+        let check = try FlowProcess.run(["check", path])
+        XCTAssertEqual(check.status, 0, "\(check)")
+        let secrets = try write(
+            "short-secrets.env", Self.shortSecrets.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)\r\n" }.joined())
+        let answers = try write("short-answers.json", #"{"PIN": "\#(Self.shortPIN)", "CVC": "\#(Self.shortCVC)"}"#)
+        var environment: [String: String?] = ["TMPDIR": tmp.path]
+        for (name, value) in Self.shortSecrets { environment[name] = value }
+        for mode in ["numbers", "numbers-ok", "ok", "err", "text-err", "cut", "redirect"] {
+            let label = "short.flow \(mode)"
+            let arguments = ["run", path, "--answers", answers, "--define", "BASE=\(base(mode))"]
+            let trace = out.appendingPathComponent("short-\(mode).jsonl").path
+            let plain = try FlowProcess.run(arguments + ["--secrets", secrets, "--trace", trace], environment: ["TMPDIR": tmp.path], timeout: 90)
+            XCTAssertTrue([0, 1].contains(plain.status), "\(label): \(plain)")
+            assertNoShortValue(plain.stdout, "\(label): standard output")
+            assertNoShortValue(plain.stderr, "\(label): standard error")
+            let traced = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
+            XCTAssertFalse(traced.isEmpty, label)
+            assertNoShortValue(traced, "\(label): the trace")
+
+            let jsonTrace = out.appendingPathComponent("short-\(mode)-json.jsonl").path
+            let json = try FlowProcess.run(arguments + ["--json", "--trace", jsonTrace], environment: environment, timeout: 90)
+            XCTAssertTrue([0, 1].contains(json.status), "\(label) --json: \(json)")
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)), "\(label): \(json)")
+            assertNoShortValue(json.stdout, "\(label) --json: standard output")
+            assertNoShortValue(json.stderr, "\(label) --json: standard error")
+            assertNoShortValue((try? String(contentsOfFile: jsonTrace, encoding: .utf8)) ?? "", "\(label) --json: the trace")
+
+            // The audit proves something only if the numbers came back and were shown hidden.
+            if mode == "numbers" {
+                XCTAssertTrue(plain.stdout.contains(#""pin":"***""#), "\(label): the PIN was not echoed as a number:\n\(plain)")
+                XCTAssertTrue(plain.stdout.contains("refused: pin ***, cvc ***"), "\(label): the message was not echoed:\n\(plain)")
+            }
+            if mode == "numbers-ok" {
+                XCTAssertTrue(plain.stdout.contains(#""cvc":"***""#), "\(label): the CVC was not echoed as a number:\n\(plain)")
+            }
+
+            // `flow ip` where the echoes differ (the others are as in the runs above).
+            guard ["numbers", "numbers-ok", "text-err"].contains(mode) else { continue }
+            for (ip, ipArguments) in [("JSON Check", ["pin=\(Self.shortPIN)", "cvc=\(Self.shortCVC)"]),
+                                      ("Form Check", ["pin=\(Self.shortPIN)", "cvc=\(Self.shortCVC)"]),
+                                      ("Text Check", ["cvc=\(Self.shortCVC)"]),
+                                      ("Echo Numbers", ["pin=\(Self.shortPIN)", "cvc=\(Self.shortCVC)"])] {
+                let ipLabel = "\(label): flow ip '\(ip)'"
+                let command = ["ip", path, ip, "--define", "BASE=\(base(mode))", "--verbose"] + ipArguments.flatMap { ["--arg", $0] }
+                let verbose = try FlowProcess.run(command + ["--secrets", secrets], environment: ["TMPDIR": tmp.path], timeout: 90)
+                XCTAssertTrue([0, 1].contains(verbose.status), "\(ipLabel): \(verbose)")
+                XCTAssertTrue(verbose.stderr.contains("> attempt 1: "), "\(ipLabel): \(verbose)")
+                assertNoShortValue(verbose.stdout, "\(ipLabel) --verbose: standard output")
+                assertNoShortValue(verbose.stderr, "\(ipLabel) --verbose: standard error")
+                guard mode == "numbers" else { continue }
+                let json = try FlowProcess.run(command + ["--json"], environment: environment, timeout: 90)
+                XCTAssertTrue([0, 1].contains(json.status), "\(ipLabel) --json: \(json)")
+                assertNoShortValue(json.stdout, "\(ipLabel) --verbose --json: standard output")
+                assertNoShortValue(json.stderr, "\(ipLabel) --verbose --json: standard error")
+            }
+        }
+        // Every value went to the gateway, so the audit is not empty.
+        let home = gateway.requests().filter { $0.host.hasPrefix("127.0.0.1") }.map(\.text).joined(separator: "\n")
+        for sent in [#""pin":"\#(Self.shortPIN)""#, #""cvc":"\#(Self.shortCVC)""#, "cvc=\(Self.shortCVC)", "\r\n\r\n\(Self.shortCVC)",
+                     "short=7%26Q", "X-Short: 7&Q", "X-Short-Number: 583", Self.shortSecrets["AUDIT_NUMBER"]!] {
+            XCTAssertTrue(home.contains(sent), "'\(sent)' never reached the gateway: the audit proves nothing")
+        }
+        for request in gateway.requests() where !request.host.hasPrefix("127.0.0.1") {
+            assertNoShortValue(request.text, "a request redirected to \(request.host)\(request.path)")
+        }
+        // Files the runs left: traces, and what is in their TMPDIR.
+        for name in (FileManager.default.enumerator(atPath: out.path)?.allObjects as? [String]) ?? [] {
+            let file = out.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: file.path) else { continue }
+            assertNoShortValue(String(decoding: data, as: UTF8.self), "the file \(file.path)")
+        }
+    }
+
+    /// A secrets file line the run cannot read stops it with its line number (exit 65), before
+    /// anything is sent, and the value on that line is not shown.
+    func testASecretsFileLineThatCannotBeReadStopsTheRun() throws {
+        let path = try write("short.flow", Self.shortFlow)
+        let value = "sk_" + "live_\(Self.tag)NotShown"
+        for (text, line, message) in [
+            ("AUDIT_SHORT=7&Q\r\nexport AUDIT_NUMBER=\(value)\r\n", 2, "expected KEY=VALUE without 'export'"),
+            ("# keys\nAUDIT_NUMBER \(value)\n", 2, "expected KEY=VALUE"),
+            ("AUDIT-NUMBER=\(value)\n", 1, "expected a secret name before '=' (words of letters, digits and '_', or a name in backquotes)"),
+        ] {
+            let secrets = try write("bad-\(line).env", text)
+            let run = try FlowProcess.run(["run", path, "--secrets", secrets, "--answer", "PIN=1234", "--answer", "CVC=123",
+                                           "--define", "BASE=\(base("ok"))"], environment: ["TMPDIR": tmp.path])
+            XCTAssertEqual(run.status, 65, "\(text.debugDescription): \(run)")
+            XCTAssertTrue(run.stderr.hasPrefix("error: \(secrets):\(line): \(message)\n"), "\(text.debugDescription): \(run.stderr)")
+            XCTAssertFalse((run.stdout + run.stderr).contains(Self.tag), "the value was shown: \(run)")
+        }
+        XCTAssertTrue(gateway.requests().isEmpty, "nothing is sent when the secrets file cannot be read")
+    }
+
     // MARK: - Extensions
 
     /// An extension runs on the customer's side: secrets given through the environment are not
@@ -960,6 +1206,7 @@ final class EchoGateway {
     static let script = #"""
         import base64, json, os, sys, threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl, urlsplit
         from xml.sax.saxutils import escape
 
         LOG = sys.argv[1]
@@ -972,6 +1219,33 @@ final class EchoGateway {
 
         def xml_text(raw):
             return escape(raw.decode("utf-8", "replace"), {'"': "&quot;", "'": "&apos;"}).encode("utf-8")
+
+
+        def digit_values(path, headers, body):
+            found = []
+
+            def add(name, value):
+                if isinstance(value, str) and value.strip().isdigit():
+                    found.append((name, value.strip()))
+
+            for k, v in parse_qsl(urlsplit(path).query, keep_blank_values=True):
+                add("query " + k, v)
+            text = body.decode("utf-8", "replace")
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                for k, v in parsed.items():
+                    add(k, v)
+            elif "=" in text:
+                for k, v in parse_qsl(text, keep_blank_values=True):
+                    add(k, v)
+            else:
+                add("body", text)
+            for name, value in headers.items():
+                add("header " + name, value)
+            return found
 
 
         def line_text(raw):
@@ -1008,6 +1282,19 @@ final class EchoGateway {
                     body = b'{"id": "pm_echo", "object": "payment_method", "echo": "' + e + b'"}'
                     return self.reply(200, [("Content-Type", "application/json")], body)
                 echoed = [("X-Request-Id", line_text(raw)), ("X-SLA-Hours", "4")]
+                if mode in ("numbers", "numbers-ok"):
+                    # Every value of the request that is all digits, echoed as a JSON number (as a
+                    # gateway that reads a PIN as a number does), as text in the message, and in a header.
+                    found = digit_values(path, self.headers, body)
+                    numbers = {k: int(v) for k, v in found}
+                    message = "refused: " + ", ".join("%s %s" % (k, v) for k, v in found)
+                    shown = [("X-Numbers", " ".join(v for _, v in found))]
+                    if mode == "numbers":
+                        body = json.dumps({"error": {"message": message, "code": found[0][1] if found else "none",
+                                                     "numbers": numbers, "pin": numbers.get("pin"), "echo": e.decode("ascii")}})
+                        return self.reply(402, [("Content-Type", "application/json")] + shown + echoed, body.encode("utf-8"))
+                    body = json.dumps({"echo": message, "numbers": numbers})
+                    return self.reply(200, [("Content-Type", "application/json")] + shown + echoed, body.encode("utf-8"))
                 if mode == "ok":
                     if xml:
                         body = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'

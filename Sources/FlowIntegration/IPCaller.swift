@@ -185,7 +185,8 @@ public struct IPCaller: Sendable {
             if let log {
                 var shown = request
                 shown.headers = shown.headers.map { ($0.name, redactor.redact($0.value)) }
-                shown.url = URL(string: redactor.redact(shown.url.absoluteString)) ?? shown.url
+                // Never the URL as it was: what the redacted text cannot be read as is not shown.
+                shown.url = URL(string: redactor.redact(shown.url.absoluteString)) ?? URL(string: "http://redacted.invalid/***")!
                 shown.body = shown.body.map { Data(redactor.redact(String(decoding: $0, as: UTF8.self)).utf8) }
                 var response: HTTPResponse?
                 if case .success(var r) = outcome {

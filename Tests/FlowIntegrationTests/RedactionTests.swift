@@ -181,6 +181,41 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(outputs["echo"], .object(["pin": .text("***"), "cvc": .text("***"), "n": .number(5)]))
     }
 
+    /// A secure value equal to the port makes the redacted URL one that cannot be read as a URL;
+    /// the exchange log then shows a placeholder, never the URL as it was (with the key in it).
+    func testAnExchangeWhoseRedactedURLIsNotAURLShowsNoneOfIt() throws {
+        let server = try LoopbackServer(reply: .json(#"{"ok": true}"#))
+        defer { server.stop() }
+        let program = try compile("""
+            config BASE = "http://x"
+            secret KEY
+
+            ip Ping(pin: secure) {
+              GET "{BASE}/v1/ping"
+              query {
+                key = KEY
+              }
+              output ok: bool = json "ok"
+            }
+
+            flow Main {
+              response "hi"
+            }
+
+            """)
+        let key = "key-\(UUID().uuidString)"
+        let caller = IPCaller(secrets: Secrets(["KEY": key]), maxResponseBytes: 64 * 1024, defaultTimeout: 5, sleep: { _ in })
+        var log: [IPCaller.Exchange] = []
+        let reply = try caller.call(program: program, ip: 0, arguments: [.text(String(server.port))],
+                                    configs: try program.configValues(overrides: ["BASE": server.baseURL]), log: { log.append($0) })
+        guard case .result = reply else { return XCTFail("expected a result: \(reply)") }
+        XCTAssertFalse(log.isEmpty)
+        for e in log {
+            XCTAssertFalse(e.request.url.absoluteString.contains(key), e.request.url.absoluteString)
+            XCTAssertFalse(e.request.url.absoluteString.contains(String(server.port)), e.request.url.absoluteString)
+        }
+    }
+
     // MARK: - The secrets file
 
     func parse(_ text: String) -> Result<[String: String], SecretsFileError> { Secrets.parseFile(Data(text.utf8)) }

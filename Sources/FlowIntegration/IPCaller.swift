@@ -195,7 +195,7 @@ public struct IPCaller: Sendable {
                     response = r
                 }
                 var error: TransportError?
-                if case .failure(let e) = outcome { error = e }
+                if case .failure(let e) = outcome { error = Self.redacted(e, by: redactor) }
                 log(Exchange(attempt: attempt, request: shown, response: response, error: error))
             }
             switch outcome {
@@ -219,6 +219,21 @@ public struct IPCaller: Sendable {
             }
         }
         return last
+    }
+
+    /// A transport error as the exchange log shows it: the text it carries (a URL, a host) redacted.
+    static func redacted(_ e: TransportError, by r: Redactor) -> TransportError {
+        switch e {
+        case .connectionRefused(let t): return .connectionRefused(r.redact(t))
+        case .connection(let t): return .connection(r.redact(t))
+        case .tls(let t): return .tls(r.redact(t))
+        case .invalidURL(let t): return .invalidURL(r.redact(t))
+        case .credentialsRedirect(let t): return .credentialsRedirect(r.redact(t))
+        default:
+            // A case that carries no text, or one added later: its message redacted, if that hides anything.
+            let shown = r.redact(e.message)
+            return shown == e.message ? e : .connection(shown)
+        }
     }
 
     /// `Retry-After` as seconds: a number of seconds or an HTTP date.

@@ -216,6 +216,45 @@ final class RedactionTests: XCTestCase {
         }
     }
 
+    /// A transport that fails as a transport may, with the request's URL in its message.
+    struct FailingTransport: HTTPTransport {
+        func send(_ request: HTTPRequest, maxResponseBytes: Int) throws(TransportError) -> HTTPResponse {
+            throw .invalidURL(request.url.absoluteString)
+        }
+    }
+
+    /// The error an attempt ended with is shown in the exchange log (`flow ip --verbose`) with
+    /// the secrets in it hidden, as in the failure the flow sees.
+    func testATransportErrorInTheExchangeLogIsRedacted() throws {
+        let program = try compile("""
+            config BASE = "http://x"
+            secret KEY
+
+            ip Ping(pin: secure) {
+              GET "{BASE}/v1/ping/{pin}"
+              query {
+                key = KEY
+              }
+              output ok: bool = json "ok"
+            }
+
+            flow Main {
+              response "hi"
+            }
+
+            """)
+        let key = "key-\(UUID().uuidString)"
+        let caller = IPCaller(transport: FailingTransport(), secrets: Secrets(["KEY": key]), maxResponseBytes: 1024, defaultTimeout: 5,
+                              sleep: { _ in })
+        var log: [IPCaller.Exchange] = []
+        let reply = try caller.call(program: program, ip: 0, arguments: [.text("918")],
+                                    configs: try program.configValues(overrides: ["BASE": "http://127.0.0.1:9"]), log: { log.append($0) })
+        guard case .failure(let f) = reply else { return XCTFail("expected a failure: \(reply)") }
+        XCTAssertEqual(f.message, "'http://127.0.0.1:9/v1/ping/***?key=***' is not a valid http or https URL")
+        XCTAssertEqual(log.count, 1)
+        XCTAssertEqual(log.first?.error?.message, f.message)
+    }
+
     // MARK: - The secrets file
 
     func parse(_ text: String) -> Result<[String: String], SecretsFileError> { Secrets.parseFile(Data(text.utf8)) }

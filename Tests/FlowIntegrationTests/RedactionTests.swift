@@ -72,6 +72,40 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(r.redact("text"), "text")
     }
 
+    /// Random texts around a three-digit value: every occurrence that stands as a token is hidden,
+    /// and nothing else changes.
+    func testShortValuesInRandomTexts() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["918", "9", "1", "8", "9180", "x", " ", "=", "&", "\\n", "%20", "é", "\u{301}", "-", ".", "\"", "***", "a918", "918b"]
+        let r = Redactor(secrets: ["918"])
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 1...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let shown = r.redact(text)
+            XCTAssertFalse(Self.hasToken("918", in: shown), "\(text.debugDescription) -> \(shown.debugDescription)")
+            // What was hidden was the value: put it back and the text is as it was.
+            if !text.contains("***") {
+                XCTAssertEqual(shown.replacingOccurrences(of: "***", with: "918"), text, text.debugDescription)
+            }
+        }
+    }
+
+    /// `token` not next to a letter, digit or mark, nor after an escape (`\n`, `%20`).
+    static func hasToken(_ token: String, in text: String) -> Bool {
+        let s = Array(text.unicodeScalars)
+        let t = Array(token.unicodeScalars)
+        func word(_ c: Unicode.Scalar) -> Bool {
+            c.properties.isAlphabetic || c.properties.numericType != nil || c.properties.generalCategory == .nonspacingMark
+        }
+        guard s.count >= t.count else { return false }
+        for i in 0...(s.count - t.count) where s[i..<(i + t.count)].elementsEqual(t) {
+            let escaped = (i >= 2 && s[i - 2] == "\\") || (i >= 3 && s[i - 3] == "%")
+            let before = i == 0 || !word(s[i - 1]) || escaped
+            let after = i + t.count == s.count || !word(s[i + t.count])
+            if before && after { return true }
+        }
+        return false
+    }
+
     // MARK: - Numbers in parsed bodies
 
     func testANumberEqualToASecureValueIsHiddenInAValue() throws {

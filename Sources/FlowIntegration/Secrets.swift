@@ -39,32 +39,36 @@ public struct Secrets: Sendable {
         var body = Substring(text)
         if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
         // Split on the scalar LF: in a Swift string "\r\n" is one Character, not a "\n".
+        // Scalars throughout: `=` followed by a combining mark is still the `=`.
+        func string(_ scalars: some Sequence<Unicode.Scalar>) -> String {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars)
+            return String(view)
+        }
+        func blank(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" }
         for (i, raw) in body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = i + 1
-            var line = String(String.UnicodeScalarView(raw))
-            if line.unicodeScalars.last == "\r" { line = String(String.UnicodeScalarView(line.unicodeScalars.dropLast())) }
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else { return .failure(SecretsFileError(line: number, problem: .noEquals)) }
-            let written = trimmed[..<eq].trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            var line = raw.drop(while: blank)
+            if line.last == "\r" { line = line.dropLast() }
+            if line.isEmpty || line.first == "#" { continue }
+            guard let eq = line.firstIndex(of: "=") else { return .failure(SecretsFileError(line: number, problem: .noEquals)) }
+            let written = string(line[..<eq].reversed().drop(while: blank).reversed())
             guard !written.isEmpty else { return .failure(SecretsFileError(line: number, problem: .noName)) }
             let words = written.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if words.count > 1 && words[0] == "export" { return .failure(SecretsFileError(line: number, problem: .export)) }
             guard let key = Self.name(written) else { return .failure(SecretsFileError(line: number, problem: .badName)) }
-            var value = String(trimmed[trimmed.index(after: eq)...])
-            if let q = value.unicodeScalars.first, q == "\"" || q == "'" {
+            var value = line[line.index(after: eq)...]
+            if let q = value.first, q == "\"" || q == "'" {
                 // Blanks after the closing quote are not part of anything.
-                while let last = value.unicodeScalars.last, last == " " || last == "\t" {
-                    value = String(String.UnicodeScalarView(value.unicodeScalars.dropLast()))
-                }
-                guard value.unicodeScalars.count >= 2, value.unicodeScalars.last == q else {
+                while let last = value.last, blank(last) { value = value.dropLast() }
+                guard value.count >= 2, value.last == q else {
                     return .failure(SecretsFileError(line: number, problem: .unclosedQuote(Character(q))))
                 }
-                value = String(String.UnicodeScalarView(value.unicodeScalars.dropFirst().dropLast()))
+                value = value.dropFirst().dropLast()
             }
             if let first = firstLine[key] { return .failure(SecretsFileError(line: number, problem: .twice(key, first))) }
             firstLine[key] = number
-            values[key] = value
+            values[key] = string(value)
         }
         return .success(values)
     }

@@ -301,6 +301,7 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(try parse("`my-key`=v\n").get(), ["my-key": "v"], "a quoted name, as a flow writes it")
         XCTAssertEqual(try parse("A=x=y\n").get(), ["A": "x=y"])
         XCTAssertEqual(try parse("A=\n").get(), ["A": ""])
+        XCTAssertEqual(try parse("A=\u{301}x\r\nB=\"\u{301}\"  \r\n").get(), ["A": "\u{301}x", "B": "\u{301}"], "a mark after '=' is the value's")
     }
 
     func testALineTheSecretsFileCannotReadIsAnErrorWithItsLine() {

@@ -232,6 +232,25 @@ final class EffectTests: XCTestCase {
         XCTAssertFalse(forged.fits(p))
     }
 
+    func testAFinishedSessionKeepsNoPassword() throws {
+        let p = try program("""
+            flow Main {
+              question PIN: password
+              question Name: text
+              response "thanks {Name.Name}"
+            }
+            """)
+        let session = try Session(program: p)
+        _ = try session.start()
+        _ = try session.resume(.answers(["PIN": "0918"]))
+        XCTAssertTrue(String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self).contains("918"))
+        _ = try session.resume(.answers(["Name": "Ada"]))
+        XCTAssertNotNil(session.state.outcome)
+        let saved = String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self)
+        XCTAssertFalse(saved.contains("918"), saved)
+        XCTAssertTrue(session.state.fits(p))
+    }
+
     func testSHA256() {
         XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

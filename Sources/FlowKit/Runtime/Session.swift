@@ -310,6 +310,7 @@ public final class Session {
         if state.frames.count == 1 {
             let outcome = Outcome(success: success, reason: reason)
             state.outcome = outcome
+            forgetPasswords()
             trace?(.finish(success: success, reason: reason, range: element.range))
             return .finished(outcome)
         }
@@ -447,6 +448,24 @@ public final class Session {
         }
         return CallRequest(name: name, index: index, arguments: arguments, range: element.range,
                            effect: Effect(session: state.id, sequence: 0))
+    }
+
+    /// A finished session needs no password any more: its answers and the `back` history are
+    /// dropped from the state, so a session kept by a host (a session file, a store) does not keep
+    /// a PIN at rest once it is over.
+    private func forgetPasswords() {
+        state.history = []
+        for f in state.frames.indices {
+            let flow = program.flows[state.frames[f].flow]
+            for (p, page) in flow.pages.enumerated() where state.frames[f].answers[p] != nil {
+                for (q, question) in page.questions.enumerated() where question.type == .password {
+                    state.frames[f].answers[p]![q] = nil
+                }
+            }
+            for (slot, type) in flow.variableTypes.enumerated() where type == .secure && slot < state.frames[f].locals.count {
+                state.frames[f].locals[slot] = nil
+            }
+        }
     }
 
     // MARK: - Effects

@@ -27,6 +27,13 @@ let package = Package(
         .executableTarget(name: "flow-fuzz", dependencies: ["FlowKit", "FlowIntegration"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowIntegrationTests", dependencies: ["FlowKit", "FlowIntegration"]),
+        // The system's libpq (`apt-get install libpq-dev`), for the PostgreSQL session store.
+        .systemLibrary(name: "CPostgres", providers: [.apt(["libpq-dev"])]),
+        // Sessions of `flow serve` kept in PostgreSQL, shared by several server processes.
+        .target(name: "FlowPostgres", dependencies: ["CPostgres"]),
+        // Times PostgresStore updates with many concurrent writers (release build).
+        .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
+        .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support", "usage"]),
     ]
 )

@@ -43,26 +43,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     private static func start() throws -> PostgresServer {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("flow-pg-start-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: output) }
-        // posix_spawn and waitpid rather than Foundation's Process, whose wait here never saw the
-        // script end. Standard output and error go to a file, standard input is /dev/null.
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let arguments = ["/bin/bash", script.path, "start", "--watch", String(getpid())]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &argv, environ)
-        guard spawned == 0 else { throw PostgresTestError("cannot run \(script.path): error \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        let (exitStatus, text) = try runScript(["start", "--watch", String(getpid())])
         var values: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1)
@@ -72,6 +53,35 @@ final class PostgresServer: @unchecked Sendable {
             throw PostgresTestError("postgres.sh start failed (exit \(exitStatus)):\n\(text)")
         }
         return PostgresServer(url: url, folder: folder)
+    }
+
+    /// Restarts the server (fast shutdown: every connection is cut) and waits until it is back.
+    func restart() throws {
+        let (status, text) = try Self.runScript(["restart", folder])
+        guard status == 0 else { throw PostgresTestError("postgres.sh restart failed (exit \(status)):\n\(text)") }
+    }
+
+    /// Runs `postgres.sh arguments…`: its exit status and what it wrote.
+    private static func runScript(_ arguments: [String]) throws -> (Int32, String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("flow-pg-script-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        // posix_spawn and waitpid rather than Foundation's Process, whose wait here never saw the
+        // script end. Standard output and error go to a file, standard input is /dev/null.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", script.path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ)
+        guard spawned == 0 else { throw PostgresTestError("cannot run \(script.path): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 
     /// The URL of a new, empty database (`t_<random>`).

@@ -247,6 +247,25 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// The database restarts: every pooled connection is dead at once. The next calls reconnect.
+    func testARestartOfTheDatabaseIsRidden() throws {
+        let store = try PostgresStore(url: url, maxConnections: 4)
+        defer { store.close() }
+        try store.create(session("r", version: 1))
+        // Four connections in the pool, all open when the server goes down.
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in _ = try? store.load(id: "r") }
+        try server.restart()
+        var next = session("r", version: 2, state: "after the restart")
+        next.expiresAt = 4e9
+        XCTAssertTrue(try store.update(next, expected: 1))
+        XCTAssertEqual(try store.load(id: "r")?.state, Data("after the restart".utf8))
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do { _ = try store.load(id: "r") } catch { failures.add(1) }
+        }
+        XCTAssertEqual(failures.count, 0)
+    }
+
     /// A connection cut while its update waits on a row lock: the update did not commit, the
     /// retry on a new connection does it once the lock is released, and reports the win.
     func testAnUpdateCutMidStatementIsRetried() throws {

@@ -8,6 +8,7 @@
 #                                                POSTGRES_DIR=/tmp/flow-postgres.XXXXXX
 #                                              with --watch, the server is stopped and its folder
 #                                              removed once process PID has exited
+#   Tests/support/postgres.sh restart DIR      restarts that server (every connection drops)
 #   Tests/support/postgres.sh stop DIR         stops that server and removes DIR
 #
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user (made by
@@ -128,9 +129,19 @@ stop() {
     rm -rf "$dir"
 }
 
+restart() {
+    local dir="${1:?usage: postgres.sh restart DIR}"
+    [ -e "$dir/.flow-postgres" ] || { echo "postgres.sh: $dir is not a server this script started" >&2; return 1; }
+    local bin; bin="$(bindir)"
+    user="$(stat -c %U "$dir/data")"
+    without_inherited_fds as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart \
+        </dev/null >/dev/null 2>&1
+}
+
 case "${1:-}" in
     install) install ;;
     start) shift; start "$@" ;;
+    restart) shift; restart "$@" ;;
     stop) shift; stop "$@" ;;
-    *) echo "usage: postgres.sh install | start [--watch PID] | stop DIR" >&2; exit 64 ;;
+    *) echo "usage: postgres.sh install | start [--watch PID] | restart DIR | stop DIR" >&2; exit 64 ;;
 esac

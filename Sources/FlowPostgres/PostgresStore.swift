@@ -24,6 +24,9 @@ import Foundation
 ///   attempt committed after all (the reply was lost, not the statement): every write stores a
 ///   random `write_id`, and a retry that finds its own id in the row knows it won. So a lost
 ///   reply never turns a won `update` into a reported conflict, nor a `create` into a duplicate.
+///   (Should yet another writer step the session between the lost reply and the retry, the retry
+///   sees that writer's id and reports a conflict: the server answers 409 with the current step,
+///   which is the safe side; nothing is applied twice.)
 /// - **Expiry** compares `expires_at` with the caller's clock (`load` with the current time,
 ///   `removeExpired` with the time given): the servers' clocks, not the database's, as for the
 ///   SQLite store.

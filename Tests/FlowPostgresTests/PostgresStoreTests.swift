@@ -266,6 +266,49 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(failures.count, 0)
     }
 
+    /// With every connection busy (its update waits on a row lock held elsewhere), another call
+    /// waits its turn for the pool's wait and then fails with `postgres.poolTimeout`; once the
+    /// lock goes, the blocked update finishes and the pool serves again.
+    func testAFullPoolMakesCallersWaitThenTimesOut() throws {
+        let store = try PostgresStore(url: url, maxConnections: 1, poolWait: 0.5)
+        defer { store.close() }
+        try store.create(session("busy", version: 1))
+        let holder = try Connection(url: url, redactor: Redactor(url: url))
+        try holder.execute(script: "BEGIN")
+        _ = try holder.execute("SELECT version FROM flow_sessions WHERE id = $1 FOR UPDATE", [.text("busy")])
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Locked<Result<Bool, Error>?>(nil)
+        var next = session("busy", version: 2, state: "after the wait")
+        next.expiresAt = 4e9
+        let update = next
+        Thread.detachNewThread {
+            let result = Result { try store.update(update, expected: 1) }
+            outcome.update { $0 = result }
+            done.signal()
+        }
+        // Wait until the update holds the only connection, blocked on the lock.
+        let database = PostgresServer.database(of: url)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let blocked = try server.execute(
+                """
+                SELECT pid FROM pg_stat_activity
+                WHERE datname = $1 AND application_name = 'flow serve' AND wait_event_type = 'Lock'
+                """, [.text(database)])
+            if !blocked.rows.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let began = Date()
+        XCTAssertThrowsError(try store.load(id: "busy")) { error in
+            XCTAssertEqual((error as? PostgresStoreError)?.kind, .poolTimeout, "\(error)")
+        }
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(began), 0.45, "it waited for the pool")
+        try holder.execute(script: "COMMIT")
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(try XCTUnwrap(outcome.value).get(), true)
+        XCTAssertEqual(try store.load(id: "busy")?.state, Data("after the wait".utf8))
+    }
+
     /// A connection cut while its update waits on a row lock: the update did not commit, the
     /// retry on a new connection does it once the lock is released, and reports the win.
     func testAnUpdateCutMidStatementIsRetried() throws {

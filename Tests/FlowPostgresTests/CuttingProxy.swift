@@ -40,12 +40,17 @@ final class CuttingProxy: @unchecked Sendable {
     /// How many replies were lost so far.
     var cutCount: Int { lock.withLock { cuts } }
 
-    func close() { shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
+    /// Stops accepting (the accepting thread closes the socket when its `accept` fails, so the
+    /// descriptor is not reused while that thread still waits on it).
+    func close() { shutdown(listener, Int32(SHUT_RDWR)) }
 
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
-            if client < 0 { return }
+            if client < 0 {
+                Glibc.close(listener)
+                return
+            }
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: targetPort)
             let connected = withUnsafePointer(to: &address) {
@@ -58,17 +63,45 @@ final class CuttingProxy: @unchecked Sendable {
                 Glibc.close(server)
                 continue
             }
-            Thread.detachNewThread { [self] in pump(from: client, to: server, cutting: false) }
-            Thread.detachNewThread { [self] in pump(from: server, to: client, cutting: true) }
+            let pair = Pair(client: client, server: server)
+            Thread.detachNewThread { [self] in pump(pair, from: client, to: server, cutting: false) }
+            Thread.detachNewThread { [self] in pump(pair, from: server, to: client, cutting: true) }
         }
     }
 
-    /// Copies bytes until either side closes; closes both then.
-    private func pump(from source: Int32, to destination: Int32, cutting: Bool) {
+    /// The two sockets of one relayed connection, closed only once both pumps have stopped (a
+    /// descriptor closed earlier could be reused by the next connection while the other pump
+    /// still shuts it down).
+    private final class Pair: @unchecked Sendable {
+        let client: Int32
+        let server: Int32
+        private let lock = NSLock()
+        private var running = 2
+        init(client: Int32, server: Int32) {
+            self.client = client
+            self.server = server
+        }
+        func stopped() {
+            shutdown(client, Int32(SHUT_RDWR))
+            shutdown(server, Int32(SHUT_RDWR))
+            let last = lock.withLock {
+                running -= 1
+                return running == 0
+            }
+            if last {
+                Glibc.close(client)
+                Glibc.close(server)
+            }
+        }
+    }
+
+    /// Copies bytes until either side closes, then stops the pair.
+    private func pump(_ pair: Pair, from source: Int32, to destination: Int32, cutting: Bool) {
+        defer { pair.stopped() }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = read(source, &buffer, buffer.count)
-            if count <= 0 { break }
+            if count <= 0 { return }
             if cutting {
                 let cut = lock.withLock {
                     guard armed else { return false }
@@ -76,20 +109,16 @@ final class CuttingProxy: @unchecked Sendable {
                     cuts += 1
                     return true
                 }
-                if cut { break }
+                if cut { return }
             }
             var sent = 0
             while sent < count {
-                let wrote = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + sent, count - sent) }
-                if wrote <= 0 { break }
+                // MSG_NOSIGNAL: a peer gone is an error here, not a SIGPIPE for the test process.
+                let wrote = buffer.withUnsafeBytes { send(destination, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }
+                if wrote <= 0 { return }
                 sent += wrote
             }
-            if sent < count { break }
         }
-        shutdown(source, Int32(SHUT_RDWR))
-        shutdown(destination, Int32(SHUT_RDWR))
-        // Each direction closes the descriptor it read from; the other pump closes the other.
-        Glibc.close(source)
     }
 
     private static func loopback(port: Int) -> sockaddr_in {

@@ -42,6 +42,8 @@ final class ProgramBuilder {
     var recordOrigin: [Int: CallTarget] = [:]
     /// (callee, output index) pairs that some flow reads.
     var usedOutputs = Set<OutputKey>()
+    /// What the value checks found before anything runs (see `Program.checkedRanges`).
+    var checkedRanges = Set<SourceRange>()
     struct OutputKey: Hashable { var ip: Bool; var index: Int; var output: Int }
 
     // The scope of the expression being compiled.
@@ -70,6 +72,8 @@ final class ProgramBuilder {
         }
         reportUnreadOutputs()
         reportCallCycles()
+        ValueChecks(self).run()
+        program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {
             program.integrationPoints[i].shape = program.integrationPoints[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }

@@ -320,6 +320,7 @@ final class FlowBuilder {
                     guard let v = values.first else { break }
                     if case .constant(.text(let s)) = v.kind {
                         qinfo.pattern = s
+                        qinfo.patternRange = v.range
                         if !RegexCheck.isValid(s) { p.report(.invalidPattern, v.range) }
                     } else {
                         p.report(.typeMismatch("'pattern' needs a text literal"), v.range)

@@ -52,11 +52,11 @@ struct OptionComparisons {
         guard !options.contains(.text(t)) else { return }
         let texts = options.compactMap { v -> String? in if case .text(let s) = v { return s } else { return nil } }
         report(t, OptionOrigin(reference: q.reference, range: q.range, options: texts), options, at: item.range, whole: e.range,
-               configs: configs, through: list)
+               configs: configs, through: list, label: "so this is always false")
     }
 
     private func report(_ t: String, _ origin: OptionOrigin, _ values: [Value], at range: SourceRange, whole: SourceRange,
-                        configs: Set<Int>, through side: IRExpr) {
+                        configs: Set<Int>, through side: IRExpr, label: String = "so this comparison is never equal") {
         checks.builder.checkedRanges.insert(whole)
         let texts = values.compactMap { v -> String? in if case .text(let s) = v { return s } else { return nil } }
         var notes = [DiagnosticNote("the options of '\(origin.reference)' are declared here", at: origin.range)]
@@ -65,7 +65,7 @@ struct OptionComparisons {
                 + Self.list(texts.map { ValueChecks.shown(.text($0)) }) + " (from '\(origin.reference)')"), at: 0)
         }
         checks.report(.notAnOption(ValueChecks.shown(.text(t)), origin.reference), range, configs: configs,
-                      label: "so this comparison is never equal", notes: notes,
+                      label: label, notes: notes,
                       hint: Suggest.closest(to: t, in: texts).map { "did you mean '\($0)'?" }
                           ?? "options: " + texts.map { "'\($0)'" }.joined(separator: ", "))
     }

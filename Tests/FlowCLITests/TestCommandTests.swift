@@ -68,7 +68,7 @@ final class TestCommandTests: XCTestCase {
         }
         flow Pay {
           question Amount: number
-          ip Charge(Amount) -> id
+          ip Charge(Amount) -> (id: id)
           on error {
             finish failure "declined"
           }

@@ -18,7 +18,7 @@ final class TestPlanTests: XCTestCase {
         var Channel = "phone"
         flow Pay {
           question Amount: number
-          extension Read Card -> token
+          extension Read Card -> (token: token)
           ip Charge(Amount, token) -> result
           on error {
             response "Declined: {error.message}"
@@ -339,7 +339,7 @@ final class TestPlanTests: XCTestCase {
             }
             flow Main {
               question PIN: password
-              ip Login("ann", PIN) -> ok
+              ip Login("ann", PIN) -> (ok: ok)
             }
             """
         assertPlanDiagnostics("""
@@ -501,8 +501,8 @@ final class TestPlanTests: XCTestCase {
               output ok: bool = json "ok"
             }
             flow Main {
-              ip Ping() -> a
-              ip Ping() -> b
+              ip Ping() -> (ok: a)
+              ip Ping() -> (ok: b)
             }
             """
         let loaded = TestPlanLoader.load(path: "t.flowtest", files: [
@@ -514,7 +514,7 @@ final class TestPlanTests: XCTestCase {
     }
 
     func testARuntimeErrorFailsTheTestAtItsPlaceInTheFlow() {
-        let flow = "flow Main {\n  set x = 1 / 0\n}\n"
+        let flow = "config ZERO = 0\nflow Main {\n  set x = 1 / ZERO\n}\n"
         let loaded = TestPlanLoader.load(path: "t.flowtest", files: ["t.flowtest": "tests \"t.flow\"\ntest \"a\" {\n}\n", "t.flow": flow])
         let result = TestRunner.run(loaded.plan!.tests[0], program: loaded.program!)
         XCTAssertEqual(result.failures.count, 1)

@@ -218,9 +218,9 @@ final class ProgramBuilder {
         if let t = e.declaration.timeout { checkAssignable(lower(t), to: .number, what: "'timeout'") }
     }
 
-    /// The type a call's `-> name` binding receives, making a record type for several outputs.
+    /// The type a call's `-> name` binding receives: a record type with a field per output, for one
+    /// output as for several.
     func resultType(_ target: CallTarget, _ outputs: [(name: String, type: ValueType)]) -> ValueType {
-        if outputs.count == 1 { return outputs[0].type }
         if outputs.isEmpty { return .null }
         program.records.append(outputs)
         recordOrigin[program.records.count - 1] = target

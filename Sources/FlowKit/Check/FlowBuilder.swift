@@ -447,8 +447,10 @@ final class FlowBuilder {
                 p.report(.noOutputs(noun, c.callee.text), v.range)
                 if let slot = ctx.locals[v.text] { ctx.reads[slot] += 1; info.wholeResult = slot; bound.append((slot, v.range, .any)) }
             } else if let slot = ctx.locals[v.text] {
+                // One output or several, the variable holds the result as an object with a field
+                // per output, so adding an output changes no flow that reads one.
                 let type = p.resultType(target, outputs)
-                if outputs.count == 1 { p.markOutputUsed(target, 0); info.outputs = [(0, slot)] } else { info.wholeResult = slot }
+                info.wholeResult = slot
                 bound.append((slot, v.range, type))
             }
         case .mapping(let pairs)?:

@@ -154,7 +154,7 @@ final class TestCommandTests: XCTestCase {
         XCTAssertTrue(run.stdout.hasSuffix("""
             coverage:
               pay.flow: elements 80% (4/5), branches 50% (1/2)
-                pay.flow:7:3: ip Charge(Amount) -> id: never failed
+                pay.flow:7:3: ip Charge(Amount) -> (id: id): never failed
                 pay.flow:9:5: finish failure "declined": never run
             1 passed, 0 failed
 

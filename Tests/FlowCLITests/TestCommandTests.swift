@@ -89,6 +89,26 @@ final class TestCommandTests: XCTestCase {
         return try FlowProcess.run(arguments, in: directory, input: input)
     }
 
+    /// Issue 14: `flow check` and `flow fmt` understand test plans (they gave five parse errors
+    /// and "not formatted").
+    func testCheckAndFmtUnderstandPlans() throws {
+        let plan = "tests \"pay.flow\"\n\ntest \"a\" {\n  answer Amount = 4\n  result Charge = { \"id\": \"ch_1\" }\n  expect called Charge(amount: 4)\n}\n"
+        let clean = try run(["check", "--strict", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": plan])
+        XCTAssertEqual(clean.status, 0, "\(clean)")
+        XCTAssertEqual(clean.stderr, "checked 1 file: no problems\n")
+        let typo = plan.replacingOccurrences(of: "answer Amount", with: "answer Amout")
+        let bad = try run(["check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": typo])
+        XCTAssertEqual(bad.status, 65, "\(bad)")
+        XCTAssertTrue(bad.stderr.contains("pay.flowtest:4:10"), bad.stderr)
+        let formatted = try run(["fmt", "--check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": plan])
+        XCTAssertEqual(formatted.status, 0, "\(formatted)")
+        XCTAssertEqual(formatted.stdout, "")
+        let messy = plan.replacingOccurrences(of: "  expect called Charge(amount: 4)", with: "expect called Charge (amount:4)")
+        let unformatted = try run(["fmt", "--check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": messy])
+        XCTAssertEqual(unformatted.status, 1, "\(unformatted)")
+        XCTAssertEqual(unformatted.stdout, "pay.flowtest\n")
+    }
+
     func testAFailingTestShowsWhereWhatWasExpectedAndWhatHappened() throws {
         let plan = """
             tests "pay.flow"

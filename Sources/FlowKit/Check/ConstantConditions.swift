@@ -16,10 +16,19 @@ struct ConstantConditions {
 
     func check() {
         let f = checks.program.flows[flow]
-        let graph = GraphIndex(f)
+        // How many edges lead to each element, and which decision's false edge leads to it.
+        var incoming = [Int32](repeating: 0, count: f.elements.count)
+        var falseParent = [Int32](repeating: -1, count: f.elements.count)
+        for (i, e) in f.elements.enumerated() {
+            if e.next >= 0 { incoming[Int(e.next)] += 1 }
+            if e.branch >= 0 {
+                incoming[Int(e.branch)] += 1
+                if case .decision = e.kind { falseParent[Int(e.branch)] = Int32(i) }
+            }
+        }
         for (i, e) in f.elements.enumerated() {
             guard case .decision(let cond) = e.kind else { continue }
-            if !constant(cond) { elseIfChain(i, cond, f, graph) }
+            if !constant(cond) { elseIfChain(i, cond, f, incoming, falseParent) }
         }
     }
 
@@ -72,13 +81,12 @@ struct ConstantConditions {
 
     /// A decision reached only as the `else` of earlier decisions: it is never taken when its
     /// condition implies one of theirs.
-    private func elseIfChain(_ i: Int, _ cond: IRExpr, _ f: FlowGraph, _ graph: GraphIndex) {
+    private func elseIfChain(_ i: Int, _ cond: IRExpr, _ f: FlowGraph, _ incoming: [Int32], _ falseParent: [Int32]) {
         var j = i
-        while true {
-            var preds: [Int] = []
-            graph.forEachPredecessor(j) { preds.append($0) }
-            guard preds.count == 1, let p = preds.first, Int(f.elements[p].branch) == j, f.elements[p].next != Int32(j),
-                  case .decision(let earlier) = f.elements[p].kind else { return }
+        // A long chain is compared with its nearest conditions only, so a chain of n costs O(n).
+        for _ in 0..<64 {
+            let p = Int(falseParent[j])
+            guard p >= 0, incoming[j] == 1, case .decision(let earlier) = f.elements[p].kind else { return }
             if Implication.implies(cond, earlier, checks.values) {
                 checks.builder.checkedRanges.insert(cond.range)
                 checks.builder.report(.unreachableElseIf, cond.range, label: "this holds only when an earlier condition already did",

@@ -17,12 +17,6 @@ struct CurrencyLiterals {
                 for e in [q.defaultValue, q.min, q.max].compactMap({ $0 }) { literal(e) }
             }
         }
-        checks.forEachExpression(in: flow) { e in
-            guard case .binary(let op, let l, let r) = e.kind,
-                  [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .add, .subtract].contains(op) else { return }
-            if l.type == .currency { literal(r) }
-            if r.type == .currency { literal(l) }
-        }
         for e in f.elements {
             switch e.kind {
             case .call(let info):
@@ -41,6 +35,14 @@ struct CurrencyLiterals {
             default: break
             }
         }
+    }
+
+    /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
+    func visit(_ e: IRExpr) {
+        guard case .binary(let op, let l, let r) = e.kind, l.type == .currency || r.type == .currency,
+              [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .add, .subtract].contains(op) else { return }
+        if l.type == .currency { literal(r) }
+        if r.type == .currency { literal(l) }
     }
 
     private func literal(_ e: IRExpr) {

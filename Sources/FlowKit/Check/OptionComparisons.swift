@@ -12,8 +12,8 @@ struct OptionComparisons {
     let checks: ValueChecks
     let flow: Int
 
-    func check() {
-        checks.forEachExpression(in: flow) { e in
+    /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
+    func visit(_ e: IRExpr) {
             switch e.kind {
             case .binary(let op, let l, let r) where [.equal, .notEqual].contains(op):
                 if !compareWithOptions(l, r, e) { _ = compareWithOptions(r, l, e) }
@@ -24,11 +24,16 @@ struct OptionComparisons {
                 containsOption(args[0], args[1], e)
             default: break
             }
-        }
     }
 
     /// `side == text`, where `side` holds options; true when it reported.
     private func compareWithOptions(_ side: IRExpr, _ other: IRExpr, _ e: IRExpr) -> Bool {
+        // Cheap tests first: this runs on every comparison of every flow.
+        switch side.kind {
+        case .local, .answer: break
+        default: return false
+        }
+        guard other.isStatic else { return false }
         let ev = checks.values
         guard let k = ev.known(side, flow: flow), let origin = k.options,
               let c = ev.constant(other), case .text(let t) = c.value,

@@ -25,10 +25,16 @@ struct ValueChecks {
         for c in builder.program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
         for f in builder.program.flows.indices {
             QuestionRules(checks: self, flow: f).check()
-            OptionComparisons(checks: self, flow: f).check()
+            let options = OptionComparisons(checks: self, flow: f)
+            let currency = CurrencyLiterals(checks: self, flow: f)
+            let division = DivisionByZero(checks: self)
+            forEachExpression(in: f) { e in
+                options.visit(e)
+                division.check(e)
+                currency.visit(e)
+            }
+            currency.check()
             ConstantConditions(checks: self, flow: f).check()
-            forEachExpression(in: f) { DivisionByZero(checks: self).check($0) }
-            CurrencyLiterals(checks: self, flow: f).check()
         }
     }
 

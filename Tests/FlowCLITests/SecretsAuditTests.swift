@@ -667,22 +667,22 @@ final class SecretsAuditTests: XCTestCase {
           question CVC: password {
             prompt "Your CVC?"
           }
-          ip JSON Check(PIN, CVC) -> json echo
+          ip JSON Check(PIN, CVC) -> (echo: json echo)
           on error {
             response "json failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set json echo = "none"
           }
-          ip Form Check(PIN, CVC) -> form echo
+          ip Form Check(PIN, CVC) -> (echo: form echo)
           on error {
             response "form failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set form echo = "none"
           }
-          ip Text Check(CVC) -> text echo
+          ip Text Check(CVC) -> (echo: text echo)
           on error {
             response "text failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set text echo = "none"
           }
-          ip Echo Numbers(PIN, CVC) -> numbers
+          ip Echo Numbers(PIN, CVC) -> (numbers: numbers)
           on error {
             response "numbers failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             finish failure "{error.message}"

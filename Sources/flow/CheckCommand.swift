@@ -1,6 +1,7 @@
 import FlowKit
 
-/// `flow check`: compiles every input with `Frontend.compile` and reports the diagnostics.
+/// `flow check`: compiles every input with `Frontend.compile` and reports the diagnostics; a test
+/// plan (`*.flowtest`) is read and checked against its flow as `flow test` would.
 ///
 /// Streams: human and gcc diagnostics go to standard error as each file is checked; JSON goes to
 /// standard output as one array covering every input, written at the end (so `--format json`
@@ -36,7 +37,7 @@ struct CheckCommand {
             }
             let compilation: Compilation
             do {
-                compilation = try Frontend.compile(path: path, options: options)
+                compilation = FlowFormatter.isPlan(path) ? try Self.checkPlan(path, options) : try Frontend.compile(path: path, options: options)
             } catch {
                 terminal.err("\(paint.error("error")): \(error.description)\n")
                 tally.unreadable += 1
@@ -66,6 +67,17 @@ struct CheckCommand {
             break
         }
         return tally.exitCode
+    }
+
+    /// A test plan is checked as `flow test` reads it: its syntax, its names against its flow, and
+    /// the flow's errors.
+    static func checkPlan(_ path: String, _ options: CheckOptions) throws(InputError) -> Compilation {
+        let loaded = try TestPlanLoader.load(path: path)
+        var diagnostics = loaded.diagnostics
+        if options.strict {
+            for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }
+        }
+        return Compilation(sources: loaded.sources, diagnostics: diagnostics, program: nil)
     }
 
     /// The elements of a JSON array rendered by `DiagnosticRenderer`, without the brackets, so the

@@ -7,8 +7,8 @@ import Foundation
     import Darwin
 #endif
 
-/// `flow fmt`: rewrites each input in the canonical layout (`FlowFormatter`), or with `--check`
-/// only says which inputs are not in it.
+/// `flow fmt`: rewrites each input in the canonical layout (`FlowFormatter`; a test plan,
+/// `*.flowtest`, with `formatPlan`), or with `--check` only says which inputs are not in it.
 ///
 /// Streams: standard output lists the files changed (or, with `--check`, the files that would
 /// change), one path a line, so scripts can use it; everything else goes to standard error. A file
@@ -51,7 +51,7 @@ struct FormatCommand {
             }
             let sources = SourceManager()
             let file = sources.add(path: path, bytes: bytes)
-            switch FlowFormatter.format(file) {
+            switch FlowFormatter.isPlan(path) ? FlowFormatter.formatPlan(file) : FlowFormatter.format(file) {
             case .syntaxErrors(let diagnostics):
                 terminal.err(renderer.render(diagnostics, sources: sources))
                 errors += diagnostics.errorCount

@@ -53,9 +53,9 @@ struct IPCommand {
             } else if let d = p.defaultValue, case .constant(let v) = d.kind {
                 values.append(v)
             } else if p.defaultValue != nil {
-                throw .missingAnswer("--arg \(p.name)=… (its default is not a constant)")
+                throw .missingArgument(ip.name, p.name, p.type, "its default is not a constant")
             } else {
-                throw .missingAnswer("--arg \(p.name)=…")
+                throw .missingArgument(ip.name, p.name, p.type, nil)
             }
         }
         var overrides: [String: String] = [:]

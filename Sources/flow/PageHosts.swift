@@ -37,9 +37,11 @@ struct ScriptedPages: PageHost {
 /// A person at a terminal. Each page shows its title, then each question: the prompt (with what
 /// kind of answer it takes, the default in brackets, "(optional)"), numbered options for choice
 /// and choices, and a `> ` where the answer is typed; a password is typed with echo off.
-/// `back` goes to the previous page (`\back` is the answer "back"). Scripted answers, when also
-/// given, are used first and shown. When the session refuses answers, each reason is shown and
-/// only those questions are asked again (the rest keep their answers).
+/// `back` goes to the previous page (`\back` is the answer "back"). Each answer is read as it is
+/// typed (FlowKit's `AnswerParser`, which the session uses too): a refused one is asked again at
+/// once, with the reason. Scripted answers, when also given, are used first and shown. When the
+/// session still refuses answers, each reason is shown and only those questions are asked again
+/// (the rest keep their answers).
 struct TerminalPages: PageHost {
     var answers: ScriptedAnswers
     let input: LineReader
@@ -94,7 +96,14 @@ struct TerminalPages: PageHost {
                         ?? "there is no earlier page to go back to\n")
                     continue
                 }
-                typed[q.name] = word == "\\back" ? "back" : line
+                let answer = word == "\\back" ? "back" : line
+                // Refused as soon as it is typed, by the session's own reader, so the person
+                // answers this question again before the next is asked.
+                if case .failure(let problem) = AnswerParser.parse(answer, for: q) {
+                    say(paint.error("not accepted") + ": " + problem.message + "\n")
+                    continue
+                }
+                typed[q.name] = answer
                 break
             }
         }

@@ -32,6 +32,9 @@ enum RunError: Error {
     case unknownParameter(String, flow: String, known: [String])
     /// `--define OVERDRAFT_LIMIT=lots`, `--arg down=maybe`: (option, name, value, the declared type)
     case badValue(String, String, String, ValueType)
+    /// `flow ip pay.flow Charge` without `--arg amount=…`: (callee, parameter, its type, why: nil,
+    /// or that its default is not a constant)
+    case missingArgument(String, String, ValueType, String?)
     /// A question with no scripted answer while standard input is at its end.
     case missingAnswer(String)
     /// A scripted answer the session refused: (`Page.Question`, the reason)
@@ -63,7 +66,7 @@ enum RunError: Error {
         case .badSecretsFile: .dataError
         case .badValue, .badJSON, .unknownQuestion, .unknownCallee, .unknownOutput, .missingOutput, .badStub, .unknownExtension,
             .unknownConfig,
-            .unknownFlow, .unknownParameter, .missingAnswer, .refusedAnswer, .noStub, .stubExhausted:
+            .unknownFlow, .unknownParameter, .missingArgument, .missingAnswer, .refusedAnswer, .noStub, .stubExhausted:
             .dataError
         }
     }
@@ -84,6 +87,8 @@ enum RunError: Error {
         case .unknownParameter(let name, let flow, _): "flow '\(flow)' has no parameter '\(name)'"
         case .badValue(let option, let name, let value, let type):
             "invalid value '\(value)' for \(option == "--define" ? "config" : "parameter") '\(name)': expected \(Self.article(type))"
+        case .missingArgument(let callee, let name, let type, let why):
+            "'\(callee)' needs its argument '\(name)' (\(type))" + (why.map { ", and \($0)" } ?? "")
         case .missingAnswer(let reference): "no answer for '\(reference)'"
         case .refusedAnswer(let reference, let reason): "answer for '\(reference)' refused: \(reason)"
         case .noStub(let kind, let name, _): "no stub for \(kind) '\(name)'"
@@ -117,6 +122,8 @@ enum RunError: Error {
         case .unknownParameter(let name, _, let known): return Self.suggest(name, known, what: "parameters")
         case .badValue(let option, let name, _, let type):
             return "for example: \(option) '\(name)=\(Self.example(type))'"
+        case .missingArgument(_, let name, let type, _):
+            return "give it with --arg '\(name)=\(Self.example(type))'"
         case .missingAnswer(let reference):
             return "give one with --answer '\(reference)=…', in the --answers file, or as a line on standard input"
         case .refusedAnswer: return nil

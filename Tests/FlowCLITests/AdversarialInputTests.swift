@@ -340,7 +340,8 @@ final class AdversarialInputTests: XCTestCase {
             }
 
             flow C {
-              if 1 > 2 {
+              question Again: yesno
+              if Again {
                 call A()
               }
             }
@@ -354,7 +355,7 @@ final class AdversarialInputTests: XCTestCase {
                 XCTAssertEqual(run.stderr, """
                     \(path):2:8: error: flow 'A' calls itself through 'B' and 'C'; a sub-flow call cannot recurse [check.recursiveCall]
                     \(path):7:8: note: 'B' calls 'C' here
-                    \(path):14:10: note: 'C' calls 'A' here
+                    \(path):15:10: note: 'C' calls 'A' here
 
                     """)
             } else {
@@ -493,7 +494,7 @@ enum LargeFlow {
 
         flow Main {
           question Customer: text
-          call Step 0(customer id: Customer, start: 1) -> total
+          call Step 0(customer id: Customer, start: 1) -> (total: total)
           response "Total: {total}"
         }
 
@@ -514,7 +515,7 @@ enum LargeFlow {
               options "Bill", "Refund", "Other"
             }
           }
-          ip Quote(customer id, Details \(n).Amount) -> limit
+          ip Quote(customer id, Details \(n).Amount) -> (limit: limit)
           on error {
             response "No quote: {error.message}"
             finish failure "no quote"

@@ -23,7 +23,7 @@ final class ExploreCommandTests: XCTestCase {
         }
         flow Greet {
           question Id: text
-          ip Lookup(Id) -> name
+          ip Lookup(Id) -> (name: name)
           response "Hello {name}"
         }
 

@@ -74,6 +74,39 @@ final class InteractiveTests: XCTestCase {
         XCTAssertTrue(terminal.echoIsOn, "the terminal was left with echo off")
     }
 
+    /// Issue 14: "maybe" for a yes/no was refused only after every question of the page had been
+    /// asked; now it is refused as soon as it is typed, and the same question is asked again.
+    func testAnAnswerIsRefusedAsSoonAsItIsTyped() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-pty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("outage.flow").path
+        try """
+            flow Outage {
+              page Service {
+                question Down: yesno {
+                  prompt "Is the service down?"
+                }
+                question Since: text {
+                  prompt "Since when?"
+                }
+              }
+              response "Noted, since {Service.Since}."
+            }
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let terminal = try TerminalSession(["run", path])
+        try terminal.expect("Is the service down? (yes/no)\n> ")
+        terminal.type("maybe\n")
+        try terminal.expect("not accepted: answer yes or no\nIs the service down? (yes/no)\n> ")
+        XCTAssertFalse(terminal.output.contains("Since when?"), terminal.output)
+        terminal.type("yes\n")
+        try terminal.expect("Since when?\n> ")
+        terminal.type("Monday\n")
+        try terminal.expect("Noted, since Monday.\nfinished: success\n")
+        XCTAssertEqual(try terminal.waitForExit(), 0)
+    }
+
     func testARefusedPasswordIsAskedAgainWithoutShowingIt() throws {
         let terminal = try TerminalSession(["run", try interviewFile()])
         try terminal.expect("What is your name?\n> ")

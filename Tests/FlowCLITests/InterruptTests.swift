@@ -124,7 +124,7 @@ final class InterruptTests: XCTestCase {
             }
 
             flow Call {
-              ip Hold() -> x
+              ip Hold() -> (x: x)
               response "got {x}"
             }
 
@@ -185,7 +185,7 @@ final class InterruptTests: XCTestCase {
             }
 
             flow Wait {
-              extension Sleeper -> done
+              extension Sleeper -> (done: done)
               response "woke up: {done}"
             }
 

@@ -458,8 +458,8 @@ final class RunTests: XCTestCase {
               output ok: bool = json "ok"
             }
             flow Secure {
-              extension Pad -> pin
-              ip Check(pin) -> ok
+              extension Pad -> (pin: pin)
+              ip Check(pin) -> (ok: ok)
               if ok {
                 response "fine"
               }

@@ -487,27 +487,27 @@ final class SecretsAuditTests: XCTestCase {
           question PIN: password {
             prompt "Your PIN?"
           }
-          ip Form Post("a note", PIN) -> form echo
+          ip Form Post("a note", PIN) -> (echo: form echo)
           on error {
             response "form failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set form echo = "none"
           }
-          ip JSON Put(PIN) -> json echo
+          ip JSON Put(PIN) -> (echo: json echo)
           on error {
             response "json failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set json echo = "none"
           }
-          ip Raw Post() -> raw echo
+          ip Raw Post() -> (echo: raw echo)
           on error {
             response "raw failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set raw echo = "none"
           }
-          ip Header Get() -> header echo
+          ip Header Get() -> (echo: header echo)
           on error {
             response "header failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set header echo = "none"
           }
-          ip SOAP Call(PIN) -> soap echo
+          ip SOAP Call(PIN) -> (echo: soap echo)
           on error {
             response "soap failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             finish failure "{error.message}"
@@ -667,22 +667,22 @@ final class SecretsAuditTests: XCTestCase {
           question CVC: password {
             prompt "Your CVC?"
           }
-          ip JSON Check(PIN, CVC) -> json echo
+          ip JSON Check(PIN, CVC) -> (echo: json echo)
           on error {
             response "json failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set json echo = "none"
           }
-          ip Form Check(PIN, CVC) -> form echo
+          ip Form Check(PIN, CVC) -> (echo: form echo)
           on error {
             response "form failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set form echo = "none"
           }
-          ip Text Check(CVC) -> text echo
+          ip Text Check(CVC) -> (echo: text echo)
           on error {
             response "text failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             set text echo = "none"
           }
-          ip Echo Numbers(PIN, CVC) -> numbers
+          ip Echo Numbers(PIN, CVC) -> (numbers: numbers)
           on error {
             response "numbers failed: {error.kind} {error.status} {error.code} {error.message} {error.body}"
             finish failure "{error.message}"
@@ -819,9 +819,9 @@ final class SecretsAuditTests: XCTestCase {
             }
 
             flow Main {
-              extension Env Dump() -> seen
+              extension Env Dump() -> (seen: seen)
               response "the extension saw: [{seen}]"
-              ip Ping() -> status
+              ip Ping() -> (status: status)
               on error {
                 finish failure "ping failed"
               }
@@ -991,7 +991,7 @@ final class SecretsAuditTests: XCTestCase {
                   output s: number = status
                 }
                 flow Main {
-                  ip Ping() -> s
+                  ip Ping() -> (s: s)
                   response "{s}"
                 }
 

@@ -68,7 +68,7 @@ final class TestCommandTests: XCTestCase {
         }
         flow Pay {
           question Amount: number
-          ip Charge(Amount) -> id
+          ip Charge(Amount) -> (id: id)
           on error {
             finish failure "declined"
           }
@@ -87,6 +87,26 @@ final class TestCommandTests: XCTestCase {
             try text.write(to: url, atomically: true, encoding: .utf8)
         }
         return try FlowProcess.run(arguments, in: directory, input: input)
+    }
+
+    /// Issue 14: `flow check` and `flow fmt` understand test plans (they gave five parse errors
+    /// and "not formatted").
+    func testCheckAndFmtUnderstandPlans() throws {
+        let plan = "tests \"pay.flow\"\n\ntest \"a\" {\n  answer Amount = 4\n  result Charge = { \"id\": \"ch_1\" }\n  expect called Charge(amount: 4)\n}\n"
+        let clean = try run(["check", "--strict", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": plan])
+        XCTAssertEqual(clean.status, 0, "\(clean)")
+        XCTAssertEqual(clean.stderr, "checked 1 file: no problems\n")
+        let typo = plan.replacingOccurrences(of: "answer Amount", with: "answer Amout")
+        let bad = try run(["check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": typo])
+        XCTAssertEqual(bad.status, 65, "\(bad)")
+        XCTAssertTrue(bad.stderr.contains("pay.flowtest:4:10"), bad.stderr)
+        let formatted = try run(["fmt", "--check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": plan])
+        XCTAssertEqual(formatted.status, 0, "\(formatted)")
+        XCTAssertEqual(formatted.stdout, "")
+        let messy = plan.replacingOccurrences(of: "  expect called Charge(amount: 4)", with: "expect called Charge (amount:4)")
+        let unformatted = try run(["fmt", "--check", "pay.flowtest"], files: ["pay.flow": Self.flow, "pay.flowtest": messy])
+        XCTAssertEqual(unformatted.status, 1, "\(unformatted)")
+        XCTAssertEqual(unformatted.stdout, "pay.flowtest\n")
     }
 
     func testAFailingTestShowsWhereWhatWasExpectedAndWhatHappened() throws {
@@ -154,7 +174,7 @@ final class TestCommandTests: XCTestCase {
         XCTAssertTrue(run.stdout.hasSuffix("""
             coverage:
               pay.flow: elements 80% (4/5), branches 50% (1/2)
-                pay.flow:7:3: ip Charge(Amount) -> id: never failed
+                pay.flow:7:3: ip Charge(Amount) -> (id: id): never failed
                 pay.flow:9:5: finish failure "declined": never run
             1 passed, 0 failed
 

@@ -342,7 +342,7 @@ final class ExtensionRunnerTests: XCTestCase {
             }
 
             flow Main {
-              extension Pad("\(big)") -> result
+              extension Pad("\(big)") -> (name: result)
               finish success "{result}"
             }
 

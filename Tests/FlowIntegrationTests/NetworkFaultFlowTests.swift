@@ -100,7 +100,7 @@ final class NetworkFaultFlowTests: XCTestCase {
           question Amount: currency {
             prompt "How much?"
           }
-          ip Charge(Amount, "pm_card_visa") -> charge
+          ip Charge(Amount, "pm_card_visa") -> (id: charge)
           on error {
             response "kind: {error.kind}"
             if error.status != null {
@@ -114,7 +114,7 @@ final class NetworkFaultFlowTests: XCTestCase {
         }
 
         flow Pay Once {
-          ip Charge Once(4, "pm_card_visa") -> charge
+          ip Charge Once(4, "pm_card_visa") -> (id: charge)
           on error {
             response "kind: {error.kind}"
             if error.status != null {
@@ -128,7 +128,7 @@ final class NetworkFaultFlowTests: XCTestCase {
         }
 
         flow Pay Big {
-          ip Big Charge(4, "pm_card_visa") -> charge
+          ip Big Charge(4, "pm_card_visa") -> (id: charge)
           on error {
             response "kind: {error.kind}"
             response "message: {error.message}"
@@ -139,7 +139,7 @@ final class NetworkFaultFlowTests: XCTestCase {
         }
 
         flow Look Then Pay {
-          ip Lookup("pm_card_visa") -> card
+          ip Lookup("pm_card_visa") -> (brand: card)
           on error {
             response "lookup failed: {error.kind}"
             finish failure "lookup {error.kind}"
@@ -149,7 +149,7 @@ final class NetworkFaultFlowTests: XCTestCase {
           question Proceed: number {
             prompt "Go on?"
           }
-          ip Charge Once(4, "pm_card_visa") -> charge
+          ip Charge Once(4, "pm_card_visa") -> (id: charge)
           on error {
             response "kind: {error.kind}"
             response "message: {error.message}"
@@ -160,7 +160,7 @@ final class NetworkFaultFlowTests: XCTestCase {
         }
 
         flow Exchange {
-          ip Token Exchange("code-1") -> token
+          ip Token Exchange("code-1") -> (token: token)
           on error {
             response "kind: {error.kind}"
             response "message: {error.message}"
@@ -171,7 +171,7 @@ final class NetworkFaultFlowTests: XCTestCase {
         }
 
         flow Check Balance {
-          ip Balance("12345678") -> balance
+          ip Balance("12345678") -> (balance: balance)
           on error {
             response "kind: {error.kind}"
             response "message: {error.message}"

@@ -19,7 +19,7 @@ final class EffectTests: XCTestCase {
         }
         flow Pay {
           question Amount: currency
-          ip Charge(Amount.Amount) -> charge
+          ip Charge(Amount.Amount) -> (id: charge)
           question Rating: number
           response "{charge} {Rating.Rating}"
         }
@@ -93,7 +93,7 @@ final class EffectTests: XCTestCase {
               output id: text = json "id"
             }
             flow Main {
-              ip Transfer(10) -> id
+              ip Transfer(10) -> (id: id)
               on error {
                 response "{error.kind}: {error.message}"
                 finish failure "unknown"
@@ -119,7 +119,7 @@ final class EffectTests: XCTestCase {
             }
             flow Main {
               question Order: text
-              ip Lookup(Order.Order) -> status
+              ip Lookup(Order.Order) -> (status: status)
               question Confirm: yesno
               response "{status}"
             }
@@ -165,7 +165,7 @@ final class EffectTests: XCTestCase {
             }
             flow Main {
               question A: number
-              ip Quote(A.A) -> v
+              ip Quote(A.A) -> (v: v)
               question B: number
               response "{v}"
             }
@@ -188,7 +188,7 @@ final class EffectTests: XCTestCase {
               output v: number = json "v"
             }
             flow Main {
-              ip Quote() -> v
+              ip Quote() -> (v: v)
               response "{v}"
             }
             """)

@@ -17,7 +17,7 @@ final class GraphExportTests: XCTestCase {
             question Amount: currency
             question Note: text
           }
-          ip Charge(Card.Amount) -> charge id
+          ip Charge(Card.Amount) -> (id: charge id)
           on error {
             finish failure "declined"
           }

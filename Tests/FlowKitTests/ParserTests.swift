@@ -22,10 +22,10 @@ final class ParserTests: XCTestCase {
             flow Pay {
               question Payment
               question Embedded Payment: currency
-              extension Tokenize -> token
+              extension Tokenize -> (token: token)
               set amount = Embedded Payment.Embedded Payment
               set description = "for {Payment}"
-              ip StripeCharge(amount, token, description) -> result
+              ip StripeCharge(amount, token, description) -> (id: result)
               response "You paid {Embedded Payment.Embedded Payment}: {result}"
             }
             """)
@@ -44,8 +44,8 @@ final class ParserTests: XCTestCase {
               page Embedded Payment {
                 question Embedded   Payment: currency
               }
-              ip Charge(Embedded Payment.Embedded Payment) -> id
-              ip Charge(amount: Embedded Payment.Embedded Payment) -> id
+              ip Charge(Embedded Payment.Embedded Payment) -> (id: id)
+              ip Charge(amount: Embedded Payment.Embedded Payment) -> (id: id)
               if Embedded Payment.Embedded Payment > 1 {
                 response "{Embedded Payment.Embedded Payment} and {id}"
               }
@@ -131,7 +131,7 @@ final class ParserTests: XCTestCase {
     }
 
     func testDepthLimitIsADiagnosticNotACrash() {
-        let deep = "flow A {\n" + String(repeating: "if true {\n", count: 5000) + String(repeating: "}\n", count: 5000) + "}\n"
+        let deep = "flow A {\nquestion Ok: yesno\n" + String(repeating: "if Ok {\n", count: 5000) + String(repeating: "}\n", count: 5000) + "}\n"
         let result = compile(deep)
         XCTAssertEqual(result.diagnostics.map(\.id), ["parse.tooDeep"])
         let expr = "flow A {\n set x = " + String(repeating: "(", count: 50000) + "1" + String(repeating: ")", count: 50000) + "\n response \"{x}\"\n}\n"

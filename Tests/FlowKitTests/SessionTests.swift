@@ -99,7 +99,7 @@ final class SessionTests: XCTestCase {
                 question Name: text
                 question Age: number
               }
-              extension Scan -> code
+              extension Scan -> (code: code)
               ip Lookup(Who.Name) -> customer
               call Check Tier(tier: customer.tier) -> (vip: is vip)
               set total = 0
@@ -139,7 +139,7 @@ final class SessionTests: XCTestCase {
               output id: text = json "id"
             }
             flow A {
-              ip Charge(5) -> id
+              ip Charge(5) -> (id: id)
               on error {
                 response "{error.kind} {error.status}: {error.message}"
                 finish failure "declined"
@@ -161,7 +161,7 @@ final class SessionTests: XCTestCase {
               output id: text = json "id"
             }
             flow A {
-              ip Charge(5) -> id
+              ip Charge(5) -> (id: id)
               response "{id}"
             }
             """)
@@ -253,7 +253,7 @@ final class SessionTests: XCTestCase {
     func testSubFlowFailureTakesTheCallersErrorEdge() throws {
         let p = try program("""
             flow Main {
-              call Verify -> ok
+              call Verify -> (ok: ok)
               on error {
                 response "verify failed: {error.message}"
               }
@@ -275,7 +275,7 @@ final class SessionTests: XCTestCase {
             }
             flow A {
               question PIN: password
-              ip Login(PIN) -> ok
+              ip Login(PIN) -> (ok: ok)
               response "{ok}"
             }
             """)

@@ -18,7 +18,7 @@ final class TestPlanTests: XCTestCase {
         var Channel = "phone"
         flow Pay {
           question Amount: number
-          extension Read Card -> token
+          extension Read Card -> (token: token)
           ip Charge(Amount, token) -> result
           on error {
             response "Declined: {error.message}"
@@ -157,6 +157,66 @@ final class TestPlanTests: XCTestCase {
         let answers = try XCTUnwrap(loaded.plan?.tests[0].answers["Amount.Amount"])
         XCTAssertEqual(answers.values.map(\.value), ["4.00", "-1", "yes", "", "12", " a, b"])
         XCTAssertFalse(answers.repeats)
+    }
+
+    /// Issue 14: plans take yes and no as a terminal does.
+    func testYesAndNoAreAnswers() throws {
+        let loaded = load("""
+            tests "t.flow"
+            test "a" {
+              answer Amount = [yes, no, Yes]
+            }
+            """)
+        let answers = try XCTUnwrap(loaded.plan?.tests[0].answers["Amount.Amount"])
+        XCTAssertEqual(answers.values.map(\.value), ["yes", "no", "yes"])
+    }
+
+    /// Issue 14: `expect refused` tries an answer the question must refuse, when it is asked, and
+    /// the reason it gives; each way it can fail has its own message.
+    func testExpectRefused() {
+        let flow = """
+            flow Ask {
+              question Devices: number {
+                min 1
+                max 50
+              }
+              question Down: yesno
+            }
+            flow Never {
+              question Skipped: text
+            }
+            """
+        let plan = """
+            tests "t.flow"
+            test "met" {
+              answer Devices = 3
+              answer Down = yes
+              expect refused Devices = 0 "enter at least 1"
+              expect refused Devices = 99 contains "at most"
+              expect refused Down = "maybe"
+            }
+            test "not met" {
+              answer Devices = 3
+              answer Down = no
+              expect refused Devices = 5
+              expect refused Devices = 0 "enter at most 50"
+              expect refused Skipped = "x"
+            }
+            """
+        let loaded = TestPlanLoader.load(path: "t.flowtest", files: ["t.flowtest": plan, "t.flow": flow])
+        guard let p = loaded.plan, let program = loaded.program else {
+            return XCTFail(DiagnosticRenderer(format: .gcc).render(loaded.diagnostics, sources: loaded.sources))
+        }
+        let met = TestRunner.run(p.tests[0], program: program)
+        XCTAssertEqual(met.failures.map(\.diagnostic.id), [])
+        let notMet = TestRunner.run(p.tests[1], program: program)
+        XCTAssertEqual(notMet.failures.map(\.diagnostic.id), ["test.notRefused", "test.refusedReason", "test.notAsked"])
+        XCTAssertEqual(notMet.failures.map(\.diagnostic.message), [
+            "the answer '5' for 'Devices.Devices' was accepted, not refused",
+            "the answer '0' for 'Devices.Devices' was refused for another reason",
+            "'Skipped.Skipped' was never asked, so no answer to it was refused",
+        ])
+        XCTAssertEqual(notMet.failures[1].actual, "\"enter at least 1\"")
     }
 
     func testTheHeaderIsRequired() {
@@ -339,7 +399,7 @@ final class TestPlanTests: XCTestCase {
             }
             flow Main {
               question PIN: password
-              ip Login("ann", PIN) -> ok
+              ip Login("ann", PIN) -> (ok: ok)
             }
             """
         assertPlanDiagnostics("""
@@ -501,8 +561,8 @@ final class TestPlanTests: XCTestCase {
               output ok: bool = json "ok"
             }
             flow Main {
-              ip Ping() -> a
-              ip Ping() -> b
+              ip Ping() -> (ok: a)
+              ip Ping() -> (ok: b)
             }
             """
         let loaded = TestPlanLoader.load(path: "t.flowtest", files: [
@@ -514,7 +574,7 @@ final class TestPlanTests: XCTestCase {
     }
 
     func testARuntimeErrorFailsTheTestAtItsPlaceInTheFlow() {
-        let flow = "flow Main {\n  set x = 1 / 0\n}\n"
+        let flow = "config ZERO = 0\nflow Main {\n  set x = 1 / ZERO\n}\n"
         let loaded = TestPlanLoader.load(path: "t.flowtest", files: ["t.flowtest": "tests \"t.flow\"\ntest \"a\" {\n}\n", "t.flow": flow])
         let result = TestRunner.run(loaded.plan!.tests[0], program: loaded.program!)
         XCTAssertEqual(result.failures.count, 1)

@@ -23,6 +23,28 @@ extension Message {
     static func choiceWithoutOptions(_ name: String) -> Message {
         Message("check.choiceWithoutOptions", .error, "choice question '\(name)' has no options")
     }
+    /// `set mode = "sms"` then `if mode == "email"`
+    static func constantCondition(_ value: Bool) -> Message {
+        Message("check.constantCondition", .warning, "this condition is always \(value ? "true" : "false")")
+    }
+    /// `question Amount: currency { min 0.505 }`
+    static func currencyDecimals(_ literal: String) -> Message {
+        Message("check.currencyDecimals", .error, "\(literal) has more decimals than a currency amount holds")
+    }
+    /// `question Code: text { pattern "[0-9]\{4\}"  default "abcd" }`
+    static func defaultMismatchesPattern(_ shown: String, _ pattern: String) -> Message {
+        Message("check.defaultMismatchesPattern", .error, "the default \(shown) does not match the pattern '\(pattern)'")
+    }
+    /// `question Product: choice { options "Router", "Billing"  default "Biling" }`
+    static func defaultNotAnOption(_ shown: String, _ reference: String) -> Message {
+        Message("check.defaultNotAnOption", .error, "the default \(shown) is not an option of '\(reference)'")
+    }
+    /// `question Age: number { default 99  max 50 }`
+    static func defaultOutOfRange(_ reference: String) -> Message {
+        Message("check.defaultOutOfRange", .error, "the default of '\(reference)' is not an answer it accepts")
+    }
+    /// `set tries += 1 / 0`
+    static let zeroDivisor = Message("check.divisionByZero", .error, "division by zero")
     /// `ip Charge(amount: 1, amount: 2)`
     static func duplicateArgument(_ name: String) -> Message {
         Message("check.duplicateArgument", .error, "argument '\(name)' is given twice")
@@ -30,6 +52,10 @@ extension Message {
     /// two `flow Main` declarations
     static func duplicateName(_ name: String) -> Message {
         Message("check.duplicateName", .error, "'\(name)' is declared more than once")
+    }
+    /// `options "Router", "Billing", "router"`
+    static func duplicateOption(_ text: String) -> Message {
+        Message("check.duplicateOption", .error, "option '\(text)' is given more than once")
     }
     /// `body { b:X = 1 }` in a REST integration point
     static let elementsWithoutSOAP = Message("check.elementsWithoutSOAP", .error, "body elements are only for SOAP integration points")
@@ -47,6 +73,10 @@ extension Message {
     static let getWithBody = Message("check.getWithBody", .error, "a GET request cannot have a body")
     /// `headers { "X" = "a\nb" }`
     static let headerLineBreak = Message("check.headerLineBreak", .error, "a header value cannot contain a line break")
+    /// `headers { "X-Note" = "a\u{7}b" }`
+    static func headerValueCharacter(_ shown: String) -> Message {
+        Message("check.headerValueCharacter", .error, "a header value cannot contain the control character \(shown)")
+    }
     /// `import "main.flow"` inside main.flow's import chain
     static func importCycle(_ chain: [String]) -> Message {
         Message("check.importCycle", .error, "import cycle: \(chain.joined(separator: " -> "))")
@@ -61,6 +91,10 @@ extension Message {
     }
     /// `import "self.flow"` in self.flow
     static let importsItself = Message("check.importsItself", .error, "a file cannot import itself")
+    /// `flow Triage(product, down)` called with a choice answer and a yes/no, then `if product == down`
+    static func incomparableValues(_ a: String, _ b: String) -> Message {
+        Message("check.incomparableValues", .error, "\(a) is compared with \(b)")
+    }
     /// `headers { "X:Y" = 1 }`
     static func invalidHeaderName(_ name: String) -> Message {
         Message("check.invalidHeaderName", .error, "'\(name)' is not a valid header name")
@@ -77,6 +111,10 @@ extension Message {
     }
     /// `label Ask` … `goto Ask` with no finish in between
     static let loopWithoutExit = Message("check.loopWithoutExit", .error, "this loop has no way out")
+    /// `question Age: number { min 60  max 50 }`
+    static func minAboveMax(_ min: String, _ max: String) -> Message {
+        Message("check.minAboveMax", .error, "'min' (\(min)) is above 'max' (\(max)): no answer is accepted")
+    }
     /// `ip StripeCharge(amount)` when it needs three
     static func missingArguments(_ callee: String, _ names: String) -> Message {
         Message("check.missingArguments", .error, "missing argument\(names.contains(",") ? "s" : "") \(names) in the call of '\(callee)'")
@@ -89,15 +127,19 @@ extension Message {
     static func noOutputs(_ noun: String, _ name: String) -> Message {
         Message("check.noOutputs", .error, "\(noun) '\(name)' has no outputs to bind")
     }
+    /// `if Issue.Product == "Biling"` where the options are "Router", "Mobile app", "Billing"
+    static func notAnOption(_ shown: String, _ reference: String) -> Message {
+        Message("check.notAnOption", .error, "\(shown) is not an option of '\(reference)'")
+    }
     /// `set x = 123456789012345678901234567890123456789012`
     static let numberOutOfRange = Message("check.numberOutOfRange", .error, "this number has more than 38 significant digits")
-    /// a sub-flow `-> (verified: bool)` that finishes without setting `verified`
-    static func outputNotSet(_ name: String) -> Message {
-        Message("check.outputNotSet", .error, "output '\(name)' may not be set when the flow finishes here")
-    }
     /// `output receipt: text = json "receipt_url"` that no call reads
     static func outputNeverRead(_ name: String, _ owner: String) -> Message {
         Message("check.outputNeverRead", .warning, "output '\(name)' of \(owner) is never read")
+    }
+    /// a sub-flow `-> (verified: bool)` that finishes without setting `verified`
+    static func outputNotSet(_ name: String) -> Message {
+        Message("check.outputNotSet", .error, "output '\(name)' may not be set when the flow finishes here")
     }
     /// `response Contact` where Contact is a page
     static func pageIsNotAValue(_ name: String) -> Message {
@@ -105,21 +147,25 @@ extension Message {
     }
     /// `question PIN: password { default "1234" }`
     static let passwordDefault = Message("check.passwordDefault", .error, "a password question cannot have a default")
+    /// `question Code: text { pattern "[0-9]\{4\}"  max 3 }`
+    static func patternNeverFits(_ pattern: String) -> Message {
+        Message("check.patternNeverFits", .error, "no answer of an allowed length can match the pattern '\(pattern)'")
+    }
     /// `ip Charge(amount: a, b)`
     static let positionalAfterNamed = Message("check.positionalAfterNamed", .error, "a positional argument cannot follow a named one")
     /// `options "a"` on a number question
     static func propertyNotForType(_ property: String, _ type: String) -> Message {
         Message("check.propertyNotForType", .error, "'\(property)' does not apply to a \(type) question")
     }
+    /// `response "{discount}"` when discount is set only in one branch
+    static func readBeforeSet(_ name: String) -> Message {
+        Message("check.readBeforeSet", .error, "'\(name)' may be read before it is set")
+    }
     /// `call B` in flow A and `call A` in flow B
     static func recursiveCallThrough(_ name: String, _ through: [String]) -> Message {
         let names = through.map { "'\($0)'" }
         let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
         return Message("check.recursiveCall", .error, "flow '\(name)' calls itself through \(list); a sub-flow call cannot recurse")
-    }
-    /// `response "{discount}"` when discount is set only in one branch
-    static func readBeforeSet(_ name: String) -> Message {
-        Message("check.readBeforeSet", .error, "'\(name)' may be read before it is set")
     }
     /// `call Main` inside flow Main
     static func recursiveCall(_ name: String) -> Message {
@@ -193,8 +239,12 @@ extension Message {
     }
     /// `finish success` followed by `response "x"`
     static let unreachable = Message("check.unreachable", .error, "this element is never reached")
+    /// `if amount > 100 { … } else if amount > 500 { … }`
+    static let unreachableElseIf = Message("check.unreachableElseIf", .error, "this 'else if' is never taken")
     /// `set receipt = result.id` never read
     static func unusedVariable(_ name: String) -> Message {
         Message("check.unusedVariable", .warning, "'\(name)' is set but never read")
     }
+    /// `GET "htps://api.example.com/{id}"`
+    static let urlNeverValid = Message("check.urlNeverValid", .error, "this URL can never be a valid http or https URL")
 }

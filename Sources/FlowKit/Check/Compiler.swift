@@ -42,6 +42,8 @@ final class ProgramBuilder {
     var recordOrigin: [Int: CallTarget] = [:]
     /// (callee, output index) pairs that some flow reads.
     var usedOutputs = Set<OutputKey>()
+    /// What the value checks found before anything runs (see `Program.checkedRanges`).
+    var checkedRanges = Set<SourceRange>()
     struct OutputKey: Hashable { var ip: Bool; var index: Int; var output: Int }
 
     // The scope of the expression being compiled.
@@ -70,6 +72,8 @@ final class ProgramBuilder {
         }
         reportUnreadOutputs()
         reportCallCycles()
+        ValueChecks(self).run()
+        program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {
             program.integrationPoints[i].shape = program.integrationPoints[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }
@@ -214,9 +218,9 @@ final class ProgramBuilder {
         if let t = e.declaration.timeout { checkAssignable(lower(t), to: .number, what: "'timeout'") }
     }
 
-    /// The type a call's `-> name` binding receives, making a record type for several outputs.
+    /// The type a call's `-> name` binding receives: a record type with a field per output, for one
+    /// output as for several.
     func resultType(_ target: CallTarget, _ outputs: [(name: String, type: ValueType)]) -> ValueType {
-        if outputs.count == 1 { return outputs[0].type }
         if outputs.isEmpty { return .null }
         program.records.append(outputs)
         recordOrigin[program.records.count - 1] = target

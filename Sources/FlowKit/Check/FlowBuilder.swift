@@ -320,6 +320,7 @@ final class FlowBuilder {
                     guard let v = values.first else { break }
                     if case .constant(.text(let s)) = v.kind {
                         qinfo.pattern = s
+                        qinfo.patternRange = v.range
                         if !RegexCheck.isValid(s) { p.report(.invalidPattern, v.range) }
                     } else {
                         p.report(.typeMismatch("'pattern' needs a text literal"), v.range)
@@ -446,8 +447,10 @@ final class FlowBuilder {
                 p.report(.noOutputs(noun, c.callee.text), v.range)
                 if let slot = ctx.locals[v.text] { ctx.reads[slot] += 1; info.wholeResult = slot; bound.append((slot, v.range, .any)) }
             } else if let slot = ctx.locals[v.text] {
+                // One output or several, the variable holds the result as an object with a field
+                // per output, so adding an output changes no flow that reads one.
                 let type = p.resultType(target, outputs)
-                if outputs.count == 1 { p.markOutputUsed(target, 0); info.outputs = [(0, slot)] } else { info.wholeResult = slot }
+                info.wholeResult = slot
                 bound.append((slot, v.range, type))
             }
         case .mapping(let pairs)?:

@@ -55,6 +55,12 @@ public struct Compilation: Sendable {
     public let program: Program?
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    public init(sources: SourceManager, diagnostics: [Diagnostic], program: Program?) {
+        self.sources = sources
+        self.diagnostics = diagnostics
+        self.program = program
+    }
 }
 
 public enum Frontend {

@@ -643,6 +643,9 @@ final class ExploreSearch {
         _ kind: Finding.Kind, _ diagnostic: Diagnostic, path: ExplorePath?, then extra: [ExploreMove] = [], deviations: Int,
         question: String? = nil
     ) {
+        // What `flow check` already reports (as a warning, or the flow would not run) is not
+        // found twice.
+        if [.badDefault, .unanswerable, .runtimeError].contains(kind) && program.checkedRanges.contains(diagnostic.range) { return }
         let key = ExploreFindingKey(kind: kind, id: diagnostic.id, range: diagnostic.range)
         if let old = findings[key], old.deviations <= deviations { return }
         findings[key] = Finding(

@@ -23,6 +23,43 @@ enum RegexSamples {
         return out
     }
 
+    /// The fewest and most characters a text matching `pattern` can have (nil: no most), as far
+    /// as the reader understands the pattern; nil when it does not. The texts that match may not
+    /// have every length in between (`\d{4}|\d{6}`), but none has a length outside.
+    static func lengths(_ pattern: String) -> (min: Int, max: Int?)? {
+        var reader = Reader(Array(pattern))
+        guard let tree = reader.alternation(), reader.atEnd, !reader.failed else { return nil }
+        return length(tree)
+    }
+
+    private static func length(_ node: Node) -> (min: Int, max: Int?) {
+        let cap = 1 << 40
+        func add(_ a: Int?, _ b: Int?) -> Int? { guard let a, let b else { return nil }; return Swift.min(a + b, cap) }
+        func mul(_ a: Int?, _ b: Int?) -> Int? {
+            guard let a, let b else { return (a == 0 || b == 0) ? 0 : nil }
+            return a == 0 || b == 0 ? 0 : Swift.min(a.multipliedReportingOverflow(by: b).overflow ? cap : a * b, cap)
+        }
+        switch node {
+        case .sequence(let items):
+            var lo = 0
+            var hi: Int? = 0
+            for item in items {
+                let l = length(item)
+                lo = Swift.min(lo + l.min, cap)
+                hi = add(hi, l.max)
+            }
+            return (lo, hi)
+        case .alternatives(let items):
+            let ls = items.map(length)
+            return (ls.map(\.min).min() ?? 0, ls.contains { $0.max == nil } ? nil : ls.compactMap(\.max).max() ?? 0)
+        case .oneOf:
+            return (1, 1)
+        case .repeated(let inner, let min, let max):
+            let l = length(inner)
+            return (mul(l.min, min) ?? cap, mul(l.max, max))
+        }
+    }
+
     private indirect enum Node {
         case sequence([Node])
         case alternatives([Node])

@@ -92,6 +92,8 @@ public struct QuestionInfo: Sendable {
     public var min: IRExpr?
     public var max: IRExpr?
     public var pattern: String?
+    /// Where the pattern is written.
+    public var patternRange: SourceRange? = nil
     public var options: [IRExpr]
     public var range: SourceRange
 }
@@ -219,6 +221,9 @@ public struct Program: Sendable {
     public var sessionVariables: [NamedValue]
     /// Field names and types of each record type (`ValueType.record(i)`).
     public var records: [[(name: String, type: ValueType)]]
+    /// Where `flow check` found, before anything runs, what a run would meet (a default the
+    /// question refuses, a division by zero): `flow explore` does not report those again.
+    public internal(set) var checkedRanges: Set<SourceRange> = []
 }
 
 /// The name and type of one output of a callee, as a call's binding needs them.

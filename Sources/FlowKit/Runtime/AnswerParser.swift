@@ -295,7 +295,7 @@ public enum AnswerParser {
     /// `No, thanks`. By Unicode scalars, not characters: a blank followed by a combining mark
     /// is one character, which would keep the blank from being seen (found by fuzzing: an
     /// option starting with a mark, picked after `, `, was not found).
-    private static func key(_ text: some StringProtocol) -> String {
+    static func key(_ text: some StringProtocol) -> String {
         var out = String.UnicodeScalarView()
         var pendingBlank = false
         for c in text.lowercased().unicodeScalars {

@@ -46,7 +46,7 @@ extension Message {
     }
     /// `expect answered X`
     static let planExpectedExpectation = Message(
-        "plan.expectedExpectation", .error, "expected 'response', 'outcome', 'called', 'not called' or 'variable' after 'expect'")
+        "plan.expectedExpectation", .error, "expected 'response', 'outcome', 'called', 'not called', 'variable' or 'refused' after 'expect'")
     /// `test "a" { respond "x" }`
     static let planExpectedItem = Message(
         "plan.expectedItem", .error,
@@ -138,13 +138,25 @@ extension Message {
     static func testNoResult(_ kind: String, _ name: String) -> Message {
         Message("test.noResult", .error, "no result for \(kind) '\(name)'")
     }
+    /// `expect refused Amount = 0.10` when the test never reaches the question
+    static func testNotAsked(_ question: String) -> Message {
+        Message("test.notAsked", .error, "'\(question)' was never asked, so no answer to it was refused")
+    }
     /// `expect not called Lock Card` when it was
     static func testNotCalled(_ detail: String) -> Message { Message("test.notCalled", .error, detail) }
+    /// `expect refused Amount = 4` when the question accepts 4
+    static func testNotRefused(_ typed: String, _ question: String) -> Message {
+        Message("test.notRefused", .error, "the answer '\(typed)' for '\(question)' was accepted, not refused")
+    }
     /// `expect outcome success` when the flow failed
     static func testOutcome(_ detail: String) -> Message { Message("test.outcome", .error, detail) }
     /// an answer the flow refused (`answer Embedded Payment = 0.10` below its `min`)
     static func testRefused(_ question: String, _ reason: String) -> Message {
         Message("test.refused", .error, "the answer for '\(question)' was refused: \(reason)")
+    }
+    /// `expect refused Amount = 0.10 "enter at least 1"` when the reason is "enter at least 0.50"
+    static func testRefusedReason(_ typed: String, _ question: String) -> Message {
+        Message("test.refusedReason", .error, "the answer '\(typed)' for '\(question)' was refused for another reason")
     }
     /// `expect response "Thank you."` that no response matched
     static func testResponse(_ detail: String) -> Message { Message("test.response", .error, detail) }

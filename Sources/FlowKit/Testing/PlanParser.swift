@@ -16,7 +16,7 @@ public struct PlanParser: TokenParser {
 
     static let topLevelWords = ["test", "config", "today"]
     static let itemWords = ["answer", "result", "failure", "expect", "flow", "argument", "config", "today"]
-    static let expectWords = ["response", "outcome", "called", "not called", "variable"]
+    static let expectWords = ["response", "outcome", "called", "not called", "variable", "refused"]
 
     private init(file: SourceFile) {
         cursor = TokenCursor(file: file)
@@ -208,6 +208,24 @@ public struct PlanParser: TokenParser {
             if !contains && atLineEnd { return .outcome(success: success, reason: nil, contains: false) }
             guard let (reason, _) = parseText(after: contains ? "'contains'" : "the outcome") else { return nil }
             return .outcome(success: success, reason: reason, contains: contains)
+        }
+        if atWord("refused") {
+            advance()
+            guard let first = parseName("question name", hint: "expect refused Amount = 0.10 \"enter at least 0.50\"") else { return nil }
+            var page: Name?
+            var question = first
+            if at(.dot) {
+                advance()
+                guard let q = parseName("question name") else { return nil }
+                page = first
+                question = q
+            }
+            guard expectEquals(after: "the question"), let value = parseValue() else { return nil }
+            let contains = atWord("contains")
+            if contains { advance() }
+            if !contains && atLineEnd { return .refused(page: page, question: question, value, reason: nil, contains: false) }
+            guard let (reason, _) = parseText(after: contains ? "'contains'" : "the answer") else { return nil }
+            return .refused(page: page, question: question, value, reason: reason, contains: contains)
         }
         if atWord("variable") {
             advance()

@@ -142,6 +142,9 @@ struct PlanResolver {
             report(.planExpectedValue, e.range, hint: "a negative number is written -5")
             return nil
         case .bool(let b): return .bool(b)
+        // As at a terminal, yes and no answer a yes/no question.
+        case .name(let n) where ["yes", "no"].contains(n.text.lowercased()):
+            return .bool(n.text.lowercased() == "yes")
         case .null: return .null
         case .list(let items):
             var values: [Value] = []
@@ -410,6 +413,10 @@ struct PlanResolver {
             return Expectation(kind: .response(text, contains: contains), range: range)
         case .outcome(let success, let reason, let contains):
             return Expectation(kind: .outcome(success: success, reason: reason, contains: contains), range: range)
+        case .refused(let page, let question, let expr, let reason, let contains):
+            guard let reference = questionReference(page, question), let value = constant(expr),
+                  let typed = typedAnswer(value, expr, reference) else { return nil }
+            return Expectation(kind: .refused(reference: reference, typed: typed, reason: reason, contains: contains), range: range)
         case .variable(let name, let expr):
             guard let flow else { return nil }
             let slot: VariableRef

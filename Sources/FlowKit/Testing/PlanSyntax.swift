@@ -48,4 +48,7 @@ public enum ExpectSyntax: Sendable {
     case called(Name, arguments: [Argument]?, times: Int?, negated: Bool)
     /// `expect variable name = value`
     case variable(Name, Expr)
+    /// `expect refused Amount = 0.10 "enter at least 0.50"`, `… contains "at least"`, or without a
+    /// reason: an answer the question must refuse.
+    case refused(page: Name?, question: Name, Expr, reason: String?, contains: Bool)
 }

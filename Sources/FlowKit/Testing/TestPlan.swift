@@ -76,6 +76,9 @@ public struct Expectation: Sendable {
         case called(name: String, arguments: [(name: String, value: Value)], times: Int?, negated: Bool)
         /// The final value of a variable of the flow run, or of a session variable.
         case variable(name: String, slot: VariableRef, value: Value)
+        /// An answer the question `reference` refuses when it is asked (the first time), with
+        /// a reason equal to (or containing) `reason` when given.
+        case refused(reference: String, typed: String, reason: String?, contains: Bool)
     }
 
     public var kind: Kind

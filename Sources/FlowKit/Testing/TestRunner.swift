@@ -18,6 +18,8 @@ public enum TestRunner {
         var answers = ScriptCursor(test.answers)
         var results = ScriptCursor(test.results)
         var lastAnswer: [String: SourceRange] = [:]
+        /// The `expect refused` lines already tried (by index), each when its question was first asked.
+        var refusalsTried = Set<Int>()
         let session: Session
         do throws(RuntimeError) {
             session = try Session(program: program, options: options, trace: { event in
@@ -37,6 +39,9 @@ public enum TestRunner {
                         result.failures.append(TestFailure(
                             Diagnostic(.testRefused(refused.reference, page.problems[refused.name]!), at: lastAnswer[refused.reference] ?? test.range)))
                         return result
+                    }
+                    for q in page.questions {
+                        tryRefusals(q, test, &refusalsTried, &result)
                     }
                     var typed: [String: String] = [:]
                     for q in page.questions {
@@ -85,7 +90,36 @@ public enum TestRunner {
         }
         result.steps = session.state.steps
         check(test, session, log.calls, &result)
+        for (k, e) in test.expectations.enumerated() where !refusalsTried.contains(k) {
+            if case .refused(let reference, _, _, _) = e.kind {
+                result.failures.append(TestFailure(Diagnostic(.testNotAsked(reference), at: e.range)))
+            }
+        }
         return result
+    }
+
+    /// Tries each `expect refused` answer for `q` that was not tried yet: the question, as it is
+    /// asked now, must refuse it, as the session's answer reader (`AnswerParser`) does, and for
+    /// the reason given.
+    private static func tryRefusals(_ q: QuestionRequest, _ test: TestCase, _ tried: inout Set<Int>, _ result: inout TestResult) {
+        for (k, e) in test.expectations.enumerated() where !tried.contains(k) {
+            guard case .refused(let reference, let typed, let reason, let contains) = e.kind, reference == q.reference else { continue }
+            tried.insert(k)
+            let shown = q.type == .password ? "****" : typed
+            switch AnswerParser.parse(typed, for: q) {
+            case .success:
+                result.failures.append(TestFailure(
+                    Diagnostic(.testNotRefused(shown, reference), at: e.range),
+                    expected: "refused" + (reason.map { (contains ? " for a reason containing " : ": ") + quote($0) } ?? ""),
+                    actual: "accepted"))
+            case .failure(let problem):
+                guard let reason else { continue }
+                if contains ? problem.message.contains(reason) : problem.message == reason { continue }
+                result.failures.append(TestFailure(
+                    Diagnostic(.testRefusedReason(shown, reference), at: e.range),
+                    expected: (contains ? "a reason containing " : "") + quote(reason), actual: quote(problem.message)))
+            }
+        }
     }
 
     // MARK: - Expectations
@@ -149,6 +183,8 @@ public enum TestRunner {
                     result.failures.append(TestFailure(
                         Diagnostic(.testCalled(headline), at: e.range), expected: "a call of \(expected)", actual: actual))
                 }
+            case .refused:
+                continue  // tried when its question was asked
             case .variable(let name, let slot, let value):
                 let actual: Value?
                 switch slot {

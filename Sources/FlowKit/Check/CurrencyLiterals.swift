@@ -1,0 +1,55 @@
+/// A decimal literal with more decimals than a currency amount holds (2), where it meets a
+/// currency: a `currency` question's `default`, `min` or `max`, a comparison with or a sum with
+/// an amount, an argument for a `currency` parameter, a value set into a currency variable.
+///
+///     question Amount: currency {
+///       min 0.505                   // error: 0.505 has more decimals than a currency amount holds
+///     }
+///     if Amount == 9.999 { … }      // error: likewise, and it is never equal
+struct CurrencyLiterals {
+    let checks: ValueChecks
+    let flow: Int
+
+    func check() {
+        let f = checks.program.flows[flow]
+        for page in f.pages {
+            for q in page.questions where q.type == .currency {
+                for e in [q.defaultValue, q.min, q.max].compactMap({ $0 }) { literal(e) }
+            }
+        }
+        for e in f.elements {
+            switch e.kind {
+            case .call(let info):
+                let parameters: [ParameterInfo]
+                switch info.target {
+                case .ip(let i) where i >= 0: parameters = checks.program.integrationPoints[i].parameters
+                case .extension(let i): parameters = checks.program.extensions[i].parameters
+                case .flow(let g): parameters = checks.program.flows[g].parameters
+                default: parameters = []
+                }
+                for (k, p) in parameters.enumerated() where p.type == .currency && k < info.arguments.count {
+                    if let a = info.arguments[k] { literal(a) }
+                }
+            case .set(.local(let s), _, let value) where f.variableTypes[s] == .currency:
+                literal(value)
+            default: break
+            }
+        }
+    }
+
+    /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
+    func visit(_ e: IRExpr) {
+        guard case .binary(let op, let l, let r) = e.kind, l.type == .currency || r.type == .currency,
+              [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .add, .subtract].contains(op) else { return }
+        if l.type == .currency { literal(r) }
+        if r.type == .currency { literal(l) }
+    }
+
+    private func literal(_ e: IRExpr) {
+        guard let c = checks.values.constant(e), case .number(let n) = c.value, n.rounded(places: 2) != n,
+              checks.builder.checkedRanges.insert(e.range).inserted else { return }
+        checks.report(.currencyDecimals(n.description), e.range, configs: c.configs,
+                      label: "a currency amount has at most 2 decimals",
+                      hint: "round it: \(n.rounded(places: 2).formatted(places: 2))")
+    }
+}

@@ -1,0 +1,135 @@
+/// Runs the checks that need to know values before anything runs (`ConstantEvaluator`): question
+/// rules, comparisons with options, conditions decided by constants, division by zero, currency
+/// literals, and texts sent in headers and URLs. Each check is its own type in its own file.
+///
+/// Design note: a problem that follows from literals alone is an error. One that follows from a
+/// config's declared value is a warning, since `--define` could change it; its notes name each
+/// config involved, at its declaration.
+struct ValueChecks {
+    let builder: ProgramBuilder
+    let values: ConstantEvaluator
+
+    init(_ builder: ProgramBuilder) {
+        self.builder = builder
+        self.values = ConstantEvaluator(program: builder.program)
+    }
+
+    func run() {
+        values.solve()
+        for i in builder.program.integrationPoints.indices {
+            RequestTexts(checks: self, ip: i).check()
+            for e in builder.program.integrationPoints[i].lowered.values.sorted(by: { $0.range.start < $1.range.start }) {
+                visit(e) { DivisionByZero(checks: self).check($0) }
+            }
+        }
+        for c in builder.program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
+        for f in builder.program.flows.indices {
+            QuestionRules(checks: self, flow: f).check()
+            let options = OptionComparisons(checks: self, flow: f)
+            let currency = CurrencyLiterals(checks: self, flow: f)
+            let division = DivisionByZero(checks: self)
+            forEachExpression(in: f) { e in
+                options.visit(e)
+                division.check(e)
+                currency.visit(e)
+            }
+            currency.check()
+            ConstantConditions(checks: self, flow: f).check()
+        }
+    }
+
+    var program: Program { builder.program }
+
+    /// Reports `m`, as a warning naming the configs when they decide it.
+    func report(_ m: Message, _ r: SourceRange, configs: Set<Int>, label: String? = nil, notes: [DiagnosticNote] = [],
+                hint: String? = nil) {
+        var d = Diagnostic(m, at: r, label: label, notes: notes + configNotes(configs), hint: hint)
+        if !configs.isEmpty && d.severity == .error { d.severity = .warning }
+        builder.diagnostics.append(d)
+    }
+
+    func configNotes(_ configs: Set<Int>) -> [DiagnosticNote] {
+        configs.sorted().map { i in
+            let c = program.configs[i]
+            return DiagnosticNote("this follows from config '\(c.name)' as declared; '--define \(c.name)=…' could change it", at: c.range)
+        }
+    }
+
+    func visit(_ e: IRExpr, _ body: (IRExpr) -> Void) {
+        body(e)
+        e.forEachChild { visit($0, body) }
+    }
+
+    /// Every expression of a flow's elements and questions, outermost first, each subexpression
+    /// after its parent.
+    func forEachExpression(in flow: Int, _ body: (IRExpr) -> Void) {
+        func visit(_ e: IRExpr) {
+            body(e)
+            e.forEachChild(visit)
+        }
+        let f = program.flows[flow]
+        for page in f.pages {
+            if let t = page.title { visit(t) }
+            for q in page.questions {
+                for e in [q.prompt, q.defaultValue, q.min, q.max].compactMap({ $0 }) + q.options { visit(e) }
+            }
+        }
+        for e in f.elements {
+            switch e.kind {
+            case .call(let info): for a in info.arguments.compactMap({ $0 }) { visit(a) }
+            case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
+            case .finish(_, let r?): visit(r)
+            default: break
+            }
+        }
+    }
+
+    /// How a value is written in a message: `"Billing"`, `50`, `yes`.
+    static func shown(_ v: Value) -> String {
+        switch v {
+        case .text(let s):
+            var out = ""
+            for c in s.unicodeScalars {
+                switch c {
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                default: out += VisibleText.mustEscape(c.value) ? VisibleText.escape(c.value) : String(c)
+                }
+            }
+            return "'\(out)'"
+        case .bool(let b): return b ? "true" : "false"
+        default: return v.displayText(asCurrency: false)
+        }
+    }
+}
+
+extension IRExpr {
+    /// Calls `body` with each direct subexpression.
+    func forEachChild(_ body: (IRExpr) -> Void) {
+        switch kind {
+        case .template(let parts): parts.forEach(body)
+        case .member(let b, _): body(b)
+        case .index(let b, let i): body(b); body(i)
+        case .builtin(_, let args): args.forEach(body)
+        case .unary(_, let o): body(o)
+        case .binary(_, let l, let r): body(l); body(r)
+        case .list(let items): items.forEach(body)
+        case .object(let fields): for (_, v) in fields { body(v) }
+        case .constant, .local, .session, .answer, .config, .secret, .error, .invalid: break
+        }
+    }
+
+    /// Whether the value depends on nothing but literals and configs (no answers, variables,
+    /// calls' results, session variables, `today()`).
+    var isStatic: Bool {
+        switch kind {
+        case .constant, .config: return true
+        case .local, .session, .answer, .secret, .error, .invalid: return false
+        case .builtin(.today, _): return false
+        default:
+            var ok = true
+            forEachChild { if !$0.isStatic { ok = false } }
+            return ok
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import FlowKit
+import XCTest
+
+/// The checks the constant evaluator enables (issue 14), with exact spans, and what they must
+/// leave alone.
+final class ValueCheckTests: XCTestCase {
+    func testAnOptionFlowsThroughSetArgumentsAndOutputs() {
+        assertDiagnostics("""
+            flow Support {
+              question Product: choice {
+                options "Router", "Mobile app", "Billing"
+              }
+              set product = Product
+              if product == 1️⃣"Biling"2️⃣ {
+                response "billing"
+              }
+              call Triage(Product) -> (queue: queue)
+              response "{queue}"
+            }
+            flow Triage(product: text) -> (queue: text) {
+              set queue = "general"
+              if 3️⃣"Routr"4️⃣ == product {
+                set queue = "network"
+              }
+            }
+            """, [
+                DiagnosticSpec("check.notAnOption", "'Biling' is not an option of 'Product.Product'", at: "1️⃣", to: "2️⃣"),
+                DiagnosticSpec("check.notAnOption", "did you mean 'Router'?", at: "3️⃣", to: "4️⃣"),
+            ])
+    }
+
+    func testTheRulesOfAQuestion() {
+        assertDiagnostics("""
+            flow Survey {
+              question Age: number {
+                default 1️⃣99
+                min 2️⃣60
+                max 50
+              }
+              question Code: text {
+                pattern 3️⃣"[0-9]\\{4\\}"
+                max 3
+              }
+              question Pick: choice {
+                options "A", 4️⃣"a"
+              }
+              response "{Age} {Code} {Pick}"
+            }
+            """, [
+                DiagnosticSpec("check.defaultOutOfRange", at: "1️⃣"),
+                DiagnosticSpec("check.minAboveMax", "'min' (60) is above 'max' (50)", at: "2️⃣"),
+                DiagnosticSpec("check.patternNeverFits", at: "3️⃣"),
+                DiagnosticSpec("check.duplicateOption", at: "4️⃣"),
+            ])
+    }
+
+    func testWhatAConfigDecidesIsAWarningNamingIt() throws {
+        let result = compile("""
+            config ZERO = 0
+            flow Main {
+              question N: number
+              set x = N / ZERO
+              response "{x}"
+            }
+            """)
+        XCTAssertEqual(result.diagnostics.map(\.id), ["check.divisionByZero"])
+        XCTAssertEqual(result.diagnostics.first?.severity, .warning)
+        XCTAssertTrue(result.diagnostics.first?.notes.first?.message.contains("'ZERO'") ?? false)
+        XCTAssertNotNil(result.program, "a warning does not stop the flow")
+    }
+
+    func testElseIfNeverTakenAndConditionsDecidedByConstants() {
+        assertDiagnostics("""
+            flow Pay {
+              question Amount: number
+              set mode = "sms"
+              if 1️⃣mode == "email"2️⃣ {
+                response "mail"
+              }
+              if Amount >= 100 {
+                response "large"
+              } else if 3️⃣Amount > 500 and mode == "sms"4️⃣ {
+                response "very large"
+              }
+            }
+            """, [
+                DiagnosticSpec("check.constantCondition", "always false", at: "1️⃣", to: "2️⃣", severity: .warning),
+                DiagnosticSpec("check.unreachableElseIf", at: "3️⃣", to: "4️⃣"),
+            ])
+    }
+
+    /// Counters, yes/no answers, loops, narrower conditions first, options compared rightly,
+    /// parameters the host gives: nothing to say.
+    func testOrdinaryFlowsAreLeftAlone() {
+        assertClean("""
+            config LIMIT = 3
+            flow Main(channel: text = "sms") {
+              question Product: choice {
+                options "Router", "Billing"
+              }
+              question Down: yesno
+              set tries = 0
+              set found = false
+              label Again
+              set tries += 1
+              if Product == "Billing" or Down {
+                set found = true
+              }
+              if tries < LIMIT and not found {
+                goto Again
+              }
+              if tries > 500 {
+                response "many"
+              } else if tries > 100 {
+                response "some"
+              }
+              if channel == "email" {
+                response "mail"
+              }
+            }
+            """)
+    }
+}

@@ -19,8 +19,11 @@ let package = Package(
         // What talks to the world for a host: HTTP (REST, SOAP), encoders, response paths,
         // secrets, extension processes. FlowKit never depends on it.
         .target(name: "FlowIntegration", dependencies: ["FlowKit"]),
+        // The language server (`flow lsp`): JSON-RPC over standard input and output, on FlowKit's
+        // front end. FlowKit never depends on it.
+        .target(name: "FlowLSP", dependencies: ["FlowKit"]),
         // The command-line tool: arguments, terminal, exit codes.
-        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration"]),
+        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).
@@ -35,5 +38,7 @@ let package = Package(
         .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
         .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support", "usage"]),
+        // Drives the built `flow lsp` as an editor does (its own client, and pytest-lsp).
+        .testTarget(name: "FlowLSPTests", dependencies: ["FlowKit", "flow"], exclude: ["support"]),
     ]
 )

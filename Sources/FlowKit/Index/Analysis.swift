@@ -1,0 +1,70 @@
+/// Everything an editor needs about one file: the diagnostics `flow check` (or `flow test`, for a
+/// plan) reports, and the index of its names and of the files it imports.
+///
+/// Design note: `analyze` runs the same stages as `Frontend.compile` (and `TestPlanLoader.load`),
+/// so the diagnostics are the same values; it also keeps the syntax trees and the program the
+/// compiler built even when there are errors, for `SymbolIndex`.
+public struct Analysis: Sendable {
+    /// The sources of the index and the syntax trees (the root file is file 0).
+    public let sources: SourceManager
+    /// The diagnostics, with the sources their ranges point into.
+    public let diagnostics: [Diagnostic]
+    public let diagnosticSources: SourceManager
+    public let index: SymbolIndex
+    /// The flow files' syntax trees, the root (or the flow a plan tests) first.
+    public let syntax: [SourceFileSyntax]
+    /// The plan's syntax tree, for a `*.flowtest`.
+    public let plan: PlanSyntax?
+
+    public init(sources: SourceManager, diagnostics: [Diagnostic], diagnosticSources: SourceManager, index: SymbolIndex,
+                syntax: [SourceFileSyntax], plan: PlanSyntax?) {
+        self.sources = sources
+        self.diagnostics = diagnostics
+        self.diagnosticSources = diagnosticSources
+        self.index = index
+        self.syntax = syntax
+        self.plan = plan
+    }
+}
+
+public enum Analyzer {
+    /// A flow file and what it imports: the diagnostics of `flow check` and the index.
+    public static func analyze(path: String, options: CheckOptions = CheckOptions(), loader: any SourceLoader) throws(InputError) -> Analysis {
+        let bytes = try loader.load(path: path)
+        let sources = SourceManager()
+        let root = sources.add(path: path, bytes: bytes)
+        var diagnostics: [Diagnostic] = []
+        let files = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
+        let program = Compiler.compile(files, sources: sources, diagnostics: &diagnostics)
+        if options.strict {
+            for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }
+        }
+        let index = SymbolIndex.build(files: files, sources: sources, program: program)
+        return Analysis(sources: sources, diagnostics: diagnostics.sortedByPosition(), diagnosticSources: sources,
+                        index: index, syntax: files, plan: nil)
+    }
+
+    /// A test plan: the diagnostics of `flow test` before it runs (the plan's and the flow's
+    /// errors), and an index of the flow with the plan's uses of its names.
+    public static func analyzePlan(path: String, loader: any SourceLoader) throws(InputError) -> Analysis {
+        let loaded = try TestPlanLoader.load(path: path, loader: loader)
+        let sources = SourceManager()
+        let planFile = sources.add(path: path, bytes: Array(loaded.sources[FileID(0)].bytes))
+        let (plan, _) = PlanParser.parse(planFile)
+        var files: [SourceFileSyntax] = []
+        var index = SymbolIndex()
+        if let (written, _) = plan.flowPath {
+            let flowPath = ImportResolver.normalize(ImportResolver.resolve(written, from: path))
+            if let bytes = try? loader.load(path: flowPath) {
+                let root = sources.add(path: flowPath, bytes: bytes)
+                var ignored: [Diagnostic] = []
+                files = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &ignored)
+                let program = Compiler.compile(files, sources: sources, diagnostics: &ignored)
+                index = SymbolIndex.build(files: files, sources: sources, program: program)
+            }
+        }
+        index.addPlan(plan, sources: sources)
+        return Analysis(sources: sources, diagnostics: loaded.diagnostics, diagnosticSources: loaded.sources,
+                        index: index, syntax: files, plan: plan)
+    }
+}

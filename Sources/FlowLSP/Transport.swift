@@ -72,7 +72,7 @@ final class FrameReader {
             let header = String(decoding: buffer[start..<end - 4], as: UTF8.self)
             start = end
             var length: Int?
-            for line in header.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) {
+            for line in header.split(whereSeparator: \.isNewline) {
                 let parts = line.split(separator: ":", maxSplits: 1)
                 if parts.count == 2 && parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "content-length" {
                     length = Int(parts[1].trimmingCharacters(in: .whitespaces))

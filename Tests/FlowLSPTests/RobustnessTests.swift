@@ -141,6 +141,13 @@ final class RobustnessTests: XCTestCase {
         XCTAssertNotNil(noParams["error"])
         let (uri, _) = try client.open("flows/balance.flow")
         XCTAssertEqual(try client.diagnostics(uri, version: 1).count, 0)
+        // A frame with a Content-Type header too (as pygls and VS Code write them), in pieces.
+        let body = Array(#"{"jsonrpc":"2.0","id":4242,"method":"textDocument/documentSymbol","params":{"textDocument":{"uri":"\#(uri)"}}}"#.utf8)
+        let frame = Array("Content-Length: \(body.count)\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n".utf8) + body
+        client.sendRaw(Array(frame[..<20]))
+        Thread.sleep(forTimeInterval: 0.05)
+        client.sendRaw(Array(frame[20...]))
+        XCTAssertFalse((try client.response(4242)["result"] as? [Any] ?? []).isEmpty)
         XCTAssertEqual(try client.shutdown(), 0)
     }
 

@@ -80,6 +80,8 @@ public struct SymbolIndex: Sendable {
     public internal(set) var boundCallee: [Int: Int] = [:]
     /// The entry flow (the first flow of the root file), if any.
     public internal(set) var entryFlow: Int?
+    /// The children of each symbol (`-1`: the top level), in declaration order.
+    var childLists: [Int: [Int]] = [:]
 
     public init() {}
 
@@ -107,7 +109,7 @@ public struct SymbolIndex: Sendable {
     public func symbol(_ id: SymbolID) -> Int? { symbols.firstIndex { $0.id == id } }
 
     /// The children of a symbol, in declaration order.
-    public func children(of symbol: Int?) -> [Int] { symbols.indices.filter { symbols[$0].parent == symbol } }
+    public func children(of symbol: Int?) -> [Int] { childLists[symbol ?? -1] ?? [] }
 
     /// The scopes whose names a new name for `symbol` may not take.
     public func clashScopes(_ symbol: Int) -> Set<String> {
@@ -138,11 +140,11 @@ public struct SymbolIndex: Sendable {
     public func namesInScope(flow: Int?) -> [Int] {
         var result: [Int] = []
         if let flow {
-            for i in symbols.indices where symbols[i].parent == flow && [.variable, .parameter, .output, .page, .question].contains(symbols[i].kind) {
+            for i in children(of: flow) where [.variable, .parameter, .output, .page, .question].contains(symbols[i].kind) {
                 result.append(i)
             }
         }
-        for i in symbols.indices where [.config, .sessionVariable].contains(symbols[i].kind) { result.append(i) }
+        for i in children(of: nil) where [.config, .sessionVariable].contains(symbols[i].kind) { result.append(i) }
         return result
     }
 
@@ -157,15 +159,14 @@ public struct SymbolIndex: Sendable {
     /// The outputs reachable as `variable.output` for a variable bound to a call.
     public func outputs(ofCallee callee: Int) -> [Int] {
         switch symbols[callee].kind {
-        case .integrationPoint, .extension: symbols.indices.filter { symbols[$0].parent == callee && symbols[$0].kind == .output }
-        case .flow: symbols.indices.filter { symbols[$0].parent == callee && symbols[$0].kind == .output }
+        case .integrationPoint, .extension, .flow: children(of: callee).filter { symbols[$0].kind == .output }
         default: []
         }
     }
 
     /// The parameters of an IP, extension or flow, in order.
     public func parameters(of callee: Int) -> [Int] {
-        symbols.indices.filter { symbols[$0].parent == callee && symbols[$0].kind == .parameter }
+        children(of: callee).filter { symbols[$0].kind == .parameter }
     }
 
     /// Builds the index of a compilation: `files` are its syntax trees (the root first), `program`
@@ -220,6 +221,7 @@ final class IndexBuilder {
         let i = index.symbols.count
         index.symbols.append(SymbolInfo(id: id, kind: kind, name: name.text, declaration: name.range, extent: extent ?? name.range,
                                         parent: parent, scope: scope, type: type))
+        index.childLists[parent ?? -1, default: []].append(i)
         occurrenceList.append(SymbolOccurrence(range: name.range, symbol: i, isDeclaration: true))
         return i
     }

@@ -17,7 +17,8 @@ extension LanguageServer {
     }
 
     /// Every file an edit of names may touch: open documents, then the flows and plans under the
-    /// workspace folders (at most 2,000 files).
+    /// workspace folders (at most 2,000 files, found among at most 50,000 entries, so a workspace
+    /// opened at `/` cannot stall a request).
     func workspaceAnalyses(including current: Analysis) -> [Analysis] {
         var result = [current]
         var seen = Set<String>([URIs.normalize(current.sources.files.first?.path ?? "")])
@@ -26,9 +27,11 @@ extension LanguageServer {
             result.append(analyze(doc))
         }
         var budget = 2000
+        var entries = 50_000
         for root in workspaceRoots {
             guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
-            while let relative = walker.nextObject() as? String, budget > 0 {
+            while entries > 0, budget > 0, let relative = walker.nextObject() as? String {
+                entries -= 1
                 let last = (relative as NSString).lastPathComponent
                 if last.hasPrefix(".") || last == "node_modules" {
                     walker.skipDescendants()

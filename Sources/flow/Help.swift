@@ -35,7 +35,8 @@ enum HelpPage {
 
     /// `usage: flow run <file> [--answers FILE]...`, wrapped at `width` under the first option.
     static func usage<A>(_ command: Command<A>) -> String {
-        let prefix = "usage: flow \(command.name) \(command.inputs.usage) "
+        let operands = command.inputs.usage
+        let prefix = "usage: flow \(command.name) " + (operands.isEmpty ? "" : operands + " ")
         var lines = [prefix]
         for title in command.options.map(\.usageTitle) {
             if lines[lines.count - 1].count + title.count > width && lines[lines.count - 1].count > prefix.count {

@@ -125,6 +125,7 @@ enum UsageError: Error, Equatable {
             return "name the integration point to call: flow ip payment.flow StripeCharge --arg amount=4.00"
         case .extraInput(_, let command):
             let takes = Commands.named(command)?.operandsUsage ?? "<file>"
+            if takes.isEmpty { return "'flow \(command)' takes no files: an editor starts it as 'flow \(command)'" }
             return "'flow \(command)' takes \(takes == "<file>" ? "one file" : takes); use '--' before a file whose name starts with '-'"
         case .bothOnStandardOutput:
             return "write the trace to a file: '--trace run.jsonl'"
@@ -148,6 +149,7 @@ enum Commands {
         AnyCommand(FormatArguments.command),
         AnyCommand(TestArguments.command),
         AnyCommand(ExploreArguments.command),
+        AnyCommand(LSPArguments.command),
         ]
     }
     static var names: [String] { all.map(\.name) + ["help"] }

@@ -8,7 +8,6 @@ CrashHandler.install(environment: environment)
 let terminal = Terminal(environment: environment)
 
 func run(_ arguments: [String]) -> ExitCode {
-    if arguments.first == "lsp" { return LSPCommand.run(Array(arguments.dropFirst()), terminal: terminal) }
     let invocation: Invocation
     do {
         invocation = try ArgumentParser.parse(arguments)

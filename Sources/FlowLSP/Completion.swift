@@ -53,10 +53,13 @@ extension LanguageServer {
         return item(label ?? sym.name, itemKind(sym.kind), detail: detail, documentation: describe(index, s))
     }
 
-    /// The text of the line from its start to the cursor.
+    /// The text of the line from its start to the cursor: at most its last 4 KiB, so the patterns
+    /// matched on it cost little on a line of megabytes.
     func linePrefix(_ doc: Document, _ offset: Int) -> String {
         let line = doc.lineIndex(of: offset)
-        return String(decoding: doc.text[doc.lineStarts[line]..<offset], as: UTF8.self)
+        var start = max(doc.lineStarts[line], offset - 4096)
+        while start < offset && doc.text[start] & 0xC0 == 0x80 { start += 1 }
+        return String(decoding: doc.text[start..<offset], as: UTF8.self)
     }
 
     /// Whether the cursor is inside `{ … }` of a text literal on this line (a template), and the

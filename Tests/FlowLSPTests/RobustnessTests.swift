@@ -79,6 +79,25 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(sent, files.count * 2)
     }
 
+    /// A line of megabytes: every request at its end is answered in seconds, not minutes.
+    func testRequestsOnAHugeLine() throws {
+        let client = try LSPClient()
+        _ = try client.initialize()
+        for (n, line) in [String(repeating: "a.", count: 600_000), "flow A { set x = \"" + String(repeating: "{x(", count: 300_000),
+                          "question Q: " + String(repeating: "(,", count: 600_000)].enumerated() {
+            let uri = LSPClient.packageRoot.appendingPathComponent("flows/.lsp-huge-\(n).flow").absoluteString
+            client.notify("textDocument/didOpen", ["textDocument": ["uri": uri, "languageId": "flow", "version": 1, "text": line] as [String: Any]])
+            let end: [String: Any] = ["textDocument": ["uri": uri], "position": ["line": 0, "character": line.utf16.count]]
+            let started = Date()
+            for method in ["textDocument/completion", "textDocument/signatureHelp", "textDocument/hover", "textDocument/definition"] {
+                XCTAssertNil(try client.response(client.sendRequest(method, end), timeout: 120)["error"] as? [String: Any], method)
+            }
+            _ = try client.diagnostics(uri, version: 1, timeout: 120)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 60, "line \(n)")
+        }
+        XCTAssertEqual(try client.shutdown(), 0)
+    }
+
     func testACancelledRequestGetsRequestCancelled() throws {
         let client = try LSPClient()
         _ = try client.initialize()

@@ -128,6 +128,8 @@ struct Message {
 final class MessageQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Any] = []
+    /// Items before `head` were taken (dropped in bulk, so taking one is O(1)).
+    private var head = 0
     private var cancelled = Set<String>()
     private var ended = false
 
@@ -171,14 +173,23 @@ final class MessageQueue: @unchecked Sendable {
     func pop() -> Any? {
         condition.lock()
         defer { condition.unlock() }
-        while items.isEmpty && !ended { condition.wait() }
-        if items.isEmpty { return nil }
-        return items.removeFirst()
+        while head == items.count && !ended { condition.wait() }
+        if head == items.count { return nil }
+        let item = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
     }
 
     var isEmpty: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return items.isEmpty
+        return head == items.count
     }
 }

@@ -30,6 +30,13 @@ def rss_kb(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (from /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def edit_loop(client, uri, text, needle, count, on_edit=None):
     """Types 'x' after `needle`, then deletes it, `count` edits in all; returns the latencies (s)."""
     offset = text.index(needle) + len(needle)
@@ -53,11 +60,12 @@ def edit_loop(client, uri, text, needle, count, on_edit=None):
     return times
 
 
-def report(name, times):
+def report(name, times, cpu=None):
     times = sorted(times)
     p90 = times[int(len(times) * 0.9) - 1]
     print(f"{name}: {len(times)} edits, median {statistics.median(times) * 1000:.1f} ms, "
-          f"90th percentile {p90 * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms")
+          f"90th percentile {p90 * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms"
+          + (f"; server CPU time {cpu * 1000 / len(times):.1f} ms per edit" if cpu is not None else ""))
 
 
 def open_doc(client, path, version=1):
@@ -79,7 +87,10 @@ def main():
     client = Client([args.flow, "lsp"], cwd=ROOT)
     client.initialize(os.path.join(ROOT, "flows"))
     uri, text = open_doc(client, os.path.join(ROOT, "flows/support.flow"))
-    report("flows/support.flow", edit_loop(client, uri, text, "product: Issue.Produc", args.edits))
+    pid = client.proc.pid
+    c0 = cpu_seconds(pid)
+    times = edit_loop(client, uri, text, "product: Issue.Produc", args.edits)
+    report("flows/support.flow", times, cpu_seconds(pid) - c0)
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     if args.big:
@@ -89,13 +100,14 @@ def main():
         print(f"{args.big}: {lines} lines, {len(btext.encode())} bytes, opened and checked in {(time.perf_counter() - t0) * 1000:.0f} ms")
         # An edit in the middle of the file, in a name that is read.
         middle = btext.index("set total", len(btext) // 2) + len("set tota")
-        report(f"{lines}-line file", edit_loop(client, buri, btext, btext[middle - 20:middle], max(20, args.edits // 10)))
+        c0 = cpu_seconds(pid)
+        times = edit_loop(client, buri, btext, btext[middle - 20:middle], max(20, args.edits // 10))
+        report(f"{lines}-line file", times, cpu_seconds(pid) - c0)
         client.notify("textDocument/didClose", {"textDocument": {"uri": buri}})
 
     if args.memory_edits:
         muri, mtext = open_doc(client, os.path.join(ROOT, "flows/support.flow"), version=1)
         samples = []
-        pid = client.proc.pid
 
         def sample(k):
             if (k + 1) % 1000 == 0:

@@ -29,6 +29,7 @@ public final class LanguageServer {
     var dirty = Set<String>()
     var workspaceRoots: [String] = []
     var shutdown = false
+    let releaseQueue = DispatchQueue(label: "flow.lsp.release", qos: .utility)
 
     public init(input: Int32 = 0, output: Int32 = 1) {
         self.input = input
@@ -170,7 +171,7 @@ public final class LanguageServer {
         case "textDocument/didClose":
             guard let item = params["textDocument"] as? [String: Any], let uri = item["uri"] as? String,
                   let doc = documents.removeValue(forKey: uri) else { return }
-            analyses[uri] = nil
+            drop(uri)
             dirty.remove(uri)
             changed(doc.path)
             notify("textDocument/publishDiagnostics", ["uri": uri, "diagnostics": []])
@@ -188,15 +189,25 @@ public final class LanguageServer {
 
     /// A file's text changed: every analysis that read it is stale.
     func changed(_ path: String) {
+        var stale: [String] = []
         for (uri, analysis) in analyses where analysis.sources.files.contains(where: { URIs.normalize($0.path) == path })
             || analysis.diagnosticSources.files.contains(where: { URIs.normalize($0.path) == path }) {
-            analyses[uri] = nil
+            stale.append(uri)
+        }
+        for (uri, doc) in documents where doc.path == path { stale.append(uri) }
+        for uri in stale {
+            drop(uri)
             dirty.insert(uri)
         }
-        for (uri, doc) in documents where doc.path == path {
-            analyses[uri] = nil
-            dirty.insert(uri)
-        }
+    }
+
+    /// Forgets a document's analysis. Freeing the syntax trees and the index of a large file takes
+    /// a tenth of checking it again, so it happens on another thread, off the path to the next
+    /// diagnostics (the analysis is immutable and shared with nothing else).
+    func drop(_ uri: String) {
+        guard let old = analyses.removeValue(forKey: uri) else { return }
+        // Later than this function's own reference goes, so the last release is the queue's.
+        releaseQueue.asyncAfter(deadline: .now() + .milliseconds(20)) { withExtendedLifetime(old) {} }
     }
 
     func publishDirty() {

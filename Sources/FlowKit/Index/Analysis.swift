@@ -15,15 +15,18 @@ public struct Analysis: Sendable {
     public let syntax: [SourceFileSyntax]
     /// The plan's syntax tree, for a `*.flowtest`.
     public let plan: PlanSyntax?
+    /// What the compiler built, errors or not (kept so that it is freed with the analysis).
+    public let program: Program?
 
     public init(sources: SourceManager, diagnostics: [Diagnostic], diagnosticSources: SourceManager, index: SymbolIndex,
-                syntax: [SourceFileSyntax], plan: PlanSyntax?) {
+                syntax: [SourceFileSyntax], plan: PlanSyntax?, program: Program? = nil) {
         self.sources = sources
         self.diagnostics = diagnostics
         self.diagnosticSources = diagnosticSources
         self.index = index
         self.syntax = syntax
         self.plan = plan
+        self.program = program
     }
 }
 
@@ -41,7 +44,7 @@ public enum Analyzer {
         }
         let index = SymbolIndex.build(files: files, sources: sources, program: program)
         return Analysis(sources: sources, diagnostics: diagnostics.sortedByPosition(), diagnosticSources: sources,
-                        index: index, syntax: files, plan: nil)
+                        index: index, syntax: files, plan: nil, program: program)
     }
 
     /// A test plan: the diagnostics of `flow test` before it runs (the plan's and the flow's

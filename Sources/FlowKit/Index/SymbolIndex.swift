@@ -39,6 +39,21 @@ public struct SymbolID: Hashable, Sendable {
     }
 }
 
+/// The names a symbol's name must differ from (see `SymbolIndex.clashScopes`).
+public enum SymbolScope: Hashable, Sendable {
+    /// Configs, secrets and session variables.
+    case globals
+    case flows, integrationPoints, extensions
+    /// A flow's variables, parameters, outputs, pages and lone questions.
+    case flow(Int)
+    case labels(Int)
+    /// The questions of a page.
+    case page(Int)
+    /// The parameters, or the outputs, of an IP or extension.
+    case parameters(Int)
+    case outputs(Int)
+}
+
 public struct SymbolInfo: Sendable {
     public var id: SymbolID
     public var kind: SymbolKind
@@ -52,7 +67,7 @@ public struct SymbolInfo: Sendable {
     public var parent: Int?
     /// Names in the same scope must differ: symbols with equal `scope` clash (and every local of a
     /// flow clashes with the globals too, see `clashScopes`).
-    public var scope: String
+    public var scope: SymbolScope
     /// The type as written or as the compiler inferred it (`text`, `currency`), when known.
     public var type: String?
     /// For questions: the prompt. For configs: the value as written.
@@ -112,17 +127,17 @@ public struct SymbolIndex: Sendable {
     public func children(of symbol: Int?) -> [Int] { childLists[symbol ?? -1] ?? [] }
 
     /// The scopes whose names a new name for `symbol` may not take.
-    public func clashScopes(_ symbol: Int) -> Set<String> {
+    public func clashScopes(_ symbol: Int) -> Set<SymbolScope> {
         let s = symbols[symbol]
         switch s.kind {
         case .variable, .parameter, .output, .page:
-            return [s.scope, "globals"]
+            return [s.scope, .globals]
         case .config, .secret, .sessionVariable:
             // A global clashes with every flow's locals.
-            return Set(symbols.filter { [.variable, .parameter, .output, .page].contains($0.kind) }.map(\.scope) + ["globals"])
+            return Set(symbols.filter { [.variable, .parameter, .output, .page].contains($0.kind) }.map(\.scope) + [.globals])
         case .question:
             // A lone question is its page too.
-            if let p = s.parent, symbols[p].kind == .flow { return [s.scope, "globals"] }
+            if let p = s.parent, symbols[p].kind == .flow { return [s.scope, .globals] }
             return [s.scope]
         default:
             return [s.scope]
@@ -216,7 +231,7 @@ final class IndexBuilder {
     func text(_ r: SourceRange) -> String { sources[r.file].text(r) }
 
     @discardableResult
-    func declare(_ kind: SymbolKind, _ name: Name, extent: SourceRange? = nil, parent: Int?, scope: String, type: String? = nil) -> Int {
+    func declare(_ kind: SymbolKind, _ name: Name, extent: SourceRange? = nil, parent: Int?, scope: SymbolScope, type: String? = nil) -> Int {
         let id = SymbolID(path: sources[name.range.file].path, start: name.range.start)
         let i = index.symbols.count
         index.symbols.append(SymbolInfo(id: id, kind: kind, name: name.text, declaration: name.range, extent: extent ?? name.range,
@@ -249,19 +264,19 @@ final class IndexBuilder {
                 switch d {
                 case .import: break
                 case .config(let name, let value, let range):
-                    let i = declare(.config, name, extent: range, parent: nil, scope: "globals")
+                    let i = declare(.config, name, extent: range, parent: nil, scope: .globals)
                     index.symbols[i].detail = text(value.range)
                     if globals[name.text] == nil { globals[name.text] = i }
                     configValues.append(value)
                 case .secret(let name, let range):
-                    let i = declare(.secret, name, extent: range, parent: nil, scope: "globals", type: "secure text")
+                    let i = declare(.secret, name, extent: range, parent: nil, scope: .globals, type: "secure text")
                     if globals[name.text] == nil { globals[name.text] = i }
                 case .variable(let p):
-                    let i = declare(.sessionVariable, p.name, extent: p.range, parent: nil, scope: "globals", type: p.type?.name)
+                    let i = declare(.sessionVariable, p.name, extent: p.range, parent: nil, scope: .globals, type: p.type?.name)
                     if globals[p.name.text] == nil { globals[p.name.text] = i }
                     if let v = p.defaultValue { variableDefaults.append(v) }
                 case .ip(let ip):
-                    let i = declare(.integrationPoint, ip.name, extent: ip.range, parent: nil, scope: "integration points")
+                    let i = declare(.integrationPoint, ip.name, extent: ip.range, parent: nil, scope: .integrationPoints)
                     if ips[ip.name.text] == nil { ips[ip.name.text] = i }
                     signature(i, ip.name.text, ip.parameters, ip.outputs.map { o in o.name.text + (o.type.map { ": \($0.name)" } ?? "") }, outputParameters: nil)
                     var request: String?
@@ -271,25 +286,25 @@ final class IndexBuilder {
                         request = m.rawValue + (ip.url.map { " \(text($0.range))" } ?? "")
                     }
                     index.symbols[i].request = request
-                    for p in ip.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: "ip \(i) parameters", type: p.type?.name) }
-                    for o in ip.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: "ip \(i) outputs", type: o.type?.name) }
+                    for p in ip.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .parameters(i), type: p.type?.name) }
+                    for o in ip.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: .outputs(i), type: o.type?.name) }
                     ipDecls.append((i, ip))
                 case .extension(let e):
-                    let i = declare(.extension, e.name, extent: e.range, parent: nil, scope: "extensions")
+                    let i = declare(.extension, e.name, extent: e.range, parent: nil, scope: .extensions)
                     if extensions[e.name.text] == nil { extensions[e.name.text] = i }
                     signature(i, e.name.text, e.parameters, e.outputs.map { o in o.name.text + (o.type.map { ": \($0.name)" } ?? "") }, outputParameters: nil)
                     index.symbols[i].request = e.command.map { "run \(text($0.range))" }
-                    for p in e.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: "extension \(i) parameters", type: p.type?.name) }
-                    for o in e.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: "extension \(i) outputs", type: o.type?.name) }
+                    for p in e.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .parameters(i), type: p.type?.name) }
+                    for o in e.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: .outputs(i), type: o.type?.name) }
                     extDecls.append((i, e))
                 case .flow(let f):
-                    let i = declare(.flow, f.name, extent: f.range, parent: nil, scope: "flows")
+                    let i = declare(.flow, f.name, extent: f.range, parent: nil, scope: .flows)
                     if flows[f.name.text] == nil { flows[f.name.text] = i }
                     if fileNumber == 0 && index.entryFlow == nil { index.entryFlow = i }
                     signature(i, f.name.text, f.parameters, [], outputParameters: f.outputs)
                     // Parameters and outputs are the flow's first variables; callers see them.
-                    for p in f.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: "flow \(i)", type: p.type?.name) }
-                    for p in f.outputs { declare(.output, p.name, extent: p.range, parent: i, scope: "flow \(i)", type: p.type?.name) }
+                    for p in f.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .flow(i), type: p.type?.name) }
+                    for p in f.outputs { declare(.output, p.name, extent: p.range, parent: i, scope: .flow(i), type: p.type?.name) }
                     flowDecls.append((i, f))
                 }
             }
@@ -377,7 +392,7 @@ final class IndexBuilder {
             use(s, name.range)
             return s
         }
-        let s = declare(.variable, name, parent: flow, scope: "flow \(flow)")
+        let s = declare(.variable, name, parent: flow, scope: .flow(flow))
         locals[name.text] = s
         return s
     }
@@ -389,22 +404,22 @@ final class IndexBuilder {
             case .page(let page):
                 guard pages[page.name.text] == nil else { continue }
                 if page.isLoneQuestion, let q = page.questions.first {
-                    let qi = declare(.question, q.name, extent: q.range, parent: flow, scope: "flow \(flow)", type: q.type.rawValue)
+                    let qi = declare(.question, q.name, extent: q.range, parent: flow, scope: .flow(flow), type: q.type.rawValue)
                     question(qi, q)
                     pages[page.name.text] = (qi, [q.name.text: qi])
                     continue
                 }
-                let pi = declare(.page, page.name, extent: page.range, parent: flow, scope: "flow \(flow)")
+                let pi = declare(.page, page.name, extent: page.range, parent: flow, scope: .flow(flow))
                 var qs: [String: Int] = [:]
                 for q in page.questions where qs[q.name.text] == nil {
-                    let qi = declare(.question, q.name, extent: q.range, parent: pi, scope: "page \(pi)", type: q.type.rawValue)
+                    let qi = declare(.question, q.name, extent: q.range, parent: pi, scope: .page(pi), type: q.type.rawValue)
                     question(qi, q)
                     qs[q.name.text] = qi
                 }
                 pages[page.name.text] = (pi, qs)
             case .set(let target, _, _):
                 if globals[target.text] == nil && pages[target.text] == nil && locals[target.text] == nil {
-                    locals[target.text] = declare(.variable, target, parent: flow, scope: "flow \(flow)")
+                    locals[target.text] = declare(.variable, target, parent: flow, scope: .flow(flow))
                     occurrenceList.removeLast()  // the walk records it
                 }
             case .call(let c):
@@ -415,7 +430,7 @@ final class IndexBuilder {
                 case nil: break
                 }
                 for n in names where globals[n.text] == nil && pages[n.text] == nil && locals[n.text] == nil {
-                    locals[n.text] = declare(.variable, n, parent: flow, scope: "flow \(flow)")
+                    locals[n.text] = declare(.variable, n, parent: flow, scope: .flow(flow))
                     occurrenceList.removeLast()
                 }
                 if case .block(let body, _)? = c.onError { collect(body, flow: flow) }
@@ -424,7 +439,7 @@ final class IndexBuilder {
                 if let otherwise { collect(otherwise, flow: flow) }
             case .label(let name):
                 if labels[name.text] == nil {
-                    labels[name.text] = declare(.label, name, parent: flow, scope: "flow \(flow) labels")
+                    labels[name.text] = declare(.label, name, parent: flow, scope: .labels(flow))
                     occurrenceList.removeLast()
                 }
             case .response, .goto, .finish: break

@@ -213,7 +213,7 @@ public final class LanguageServer {
     func publishDirty() {
         for uri in dirty.sorted() {
             guard let doc = documents[uri] else { continue }
-            let analysis = analyze(doc)
+            let analysis = analyze(doc, indexed: false)
             notify("textDocument/publishDiagnostics", ["uri": uri, "version": doc.version, "diagnostics": diagnostics(doc, analysis)])
         }
         dirty.removeAll()
@@ -227,20 +227,26 @@ public final class LanguageServer {
         return OverlayLoader(open: open)
     }
 
-    func analyze(_ doc: Document) -> Analysis {
-        if let a = analyses[doc.uri] { return a }
-        let a = analyze(path: doc.path, loader: overlay)
+    /// A document's analysis; with its symbol index when `indexed` (diagnostics need none).
+    func analyze(_ doc: Document, indexed: Bool = true) -> Analysis {
+        if let a = analyses[doc.uri], a.isIndexed || !indexed { return a }
+        if let a = analyses[doc.uri] {
+            let full = a.indexed()
+            analyses[doc.uri] = full
+            return full
+        }
+        let a = analyze(path: doc.path, loader: overlay, indexed: indexed)
         analyses[doc.uri] = a
         return a
     }
 
     /// The analysis of any file (open or on disk); an unreadable file gives an empty analysis.
-    func analyze(path: String, loader: OverlayLoader) -> Analysis {
+    func analyze(path: String, loader: OverlayLoader, indexed: Bool = true) -> Analysis {
         let result: Analysis?
         if path.hasSuffix(".flowtest") {
             result = try? Analyzer.analyzePlan(path: path, loader: loader)
         } else {
-            result = try? Analyzer.analyze(path: path, loader: loader)
+            result = try? Analyzer.analyze(path: path, loader: loader, index: indexed)
         }
         if let result { return result }
         let sources = SourceManager()

@@ -10,7 +10,9 @@ public struct Analysis: Sendable {
     /// The diagnostics, with the sources their ranges point into.
     public let diagnostics: [Diagnostic]
     public let diagnosticSources: SourceManager
-    public let index: SymbolIndex
+    /// Empty until `indexed()` when the analysis was made without one (diagnostics alone).
+    public private(set) var index: SymbolIndex
+    public private(set) var isIndexed: Bool
     /// The flow files' syntax trees, the root (or the flow a plan tests) first.
     public let syntax: [SourceFileSyntax]
     /// The plan's syntax tree, for a `*.flowtest`.
@@ -19,7 +21,7 @@ public struct Analysis: Sendable {
     public let program: Program?
 
     public init(sources: SourceManager, diagnostics: [Diagnostic], diagnosticSources: SourceManager, index: SymbolIndex,
-                syntax: [SourceFileSyntax], plan: PlanSyntax?, program: Program? = nil) {
+                syntax: [SourceFileSyntax], plan: PlanSyntax?, program: Program? = nil, isIndexed: Bool = true) {
         self.sources = sources
         self.diagnostics = diagnostics
         self.diagnosticSources = diagnosticSources
@@ -27,12 +29,24 @@ public struct Analysis: Sendable {
         self.syntax = syntax
         self.plan = plan
         self.program = program
+        self.isIndexed = isIndexed
+    }
+
+    /// The analysis with its symbol index (built now if it was left out).
+    public func indexed() -> Analysis {
+        guard !isIndexed else { return self }
+        var copy = self
+        copy.index = SymbolIndex.build(files: syntax, sources: sources, program: program)
+        copy.isIndexed = true
+        return copy
     }
 }
 
 public enum Analyzer {
     /// A flow file and what it imports: the diagnostics of `flow check` and the index.
-    public static func analyze(path: String, options: CheckOptions = CheckOptions(), loader: any SourceLoader) throws(InputError) -> Analysis {
+    /// `index: false` leaves the symbol index out (a quarter of the work on a large file) until
+    /// `Analysis.indexed()` is asked for.
+    public static func analyze(path: String, options: CheckOptions = CheckOptions(), loader: any SourceLoader, index: Bool = true) throws(InputError) -> Analysis {
         let bytes = try loader.load(path: path)
         let sources = SourceManager()
         let root = sources.add(path: path, bytes: bytes)
@@ -42,9 +56,9 @@ public enum Analyzer {
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }
         }
-        let index = SymbolIndex.build(files: files, sources: sources, program: program)
+        let symbols = index ? SymbolIndex.build(files: files, sources: sources, program: program) : SymbolIndex()
         return Analysis(sources: sources, diagnostics: diagnostics.sortedByPosition(), diagnosticSources: sources,
-                        index: index, syntax: files, plan: nil, program: program)
+                        index: symbols, syntax: files, plan: nil, program: program, isIndexed: index)
     }
 
     /// A test plan: the diagnostics of `flow test` before it runs (the plan's and the flow's

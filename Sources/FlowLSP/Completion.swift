@@ -13,7 +13,8 @@ extension LanguageServer {
     static let extensionKeywords = ["run", "timeout", "output"]
     static let planTopKeywords = ["tests", "test", "config", "today"]
     static let planItemKeywords = ["answer", "result", "failure", "expect", "flow", "argument", "config", "today"]
-    static let expectKeywords = ["response", "response contains", "outcome success", "outcome failure", "called", "not called", "variable"]
+    static let expectKeywords = ["response", "response contains", "outcome success", "outcome failure", "called", "not called", "variable",
+                                 "refused"]
     static let valueTypes = ["text", "number", "currency", "bool", "date", "list", "object", "secure"]
     static let errorFields = ["kind", "message", "status", "code", "body"]
 
@@ -210,10 +211,10 @@ extension LanguageServer {
             return top([.integrationPoint, .extension, .flow])
         }
         if line.range(of: #"^flow\s+[\p{L}\p{N}_ ]*$"#, options: .regularExpression) != nil { return top([.flow]) }
-        if line.range(of: #"^answer\s+[\p{L}\p{N}_ ]*\.[\p{L}\p{N}_ ]*$"#, options: .regularExpression) != nil {
+        if line.range(of: #"^(answer|expect\s+refused)\s+[\p{L}\p{N}_ ]*\.[\p{L}\p{N}_ ]*$"#, options: .regularExpression) != nil {
             return members(line) ?? []
         }
-        if line.range(of: #"^answer\s+[\p{L}\p{N}_ ]*$"#, options: .regularExpression) != nil {
+        if line.range(of: #"^(answer|expect\s+refused)\s+[\p{L}\p{N}_ ]*$"#, options: .regularExpression) != nil {
             var items: [[String: Any]] = []
             for s in index.symbols.indices {
                 let sym = index.symbols[s]

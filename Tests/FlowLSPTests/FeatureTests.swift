@@ -174,6 +174,7 @@ final class FeatureTests: XCTestCase {
         XCTAssertEqual(try definition(plan, t, "result StripeCharge", delta: 8)?.text, "StripeCharge")
         XCTAssertEqual(try definition(plan, t, "expect called StripeCharge(amount: 4.00, token", delta: 42)?.text, "token")
         XCTAssertEqual(try definition(plan, t, "expect variable amount", delta: 18).map { "\($0.file) \($0.text)" }, "payment.flow amount")
+        XCTAssertEqual(try definition(plan, t, "expect refused Embedded Payment.Embedded Payment", delta: 40)?.text, "Embedded Payment")
     }
 
     func testReferencesAcrossFiles() throws {
@@ -293,7 +294,7 @@ final class FeatureTests: XCTestCase {
         XCTAssertEqual(ipList.first { $0["label"] as? String == "Send SMS" }?["detail"] as? String, "Send SMS(phone: text, message: text) -> (receipt: text)")
         XCTAssertEqual(Set(try complete("flows/support.flow", replacing: "  response \"Thank you for calling. Goodbye.\"", with: "  call O", cursorAfter: "  call O")),
                        ["Support", "Triage", "Open Ticket"])
-        XCTAssertEqual(try complete("flows/payment.flow", replacing: "  extension Tokenize -> token", with: "  extension ", cursorAfter: "  extension "), ["Tokenize"])
+        XCTAssertEqual(try complete("flows/payment.flow", replacing: "  extension Tokenize -> (token: token)", with: "  extension ", cursorAfter: "  extension "), ["Tokenize"])
         // After `Page.`: the page's questions.
         XCTAssertEqual(try complete("flows/support.flow", replacing: "devices: Issue.Devices affected", with: "devices: Issue.", cursorAfter: "devices: Issue."),
                        ["Product", "Service down", "Devices affected", "Contact email", "Details"])

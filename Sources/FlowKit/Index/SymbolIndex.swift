@@ -659,17 +659,8 @@ final class IndexBuilder {
             }
             return candidates.first { index.symbols[$0].parent == flow } ?? candidates.first
         }
-        switch item.kind {
-        case .today: break
-        case .config(let n, let v):
-            use(globals[n.text], n.range)
-            expr(v)
-        case .flow(let n):
-            use(flows[n.text], n.range)
-        case .argument(let n, let v):
-            use(flow.flatMap { f in index.parameters(of: f).first { index.symbols[$0].name == n.text } }, n.range)
-            expr(v)
-        case .answer(let page, let q, let v):
+        /// `Page.Question` (or a lone question alone) in `answer` and `expect refused`.
+        func answer(_ page: Name?, _ q: Name) {
             if let page {
                 let p = pageNamed(page.text)
                 use(p, page.range)
@@ -683,6 +674,19 @@ final class IndexBuilder {
             } else if let p = pageNamed(q.text), index.symbols[p].kind == .question {
                 use(p, q.range)
             }
+        }
+        switch item.kind {
+        case .today: break
+        case .config(let n, let v):
+            use(globals[n.text], n.range)
+            expr(v)
+        case .flow(let n):
+            use(flows[n.text], n.range)
+        case .argument(let n, let v):
+            use(flow.flatMap { f in index.parameters(of: f).first { index.symbols[$0].name == n.text } }, n.range)
+            expr(v)
+        case .answer(let page, let q, let v):
+            answer(page, q)
             expr(v)
         case .result(let n, let v, _):
             use(ips[n.text] ?? extensions[n.text] ?? flows[n.text], n.range)
@@ -701,6 +705,9 @@ final class IndexBuilder {
                 }
             case .variable(let n, let v):
                 use(localOf(flow, n.text), n.range)
+                expr(v)
+            case .refused(let page, let q, let v, _, _):
+                answer(page, q)
                 expr(v)
             }
         }

@@ -24,99 +24,352 @@ final class ReadBeforeSet {
         self.reachable = reachable
     }
 
-    /// Bits: one per variable slot, then one per page.
-    private var bitCount: Int { flow.variables.count + flow.pages.count }
+    /// Markers for what a variable holds at a point, besides a phi's index (0 or more).
+    private static let unset: Int32 = -1
+    private static let set: Int32 = -2
 
+    /// Definite assignment without a fact per element per variable (which made memory and time
+    /// quadratic in one flow's size): the flow is put in SSA form for the variables and pages that
+    /// are read, with "not set yet" as the value each starts with, and a read is reported when
+    /// that value reaches it, directly or through a phi (a join of paths). Dominators by Cooper,
+    /// Harvey and Kennedy's iteration, phis at iterated dominance frontiers (Cytron et al.), one
+    /// renaming walk of the dominator tree for all of them at once: linear in the flow's elements,
+    /// reads and definitions for flows as people write them.
     func check() {
         let n = flow.elements.count
-        guard n > 0, flow.entry >= 0 else { return }
-        let words = (bitCount + 63) / 64
-        guard words > 0 else { return }
-        // The facts at each element's entry; all-ones (top) until a path reaches it.
-        var facts = [UInt64](repeating: ~0, count: n * words)
-        var entry = [UInt64](repeating: 0, count: words)
-        for slot in 0..<flow.parameterCount { entry[slot / 64] |= 1 << UInt64(slot % 64) }
-        // An output with a default starts out set.
+        guard n > 0, flow.entry >= 0, flow.entry < n else { return }
+        let variableCount = flow.variables.count
+        let bitCount = variableCount + flow.pages.count
+        guard bitCount > 0 else { return }
+        // Bits: one per variable slot, then one per page. Parameters, and outputs with a default,
+        // are set from the start and never checked.
+        var initiallySet = [Bool](repeating: false, count: bitCount)
+        for slot in 0..<flow.parameterCount { initiallySet[slot] = true }
         for (i, output) in flow.outputs.enumerated() where output.defaultValue != nil {
-            let slot = context.outputSlots[i]
-            entry[slot / 64] |= 1 << UInt64(slot % 64)
+            initiallySet[context.outputSlots[i]] = true
         }
-        // What each element defines on its normal edge (`next`), as a flat list.
-        var defStart = [Int32](repeating: 0, count: n + 1)
-        var defSlots: [Int32] = []
+
+        // 1. Every read, in element order: expressions' reads, the read of a compound `set`,
+        //    and the outputs at a successful finish. Only bits read somewhere are tracked.
+        var readStart = [Int32](repeating: 0, count: n + 1)
+        var readBit: [Int32] = []
+        var readRange: [SourceRange] = []
+        var readIsOutput: [Bool] = []
+        var tracked = [Bool](repeating: false, count: bitCount)
+        var scratch: [(bit: Int, range: SourceRange)] = []
         for i in 0..<n {
+            if reachable[i] {
+                let e = flow.elements[i]
+                scratch.removeAll(keepingCapacity: true)
+                forEachExpression(e) { collectReads($0, &scratch) }
+                if case .set(.local(let slot), let op, _) = e.kind, op != .assign {
+                    scratch.append((slot, e.range))
+                }
+                for (bit, range) in scratch where !initiallySet[bit] {
+                    readBit.append(Int32(bit))
+                    readRange.append(range)
+                    readIsOutput.append(false)
+                    tracked[bit] = true
+                }
+                var finishesWithSuccess = false
+                switch e.kind {
+                case .end: finishesWithSuccess = true
+                case .finish(let success, _): finishesWithSuccess = success
+                default: break
+                }
+                if finishesWithSuccess {
+                    for slot in context.outputSlots where !initiallySet[slot] {
+                        readBit.append(Int32(slot))
+                        readRange.append(e.range)
+                        readIsOutput.append(true)
+                        tracked[slot] = true
+                    }
+                }
+            }
+            readStart[i + 1] = Int32(readBit.count)
+        }
+        guard !readBit.isEmpty else { return }
+
+        // 2. The graph, with a node of its own after an element that sets something and also has
+        //    a second edge: what it sets holds on `next` only (a call's error edge does not get
+        //    the call's outputs). `defOwner[x]`: the element whose definitions hold after node x.
+        var elementDefStart = [Int32](repeating: 0, count: n + 1)
+        var elementDefs: [Int32] = []
+        for i in 0..<n {
+            func define(_ bit: Int) { if tracked[bit] { elementDefs.append(Int32(bit)) } }
             switch flow.elements[i].kind {
-            case .page(let p): defSlots.append(Int32(flow.variables.count + p))
-            case .set(.local(let slot), _, _): defSlots.append(Int32(slot))
+            case .page(let p): define(variableCount + p)
+            case .set(.local(let slot), _, _): define(slot)
             case .call(let info):
-                for o in info.outputs { defSlots.append(Int32(o.slot)) }
-                if let w = info.wholeResult { defSlots.append(Int32(w)) }
+                for o in info.outputs { define(o.slot) }
+                if let w = info.wholeResult { define(w) }
             default: break
             }
-            defStart[i + 1] = Int32(defSlots.count)
+            elementDefStart[i + 1] = Int32(elementDefs.count)
         }
-        for w in 0..<words { facts[flow.entry * words + w] = entry[w] }
-        var inWork = [Bool](repeating: false, count: n)
-        var work = [flow.entry]
-        inWork[flow.entry] = true
-        var out = [UInt64](repeating: 0, count: words)
-        while let i = work.popLast() {
-            inWork[i] = false
-            for w in 0..<words { out[w] = facts[i * words + w] }
-            let (next, branch) = (flow.elements[i].next, flow.elements[i].branch)
-            // The error edge of a call does not get the call's outputs.
-            if branch >= 0 { propagate(out, to: Int(branch)) }
-            for k in Int(defStart[i])..<Int(defStart[i + 1]) {
-                let d = Int(defSlots[k])
-                out[d / 64] |= 1 << UInt64(d % 64)
+        var succNext = [Int32](repeating: -1, count: n)
+        var succBranch = [Int32](repeating: -1, count: n)
+        var defOwner = [Int32](repeating: -1, count: n)
+        for i in 0..<n {
+            let e = flow.elements[i]
+            succNext[i] = e.next
+            succBranch[i] = e.branch
+            guard elementDefStart[i + 1] > elementDefStart[i], e.next >= 0 else { continue }
+            if e.branch >= 0 {
+                let v = Int32(succNext.count)
+                succNext[i] = v
+                succNext.append(e.next)
+                succBranch.append(-1)
+                defOwner.append(Int32(i))
+            } else {
+                defOwner[i] = Int32(i)
             }
-            if next >= 0 { propagate(out, to: Int(next)) }
         }
-        func propagate(_ value: [UInt64], to j: Int) {
-            var changed = false
-            for w in 0..<words {
-                let old = facts[j * words + w]
-                let new = old & value[w]
-                if new != old { facts[j * words + w] = new; changed = true }
+        let nodeCount = succNext.count
+        let entry = flow.entry
+
+        // 3. Reverse postorder from the entry (iterative depth-first search).
+        var rpoNumber = [Int32](repeating: -1, count: nodeCount)
+        var postorder: [Int32] = []
+        postorder.reserveCapacity(nodeCount)
+        do {
+            var visited = [Bool](repeating: false, count: nodeCount)
+            var stack: [Int32] = [Int32(entry)]
+            var cursor: [UInt8] = [0]
+            visited[entry] = true
+            while let top = stack.last {
+                let k = cursor[cursor.count - 1]
+                if k < 2 {
+                    cursor[cursor.count - 1] = k + 1
+                    let s = k == 0 ? succNext[Int(top)] : succBranch[Int(top)]
+                    if s >= 0 && !visited[Int(s)] {
+                        visited[Int(s)] = true
+                        stack.append(s)
+                        cursor.append(0)
+                    }
+                } else {
+                    stack.removeLast()
+                    cursor.removeLast()
+                    postorder.append(top)
+                }
             }
-            if changed && !inWork[j] { inWork[j] = true; work.append(j) }
         }
-        // Report each read of something not definitely set.
+        let reachedCount = postorder.count
+        for (k, x) in postorder.enumerated() { rpoNumber[Int(x)] = Int32(reachedCount - 1 - k) }
+
+        // Predecessors among the reached nodes, in one flat array.
+        var predStart = [Int32](repeating: 0, count: nodeCount + 1)
+        for x in postorder {
+            for s in Self.pair(succNext[Int(x)], succBranch[Int(x)]) where s >= 0 { predStart[Int(s) + 1] += 1 }
+        }
+        for x in 0..<nodeCount { predStart[x + 1] += predStart[x] }
+        var predList = [Int32](repeating: 0, count: Int(predStart[nodeCount]))
+        do {
+            var fill = predStart
+            for x in postorder {
+                for s in Self.pair(succNext[Int(x)], succBranch[Int(x)]) where s >= 0 {
+                    predList[Int(fill[Int(s)])] = x
+                    fill[Int(s)] += 1
+                }
+            }
+        }
+
+        // 4. Immediate dominators.
+        var idom = [Int32](repeating: -1, count: nodeCount)
+        idom[entry] = Int32(entry)
+        var changed = true
+        while changed {
+            changed = false
+            for k in stride(from: reachedCount - 2, through: 0, by: -1) {
+                let b = Int(postorder[k])
+                var newIdom: Int32 = -1
+                for q in Int(predStart[b])..<Int(predStart[b + 1]) {
+                    let p = predList[q]
+                    guard idom[Int(p)] >= 0 else { continue }
+                    if newIdom < 0 { newIdom = p; continue }
+                    var f1 = p, f2 = newIdom
+                    while f1 != f2 {
+                        while rpoNumber[Int(f1)] > rpoNumber[Int(f2)] { f1 = idom[Int(f1)] }
+                        while rpoNumber[Int(f2)] > rpoNumber[Int(f1)] { f2 = idom[Int(f2)] }
+                    }
+                    newIdom = f1
+                }
+                if idom[b] != newIdom {
+                    idom[b] = newIdom
+                    changed = true
+                }
+            }
+        }
+
+        // 5. Dominance frontiers, in one flat array.
+        var frontierPairs: [(from: Int32, to: Int32)] = []
+        for x in postorder {
+            let b = Int(x)
+            guard predStart[b + 1] - predStart[b] >= 2 else { continue }
+            for q in Int(predStart[b])..<Int(predStart[b + 1]) {
+                var runner = predList[q]
+                while runner != idom[b] && runner >= 0 {
+                    frontierPairs.append((runner, x))
+                    if runner == Int32(entry) { break }
+                    runner = idom[Int(runner)]
+                }
+            }
+        }
+        let (frontierStart, frontierList) = Self.bucket(frontierPairs, count: nodeCount)
+        frontierPairs = []
+
+        // 6. Phis at the iterated dominance frontier of each tracked bit's definitions. None at
+        //    the entry: what is not set on the way in is not set there, whatever loops back.
+        var defPairs: [(from: Int32, to: Int32)] = []  // (bit, node)
+        for x in postorder where defOwner[Int(x)] >= 0 {
+            let owner = Int(defOwner[Int(x)])
+            for k in Int(elementDefStart[owner])..<Int(elementDefStart[owner + 1]) { defPairs.append((elementDefs[k], x)) }
+        }
+        let (defNodeStart, defNodes) = Self.bucket(defPairs, count: bitCount)
+        defPairs = []
+        var phiPairs: [(from: Int32, to: Int32)] = []  // (node, bit)
+        do {
+            var hasPhi = [Int32](repeating: -1, count: nodeCount)
+            var queued = [Int32](repeating: -1, count: nodeCount)
+            var work: [Int32] = []
+            for bit in 0..<bitCount where defNodeStart[bit + 1] > defNodeStart[bit] {
+                let b = Int32(bit)
+                for k in Int(defNodeStart[bit])..<Int(defNodeStart[bit + 1]) {
+                    let x = defNodes[k]
+                    if queued[Int(x)] != b { queued[Int(x)] = b; work.append(x) }
+                }
+                while let x = work.popLast() {
+                    for k in Int(frontierStart[Int(x)])..<Int(frontierStart[Int(x) + 1]) {
+                        let y = frontierList[k]
+                        guard Int(y) != entry, hasPhi[Int(y)] != b else { continue }
+                        hasPhi[Int(y)] = b
+                        phiPairs.append((y, b))
+                        if queued[Int(y)] != b { queued[Int(y)] = b; work.append(y) }
+                    }
+                }
+            }
+        }
+        let (phiStart, phiBit) = Self.bucket(phiPairs, count: nodeCount)
+        phiPairs = []
+        let phiCount = phiBit.count
+
+        // 7. One walk of the dominator tree: each bit's current value on a stack of its own.
+        var childPairs: [(from: Int32, to: Int32)] = []
+        for x in postorder.reversed() where Int(x) != entry { childPairs.append((idom[Int(x)], x)) }
+        let (childStart, childList) = Self.bucket(childPairs, count: nodeCount)
+        childPairs = []
+        var readValue = [Int32](repeating: Self.set, count: readBit.count)
+        var phiUnset = [Bool](repeating: false, count: phiCount)
+        var userPairs: [(from: Int32, to: Int32)] = []  // (phi used, phi using it)
+        var stacks = [[Int32]](repeating: [], count: bitCount)
+        var undo: [Int32] = []
+        var frames: [(node: Int32, mark: Int32, child: Int32)] = [(Int32(entry), -1, childStart[entry])]
+        while !frames.isEmpty {
+            let top = frames.count - 1
+            let x = Int(frames[top].node)
+            if frames[top].mark < 0 {
+                frames[top].mark = Int32(undo.count)
+                for q in Int(phiStart[x])..<Int(phiStart[x + 1]) {
+                    stacks[Int(phiBit[q])].append(Int32(q))
+                    undo.append(phiBit[q])
+                }
+                if x < n {
+                    for k in Int(readStart[x])..<Int(readStart[x + 1]) {
+                        readValue[k] = stacks[Int(readBit[k])].last ?? Self.unset
+                    }
+                }
+                let owner = Int(defOwner[x])
+                if owner >= 0 {
+                    for k in Int(elementDefStart[owner])..<Int(elementDefStart[owner + 1]) {
+                        stacks[Int(elementDefs[k])].append(Self.set)
+                        undo.append(elementDefs[k])
+                    }
+                }
+                for s in Self.pair(succNext[x], succBranch[x]) where s >= 0 {
+                    for q in Int(phiStart[Int(s)])..<Int(phiStart[Int(s) + 1]) {
+                        let value = stacks[Int(phiBit[q])].last ?? Self.unset
+                        if value == Self.unset { phiUnset[q] = true }
+                        else if value >= 0 { userPairs.append((value, Int32(q))) }
+                    }
+                }
+            }
+            let c = frames[top].child
+            if c < childStart[x + 1] {
+                frames[top].child = c + 1
+                let child = childList[Int(c)]
+                frames.append((child, -1, childStart[Int(child)]))
+            } else {
+                let mark = Int(frames[top].mark)
+                while undo.count > mark { stacks[Int(undo.removeLast())].removeLast() }
+                frames.removeLast()
+            }
+        }
+
+        // 8. A phi may be unset if one of its ways in may be.
+        let (userStart, userList) = Self.bucket(userPairs, count: phiCount)
+        userPairs = []
+        var work = (0..<phiCount).filter { phiUnset[$0] }.map(Int32.init)
+        while let q = work.popLast() {
+            for k in Int(userStart[Int(q)])..<Int(userStart[Int(q) + 1]) {
+                let r = Int(userList[k])
+                if !phiUnset[r] { phiUnset[r] = true; work.append(Int32(r)) }
+            }
+        }
+
+        // 9. Report each read of something not definitely set, in element order.
         var reported = Set<SourceRange>()
-        var reads: [(bit: Int, range: SourceRange)] = []
-        for (i, e) in flow.elements.enumerated() where reachable[i] {
-            let base = i * words
-            func isSet(_ bit: Int) -> Bool { facts[base + bit / 64] & (1 << UInt64(bit % 64)) != 0 }
-            reads.removeAll(keepingCapacity: true)
-            forEachExpression(e) { collectReads($0, &reads) }
-            if case .set(.local(let slot), let op, _) = e.kind, op != .assign {
-                reads.append((slot, e.range))
-            }
-            for (bit, range) in reads where !isSet(bit) && !reported.contains(range) {
+        for i in 0..<n where reachable[i] {
+            for k in Int(readStart[i])..<Int(readStart[i + 1]) {
+                let value = readValue[k]
+                guard value == Self.unset || (value >= 0 && phiUnset[Int(value)]) else { continue }
+                let bit = Int(readBit[k])
+                let range = readRange[k]
+                if readIsOutput[k] {
+                    builder.report(.outputNotSet(flow.variables[bit]), range,
+                                   hint: "set every output before the flow finishes: set \(flow.variables[bit]) = …")
+                    continue
+                }
+                guard !reported.contains(range) else { continue }
                 reported.insert(range)
-                if bit < flow.variables.count {
+                if bit < variableCount {
                     builder.report(.readBeforeSet(flow.variables[bit]), range,
                                    hint: "set it on every path before this, for example: set \(flow.variables[bit]) = …")
                 } else {
-                    let page = flow.pages[bit - flow.variables.count]
+                    let page = flow.pages[bit - variableCount]
                     builder.report(.answerBeforeAsked(page.name), range,
                                    notes: [DiagnosticNote("the page is asked here", at: page.range)])
                 }
             }
-            // Outputs of a sub-flow must be set when it finishes successfully.
-            var finishesWithSuccess = false
-            switch e.kind {
-            case .end: finishesWithSuccess = true
-            case .finish(let success, _): finishesWithSuccess = success
-            default: break
-            }
-            if finishesWithSuccess {
-                for slot in context.outputSlots where !isSet(slot) {
-                    builder.report(.outputNotSet(flow.variables[slot]), e.range,
-                                   hint: "set every output before the flow finishes: set \(flow.variables[slot]) = …")
-                }
-            }
         }
+    }
+
+    /// Two edges to loop over without allocating an array.
+    @inline(__always)
+    private static func pair(_ a: Int32, _ b: Int32) -> EdgePair { EdgePair(a: a, b: b) }
+
+    struct EdgePair: Sequence, IteratorProtocol {
+        var a: Int32
+        var b: Int32
+        var k = 0
+        mutating func next() -> Int32? {
+            k += 1
+            return k == 1 ? a : k == 2 ? b : nil
+        }
+    }
+
+    /// Pairs grouped by their first member into one flat array: the seconds of `from == k` are
+    /// `list[start[k]..<start[k + 1]]`, in the order given.
+    private static func bucket(_ pairs: [(from: Int32, to: Int32)], count: Int) -> (start: [Int32], list: [Int32]) {
+        var start = [Int32](repeating: 0, count: count + 1)
+        for p in pairs { start[Int(p.from) + 1] += 1 }
+        for k in 0..<count { start[k + 1] += start[k] }
+        var fill = start
+        var list = [Int32](repeating: 0, count: pairs.count)
+        for p in pairs {
+            list[Int(fill[Int(p.from)])] = p.to
+            fill[Int(p.from)] += 1
+        }
+        return (start, list)
     }
 
     private func forEachExpression(_ e: Element, _ body: (IRExpr) -> Void) {

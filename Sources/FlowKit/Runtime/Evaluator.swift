@@ -171,7 +171,7 @@ enum Arithmetic {
 
 /// The built-in functions.
 enum Builtins {
-    static func call(_ f: Builtin, _ v: [Value], _ args: [IRExpr], today: String, at range: SourceRange) throws(RuntimeError) -> Value {
+    static func call(_ f: Builtin, _ v: [Value], _ args: [IRExpr], today: @autoclosure () -> String, at range: SourceRange) throws(RuntimeError) -> Value {
         func wrong(_ k: Int, _ what: String) -> RuntimeError {
             RuntimeError(.runTypeMismatch("\(f.rawValue)(…) needs \(what), not \(v[k].kindName)"), at: args[k].range)
         }
@@ -230,7 +230,7 @@ enum Builtins {
             default: throw wrong(0, "text or a number")
             }
         case .today:
-            return .date(today)
+            return .date(today())
         }
     }
 }

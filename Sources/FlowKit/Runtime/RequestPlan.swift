@@ -73,7 +73,7 @@ extension Program {
                 }
                 values.append(v)
             } else if let e = c.value {
-                var context = PlanContext(arguments: [], parameterNames: [], configs: values, secrets: [], today: RuntimeOptions.systemToday())
+                var context = PlanContext(arguments: [], parameterNames: [], configs: values, secrets: [], today: RuntimeOptions.systemToday)
                 values.append(try Evaluator.evaluate(e, &context))
             } else {
                 values.append(.null)
@@ -99,7 +99,7 @@ extension Program {
             secretValues.append(v.map { .text($0) })
         }
         var context = PlanContext(arguments: arguments, parameterNames: ip.parameters.map(\.name), configs: configs,
-                                  secrets: secretValues, today: RuntimeOptions.systemToday())
+                                  secrets: secretValues, today: RuntimeOptions.systemToday)
         func secret(_ name: Name) throws(RuntimeError) -> String {
             guard let value = secrets[name.text] else {
                 throw RuntimeError(.missingSecret(name.text, ip.name), at: name.range,
@@ -199,7 +199,18 @@ struct PlanContext: EvaluationContext {
     var parameterNames: [String]
     var configs: [Value]
     var secrets: [Value?]
-    var today: String
+    /// Asked only when an expression calls `today()`: reading the clock and the calendar costs
+    /// more than a whole session of the payment flow.
+    var clock: @Sendable () -> String
+    var today: String { clock() }
+
+    init(arguments: [Value], parameterNames: [String], configs: [Value], secrets: [Value?], today: @escaping @Sendable () -> String) {
+        self.arguments = arguments
+        self.parameterNames = parameterNames
+        self.configs = configs
+        self.secrets = secrets
+        self.clock = today
+    }
 
     func local(_ slot: Int) -> Value? { slot < arguments.count ? arguments[slot] : nil }
     func session(_ i: Int) -> Value? { nil }

@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "FlowKit", targets: ["FlowKit"]),
         .executable(name: "flow", targets: ["flow"]),
+        .executable(name: "flow-net", targets: ["flow-net"]),
     ],
     targets: [
         // The language and the engine: no terminal, no sockets, no processes.
@@ -22,8 +23,22 @@ let package = Package(
         // The language server (`flow lsp`): JSON-RPC over standard input and output, on FlowKit's
         // front end. FlowKit never depends on it.
         .target(name: "FlowLSP", dependencies: ["FlowKit"]),
-        // The command-line tool: arguments, terminal, exit codes.
-        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP"]),
+        // The command-line tool: arguments, terminal, exit codes. `flow` is built without the
+        // network part and with the Swift runtime and Foundation linked in, so it starts in a
+        // few milliseconds; for `run` and `ip` it replaces itself with `flow-net` beside it
+        // (Sources/flow/NetworkPart.swift). `flow-net` is built from the same sources
+        // (Sources/flow-net is a symbolic link to Sources/flow) with the network part.
+        .executableTarget(
+            name: "flow", dependencies: ["FlowKit", "FlowLSP"],
+            swiftSettings: [.define("FLOW_FRONT_END")],
+            // The libraries of the static Foundation (Swift 6.3's toolchain), named because the
+            // modules were built against the shared one, whose link entries do not name them.
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationInternationalization",
+                "-lFoundationEssentials", "-lCoreFoundation", "-l_FoundationCollections", "-l_FoundationCShims",
+                "-l_FoundationICU", "-lswiftSynchronization", "-Xlinker", "--end-group",
+            ])]),
+        .executableTarget(name: "flow-net", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).
@@ -37,7 +52,7 @@ let package = Package(
         // Times PostgresStore updates with many concurrent writers (release build).
         .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
         .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support", "usage"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow", "flow-net"], exclude: ["golden", "support", "usage"]),
         // Drives the built `flow lsp` as an editor does (its own client, and pytest-lsp).
         .testTarget(name: "FlowLSPTests", dependencies: ["FlowKit", "flow"], exclude: ["support"]),
     ]

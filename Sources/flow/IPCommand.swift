@@ -1,7 +1,11 @@
-import FlowIntegration
+#if !FLOW_FRONT_END
+    import FlowIntegration
+#endif
 import FlowKit
 import Foundation
 
+// The front end (`flow`) has no network part: it hands `flow ip` to flow-net (NetworkPart.swift).
+#if !FLOW_FRONT_END
 /// `flow ip FILE NAME --arg name=value …`: calls one integration point, like X-Console's IP test
 /// page, and prints its mapped outputs. `--verbose` shows every attempt's request and response,
 /// with secrets replaced by `***`.
@@ -143,6 +147,7 @@ extension CallFailure {
         return .object(o)
     }
 }
+#endif
 
 /// `flow ip FILE NAME [--arg NAME=VALUE]... [--define NAME=VALUE]... [--secrets FILE] [--verbose] [--json]`
 struct IPArguments: CommandArguments {

@@ -1,4 +1,6 @@
-import FlowIntegration
+#if !FLOW_FRONT_END
+    import FlowIntegration
+#endif
 import FlowKit
 import Foundation
 
@@ -8,6 +10,8 @@ import Foundation
     import Darwin
 #endif
 
+// The front end (`flow`) has no network part: it hands `flow run` to flow-net (NetworkPart.swift).
+#if !FLOW_FRONT_END
 /// `flow run FILE`: compiles the file as `flow check` does, then runs a FlowKit `Session` and acts
 /// as its host: pages are answered by a person at the terminal or by a script, IPs by stubs, and
 /// extensions by their stubs or, without one, by running them (`ExtensionRunner`; `--extension`
@@ -343,6 +347,7 @@ func loadSecrets(_ program: Program, file: String?) throws(RunError) -> Secrets 
     }
     return Secrets.load(for: program, file: fromFile, environment: ProcessInfo.processInfo.environment)
 }
+#endif
 
 /// `flow run FILE [options]`
 struct RunArguments: CommandArguments {

@@ -3,6 +3,7 @@
 //   flow-bench generate LINES            print a valid flow of about LINES lines
 //   flow-bench check FILE [RUNS]         compile FILE RUNS times in-process; print the best time,
 //                                        lines per second and the process's peak memory
+//   flow-bench all [--runs N] [--no-peer] every benchmark, printed as the README's table (All.swift)
 //
 // Build with `swift build -c release --product flow-bench`; the README reports the figures.
 import FlowIntegration
@@ -108,7 +109,20 @@ if args.count >= 2 && args[1] == "sizes" {
     exit(0)
 }
 if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
-    FileHandle.standardOutput.write(generate(lines: lines).data(using: .utf8)!)
+    // --shape many (the default: many small flows), questions (one flow of LINES lone
+    // questions) or sets (one flow of LINES `set` lines).
+    let shape = args.count >= 5 && args[3] == "--shape" ? args[4] : "many"
+    let text: String
+    switch shape {
+    case "questions": text = questionsFlow(lines)
+    case "sets": text = setsFlow(lines)
+    default: text = generate(lines: lines)
+    }
+    FileHandle.standardOutput.write(text.data(using: .utf8)!)
+} else if args.count >= 3 && args[1] == "answers", let n = Int(args[2]) {
+    FileHandle.standardOutput.write(questionsAnswers(n).data(using: .utf8)!)
+} else if args.count >= 2 && args[1] == "all" {
+    allBenchmarks(arguments: Array(args.dropFirst(2)))
 } else if args.count >= 3 && args[1] == "check" {
     let path = args[2]
     let runs = args.count >= 4 ? Int(args[3]) ?? 5 : 5
@@ -151,7 +165,9 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     suspendedBenchmark(path: args[2], count: args.count >= 4 ? Int(args[3]) ?? 100_000 : 100_000)
 } else {
     FileHandle.standardError.write("""
-        usage: flow-bench generate LINES
+        usage: flow-bench all [--runs N] [--no-peer] [--quick]
+               flow-bench generate LINES [--shape many|questions|sets]
+               flow-bench answers N
                flow-bench check FILE [RUNS]
                flow-bench run-loop
                flow-bench ip-calls [COUNT]
@@ -164,7 +180,27 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
 
 // MARK: - Running
 
+/// Seconds `body` takes: wall time, or the process's CPU time with `flow-bench all --clock cpu`
+/// (steadier on a shared machine, where a busy neighbour stretches wall time).
 func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = now()
+    try body()
+    return now() - start
+}
+
+enum Clock: String {
+    case wall, cpu
+    nonisolated(unsafe) static var current = Clock.wall
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(Clock.current == .cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// Wall time always (the IP benchmark waits on sockets and on curl).
+func wallSeconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -172,34 +208,9 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 /// A loop of set, arithmetic, decision and goto: element steps per second.
 func runLoopBenchmark() {
-    let source = """
-        flow Loop {
-          set i = 0
-          set total = 0
-          label Again
-          set i += 1
-          set total = total + i * 2 - 1
-          if i < 2000000 {
-            goto Again
-          }
-          response "{total}"
-        }
-        """
-    let compilation = Frontend.compile(source: source)
-    let program = compilation.program!
-    var best = Double.infinity
-    var steps = 0
-    var response = ""
-    for _ in 0..<3 {
-        let t = try! seconds {
-            let session = try Session(program: program, options: RuntimeOptions(maxSteps: 100_000_000))
-            let result = try session.start()
-            steps = session.state.steps
-            response = result.responses.first ?? ""
-        }
-        best = min(best, t)
-    }
-    print("loop: \(steps) element steps, best of 3: \(String(format: "%.1f", best * 1000)) ms, \(String(format: "%.0f", Double(steps) / best)) steps/s (total \(response))")
+    let results = (0..<5).map { _ in runLoop() }
+    let rates = results.map { Double($0.steps) / $0.seconds }
+    print("loop: \(results[0].steps) element steps, median of 5: \(String(format: "%.1f", median(results.map(\.seconds)) * 1000)) ms, \(String(format: "%.0f", median(rates))) steps/s")
 }
 
 /// Canned results by callee, made once: a host would hold its stubs ready, not build them per call.
@@ -247,15 +258,9 @@ func stubOutputs(_ outputs: [OutputInfo]) -> [String: Value] {
 
 func sessionsBenchmark(path: String, count: Int) {
     let program = try! Frontend.compile(path: path).program!
-    var best = Double.infinity
-    for _ in 0..<3 {
-        let t = try! seconds {
-            for _ in 0..<count { _ = try completeSession(program) }
-        }
-        best = min(best, t)
-    }
     let outcome = try! completeSession(program)
-    print("sessions: \(count) complete sessions of \(path) (outcome: \(outcome.success ? "success" : "failure")), best of 3: \(String(format: "%.1f", best * 1000)) ms, \(String(format: "%.0f", Double(count) / best)) sessions/s")
+    let times = (0..<5).map { _ in try! seconds { for _ in 0..<count { _ = try completeSession(program) } } }
+    print("sessions: \(count) complete sessions of \(path) (outcome: \(outcome.success ? "success" : "failure")), median of 5: \(String(format: "%.1f", median(times) * 1000)) ms, \(String(format: "%.0f", Double(count) / median(times))) sessions/s")
 }
 
 func suspendedBenchmark(path: String, count: Int) {
@@ -357,6 +362,13 @@ final class BenchServer: @unchecked Sendable {
 }
 
 func ipCallsBenchmark(count: Int) {
+    let r = ipCalls(count: count, runs: 5)
+    print(String(format: "ip-calls: %d sequential calls: flow %.1f ms over %d connection(s), curl %.1f ms over %d connection(s), ratio %.2f (median of 5, alternating)",
+                 count, r.flow * 1000, r.flowConnections, r.curl * 1000, r.curlConnections, r.flow / r.curl))
+}
+
+/// Median seconds of `runs` runs of `count` IP calls by flow and by curl, alternating.
+func ipCalls(count: Int, runs: Int) -> (flow: Double, curl: Double, flowConnections: Int, curlConnections: Int) {
     let server = BenchServer()
     let base = "http://127.0.0.1:\(server.port)"
     let source = """
@@ -388,14 +400,14 @@ func ipCallsBenchmark(count: Int) {
     defer { try? FileManager.default.removeItem(at: config) }
 
     func flowRun() -> Double {
-        seconds {
+        wallSeconds {
             for _ in 0..<count {
                 guard case .result = try! caller.call(program: program, ip: 0, arguments: arguments, configs: configs) else { fatalError("call failed") }
             }
         }
     }
     func curlRun() -> Double {
-        seconds {
+        wallSeconds {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             p.arguments = ["-s", "--config", config.path]
@@ -409,12 +421,11 @@ func ipCallsBenchmark(count: Int) {
     let flowConnections = server.connections - before
     _ = curlRun()
     let curlConnections = server.connections - before - flowConnections
-    var flowBest = Double.infinity
-    var curlBest = Double.infinity
-    for _ in 0..<5 {
-        flowBest = min(flowBest, flowRun())
-        curlBest = min(curlBest, curlRun())
+    var flowTimes: [Double] = []
+    var curlTimes: [Double] = []
+    for _ in 0..<runs {
+        flowTimes.append(flowRun())
+        curlTimes.append(curlRun())
     }
-    print(String(format: "ip-calls: %d sequential calls: flow %.1f ms over %d connection(s), curl %.1f ms over %d connection(s), ratio %.2f (best of 5, alternating)",
-                 count, flowBest * 1000, flowConnections, curlBest * 1000, curlConnections, flowBest / curlBest))
+    return (median(flowTimes), median(curlTimes), flowConnections, curlConnections)
 }

@@ -73,6 +73,11 @@ extension Program {
                 }
                 values.append(v)
             } else if let e = c.value {
+                // Most configs are literals: no context to build for them.
+                if case .constant(let v) = e.kind {
+                    values.append(v)
+                    continue
+                }
                 var context = PlanContext(arguments: [], parameterNames: [], configs: values, secrets: [], today: RuntimeOptions.systemToday)
                 values.append(try Evaluator.evaluate(e, &context))
             } else {

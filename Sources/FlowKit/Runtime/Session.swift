@@ -161,7 +161,7 @@ public final class Session {
                 throw RuntimeError(.missingEntryArgument(p.name, flow.name), at: p.range)
             }
         }
-        state.frames = [Frame(flow: entry, pc: flow.entry, locals: locals, answers: Array(repeating: nil, count: flow.pages.count))]
+        state.frames = [Frame(flow: entry, pc: flow.entry, locals: locals, answers: PersistentArray(repeating: nil, count: flow.pages.count))]
         try initializeOutputs(frame: 0)
     }
 
@@ -283,7 +283,7 @@ public final class Session {
                     trace?(.call(kind: "call", name: callee.name, arguments: redacted(request.arguments, callee.parameters), range: element.range))
                     var locals = [Value?](repeating: nil, count: callee.variables.count)
                     for (k, a) in request.arguments.enumerated() { locals[k] = a.value }
-                    state.frames.append(Frame(flow: f, pc: callee.entry, locals: locals, answers: Array(repeating: nil, count: callee.pages.count)))
+                    state.frames.append(Frame(flow: f, pc: callee.entry, locals: locals, answers: PersistentArray(repeating: nil, count: callee.pages.count)))
                     try initializeOutputs(frame: state.frames.count - 1)
                     if state.frames.count > options.maxCallDepth {
                         throw RuntimeError(.callDepth(options.maxCallDepth), at: element.range)
@@ -541,8 +541,15 @@ public final class Session {
 
     /// SHA-256 of the arguments as JSON.
     static func fingerprint(_ arguments: [(name: String, value: Value)]) -> String {
+        // Written into one string: no temporary strings per argument.
         var text = ""
-        for a in arguments { text += JSONText.quote(a.name) + ":" + a.value.jsonText() + "," }
+        text.reserveCapacity(128)
+        for a in arguments {
+            text += JSONText.quote(a.name)
+            text += ":"
+            a.value.writeJSON(into: &text)
+            text += ","
+        }
         return SHA256.hex(text)
     }
 

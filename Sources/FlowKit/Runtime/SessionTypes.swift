@@ -27,8 +27,9 @@ public struct Frame: Codable, Sendable, Equatable {
     /// The element being run, or waited on.
     var pc: Int
     var locals: [Value?]
-    /// Answers per page (by question), nil until the page is answered.
-    var answers: [[Value?]?]
+    /// Answers per page (by question), nil until the page is answered. Persistent: each page's
+    /// `back` checkpoint holds a copy, and answering a page copies a few nodes, not every page.
+    var answers: PersistentArray<[Value?]?>
     /// The `error` object inside an `on error` block.
     var error: Value?
 }
@@ -153,8 +154,14 @@ public struct RuntimeOptions: Sendable {
 
     /// 128 random bits in hexadecimal, for a new session's id.
     public static func randomSessionID() -> String {
+        // Two draws of 64 bits, not sixteen of 8: each draw is a system call.
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for _ in 0..<2 {
+            let r = generator.next()
+            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: r >> (8 * k))) }
+        }
         return SHA256.hex(bytes)
     }
 

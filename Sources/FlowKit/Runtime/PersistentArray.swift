@@ -1,0 +1,97 @@
+/// An array whose copies share their storage: writing one element of a copy that shares it
+/// copies only the path to that element (a node of 32 references per level, four levels for a
+/// million elements), not the whole array. A frame's answers are one: every page's `back`
+/// checkpoint holds a copy of them, and with a plain array the next answer copied all of them,
+/// which made a run quadratic in its number of pages. Unshared, a write is in place.
+///
+/// Encoded as a plain array, so snapshots read and write the same JSON as before.
+public struct PersistentArray<Element> {
+    /// A trie of fan-out 32: a leaf holds up to 32 elements, an inner node up to 32 nodes.
+    final class Node {
+        var children: [Node]
+        var items: [Element]
+
+        init(children: [Node] = [], items: [Element] = []) {
+            self.children = children
+            self.items = items
+        }
+
+        func copy() -> Node { Node(children: children, items: items) }
+    }
+
+    private var root: Node
+    public let count: Int
+    /// Bits of the index consumed above the leaves: 0 when the root is a leaf, then 5, 10, …
+    private let shift: Int
+
+    public init(_ elements: [Element]) {
+        count = elements.count
+        var level: [Node] = stride(from: 0, to: elements.count, by: 32).map {
+            Node(items: Array(elements[$0..<Swift.min($0 + 32, elements.count)]))
+        }
+        var shift = 0
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count, by: 32).map { Node(children: Array(level[$0..<Swift.min($0 + 32, level.count)])) }
+            shift += 5
+        }
+        root = level.first ?? Node()
+        self.shift = shift
+    }
+
+    public init(repeating value: Element, count: Int) {
+        self.init(Array(repeating: value, count: count))
+    }
+
+    public subscript(position: Int) -> Element {
+        get {
+            precondition(position >= 0 && position < count, "index out of range")
+            var node = root
+            var s = shift
+            while s > 0 {
+                node = node.children[(position >> s) & 31]
+                s -= 5
+            }
+            return node.items[position & 31]
+        }
+        set {
+            precondition(position >= 0 && position < count, "index out of range")
+            Self.update(&root, position, shift, newValue)
+        }
+    }
+
+    private static func update(_ node: inout Node, _ i: Int, _ shift: Int, _ value: Element) {
+        if !isKnownUniquelyReferenced(&node) { node = node.copy() }
+        if shift == 0 {
+            node.items[i & 31] = value
+        } else {
+            update(&node.children[(i >> shift) & 31], i, shift - 5, value)
+        }
+    }
+}
+
+extension PersistentArray: RandomAccessCollection {
+    public typealias Index = Int
+    public typealias Indices = Range<Int>
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+}
+
+extension PersistentArray: Equatable where Element: Equatable {
+    public static func == (a: PersistentArray, b: PersistentArray) -> Bool {
+        a.count == b.count && (a.root === b.root || a.elementsEqual(b))
+    }
+}
+
+extension PersistentArray: Codable where Element: Codable {
+    public init(from decoder: Decoder) throws {
+        self.init(try [Element](from: decoder))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try Array(self).encode(to: encoder)
+    }
+}
+
+// Nodes are changed only through a unique reference (copied first otherwise), as an array's
+// storage is, so a value can cross threads like an array of the same elements.
+extension PersistentArray: @unchecked Sendable where Element: Sendable {}

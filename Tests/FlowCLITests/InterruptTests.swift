@@ -267,11 +267,14 @@ enum FlowProcesses {
     /// The `flow` this test process started and that is still running (the newest, if several).
     static func flow() -> pid_t? {
         let binary = FlowProcess.binary.resolvingSymlinksInPath().path
+        // `flow run` and `flow ip` replace the process with flow-net beside flow (the same pid).
+        let network = FlowProcess.binary.deletingLastPathComponent().appendingPathComponent("flow-net").resolvingSymlinksInPath().path
         let me = getpid()
         var found: [(pid: pid_t, start: Int)] = []
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), let stat = stat(pid), stat.parent == me, stat.state != "Z" else { continue }
-            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == binary else { continue }
+            let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+            guard exe == binary || exe == network else { continue }
             found.append((pid, stat.start))
         }
         return found.max { $0.start < $1.start }?.pid

@@ -7,6 +7,14 @@ struct PlanResolver {
     let program: Program
     let sources: SourceManager
     var diagnostics: [Diagnostic] = []
+    /// Every question's `Page.Question`, and lone questions by their name: made on first use.
+    var questionIndex: QuestionIndex?
+
+    struct QuestionIndex {
+        var references: [String]
+        var known: Set<String>
+        var lone: [String: String]
+    }
 
     init(program: Program, sources: SourceManager) {
         self.program = program
@@ -205,17 +213,24 @@ struct PlanResolver {
 
     /// `Page.Question`, or a lone question's name alone, as the reference the session uses.
     private mutating func questionReference(_ page: Name?, _ question: Name) -> String? {
-        var references: [String] = []
-        var lone: [String: String] = [:]
-        for flow in program.flows {
-            for p in flow.pages {
-                for q in p.questions { references.append(q.reference) }
-                if p.isLoneQuestion, let q = p.questions.first { lone[q.name] = q.reference }
+        // The program's questions, gathered once per plan: gathered for every answer, a plan
+        // answering each question of a large flow took time quadratic in the flow.
+        if questionIndex == nil {
+            var references: [String] = []
+            var lone: [String: String] = [:]
+            for flow in program.flows {
+                for p in flow.pages {
+                    for q in p.questions { references.append(q.reference) }
+                    if p.isLoneQuestion, let q = p.questions.first { lone[q.name] = q.reference }
+                }
             }
+            questionIndex = QuestionIndex(references: references, known: Set(references), lone: lone)
         }
+        let references = questionIndex!.references
+        let lone = questionIndex!.lone
         let written = page.map { "\($0.text).\(question.text)" } ?? question.text
         let range = page.map { $0.range.union(question.range) } ?? question.range
-        if page != nil, references.contains(written) { return written }
+        if page != nil, questionIndex!.known.contains(written) { return written }
         if page == nil, let reference = lone[written] { return reference }
         let hint: String
         if page == nil, references.contains(where: { $0.hasSuffix(".\(written)") }) {

@@ -89,6 +89,11 @@ public struct ResponseReader: Sendable {
         guard let v = raw.coerced(to: output.type) else {
             throw .wrongType(output.name, ResponseReader.shown(raw), place, output.type.description)
         }
+        // An amount of money has at most two decimals: a third is refused, never rounded away
+        // (`12.345` from a gateway is a defect of the gateway or of the flow's declaration).
+        if output.type == .currency, case .number(let n) = v, n != n.rounded(places: 2) {
+            throw .currencyDecimals(output.name, ResponseReader.shown(raw), place)
+        }
         return v
     }
 
@@ -847,6 +852,10 @@ extension ResponseReadError {
     /// `output paid: bool = json "paid"` answered with `"paid": null`
     static func nullOutput(_ name: String, _ type: String) -> ResponseReadError {
         ResponseReadError("response.nullOutput", "output '\(name)' should be \(type), but the response has null")
+    }
+    /// `output amount: currency = json "amount"` on `{"amount": 12.345}`
+    static func currencyDecimals(_ name: String, _ shown: String, _ place: String) -> ResponseReadError {
+        ResponseReadError("response.currencyDecimals", "output '\(name)': the response has \(shown) \(place), which has more than two decimals for currency")
     }
     /// `output id: text = json "data[x]"`
     static func badJSONPath(_ path: String) -> ResponseReadError {

@@ -184,14 +184,29 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
             task.cancel()
             return
         }
-        // Only to http or https, as `HTTPClient.redirect(from:response:)` decides.
-        guard let to = request.url, let scheme = to.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = to.host, !host.isEmpty else {
-            let shown = HTTPResponseParser.shown(Array((request.url?.absoluteString ?? "").utf8))
+        // Only to http or https, as `HTTPClient.redirect(from:response:)` decides from the
+        // `Location` itself: FoundationNetworking turns `mailto:a@b` or `file:///etc/passwd`
+        // into a path on the same server (`http://host/etc/passwd`) and would follow that.
+        var location: String?
+        for (k, v) in response.allHeaderFields {
+            if let k = k as? String, k.caseInsensitiveCompare("Location") == .orderedSame { location = v as? String }
+        }
+        let base = task.currentRequest?.url ?? s.request?.url
+        func refuse(_ shown: String) {
             s.error = .malformed("a redirect (\(response.statusCode)) was not followed: '\(shown)' is not an http or https URL with a host")
             completionHandler(nil)
             task.cancel()
-            return
+        }
+        guard let to = request.url, let scheme = to.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = to.host, !host.isEmpty else {
+            return refuse(HTTPResponseParser.shown(Array((location ?? request.url?.absoluteString ?? "").utf8)))
+        }
+        if let location {
+            let resolved = base.flatMap { URL(string: location, relativeTo: $0)?.absoluteURL }
+            guard let resolved, let scheme = resolved.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = resolved.host, !host.isEmpty else {
+                return refuse(HTTPResponseParser.shown(Array(location.utf8)))
+            }
         }
         var next = request
         // Credentials go only where they were meant to: never to another host (or scheme or port).

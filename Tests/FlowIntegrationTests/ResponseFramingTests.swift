@@ -205,6 +205,17 @@ final class ResponseFramingTests: XCTestCase {
         XCTAssertEqual(target.requestCount, 0)
     }
 
+    func testURLSessionNeverFollowsARedirectThatIsNotHTTPEither() throws {
+        for location in ["mailto:a@example.com", "file:///etc/passwd", "ftp://127.0.0.1:9/x"] {
+            let server = try LoopbackServer(reply: .redirect(status: 302, location: location))
+            defer { server.stop() }
+            XCTAssertThrowsError(try URLSessionTransport().send(HTTPRequest(method: "GET", url: server.url("/p"), timeout: 3), maxResponseBytes: 1 << 16),
+                                 location) { error in
+                XCTAssertEqual((error as? TransportError)?.kind, "malformed", "\(location): \(error)")
+            }
+        }
+    }
+
     func testARedirectLoopStopsAfterTheLimit() throws {
         let server = try LoopbackServer(reply: .redirect(status: 302, location: "/p"))
         defer { server.stop() }

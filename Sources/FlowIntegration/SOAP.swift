@@ -239,6 +239,10 @@ public enum SOAP {
             guard let e else { return ("", nil) }
             let written = text(e)
             if written.isEmpty { return ("", nil) }
+            // Only a qualified name (`local` or `prefix:local`) is resolved; any other text (`r x`,
+            // `a:b:c`) is the code as written, with no namespace (found by fuzzing).
+            let parts = written.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, parts.allSatisfy({ isNCName($0) }) else { return (written, nil) }
             let (uri, local) = document.resolve(qualifiedName: written, at: e)
             return (local, uri)
         }

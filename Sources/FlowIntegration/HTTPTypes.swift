@@ -63,11 +63,15 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: Data
+    /// When the IP's timeout runs out (set by the transport): reading outputs from the body
+    /// (`ResponseReader`) stops there too, as a `timeout` failure.
+    public var deadline: Date?
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data(), deadline: Date? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.deadline = deadline
     }
 
     public func header(_ name: String) -> String? {

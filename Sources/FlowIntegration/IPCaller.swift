@@ -252,26 +252,37 @@ public struct IPCaller: Sendable {
 /// From an HTTP response to outputs, or to a failure with its parsed error body.
 enum ResponseMapping {
     static func outputs(of response: HTTPResponse, plan: RequestPlan, redactor: Redactor) -> Reply {
-        if plan.isSOAP, let fault = SOAP.fault(in: response.body) {
-            return .failure(redactor.redact(CallFailure(kind: "soapFault", message: fault.message, status: response.status, code: fault.code)))
-        }
+        // One parse of the body serves the fault and the outputs, within the IP's deadline.
         var reader = ResponseReader(response: response, plan: plan)
+        if plan.isSOAP, let fault = reader.soapFault() {
+            return .failure(soapFailure(fault, status: response.status, redactor: redactor))
+        }
         var outputs: [String: Value] = [:]
         for o in plan.outputs {
             do throws(ResponseReadError) {
                 outputs[o.name] = redactor.redact(output: try reader.value(of: o))
             } catch {
-                return .failure(redactor.redact(CallFailure(kind: "malformed", message: error.message, status: response.status)))
+                // Reading past the IP's timeout is a timeout; anything else does not fit.
+                let kind = error.id == ResponseReadError.timeout.id ? "timeout" : "malformed"
+                return .failure(redactor.redact(CallFailure(kind: kind, message: error.message, status: response.status)))
             }
         }
         return .result(outputs)
     }
 
+    /// A SOAP fault as the flow's `error`: `code` its local name, `codeNamespace` the URI of its
+    /// prefix, `message` the fault string, `body` the detail.
+    static func soapFailure(_ fault: SOAP.Fault, status: Int, redactor: Redactor) -> CallFailure {
+        redactor.redact(CallFailure(kind: "soapFault", message: fault.message, status: status,
+                                    code: fault.code.isEmpty ? nil : fault.code, body: fault.detail,
+                                    codeNamespace: fault.code.isEmpty ? nil : fault.codeNamespace))
+    }
+
     /// A non-2xx response: the status, the decoded body, and the error message and code when the
     /// body says them (Stripe's `error.message`, `error.code`; a SOAP fault's string and code).
     static func failure(of response: HTTPResponse, plan: RequestPlan, redactor: Redactor) -> CallFailure {
-        if plan.isSOAP, let fault = SOAP.fault(in: response.body) {
-            return redactor.redact(CallFailure(kind: "soapFault", message: fault.message, status: response.status, code: fault.code))
+        if plan.isSOAP, let fault = SOAP.fault(in: response.body, deadline: response.deadline) {
+            return soapFailure(fault, status: response.status, redactor: redactor)
         }
         let body = try? Value.fromJSON(response.body)
         var message = "HTTP \(response.status) \(HTTPURLResponseText.reason(response.status))".trimmingCharacters(in: .whitespaces)

@@ -89,23 +89,35 @@ public struct ResponseReader: Sendable {
         guard let v = raw.coerced(to: output.type) else {
             throw .wrongType(output.name, ResponseReader.shown(raw), place, output.type.description)
         }
+        // An amount of money has at most two decimals: a third is refused, never rounded away
+        // (`12.345` from a gateway is a defect of the gateway or of the flow's declaration).
+        if output.type == .currency, case .number(let n) = v, n != n.rounded(places: 2) {
+            throw .currencyDecimals(output.name, ResponseReader.shown(raw), place)
+        }
         return v
     }
 
     /// The SOAP fault in the response (see `SOAP.fault(in:)`), from the same parse the outputs
     /// use, so a large SOAP body is parsed once; nil for a reader that is not SOAP, a body that is
     /// not an envelope, or an envelope without a fault.
-    public mutating func soapFault() -> (code: String, message: String)? {
+    public mutating func soapFault() -> SOAP.Fault? {
         guard isSOAP, let (document, _) = try? xmlDocument() else { return nil }
         return SOAP.fault(in: document)
     }
 
     private mutating func jsonDocument() throws(ResponseReadError) -> Value {
         if json == nil {
-            do throws(JSONReadError) {
-                json = .success(try Value.fromJSON(response.body))
-            } catch {
-                json = .failure(.notJSON(error.description))
+            // The JSON reader is linear in the body and bounded in depth; the deadline is
+            // checked on both sides of it.
+            if let deadline = response.deadline, Date() >= deadline {
+                json = .failure(.timeout)
+            } else {
+                do throws(JSONReadError) {
+                    json = .success(try Value.fromJSON(response.body))
+                } catch {
+                    json = .failure(.notJSON(error.description))
+                }
+                if let deadline = response.deadline, Date() >= deadline { json = .failure(.timeout) }
             }
         }
         return try json!.get()
@@ -114,7 +126,7 @@ public struct ResponseReader: Sendable {
     private mutating func xmlDocument() throws(ResponseReadError) -> (XMLBody, XMLBody.Element?) {
         if xml == nil {
             do throws(ResponseReadError) {
-                let document = try XMLBody.parse(response.body)
+                let document = try XMLBody.parse(response.body, deadline: response.deadline)
                 if isSOAP {
                     guard let body = SOAP.bodyPayload(document) else { throw .notSOAP }
                     xml = .success((document, body))
@@ -147,16 +159,35 @@ public struct XMLBody: Sendable {
         public let index: Int
     }
 
-    /// How much `parse` accepts.
+    /// How much `parse` accepts. Besides the size, every count whose cost grows faster than the
+    /// document is bounded: libxml2 compares each attribute of an element with the ones before
+    /// it (a thousand attributes on one element cost a million comparisons), and looks each
+    /// prefix up through every namespace declaration in scope.
     public struct Limits: Sendable {
         /// The largest document, in bytes.
         public var maxBytes: Int
         /// The deepest nesting of elements.
         public var maxDepth: Int
+        /// The most attributes on one element, namespace declarations included.
+        public var maxAttributes: Int
+        /// The most namespace declarations on one element.
+        public var maxNamespaceDeclarations: Int
+        /// The most namespace declarations in scope at once (on an element and its ancestors).
+        public var maxNamespacesInScope: Int
+        /// The most elements in the document.
+        public var maxElements: Int
+        /// The longest element or attribute name, prefix included, in bytes.
+        public var maxNameBytes: Int
 
-        public init(maxBytes: Int = 32 << 20, maxDepth: Int = 256) {
+        public init(maxBytes: Int = 32 << 20, maxDepth: Int = 256, maxAttributes: Int = 256, maxNamespaceDeclarations: Int = 128,
+                    maxNamespacesInScope: Int = 512, maxElements: Int = 2_000_000, maxNameBytes: Int = 1024) {
             self.maxBytes = maxBytes
             self.maxDepth = maxDepth
+            self.maxAttributes = maxAttributes
+            self.maxNamespaceDeclarations = maxNamespaceDeclarations
+            self.maxNamespacesInScope = maxNamespacesInScope
+            self.maxElements = maxElements
+            self.maxNameBytes = maxNameBytes
         }
     }
 
@@ -177,6 +208,9 @@ public struct XMLBody: Sendable {
         var textEnd: Int32
         var attributeStart: Int32
         var attributeEnd: Int32
+        /// The namespace declarations on this element: `declarations[declarationStart..<declarationEnd]`.
+        var declarationStart: Int32 = 0
+        var declarationEnd: Int32 = 0
     }
 
     struct Attribute: Sendable {
@@ -188,6 +222,8 @@ public struct XMLBody: Sendable {
     var nodes: [Node] = []
     var texts: [String] = []
     var attributes: [Attribute] = []
+    /// Namespace declarations (`xmlns:p="uri"`, `xmlns="uri"` with an empty prefix), by element.
+    var declarations: [(prefix: String, uri: String)] = []
 
     /// The namespace of XML Schema instance attributes (`xsi:nil`).
     public static let schemaInstance = "http://www.w3.org/2001/XMLSchema-instance"
@@ -235,6 +271,29 @@ public struct XMLBody: Sendable {
             if q.local == local && q.uri == namespace { return a.value }
         }
         return nil
+    }
+
+    /// A qualified name written in the element's content or an attribute value (a SOAP
+    /// `faultcode` such as `soap:Client.CardDeclined`), resolved with the namespace declarations
+    /// in scope at `e`: its namespace URI and local name. Without a prefix, the default namespace
+    /// (empty when there is none). The URI is nil when the prefix is not declared or `qname` is
+    /// not `prefix:local`.
+    public func resolve(qualifiedName qname: String, at e: Element) -> (uri: String?, local: String) {
+        let parts = qname.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let prefix = parts.count == 2 ? String(parts[0]) : ""
+        let local = parts.count == 2 ? String(parts[1]) : qname
+        guard parts.count == 1 || (!parts[0].isEmpty && !parts[1].isEmpty && !parts[1].contains(":")) else { return (nil, qname) }
+        if prefix == "xml" { return ("http://www.w3.org/XML/1998/namespace", local) }
+        var at: Int32 = Int32(e.index)
+        while at >= 0 {
+            let n = nodes[Int(at)]
+            // The last declaration of a prefix on one element wins (libxml2 refuses two anyway).
+            for d in declarations[Int(n.declarationStart)..<Int(n.declarationEnd)].reversed() where d.prefix == prefix {
+                return (d.uri, local)
+            }
+            at = n.parent
+        }
+        return (prefix.isEmpty ? "" : nil, local)
     }
 
     /// Whether the element says it has no value: `xsi:nil="true"` (or `"1"`).
@@ -318,12 +377,19 @@ public struct XMLBody: Sendable {
     /// Parses an XML document. Refused: more than `limits.maxBytes`; a DTD (`<!DOCTYPE`); any
     /// well-formedness or namespace error; nesting deeper than `limits.maxDepth`; a document that
     /// is not UTF-8, UTF-16 or an ASCII-compatible encoding it declares.
-    public static func parse(_ data: Data, limits: Limits = Limits()) throws(ResponseReadError) -> XMLBody {
+    ///
+    /// Also refused before libxml2 sees the document: more attributes or namespace declarations
+    /// on one element, or namespaces in scope, than `limits` allow. While parsing: more elements
+    /// or a longer name than they allow, and, with a `deadline`, a parse still running then
+    /// (`response.timeout`).
+    public static func parse(_ data: Data, limits: Limits = Limits(), deadline: Date? = nil) throws(ResponseReadError) -> XMLBody {
         guard data.count <= limits.maxBytes else { throw .xmlTooLarge(limits.maxBytes) }
         let input = try utf8Input(data)
         try checkProlog(input)
         try checkInstructions(input)
-        let builder = XMLTreeBuilder(maxDepth: limits.maxDepth)
+        try checkShape(input, limits: limits)
+        if let deadline, Date() >= deadline { throw .timeout }
+        let builder = XMLTreeBuilder(limits: limits, deadline: deadline)
         // Fed as a stream, in chunks: given all the data at once, libxml2's push parser refuses
         // a document over 10,000,000 bytes ("huge input lookup") unless XML_PARSE_HUGE is on,
         // which XMLParser cannot set.
@@ -436,6 +502,100 @@ public struct XMLBody: Sendable {
         if found { throw .xmlSyntax("a processing instruction has no data", 1) }
     }
 
+    /// Refuses a document with an element of more attributes or namespace declarations than
+    /// `limits` allow, more namespace declarations in scope at once, or deeper nesting: the
+    /// shapes whose cost in libxml2 grows faster than their size. One pass over the bytes, with
+    /// XML's own rules for comments, CDATA sections, processing instructions and quoted
+    /// attribute values, so nothing is counted twice or missed in a document libxml2 accepts.
+    static func checkShape(_ data: Data, limits: Limits) throws(ResponseReadError) {
+        if let error = data.withUnsafeBytes({ shapeError($0, limits) }) { throw error }
+    }
+
+    private static func shapeError(_ raw: UnsafeRawBufferPointer, _ limits: Limits) -> ResponseReadError? {
+        let u = raw.bindMemory(to: UInt8.self)
+        let n = u.count
+        /// The index just past the first `end` at or after `k` (or `n`).
+        func skip(past end: StaticString, from k: Int) -> Int {
+            let e = end.utf8Start
+            let m = end.utf8CodeUnitCount
+            var j = k
+            while j + m <= n {
+                if u[j] == e[0] {
+                    var all = true
+                    for t in 1..<m where u[j + t] != e[t] { all = false; break }
+                    if all { return j + m }
+                }
+                j += 1
+            }
+            return n
+        }
+        func starts(_ s: StaticString, at k: Int) -> Bool {
+            let m = s.utf8CodeUnitCount
+            guard k + m <= n else { return false }
+            for t in 0..<m where u[k + t] != s.utf8Start[t] { return false }
+            return true
+        }
+        // The declarations each open element added to the scope.
+        var scope: [Int] = []
+        var inScope = 0
+        var i = 0
+        while i < n {
+            guard u[i] == UInt8(ascii: "<") else { i += 1; continue }
+            if starts("<!--", at: i) { i = skip(past: "-->", from: i + 4); continue }
+            if starts("<![CDATA[", at: i) { i = skip(past: "]]>", from: i + 9); continue }
+            if starts("<?", at: i) { i = skip(past: "?>", from: i + 2); continue }
+            if starts("<!", at: i) { i = skip(past: ">", from: i + 2); continue }
+            if starts("</", at: i) {
+                i = skip(past: ">", from: i + 2)
+                if let last = scope.popLast() { inScope -= last }
+                continue
+            }
+            // A start tag: count `=` outside quoted values, and `xmlns` names before them.
+            var j = i + 1
+            var attributes = 0
+            var declarations = 0
+            var quote: UInt8 = 0
+            var nameStart = -1
+            var selfClosing = false
+            while j < n {
+                let c = u[j]
+                if quote != 0 {
+                    if c == quote { quote = 0 }
+                } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                    quote = c
+                } else if c == UInt8(ascii: ">") {
+                    selfClosing = j > i + 1 && u[j - 1] == UInt8(ascii: "/")
+                    break
+                } else if c == UInt8(ascii: "=") {
+                    attributes += 1
+                    if nameStart >= 0, starts("xmlns", at: nameStart),
+                       nameStart + 5 == j || u[nameStart + 5] == UInt8(ascii: ":") || u[nameStart + 5] == 0x20 || u[nameStart + 5] == 0x09
+                        || u[nameStart + 5] == 0x0A || u[nameStart + 5] == 0x0D {
+                        declarations += 1
+                    }
+                    nameStart = -1
+                } else if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
+                    // Blanks end nothing: `a = "1"` is one attribute named `a`.
+                } else if u[j - 1] == 0x20 || u[j - 1] == 0x09 || u[j - 1] == 0x0A || u[j - 1] == 0x0D {
+                    // A name starts after blanks (the element's own name, after `<`, is not one).
+                    nameStart = j
+                }
+                j += 1
+            }
+            if attributes > limits.maxAttributes { return .xmlTooManyAttributes(limits.maxAttributes) }
+            if declarations > limits.maxNamespaceDeclarations { return .xmlTooManyNamespaces(limits.maxNamespaceDeclarations) }
+            i = j + 1
+            if !selfClosing {
+                guard scope.count < limits.maxDepth else { return .xmlTooDeep(limits.maxDepth) }
+                scope.append(declarations)
+            }
+            inScope += declarations
+            if inScope > limits.maxNamespacesInScope { return .xmlTooManyNamespaces(limits.maxNamespacesInScope) }
+            if selfClosing { inScope -= declarations }
+        }
+        return nil
+    }
+
     /// Refuses a document whose prolog (what comes before the document element) holds a
     /// `<!DOCTYPE` or anything but an XML declaration, processing instructions, comments and
     /// white space, or that has no element at all.
@@ -494,10 +654,28 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
     private var nameIndex: [XMLBody.QName: Int32] = [:]
     /// The URIs each prefix is bound to, innermost last.
     private var prefixes: [String: [String]] = ["xml": ["http://www.w3.org/XML/1998/namespace"]]
-    private let maxDepth: Int
+    /// Declarations reported for the element about to start.
+    private var pending: [(prefix: String, uri: String)] = []
+    private let limits: XMLBody.Limits
+    private var maxDepth: Int { limits.maxDepth }
+    private let deadline: Date?
+    private var events = 0
+    /// Whether the last event was character data of the open element (the next piece joins it).
+    private var lastWasText = false
 
-    init(maxDepth: Int) {
-        self.maxDepth = maxDepth
+    init(limits: XMLBody.Limits, deadline: Date?) {
+        self.limits = limits
+        self.deadline = deadline
+    }
+
+    /// Counts an event; every 512th, stops the parse when the deadline has passed.
+    private func tick(_ parser: XMLParser) -> Bool {
+        events += 1
+        if events & 511 == 0, let deadline, Date() >= deadline {
+            fail(parser, .timeout)
+            return false
+        }
+        return true
     }
 
     private func fail(_ parser: XMLParser, _ error: ResponseReadError) {
@@ -515,6 +693,7 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, didStartMappingPrefix prefix: String, toURI namespaceURI: String) {
         prefixes[prefix, default: []].append(namespaceURI)
+        pending.append((prefix, namespaceURI))
     }
 
     func parser(_ parser: XMLParser, didEndMappingPrefix prefix: String) {
@@ -523,8 +702,15 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes attributeDict: [String: String]) {
-        guard failure == nil else { return }
+        guard failure == nil, tick(parser) else { return }
+        lastWasText = false
         guard open.count < maxDepth else { return fail(parser, .xmlTooDeep(maxDepth)) }
+        guard body.nodes.count < limits.maxElements else { return fail(parser, .xmlTooManyElements(limits.maxElements)) }
+        guard attributeDict.count <= limits.maxAttributes else { return fail(parser, .xmlTooManyAttributes(limits.maxAttributes)) }
+        guard (qName ?? elementName).utf8.count <= limits.maxNameBytes,
+              attributeDict.keys.allSatisfy({ $0.utf8.count <= limits.maxNameBytes }) else {
+            return fail(parser, .xmlNameTooLong(limits.maxNameBytes))
+        }
         guard !open.isEmpty || body.nodes.isEmpty else {
             return fail(parser, .xmlSyntax("there is more after the document element", parser.lineNumber))
         }
@@ -545,9 +731,13 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
             }
             body.attributes.append(XMLBody.Attribute(name: intern(XMLBody.QName(uri: uri, local: String(local))), value: value))
         }
+        let declarationStart = Int32(body.declarations.count)
+        body.declarations += pending
+        pending.removeAll(keepingCapacity: true)
         body.nodes.append(XMLBody.Node(
             name: intern(XMLBody.QName(uri: namespaceURI ?? "", local: elementName)), parent: parent,
-            textStart: textStart, textEnd: textStart, attributeStart: attributeStart, attributeEnd: Int32(body.attributes.count)))
+            textStart: textStart, textEnd: textStart, attributeStart: attributeStart, attributeEnd: Int32(body.attributes.count),
+            declarationStart: declarationStart, declarationEnd: Int32(body.declarations.count)))
         if parent >= 0 {
             let p = Int(parent)
             if body.nodes[p].lastChild >= 0 {
@@ -561,18 +751,30 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        guard failure == nil, let index = open.popLast() else { return }
+        guard failure == nil, tick(parser), let index = open.popLast() else { return }
+        lastWasText = false
         body.nodes[Int(index)].textEnd = Int32(body.texts.count)
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard failure == nil, !open.isEmpty else { return }
-        body.texts.append(string)
+        guard failure == nil, tick(parser), !open.isEmpty else { return }
+        addText(string)
     }
 
     func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        guard failure == nil, !open.isEmpty else { return }
-        body.texts.append(String(decoding: CDATABlock, as: UTF8.self))
+        guard failure == nil, tick(parser), !open.isEmpty else { return }
+        addText(String(decoding: CDATABlock, as: UTF8.self))
+    }
+
+    /// Character data joins the piece before it when nothing came between (libxml2 reports
+    /// text in pieces, one per entity reference), so the texts stay as few as the elements.
+    private func addText(_ string: String) {
+        if lastWasText, !body.texts.isEmpty {
+            body.texts[body.texts.count - 1] += string
+        } else {
+            body.texts.append(string)
+        }
+        lastWasText = true
     }
 
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
@@ -651,6 +853,10 @@ extension ResponseReadError {
     static func nullOutput(_ name: String, _ type: String) -> ResponseReadError {
         ResponseReadError("response.nullOutput", "output '\(name)' should be \(type), but the response has null")
     }
+    /// `output amount: currency = json "amount"` on `{"amount": 12.345}`
+    static func currencyDecimals(_ name: String, _ shown: String, _ place: String) -> ResponseReadError {
+        ResponseReadError("response.currencyDecimals", "output '\(name)': the response has \(shown) \(place), which has more than two decimals for currency")
+    }
     /// `output id: text = json "data[x]"`
     static func badJSONPath(_ path: String) -> ResponseReadError {
         ResponseReadError("response.badJSONPath", "'\(path)' is not a JSON path")
@@ -697,6 +903,24 @@ extension ResponseReadError {
     }
     /// `<a><b>` and nothing more
     static let xmlIncomplete = ResponseReadError("response.xmlIncomplete", "the XML response ends before its document element is closed")
+    /// reading the outputs of a response still going when the IP's timeout runs out
+    static let timeout = ResponseReadError("response.timeout", "reading the response took longer than the IP's timeout")
+    /// `<a a1="" a2="" … a300=""/>`
+    static func xmlTooManyAttributes(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlTooManyAttributes", "the XML response has an element with more than \(limit) attributes")
+    }
+    /// `<a xmlns:p1="u1" … xmlns:p200="u200"/>`
+    static func xmlTooManyNamespaces(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlTooManyNamespaces", "the XML response declares more than \(limit) namespaces at once")
+    }
+    /// three million `<a/>`
+    static func xmlTooManyElements(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlTooManyElements", "the XML response has more than \(limit) elements")
+    }
+    /// `<aaaa…a/>` with a name of 2,000 characters
+    static func xmlNameTooLong(_ limit: Int) -> ResponseReadError {
+        ResponseReadError("response.xmlNameTooLong", "the XML response has a name longer than \(limit) bytes")
+    }
     /// 257 nested elements
     static func xmlTooDeep(_ limit: Int) -> ResponseReadError {
         ResponseReadError("response.xmlTooDeep", "the XML response is nested more than \(limit) levels deep")

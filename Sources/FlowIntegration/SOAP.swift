@@ -189,17 +189,39 @@ public enum SOAP {
         return document.children(of: root).first { document.localName(of: $0) == "Body" && document.namespace(of: $0) == ns }
     }
 
-    /// The fault in a SOAP response, if it is one: for 1.1 the texts of `faultcode` and
-    /// `faultstring`, for 1.2 of `Code/Value` and the first `Reason/Text`, trimmed. The code is
-    /// as the service wrote it (`soap:Server`, `env:Receiver`). Nil when the body is not a SOAP
-    /// envelope or its `Body` holds no `Fault`.
-    public static func fault(in data: Data) -> (code: String, message: String)? {
-        guard let document = try? XMLBody.parse(data) else { return nil }
+    /// A SOAP fault as a flow's `error` shows it.
+    public struct Fault: Sendable, Equatable {
+        /// The fault code's local name, its prefix resolved (`Client.CardDeclined` for
+        /// `soap:Client.CardDeclined`); for SOAP 1.2 the most specific code: the innermost
+        /// `Subcode/Value`, or `Code/Value` when there is no subcode. Empty when the fault has none.
+        public var code: String
+        /// The namespace URI the code's prefix is bound to (the envelope's namespace for
+        /// `soap:Server`); empty for an unprefixed code outside any default namespace; nil when
+        /// the prefix is not declared.
+        public var codeNamespace: String?
+        /// `faultstring` (1.1) or the first `Reason/Text` (1.2), trimmed.
+        public var message: String
+        /// The fault's `detail` (1.1) or `Detail` (1.2) as a value (see `SOAP.value(of:in:)`);
+        /// nil when it has none.
+        public var detail: Value?
+
+        public init(code: String, codeNamespace: String?, message: String, detail: Value? = nil) {
+            self.code = code
+            self.codeNamespace = codeNamespace
+            self.message = message
+            self.detail = detail
+        }
+    }
+
+    /// The fault in a SOAP response, if it is one; nil when the body is not a SOAP envelope or
+    /// its `Body` holds no `Fault`.
+    public static func fault(in data: Data, deadline: Date? = nil) -> Fault? {
+        guard let document = try? XMLBody.parse(data, deadline: deadline) else { return nil }
         return fault(in: document)
     }
 
     /// See `fault(in: Data)`.
-    public static func fault(in document: XMLBody) -> (code: String, message: String)? {
+    public static func fault(in document: XMLBody) -> Fault? {
         guard let body = bodyPayload(document) else { return nil }
         let ns = document.namespace(of: body)
         guard let fault = document.children(of: body).first(where: {
@@ -212,12 +234,86 @@ public enum SOAP {
             }
         }
         func text(_ e: XMLBody.Element?) -> String { e.map { document.text(of: $0).trimmingBlanksForXML() } ?? "" }
-        if ns == namespace11 {
-            return (text(child(fault, "faultcode", inEnvelope: false)), text(child(fault, "faultstring", inEnvelope: false)))
+        /// A code element's text as a qualified name resolved where it stands.
+        func code(_ e: XMLBody.Element?) -> (String, String?) {
+            guard let e else { return ("", nil) }
+            let written = text(e)
+            if written.isEmpty { return ("", nil) }
+            // Only a qualified name (`local` or `prefix:local`) is resolved; any other text (`r x`,
+            // `a:b:c`) is the code as written, with no namespace (found by fuzzing).
+            let parts = written.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, parts.allSatisfy({ isNCName($0) }) else { return (written, nil) }
+            let (uri, local) = document.resolve(qualifiedName: written, at: e)
+            return (local, uri)
         }
-        let code = child(fault, "Code", inEnvelope: true).flatMap { child($0, "Value", inEnvelope: true) }
+        if ns == namespace11 {
+            let (c, uri) = code(child(fault, "faultcode", inEnvelope: false))
+            let detail = child(fault, "detail", inEnvelope: false).map { Self.value(of: $0, in: document) }
+            return Fault(code: c, codeNamespace: uri, message: text(child(fault, "faultstring", inEnvelope: false)),
+                         detail: detail == .null ? nil : detail)
+        }
+        // SOAP 1.2: Code/Value, then each Subcode/Value inside it; the innermost is the most specific.
+        var codeElement = child(fault, "Code", inEnvelope: true)
+        var codeValue = codeElement.flatMap { child($0, "Value", inEnvelope: true) }
+        while let current = codeElement, let sub = child(current, "Subcode", inEnvelope: true),
+              let subValue = child(sub, "Value", inEnvelope: true) {
+            codeValue = subValue
+            codeElement = sub
+        }
+        let (c, uri) = code(codeValue)
         let reason = child(fault, "Reason", inEnvelope: true).flatMap { child($0, "Text", inEnvelope: true) }
-        return (text(code), text(reason))
+        let detail = child(fault, "Detail", inEnvelope: true).map { Self.value(of: $0, in: document) }
+        return Fault(code: c, codeNamespace: uri, message: text(reason), detail: detail == .null ? nil : detail)
+    }
+
+    /// An element as a value, for a fault's detail: an element with child elements is an object
+    /// keyed by their local names (a name that occurs more than once gives a list, in document
+    /// order); one without is its text, trimmed; an empty one, or one with `xsi:nil="true"`, is
+    /// null. Attributes are left out. Built without recursion.
+    public static func value(of element: XMLBody.Element, in document: XMLBody) -> Value {
+        struct Frame {
+            var element: XMLBody.Element
+            var children: [XMLBody.Element]
+            var next = 0
+            var fields: [String: Value] = [:]
+            var repeated: Set<String> = []
+        }
+        func leaf(_ e: XMLBody.Element) -> Value {
+            if document.isNil(e) { return .null }
+            let t = document.text(of: e).trimmingBlanksForXML()
+            return t.isEmpty ? .null : .text(t)
+        }
+        func add(_ v: Value, _ name: String, to frame: inout Frame) {
+            if frame.repeated.contains(name), case .list(var items)? = frame.fields[name] {
+                items.append(v)
+                frame.fields[name] = .list(items)
+            } else if let first = frame.fields[name] {
+                frame.fields[name] = .list([first, v])
+                frame.repeated.insert(name)
+            } else {
+                frame.fields[name] = v
+            }
+        }
+        var stack = [Frame(element: element, children: document.children(of: element))]
+        while var top = stack.popLast() {
+            if top.next < top.children.count {
+                let child = top.children[top.next]
+                top.next += 1
+                let grandchildren = document.children(of: child)
+                if grandchildren.isEmpty || document.isNil(child) {
+                    add(leaf(child), document.localName(of: child), to: &top)
+                    stack.append(top)
+                } else {
+                    stack.append(top)
+                    stack.append(Frame(element: child, children: grandchildren))
+                }
+                continue
+            }
+            let v: Value = top.children.isEmpty ? leaf(top.element) : .object(top.fields)
+            guard !stack.isEmpty else { return v }
+            add(v, document.localName(of: top.element), to: &stack[stack.count - 1])
+        }
+        return .null
     }
 }
 

@@ -29,44 +29,66 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest, maxResponseBytes: Int) throws(TransportError) -> HTTPResponse {
-        guard let scheme = request.url.scheme?.lowercased(), request.url.host != nil else { throw .invalidURL(request.url.absoluteString) }
+        guard let scheme = request.url.scheme?.lowercased(), let host = request.url.host, !host.isEmpty else {
+            throw .invalidURL(request.url.absoluteString)
+        }
         if scheme == "https" { return try tls.send(request, maxResponseBytes: maxResponseBytes) }
         guard scheme == "http" else { throw .invalidURL(request.url.absoluteString) }
         let deadline = Date().addingTimeInterval(request.timeout)
         var current = request
         var redirects = 0
         while true {
-            let response = try exchange(current, deadline: deadline, limit: maxResponseBytes, timeout: request.timeout)
-            guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else { return response }
+            var response = try exchange(current, deadline: deadline, limit: maxResponseBytes, timeout: request.timeout)
+            response.deadline = deadline
+            guard let next = try Self.redirect(from: current, response: response) else { return response }
             redirects += 1
             if redirects > maxRedirects { throw .tooManyRedirects }
-            guard let next = URL(string: location, relativeTo: current.url)?.absoluteURL else { return response }
-            var follow = current
-            follow.url = next
-            if response.status == 303 || ((response.status == 301 || response.status == 302) && current.method == "POST") {
-                follow.method = "GET"
-                follow.body = nil
-                follow.bodyCarriesCredentials = false
-                follow.headers.removeAll { ["content-type", "content-length"].contains($0.name.lowercased()) }
-            }
-            // Credentials go only where they were meant to: never to another host, scheme or port.
-            if current.leavesOrigin(to: next) {
-                if follow.bodyCarriesCredentials && follow.body != nil { throw .credentialsRedirect(next.host ?? next.absoluteString) }
-                follow.headers.removeAll { current.isCredentialHeader($0.name) }
-            }
-            if next.scheme?.lowercased() == "https" {
-                var rest = follow
+            if next.url.scheme?.lowercased() == "https" {
+                var rest = next
                 rest.timeout = max(0.001, deadline.timeIntervalSinceNow)
-                return try tls.send(rest, maxResponseBytes: maxResponseBytes)
+                var response = try tls.send(rest, maxResponseBytes: maxResponseBytes)
+                response.deadline = deadline
+                return response
             }
-            current = follow
+            current = next
         }
+    }
+
+    /// The request a redirect leads to, or nil when `response` is not one to follow (not 301,
+    /// 302, 303, 307 or 308, or without `Location`: the response is then the answer). A
+    /// `Location` that is not a URL, or leads anywhere but http or https with a host, is a
+    /// `malformed` failure, never followed. A 303 (and a 301 or 302 to a POST) becomes a GET
+    /// without a body; credentials never go to another host, scheme or port.
+    public static func redirect(from current: HTTPRequest, response: HTTPResponse) throws(TransportError) -> HTTPRequest? {
+        guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else { return nil }
+        let shown = HTTPResponseParser.shown(Array(location.utf8))
+        guard !location.isEmpty, let next = URL(string: location, relativeTo: current.url)?.absoluteURL else {
+            throw .malformed("a redirect (\(response.status)) was not followed: its Location '\(shown)' is not a URL")
+        }
+        guard let scheme = next.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = next.host, !host.isEmpty,
+              next.port.map({ (1...65535).contains($0) }) ?? true else {
+            throw .malformed("a redirect (\(response.status)) was not followed: '\(shown)' is not an http or https URL with a host")
+        }
+        var follow = current
+        follow.url = next
+        if response.status == 303 || ((response.status == 301 || response.status == 302) && current.method == "POST") {
+            follow.method = "GET"
+            follow.body = nil
+            follow.bodyCarriesCredentials = false
+            follow.headers.removeAll { ["content-type", "content-length"].contains($0.name.lowercased()) }
+        }
+        // Credentials go only where they were meant to: never to another host, scheme or port.
+        if current.leavesOrigin(to: next) {
+            if follow.bodyCarriesCredentials && follow.body != nil { throw .credentialsRedirect(next.host ?? next.absoluteString) }
+            follow.headers.removeAll { current.isCredentialHeader($0.name) }
+        }
+        return follow
     }
 
     // MARK: - One exchange
 
     private func exchange(_ request: HTTPRequest, deadline: Date, limit: Int, timeout: Double) throws(TransportError) -> HTTPResponse {
-        let host = request.url.host!
+        guard let host = request.url.host, !host.isEmpty else { throw .invalidURL(request.url.absoluteString) }
         let port = request.url.port ?? 80
         let key = "\(host):\(port)"
         var target = request.url.path.isEmpty ? "/" : request.url.path
@@ -212,124 +234,28 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
             // Nothing sent yet on a reused connection: safe to send on a new one.
             throw fresh || (sent > 0 && !replayable) ? .connection("the connection to \(host) was closed while sending") : .connection("stale")
         }
-        var reader = ResponseBytes(fd: fd, deadline: deadline, limit: limit, timeout: timeout, waiter: wait)
-        // The whole request went out: only a replayable one is sent again if no answer comes.
-        return try reader.read(host: host, fresh: fresh || !replayable)
-    }
-
-    /// Reads a response from a socket: status line, headers, body by Content-Length, chunks, or
-    /// until the server closes.
-    private struct ResponseBytes {
-        let fd: Int32
-        let deadline: Date
-        let limit: Int
-        let timeout: Double
-        let waiter: (Int32, Int16, Date) -> Readiness
-        var buffer: [UInt8] = []
-        var start = 0
-        var total = 0
-
-        init(fd: Int32, deadline: Date, limit: Int, timeout: Double, waiter: @escaping (Int32, Int16, Date) -> Readiness) {
-            self.fd = fd
-            self.deadline = deadline
-            self.limit = limit
-            self.timeout = timeout
-            self.waiter = waiter
-        }
-
-        /// Reads more bytes; false at the end of the stream.
-        mutating func fill() throws(TransportError) -> Bool {
-            var chunk = [UInt8](repeating: 0, count: 16384)
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        var parser = HTTPResponseParser(limits: HTTPResponseLimits(maxBodyBytes: limit), host: host,
+                                        isHead: bytes.starts(with: "HEAD ".utf8)) { () throws(TransportError) -> ArraySlice<UInt8>? in
             while true {
                 let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n > 0 {
-                    total += n
-                    if total > limit + 65536 { throw .tooLarge(limit) }
-                    if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-                    buffer += chunk[0..<n]
-                    return true
-                }
-                if n == 0 { return false }
+                if n > 0 { return chunk[0..<n] }
+                if n == 0 { return nil }
                 if errno == EAGAIN || errno == EWOULDBLOCK {
-                    if waiter(fd, Int16(POLLIN), deadline) == .timedOut { throw .timeout(timeout) }
+                    if self.wait(fd, events: Int16(POLLIN), deadline: deadline) == .timedOut { throw .timeout(timeout) }
                     continue
                 }
                 if errno == EINTR { continue }
                 throw .connection(String(cString: strerror(errno)))
             }
         }
-
-        mutating func line() throws(TransportError) -> String? {
-            while true {
-                if let i = buffer[start...].firstIndex(of: 10) {
-                    var end = i
-                    if end > start && buffer[end - 1] == 13 { end -= 1 }
-                    let text = String(decoding: buffer[start..<end], as: UTF8.self)
-                    start = i + 1
-                    return text
-                }
-                if buffer.count - start > 65536 { throw .connection("a response header line is too long") }
-                guard try fill() else { return nil }
-            }
-        }
-
-        mutating func take(_ count: Int) throws(TransportError) -> ArraySlice<UInt8> {
-            while buffer.count - start < count {
-                guard try fill() else { throw .connection("the connection closed in the middle of the body") }
-            }
-            let slice = buffer[start..<start + count]
-            start += count
-            return slice
-        }
-
-        mutating func read(host: String, fresh: Bool) throws(TransportError) -> (HTTPResponse, Bool) {
-            guard let statusLine = try line() else {
-                throw fresh ? .connection("\(host) closed the connection without answering") : .connection("stale")
-            }
-            let parts = statusLine.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-                throw .connection("not an HTTP response from \(host)")
-            }
-            var headers: [(name: String, value: String)] = []
-            while true {
-                guard let l = try line() else { throw .connection("the connection closed in the middle of the headers") }
-                if l.isEmpty { break }
-                guard let colon = l.firstIndex(of: ":") else { continue }
-                headers.append((String(l[..<colon]), l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
-            }
-            if status == 100 { return try read(host: host, fresh: fresh) }
-            func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
-            var keep = parts[0] == "HTTP/1.1" && header("connection")?.lowercased() != "close"
-            var body: [UInt8] = []
-            if status == 204 || status == 304 {
-                // No body.
-            } else if header("transfer-encoding")?.lowercased().contains("chunked") == true {
-                while true {
-                    guard let sizeLine = try line(), let size = Int(sizeLine.split(separator: ";")[0].trimmingCharacters(in: .whitespaces), radix: 16) else {
-                        throw .connection("a chunked body is malformed")
-                    }
-                    if size == 0 {
-                        while let trailer = try line(), !trailer.isEmpty {}
-                        break
-                    }
-                    if body.count + size > limit { throw .tooLarge(limit) }
-                    body += try take(size)
-                    _ = try line()
-                }
-            } else if let lengthText = header("content-length"), let length = Int(lengthText) {
-                if length > limit { throw .tooLarge(limit) }
-                body = Array(try take(length))
-            } else {
-                keep = false
-                while try fill() {
-                    if buffer.count - start > limit { throw .tooLarge(limit) }
-                }
-                body = Array(buffer[start...])
-                start = buffer.count
-            }
-            // Bytes left over mean a confused exchange: do not reuse the connection.
-            if start != buffer.count { keep = false }
-            return (HTTPResponse(status: status, headers: headers, body: Data(body)), keep)
+        do throws(TransportError) {
+            return try parser.read()
+        } catch {
+            // Nothing at all came back on a reused connection: the server had closed it. The
+            // whole request went out, so only a replayable one is sent again.
+            if case .connection = error, parser.bytesReceived == 0, !fresh, replayable { throw .connection("stale") }
+            throw error
         }
     }
 }

@@ -20,6 +20,9 @@ public enum TransportError: Error, Sendable, Equatable {
     case tooManyRedirects
     /// A redirect to another host, scheme or port that would have carried a secret in the body.
     case credentialsRedirect(String)
+    /// A reply that is not valid HTTP, or a redirect that cannot be followed (to a URL that is not
+    /// http or https): what is wrong and where, for `error.message`.
+    case malformed(String)
 
     /// The `error.kind` a flow's handler sees.
     public var kind: String {
@@ -28,6 +31,7 @@ public enum TransportError: Error, Sendable, Equatable {
         case .timeout: "timeout"
         case .tls: "tls"
         case .tooLarge: "tooLarge"
+        case .malformed: "malformed"
         }
     }
 
@@ -41,6 +45,7 @@ public enum TransportError: Error, Sendable, Equatable {
         case .invalidURL(let url): "'\(url)' is not a valid http or https URL"
         case .tooManyRedirects: "too many redirects"
         case .credentialsRedirect(let host): "a redirect to \(host) was not followed: the request carries a secret"
+        case .malformed(let detail): detail
         }
     }
 
@@ -106,6 +111,7 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
         r.timeoutInterval = request.timeout.rounded(.up) + 1
         for h in request.headers { r.addValue(h.value, forHTTPHeaderField: h.name) }
         r.httpBody = request.body
+        let deadline = Date().addingTimeInterval(request.timeout)
         let task = session.dataTask(with: r)
         let state = TaskState(limit: maxResponseBytes)
         state.request = request
@@ -136,7 +142,7 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
             if let k = k as? String, let v = v as? String { headers.append((k, v)) }
         }
         headers.sort { $0.name.lowercased() < $1.name.lowercased() }
-        return HTTPResponse(status: response.statusCode, headers: headers, body: state.data)
+        return HTTPResponse(status: response.statusCode, headers: headers, body: state.data, deadline: deadline)
     }
 
     private func state(_ task: URLSessionTask) -> TaskState? {
@@ -177,6 +183,30 @@ public final class URLSessionTransport: NSObject, HTTPTransport, URLSessionDataD
             completionHandler(nil)
             task.cancel()
             return
+        }
+        // Only to http or https, as `HTTPClient.redirect(from:response:)` decides from the
+        // `Location` itself: FoundationNetworking turns `mailto:a@b` or `file:///etc/passwd`
+        // into a path on the same server (`http://host/etc/passwd`) and would follow that.
+        var location: String?
+        for (k, v) in response.allHeaderFields {
+            if let k = k as? String, k.caseInsensitiveCompare("Location") == .orderedSame { location = v as? String }
+        }
+        let base = task.currentRequest?.url ?? s.request?.url
+        func refuse(_ shown: String) {
+            s.error = .malformed("a redirect (\(response.statusCode)) was not followed: '\(shown)' is not an http or https URL with a host")
+            completionHandler(nil)
+            task.cancel()
+        }
+        guard let to = request.url, let scheme = to.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = to.host, !host.isEmpty else {
+            return refuse(HTTPResponseParser.shown(Array((location ?? request.url?.absoluteString ?? "").utf8)))
+        }
+        if let location {
+            let resolved = base.flatMap { URL(string: location, relativeTo: $0)?.absoluteURL }
+            guard let resolved, let scheme = resolved.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = resolved.host, !host.isEmpty else {
+                return refuse(HTTPResponseParser.shown(Array(location.utf8)))
+            }
         }
         var next = request
         // Credentials go only where they were meant to: never to another host (or scheme or port).

@@ -47,6 +47,10 @@ let targets: [FuzzTarget] = [
                run: AnswerTarget.run),
     FuzzTarget(name: "format", summary: "flow fmt: never an internal error, and formatting twice changes nothing",
                run: FormatTarget.run),
+    FuzzTarget(name: "http", summary: "the HTTP/1.1 response reader: status line, headers, lengths, chunks, interim responses, redirects",
+               run: HTTPTarget.run),
+    FuzzTarget(name: "soapfault", summary: "the SOAP fault reader: codes resolved to namespace and local name, subcodes, detail",
+               run: SOAPFaultTarget.run),
 ]
 
 /// The target chosen for this process (set once, before any input is run).

@@ -482,7 +482,7 @@ final class RunTests: XCTestCase {
         let trace = try String(contentsOfFile: tracePath, encoding: .utf8)
         XCTAssertTrue(
             trace.contains(
-                #"{"event": "failure", "name": "StripeCharge", "error": {"body":null,"code":"card_declined","kind":"http","message":"Your card was declined.","status":402}, "file": "flows/payment.flow""#),
+                #"{"event": "failure", "name": "StripeCharge", "error": {"body":null,"code":"card_declined","codeNamespace":null,"kind":"http","message":"Your card was declined.","status":402}, "file": "flows/payment.flow""#),
             trace)
         XCTAssertTrue(
             trace.hasSuffix(#"{"event": "finish", "outcome": "failure", "reason": "charge failed: Your card was declined.", "file": "flows/payment.flow", "line": 65, "column": 5, "endLine": 65, "endColumn": 52}"# + "\n"),

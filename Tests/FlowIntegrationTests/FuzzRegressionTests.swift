@@ -32,6 +32,21 @@ final class FuzzRegressionTests: XCTestCase {
         }
     }
 
+    /// fuzz soapfault: a fault code that is not a qualified name (`r xDe`, with a blank) was
+    /// resolved as one and given the default namespace, as if it were a code of that namespace.
+    /// It is now the code as written, with no namespace. Input: `fuzz/crashes/soapfault/`.
+    func testAFaultCodeThatIsNotAQualifiedNameHasNoNamespace() throws {
+        for written in ["r xDe", "a:b:c", ":x", "x:", "1abc", "p:1"] {
+            let xml = """
+                <s:Envelope xmlns:s="\(SOAP.namespace11)" xmlns="urn:default" xmlns:p="urn:p"><s:Body><s:Fault>\
+                <faultcode>\(written)</faultcode><faultstring>x</faultstring></s:Fault></s:Body></s:Envelope>
+                """
+            let fault = try XCTUnwrap(SOAP.fault(in: Data(xml.utf8)), written)
+            XCTAssertEqual(fault.code, written)
+            XCTAssertNil(fault.codeNamespace, written)
+        }
+    }
+
     /// fuzz xml: a processing instruction without data (`<?pi?>`), anywhere in a response,
     /// killed the process: FoundationXML hands libxml2's null data pointer to `strlen`.
     func testProcessingInstructionWithoutDataIsRefused() throws {

@@ -148,7 +148,9 @@ final class ResponseReaderTests: XCTestCase {
             </s:Fault></s:Body></s:Envelope>
             """
         let fault = SOAP.fault(in: Data(xml.utf8))
-        XCTAssertEqual(fault?.code, "s:Server")
+        XCTAssertEqual(fault?.code, "Server")
+        XCTAssertEqual(fault?.codeNamespace, "http://schemas.xmlsoap.org/soap/envelope/")
+        XCTAssertEqual(fault?.detail, .object(["Code": .text("E42")]))
         XCTAssertEqual(fault?.message, "Account & balance unavailable")
     }
 
@@ -160,7 +162,8 @@ final class ResponseReaderTests: XCTestCase {
             </env:Fault></env:Body></env:Envelope>
             """
         let fault = SOAP.fault(in: Data(xml.utf8))
-        XCTAssertEqual(fault?.code, "env:Sender")
+        XCTAssertEqual(fault?.code, "BadAccount")
+        XCTAssertEqual(fault?.codeNamespace, "urn:bank")
         XCTAssertEqual(fault?.message, "Unknown account")
     }
 
@@ -170,7 +173,7 @@ final class ResponseReaderTests: XCTestCase {
             <faultcode>s:Client</faultcode><faultstring>bad</faultstring></s:Fault></s:Body></s:Envelope>
             """
         var reader = ResponseReader(response: HTTPResponse(status: 500, body: Data(xml.utf8)), isSOAP: true, namespaces: [])
-        XCTAssertEqual(reader.soapFault()?.code, "s:Client")
+        XCTAssertEqual(reader.soapFault()?.code, "Client")
         XCTAssertEqual(reader.soapFault()?.message, "bad")
         var rest = ResponseReader(response: HTTPResponse(status: 500, body: Data(xml.utf8)), isSOAP: false, namespaces: [])
         XCTAssertNil(rest.soapFault())

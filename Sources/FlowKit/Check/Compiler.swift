@@ -19,6 +19,7 @@ public enum Compiler {
 /// The fields every `error` object has inside `on error { }`.
 let errorFields: [(name: String, type: ValueType)] = [
     ("kind", .text), ("message", .text), ("status", .number), ("code", .text), ("body", .any),
+    ("codeNamespace", .text),
 ]
 
 final class ProgramBuilder {

@@ -109,6 +109,29 @@ extension Decimal {
         return assemble(bytes, negative: negative, integer: intStart..<intEnd, fraction: fracStart..<fracEnd, exponent: 0)
     }
 
+    /// The most significant digits a `Decimal` always holds exactly (its significand is 128
+    /// bits: every 38-digit number fits, not every 39-digit one).
+    static let exactDigits = 38
+
+    /// How many significant digits `integer.fraction` has: without leading zeros, and without
+    /// trailing zeros (which an exponent holds exactly).
+    static func significantDigits(_ bytes: UnsafeBufferPointer<UInt8>, integer: Range<Int>, fraction: Range<Int>) -> Int {
+        var first: Int?
+        var last = 0
+        var position = 0
+        for range in [integer, fraction] {
+            for k in range {
+                if bytes[k] != UInt8(ascii: "0") {
+                    if first == nil { first = position }
+                    last = position
+                }
+                position += 1
+            }
+        }
+        guard let first else { return 0 }
+        return last - first + 1
+    }
+
     /// Builds `±integer.fraction × 10^exponent` from digit ranges of `bytes`, exactly when the
     /// significant digits fit a `UInt64`; otherwise through Foundation's parser. Nil when the
     /// number is out of `Decimal`'s range.

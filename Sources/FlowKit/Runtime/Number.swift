@@ -34,7 +34,8 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     static let powers: [Int64] = (0...18).map { k in (0..<k).reduce(Int64(1)) { p, _ in p * 10 } }
 
-    /// Reads `-?digits(.digits)?` exactly; nil for anything else.
+    /// Reads `-?digits(.digits)?` exactly; nil for anything else, and for a number of more than
+    /// 38 significant digits, which a decimal cannot hold exactly (never rounded).
     public init?<S: StringProtocol>(parsing text: S) {
         var mantissa: Int64 = 0
         var scale = 0
@@ -61,7 +62,10 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
         guard digits > 0, !(seenDot && text.hasSuffix(".")) else { return nil }
         if overflow {
-            guard let d = Decimal(string: String(text), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            // Significant digits: without leading zeros, nor trailing ones (the exponent holds those).
+            let significant = text.utf8.filter { $0 != 0x2D && $0 != 0x2E }.drop { $0 == 0x30 }.reversed().drop { $0 == 0x30 }.count
+            guard significant <= 38,
+                  let d = Decimal(string: String(text), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
             storage = .large(d)
         } else {
             storage = .small(negative ? -mantissa : mantissa, UInt8(scale))

@@ -223,13 +223,17 @@ public struct CallFailure: Codable, Sendable, Equatable {
     public var status: Int?
     public var code: String?
     public var body: Value?
+    /// The namespace URI of a SOAP fault's `code` (its prefix resolved); nil for other failures.
+    public var codeNamespace: String?
 
-    public init(kind: String, message: String, status: Int? = nil, code: String? = nil, body: Value? = nil) {
+    public init(kind: String, message: String, status: Int? = nil, code: String? = nil, body: Value? = nil,
+                codeNamespace: String? = nil) {
         self.kind = kind
         self.message = message
         self.status = status
         self.code = code
         self.body = body
+        self.codeNamespace = codeNamespace
     }
 
     var value: Value {
@@ -237,6 +241,7 @@ public struct CallFailure: Codable, Sendable, Equatable {
             "kind": .text(kind), "message": .text(message),
             "status": status.map { .number(Number($0)) } ?? .null,
             "code": code.map { .text($0) } ?? .null,
+            "codeNamespace": codeNamespace.map { .text($0) } ?? .null,
             "body": body ?? .null,
         ])
     }

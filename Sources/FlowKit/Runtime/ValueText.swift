@@ -140,9 +140,10 @@ public struct JSONReadError: Error, Sendable, Equatable, CustomStringConvertible
 
 extension Value {
     /// Reads a JSON document (UTF-8, an optional byte-order mark, any value at the top).
-    /// Numbers become exact decimals: `0.1` stays `0.1`, `12345678901234567890` stays whole.
-    /// A number with more than 38 significant digits is rounded to 38; one outside `Decimal`'s
-    /// range (about 1e-128 to 1e165) is refused, as is nesting deeper than 512 levels.
+    /// Numbers become exact decimals: `0.1` stays `0.1`, `12345678901234567890123` stays whole.
+    /// A number with more than 38 significant digits (which a decimal cannot hold exactly) is
+    /// refused, never rounded, as is one outside `Decimal`'s range (about 1e-128 to 1e165) and
+    /// nesting deeper than 512 levels.
     public static func fromJSON(_ data: Data) throws(JSONReadError) -> Value {
         let result: Result<Value, JSONReadError> = data.withUnsafeBytes { raw in
             var reader = JSONReader(raw.bindMemory(to: UInt8.self))
@@ -496,6 +497,10 @@ struct JSONReader {
             }
             guard i > expStart else { throw JSONReadError("expected a digit in a JSON number's exponent", offset: i) }
             if expNegative { exponent = -exponent }
+        }
+        // A number is kept exactly or refused: never rounded to fit.
+        guard Decimal.significantDigits(bytes, integer: integer, fraction: fraction) <= Decimal.exactDigits else {
+            throw JSONReadError("the number has more than \(Decimal.exactDigits) significant digits, more than can be kept exactly", offset: start)
         }
         guard let d = Decimal.assemble(bytes, negative: negative, integer: integer, fraction: fraction, exponent: exponent) else {
             throw JSONReadError("the number is too large or too small for an exact decimal", offset: start)

@@ -171,10 +171,13 @@ struct RunCommand {
             try kept?.save(session.state)
             try trace?.check()
             let reply: Reply
+            // A call's reply names the call it answers.
+            var answering: Effect?
             switch result.step {
             case .ask(let page):
                 reply = try host.reply(to: page)
             case .callIP(let call):
+                answering = call.effect
                 do {
                     reply = try stubs.reply(to: call, isIP: true, program: program)
                 } catch {
@@ -191,6 +194,7 @@ struct RunCommand {
                     }
                 }
             case .runExtension(let call):
+                answering = call.effect
                 do {
                     reply = try stubs.reply(to: call, isIP: false, program: program)
                 } catch {
@@ -210,7 +214,9 @@ struct RunCommand {
             case .finished(let outcome):
                 return finish(outcome, responses: responses, steps: session.state.steps, interactive: interactive)
             }
-            result = try stepped { () throws(RuntimeError) in try session.resume(reply) }
+            result = try stepped { () throws(RuntimeError) in
+                if let answering { try session.resume(reply, answering: answering) } else { try session.resume(reply) }
+            }
         }
     }
 

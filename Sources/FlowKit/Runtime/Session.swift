@@ -69,6 +69,19 @@ public final class Session {
         return try run()
     }
 
+    /// Hands the host the reply to the call `effect` (the `CallRequest.effect` of the call it was
+    /// asked to make), and runs to the next step. A reply to any other call (a stale result given
+    /// again, a call of another session) is refused with `run.unexpectedReply` and changes
+    /// nothing: hosts that can receive a reply twice should answer calls through this.
+    public func resume(_ reply: Reply, answering effect: Effect) throws(RuntimeError) -> StepResult {
+        guard let waiting = state.effects.inFlight, waiting.sequence == effect.sequence, effect.session == state.id else {
+            let range = state.frames.last.map { program.flows[$0.flow].elements[$0.pc].range }
+                ?? program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0)
+            throw RuntimeError(.unexpectedReply("a reply to call \(effect.sequence)"), at: range)
+        }
+        return try resume(reply)
+    }
+
     /// Hands the host's answer to what the session asked for, and runs to the next step.
     public func resume(_ reply: Reply) throws(RuntimeError) -> StepResult {
         if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
@@ -511,6 +524,10 @@ public final class Session {
 
     /// The host's reply to the call in flight: recorded with the call, then bound or handled.
     private func complete(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+        // A result that does not fit the call (a stale result of another call given again) is
+        // refused before anything changes: outputs are checked and bound first (`bind` throws
+        // before it sets anything), and only then is the call recorded as done.
+        if case .result(let outputs) = outcome { try bind(outputs, of: info, at: element, frame: frame) }
         if var call = state.effects.inFlight {
             call.outcome = outcome
             state.effects.inFlight = nil
@@ -524,7 +541,14 @@ public final class Session {
                 state.effects.barrier = call.name
             }
         }
-        try apply(outcome, of: info, at: element, frame: frame)
+        switch outcome {
+        case .result:
+            visit?(.edge(flow: state.frames[frame].flow, element: state.frames[frame].pc, branch: false))
+            state.frames[frame].pc = Int(element.next)
+        case .failure(let failure):
+            trace?(.callFailed(name: calleeName(info.target), failure: failure, range: element.range))
+            try takeErrorEdge(failure, at: element, frame: frame, callee: calleeName(info.target))
+        }
     }
 
     private func apply(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {

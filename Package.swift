@@ -5,6 +5,7 @@ let package = Package(
     name: "flow",
     products: [
         .library(name: "FlowKit", targets: ["FlowKit"]),
+        .library(name: "FlowServer", targets: ["FlowServer"]),
         .executable(name: "flow", targets: ["flow"]),
     ],
     targets: [
@@ -19,8 +20,14 @@ let package = Package(
         // What talks to the world for a host: HTTP (REST, SOAP), encoders, response paths,
         // secrets, extension processes. FlowKit never depends on it.
         .target(name: "FlowIntegration", dependencies: ["FlowKit"]),
+        // The system's libsqlite3 (Debian: libsqlite3-dev), for the sessions of `flow serve`.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // epoll, for the sockets of `flow serve` (a header of wrappers; nothing to link).
+        .systemLibrary(name: "CPoll", path: "Sources/CPoll"),
+        // `flow serve`: HTTP/1.1 on the toolchain's sockets, the /v1 JSON API, session stores.
+        .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"]),
         // The command-line tool: arguments, terminal, exit codes.
-        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration"]),
+        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowServer"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).

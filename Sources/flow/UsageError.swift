@@ -148,6 +148,7 @@ enum Commands {
         AnyCommand(FormatArguments.command),
         AnyCommand(TestArguments.command),
         AnyCommand(ExploreArguments.command),
+        AnyCommand(ServeArguments.command),
         ]
     }
     static var names: [String] { all.map(\.name) + ["help"] }

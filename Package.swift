@@ -41,6 +41,7 @@ let package = Package(
         // Times PostgresStore updates with many concurrent writers (release build).
         .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
         .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),
+        .testTarget(name: "FlowServerTests", dependencies: ["FlowKit", "FlowServer", "flow"]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit", "flow"], exclude: ["golden", "support", "usage"]),
     ]
 )

@@ -85,7 +85,10 @@ struct ServeArguments: CommandArguments {
                 .count("--workers", \.workers, example: "8", help: "threads that run requests (default 8)"),
                 .count(
                     "--max-connections", \.maxConnections, example: "4096",
-                    help: "open connections at most; at the limit the longest idle one is closed (default 4096)"),
+                    help: """
+                        open connections at most; at the limit the longest idle one is closed
+                        (default 4096)
+                        """),
                 duration(
                     "--request-timeout", \.requestTimeout, example: "10s",
                     help: """

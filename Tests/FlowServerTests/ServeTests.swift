@@ -345,6 +345,52 @@ final class ServeTests: XCTestCase {
         XCTAssertFalse(second.log.contains("sk_test_serve_secret_123") || r.text.contains("sk_test_serve_secret_123"))
     }
 
+    /// The same crash during a call that is not safe to repeat (no `idempotent`, a POST): it is
+    /// not sent again; the flow's `on error` gets `interrupted`.
+    func testUnsafeCallInFlightAtACrashIsNotResent() throws {
+        let gateway = try FakeGateway(hangFirst: true)
+        defer { gateway.stop() }
+        let flow = try temporaryFlow(
+            "pay.flow",
+            """
+            config BASE = "http://127.0.0.1:1"
+            ip Charge(amount: currency) {
+              POST "{BASE}/v1/charges"
+              form {
+                amount = round(amount * 100)
+              }
+              timeout 60
+              output id: text = json "id"
+            }
+            flow Pay {
+              question Amount: currency
+              ip Charge(Amount.Amount) -> charge
+              on error {
+                response "not sure: {error.kind}"
+                finish failure "unknown"
+              }
+              response "charged {charge}"
+            }
+            """)
+        let store = temporaryStore()
+        let arguments = [flow.path, "--store", store, "--define", "BASE=http://127.0.0.1:\(gateway.port)"]
+        let first = try ServeProcess(arguments)
+        let c = try Client(port: first.port)
+        let s = try create(c, "Pay")
+        let id = try XCTUnwrap(s.json["id"] as? String)
+        let body = "{\"version\": \(s.json["version"] as! Int), \"answers\": {\"Amount\": 7}}"
+        c.send("POST /v1/sessions/\(id)/steps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        let deadline = Date().addingTimeInterval(20)
+        while gateway.keys.isEmpty && Date() < deadline { usleep(20_000) }
+        first.stop(SIGKILL)
+        let second = try ServeProcess(arguments)
+        let r = try Client(port: second.port).request("GET", "/v1/sessions/\(id)")
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.json["responses"] as? [String], ["not sure: interrupted"], r.text)
+        usleep(200_000)
+        XCTAssertEqual(gateway.keys.count, 1, "sent once")
+    }
+
     /// Sessions idle for longer than --session-ttl are gone.
     func testExpiry() throws {
         let flow = try temporaryFlow("survey.flow", Self.survey)

@@ -19,11 +19,12 @@ public struct ServiceOptions: Sendable {
 /// without goes to the client) until it needs a page, an extension or is finished, and commits
 /// the new state with a version check before it answers: nothing is acknowledged that is not
 /// committed, and of two requests racing on one version only one wins (the other gets 409 and
-/// where the session stands). Before an IP call without a stub is sent, the session is committed
-/// with the call marked in flight and its idempotency key; a session found so (the server died
-/// during the call) is resumed by sending the call again with the same key (a call that is not
-/// safe to repeat, one not `idempotent` and not a GET/PUT/DELETE, fails to the flow's
-/// `on error` instead). Nothing from the server's side reaches a client: errors say what was
+/// where the session stands). Calls are FlowKit effects: before an IP call without a stub is
+/// sent, the session's state, which records the call in flight with its identity (the session
+/// id and the call's sequence number), is committed; the call goes out with the idempotency key
+/// derived from that identity. A session found with an IP call in flight (the server died during
+/// the call) is resumed by sending the call again with the same key; FlowKit itself fails an
+/// unsafe call without a key as `interrupted` instead of sending it again. Nothing from the server's side reaches a client: errors say what was
 /// wrong with the request; faults are logged (`log`) and answered with a plain 500.
 public final class FlowService: @unchecked Sendable {
     let catalogue: FlowCatalogue
@@ -214,6 +215,7 @@ public final class FlowService: @unchecked Sendable {
         var runtime = runtimeOptions(file)
         runtime.flow = name
         runtime.arguments = arguments
+        runtime.sessionID = id
         let session: Session
         var record: SessionRecord
         var result: Progress
@@ -223,7 +225,7 @@ public final class FlowService: @unchecked Sendable {
             return internalError("the flow '\(name)' could not start: \(error.diagnostic.message)")
         }
         record = SessionRecord(flow: name, fingerprint: file.fingerprint, state: session.state, view: "", conversation: [],
-                               inFlight: nil, pendingResponses: [], keyPrefix: RandomID.key(), calls: 0, finished: false)
+                               pendingResponses: [], finished: false)
         // Created before anything runs, so an IP call made on the way is recorded against it.
         var stored = StoredSession(id: id, flowFile: file.path, state: record.encoded(), version: 1, expiresAt: expiry())
         do {
@@ -259,12 +261,14 @@ public final class FlowService: @unchecked Sendable {
         guard var record = SessionRecord.decode(stored.state) else {
             return .failure(ResponseError(internalError("a stored session could not be read")))
         }
-        guard let fileIndex = catalogue.file(path: stored.flowFile), catalogue.files[fileIndex].fingerprint == record.fingerprint else {
+        guard let fileIndex = catalogue.file(path: stored.flowFile), catalogue.files[fileIndex].fingerprint == record.fingerprint,
+            record.state.fits(catalogue.files[fileIndex].program)
+        else {
             // Started on a flow file this server does not serve, or on another version of it.
             return .failure(ResponseError(.error(404, "unknownSession",
                                                  "there is no such session here (its flow is not served by this server, or has changed since it started)")))
         }
-        if record.inFlight != nil {
+        if record.callInFlight {
             let file = catalogue.files[fileIndex]
             let session = Session(program: file.program, state: record.state, options: runtimeOptions(file))
             switch resumeInFlight(session, record: &record, stored: &stored, file: file, fileIndex: fileIndex) {
@@ -452,14 +456,11 @@ public final class FlowService: @unchecked Sendable {
                 if let r = stubs.reply(to: call, isIP: true, file: fileIndex) {
                     reply = r
                 } else {
-                    // In flight: committed before it is sent.
-                    record.calls += 1
-                    record.inFlight = InFlightCall(ip: call.index, name: call.name, key: "\(record.keyPrefix)-\(record.calls)")
+                    // The state records the call in flight: committed before it is sent.
                     record.pendingResponses = shown
                     record.state = session.state
                     if let e = commit(&record, &stored) { return .failure(e) }
-                    reply = send(call.index, call.name, arguments: call.arguments.map(\.value), key: record.inFlight!.key, file: file)
-                    record.inFlight = nil
+                    reply = send(call, file: file)
                     record.pendingResponses = []
                 }
             }
@@ -482,49 +483,37 @@ public final class FlowService: @unchecked Sendable {
         return .success(())
     }
 
-    /// The session after a crash during a call: the call is sent again with the same key (or
-    /// failed, when it is not safe to repeat), and the session runs on and is committed.
+    /// The session after a crash during an IP call: FlowKit gives the call again with the same
+    /// identity (and key), and it is sent again; an unsafe call without a key FlowKit fails as
+    /// `interrupted` by itself. Then the session runs on and is committed.
     private func resumeInFlight(_ session: Session, record: inout SessionRecord, stored: inout StoredSession, file: ServedFile,
                                 fileIndex: Int) -> Result<Void, ResponseError> {
-        guard let call = record.inFlight else { return .success(()) }
-        let waiting: Step
+        var result: Progress
         do throws(RuntimeError) {
-            waiting = try session.start().step
-        } catch {
-            return .failure(ResponseError(internalError("a stored session could not be resumed: \(error.diagnostic.message)")))
-        }
-        guard case .callIP(let request) = waiting, request.index == call.ip else {
-            return .failure(ResponseError(internalError("a session in flight does not wait for its call")))
-        }
-        let ip = file.program.integrationPoints[call.ip]
-        let method = ip.declaration.method?.rawValue ?? "POST"
-        let repeatable = ip.declaration.idempotent || ["GET", "PUT", "DELETE"].contains(method)
-        let reply: Reply
-        if repeatable {
-            log("resuming the call of '\(call.name)' left in flight, with the same idempotency key")
-            reply = send(call.ip, call.name, arguments: request.arguments.map(\.value), key: call.key, file: file)
-        } else {
-            log("the call of '\(call.name)' was in flight when the server stopped; it is not idempotent, so it is not sent again")
-            reply = .failure(CallFailure(kind: "interrupted",
-                                         message: "the server stopped while this call was in flight; it was not sent again, as it is not safe to repeat"))
-        }
-        record.inFlight = nil
-        let result: Progress
-        do throws(RuntimeError) {
-            result = Progress(try session.resume(reply))
+            result = Progress(try session.start())
         } catch {
             result = failedStep(error, flow: record.flow, file: file)
+        }
+        if case .callIP(let call) = result.step {
+            log("resuming the call of '\(call.name)' left in flight (call \(call.effect.sequence)), with the same idempotency key")
+            let reply = stubs.reply(to: call, isIP: true, file: fileIndex) ?? send(call, file: file)
+            do throws(RuntimeError) {
+                result = Progress(try session.resume(reply))
+            } catch {
+                result = failedStep(error, flow: record.flow, file: file)
+            }
+        } else {
+            log("a call left in flight was not sent again (it is not safe to repeat without an idempotency key)")
         }
         return advance(session, result, record: &record, stored: &stored, file: file, fileIndex: fileIndex)
     }
 
-    private func send(_ ip: Int, _ name: String, arguments: [Value], key: String, file: ServedFile) -> Reply {
-        var caller = file.caller
-        caller.makeKey = { key }
+    private func send(_ call: CallRequest, file: ServedFile) -> Reply {
+        let name = call.name
         let started = DispatchTime.now().uptimeNanoseconds
         let reply: Reply
         do throws(RuntimeError) {
-            reply = try caller.call(program: file.program, ip: ip, arguments: arguments, configs: configValues(file))
+            reply = try file.caller.call(program: file.program, call, configs: configValues(file))
         } catch {
             // The request could not be built (a missing secret, say): the flow's on error takes it.
             log("the call of '\(name)' was not sent: \(error.diagnostic.message)")
@@ -543,7 +532,7 @@ public final class FlowService: @unchecked Sendable {
     private func failedStep(_ error: RuntimeError, flow: String, file: ServedFile) -> Progress {
         log("the flow '\(flow)' stopped with \(error.diagnostic.id): \(error.diagnostic.message)")
         metrics.count("flow_sessions_finished_total", [("flow", flow), ("outcome", "error")])
-        return Progress(responses: [], step: .finished(Outcome(success: false, reason: "the flow stopped with an error (\(error.diagnostic.id))")))
+        return Progress(responses: error.responses, step: .finished(Outcome(success: false, reason: "the flow stopped with an error (\(error.diagnostic.id))")))
     }
 
     /// Commits with the version check; nil when committed (and `stored.version` moved on).

@@ -172,11 +172,12 @@ enum OpenAPI {
                 }
               },
               "Page": {
-                "type": "object", "required": ["name", "title", "canGoBack", "questions"],
+                "type": "object", "required": ["name", "title", "canGoBack", "backStoppedBy", "questions"],
                 "properties": {
                   "name": {"type": "string"},
                   "title": {"type": "string", "nullable": true},
                   "canGoBack": {"type": "boolean"},
+                  "backStoppedBy": {"type": "string", "nullable": true, "description": "When back cannot go further because a call that changes something (a charge) was made since: its name"},
                   "questions": {"type": "array", "items": {"$ref": "#/components/schemas/Question"}}
                 }
               },

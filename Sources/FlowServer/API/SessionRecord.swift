@@ -13,16 +13,14 @@ struct SessionRecord: Codable {
     var view: String
     /// Every response shown so far, oldest first (at most `maxConversation`).
     var conversation: [String]
-    /// An IP call sent and not yet answered: recorded before it is sent, cleared with its result.
-    var inFlight: InFlightCall?
-    /// Responses shown on the way to the call in flight (not yet in a view).
+    /// Responses shown on the way to an IP call in flight (not yet in a view).
     var pendingResponses: [String]
-    /// Random, for idempotency keys (`<prefix>-<n>`): never the session id, which is the
-    /// capability to drive the session and must not reach a gateway.
-    var keyPrefix: String
-    /// IP calls made so far.
-    var calls: Int
     var finished: Bool
+
+    /// An IP call recorded in flight (`SessionState.effects`) is one the server was making when
+    /// the record was committed: a crash left it unanswered. (An extension in flight is one the
+    /// client is asked to run.)
+    var callInFlight: Bool { state.effects.inFlight?.kind == "ip" }
 
     static let maxConversation = 500
 
@@ -43,15 +41,7 @@ struct SessionRecord: Codable {
     private static let encoder: JSONEncoder = JSONEncoder()
 }
 
-struct InFlightCall: Codable {
-    /// The IP's index in the program, and its name (for the log).
-    var ip: Int
-    var name: String
-    /// Sent as `Idempotency-Key`; the same key when the call is sent again after a crash.
-    var key: String
-}
-
-/// Session ids and keys: random bytes from the system's generator (getrandom, /dev/urandom).
+/// Session ids: random bytes from the system's generator (getrandom, /dev/urandom).
 enum RandomID {
     /// 192 bits, base64url without padding: 32 characters.
     static func session() -> String {
@@ -59,15 +49,6 @@ enum RandomID {
         var bytes: [UInt8] = []
         for _ in 0..<3 { withUnsafeBytes(of: g.next() as UInt64) { bytes += $0 } }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-    }
-
-    /// 128 bits, hex.
-    static func key() -> String {
-        var g = SystemRandomNumberGenerator()
-        return [g.next() as UInt64, g.next() as UInt64].map { n in
-            let h = String(n, radix: 16)
-            return String(repeating: "0", count: 16 - h.count) + h
-        }.joined()
     }
 
     /// Whether a path segment can be a session id at all (checked before the store is asked).

@@ -49,7 +49,8 @@ enum View {
     }
 
     static func pageJSON(_ page: PageRequest) -> String {
-        var out = "{\"name\":\(quote(page.name)),\"title\":\(page.title.map(quote) ?? "null"),\"canGoBack\":\(page.canGoBack),\"questions\":["
+        var out = "{\"name\":\(quote(page.name)),\"title\":\(page.title.map(quote) ?? "null"),\"canGoBack\":\(page.canGoBack)"
+        out += ",\"backStoppedBy\":" + (page.backStoppedBy.map(quote) ?? "null") + ",\"questions\":["
         for (k, q) in page.questions.enumerated() {
             if k > 0 { out += "," }
             out += "{\"name\":\(quote(q.name)),\"reference\":\(quote(q.reference)),\"type\":\"\(q.type.rawValue)\""

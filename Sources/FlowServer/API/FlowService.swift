@@ -226,13 +226,9 @@ public final class FlowService: @unchecked Sendable {
         }
         record = SessionRecord(flow: name, fingerprint: file.fingerprint, state: session.state, view: "", conversation: [],
                                pendingResponses: [], finished: false)
-        // Created before anything runs, so an IP call made on the way is recorded against it.
-        var stored = StoredSession(id: id, flowFile: file.path, state: record.encoded(), version: 1, expiresAt: expiry())
-        do {
-            try timedCommit { try store.create(stored) }
-        } catch {
-            return internalError("the store could not create a session: \(error)")
-        }
+        // Version 0: not in the store yet. The first commit creates it: before an IP call made on
+        // the way, or with the first answer.
+        var stored = StoredSession(id: id, flowFile: file.path, state: Data(), version: 0, expiresAt: expiry())
         metrics.count("flow_sessions_started_total", [("flow", name)])
         do throws(RuntimeError) {
             result = Progress(try session.start())
@@ -543,7 +539,12 @@ public final class FlowService: @unchecked Sendable {
         next.expiresAt = expiry()
         let won: Bool
         do {
-            won = try timedCommit { try store.update(next, expected: stored.version) }
+            if stored.version == 0 {
+                try timedCommit { try store.create(next) }
+                won = true
+            } else {
+                won = try timedCommit { try store.update(next, expected: stored.version) }
+            }
         } catch {
             return ResponseError(internalError("the store could not commit a step: \(error)"))
         }

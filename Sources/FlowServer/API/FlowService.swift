@@ -32,6 +32,7 @@ public final class FlowService: @unchecked Sendable {
     let stubs: any CallStubs
     let options: ServiceOptions
     public let metrics = Metrics()
+    private let openAPI: String
     let log: @Sendable (String) -> Void
 
     public init(files: [ServedFile], store: any SessionStore, stubs: any CallStubs = NoStubs(), options: ServiceOptions = ServiceOptions(),
@@ -41,6 +42,7 @@ public final class FlowService: @unchecked Sendable {
         self.stubs = stubs
         self.options = options
         self.log = log
+        openAPI = OpenAPI.document(flows: catalogue.byName.keys.sorted())
     }
 
     /// Every flow served, sorted.
@@ -78,7 +80,7 @@ public final class FlowService: @unchecked Sendable {
                 ServerResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metrics.text().utf8))
             }
         case "/v1/openapi.json":
-            return only("GET", "openapi") { .json(200, OpenAPI.document) }
+            return only("GET", "openapi") { .json(200, openAPI) }
         case "/v1/flows":
             return only("GET", "flows") { listFlows() }
         case "/v1/sessions":
@@ -176,7 +178,7 @@ public final class FlowService: @unchecked Sendable {
             let hint = Suggest.closest(to: name, in: flowNames).map { " (did you mean '\($0)'?)" } ?? ""
             return .error(404, "unknownFlow", "there is no flow \(quote(name)) here\(hint)")
         }
-        if let configs = fields["configs"], configs != .null {
+        if let configs = fields["configs"] {
             if case .object(let c) = configs, c.isEmpty {
                 // Nothing to set.
             } else {
@@ -186,7 +188,7 @@ public final class FlowService: @unchecked Sendable {
         }
         var arguments: [String: String] = [:]
         switch fields["arguments"] {
-        case nil, .null?: break
+        case nil: break
         case .object(let a)?:
             for (k, v) in a {
                 guard let text = Self.typedText(v) else {

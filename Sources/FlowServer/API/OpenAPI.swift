@@ -1,7 +1,12 @@
 /// The OpenAPI 3 description served at `GET /v1/openapi.json`. `OpenAPITests` checks it against
 /// the server's answers (and schemathesis, in the tests, checks every answer against it).
 enum OpenAPI {
-    static let document = #"""
+    /// The document, with the names of the flows served as the values `flow` can take.
+    static func document(flows: [String]) -> String {
+        template.replacingOccurrences(of: "\"FLOW_NAMES\"", with: "[" + flows.map(quote).joined(separator: ", ") + "]")
+    }
+
+    static let template = #"""
         {
           "openapi": "3.0.3",
           "info": {
@@ -52,7 +57,12 @@ enum OpenAPI {
                 "summary": "Start a session of a flow",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateSession"}}}},
                 "responses": {
-                  "201": {"description": "Started: what the session needs first", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                  "201": {"description": "Started: what the session needs first", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}},
+                    "links": {
+                      "GetSession": {"operationId": "getSession", "parameters": {"id": "$response.body#/id"}},
+                      "Step": {"operationId": "step", "parameters": {"id": "$response.body#/id"}},
+                      "DeleteSession": {"operationId": "deleteSession", "parameters": {"id": "$response.body#/id"}}
+                    }},
                   "400": {"$ref": "#/components/responses/BadRequest"},
                   "404": {"$ref": "#/components/responses/NotFound"},
                   "413": {"$ref": "#/components/responses/TooLarge"},
@@ -136,8 +146,8 @@ enum OpenAPI {
               "CreateSession": {
                 "type": "object", "required": ["flow"], "additionalProperties": false,
                 "properties": {
-                  "flow": {"type": "string", "description": "The name of a flow (see /v1/flows)"},
-                  "arguments": {"type": "object", "description": "The flow's parameters by name", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}},
+                  "flow": {"type": "string", "enum": "FLOW_NAMES", "description": "The name of a flow (see /v1/flows)"},
+                  "arguments": {"type": "object", "description": "The flow's parameters by name: text, true/false, or a number (exact decimals are best sent as text: \"12.50\"; a JSON number must be within 1e-38 to 1e38 in size)", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "integer", "minimum": -1000000000000000, "maximum": 1000000000000000}, {"type": "boolean"}]}},
                   "configs": {"type": "object", "maxProperties": 0, "description": "Not accepted: configs are set by the server with --define"}
                 }
               },
@@ -146,7 +156,7 @@ enum OpenAPI {
                 "description": "The version of the step answered, and exactly one of answers, back or extension",
                 "properties": {
                   "version": {"type": "integer"},
-                  "answers": {"type": "object", "description": "Answers by question name (or Page.Question), typed as at the terminal", "additionalProperties": {"nullable": true, "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "number"}]}}]}},
+                  "answers": {"type": "object", "description": "Answers by question name (or Page.Question), typed as at the terminal: text, a number (exact decimals are best sent as text), true/false, null (nothing), or the picks of a choices question", "additionalProperties": {"nullable": true, "oneOf": [{"type": "string"}, {"type": "integer", "minimum": -1000000000000000, "maximum": 1000000000000000}, {"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]}},
                   "back": {"type": "boolean", "enum": [true]},
                   "extension": {"oneOf": [
                     {"type": "object", "required": ["outputs"], "additionalProperties": false, "properties": {"outputs": {"type": "object", "description": "The extension's outputs by name"}}},

@@ -33,6 +33,8 @@ public final class FlowService: @unchecked Sendable {
     let options: ServiceOptions
     public let metrics = Metrics()
     private let openAPI: String
+    /// Records just committed, so the next step of a session need not decode its state again.
+    private let recent = RecentRecords(capacity: 4096)
     let log: @Sendable (String) -> Void
 
     public init(files: [ServedFile], store: any SessionStore, stubs: any CallStubs = NoStubs(), options: ServiceOptions = ServiceOptions(),
@@ -256,7 +258,7 @@ public final class FlowService: @unchecked Sendable {
             return .failure(ResponseError(internalError("the store could not load a session: \(error)")))
         }
         guard var stored = loaded else { return .failure(ResponseError(unknownSession())) }
-        guard var record = SessionRecord.decode(stored.state) else {
+        guard var record = recent.record(id: id, version: stored.version) ?? SessionRecord.decode(stored.state) else {
             return .failure(ResponseError(internalError("a stored session could not be read")))
         }
         guard let fileIndex = catalogue.file(path: stored.flowFile), catalogue.files[fileIndex].fingerprint == record.fingerprint,
@@ -559,6 +561,7 @@ public final class FlowService: @unchecked Sendable {
             return ResponseError(unknownSession())
         }
         stored = next
+        recent.keep(record, id: next.id, version: next.version)
         return nil
     }
 
@@ -646,6 +649,33 @@ public final class FlowService: @unchecked Sendable {
                 log("error: the store could not remove expired sessions: \(error)")
             }
         }
+    }
+}
+
+/// The last committed record of recently stepped sessions, by id and version. A record is used
+/// only when the store still holds that very version (a version is committed once, by one
+/// writer, so the same version is the same state), which keeps this right with several servers
+/// over one store. Bounded: when full it starts again empty, so memory does not grow with the
+/// number of sessions.
+final class RecentRecords: @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [String: (version: Int, record: SessionRecord)] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func record(id: String, version: Int) -> SessionRecord? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let r = records[id], r.version == version else { return nil }
+        return r.record
+    }
+
+    func keep(_ record: SessionRecord, id: String, version: Int) {
+        lock.lock()
+        if records.count >= capacity && records[id] == nil { records.removeAll(keepingCapacity: true) }
+        records[id] = (version, record)
+        lock.unlock()
     }
 }
 

@@ -29,13 +29,38 @@ struct SessionRecord: Codable {
         if conversation.count > Self.maxConversation { conversation.removeFirst(conversation.count - Self.maxConversation) }
     }
 
+    /// The stored form: `flow-session 1\n`, the view's length in bytes and a newline, the view
+    /// (JSON text kept as it is, not escaped into a JSON string: it is the largest part), then
+    /// the rest of the record as JSON.
     func encoded() -> Data {
+        var rest = self
+        rest.view = ""
         // Encoding a value of our own types cannot fail.
-        (try? Self.encoder.encode(self)) ?? Data()
+        let json = (try? Self.encoder.encode(rest)) ?? Data()
+        let viewBytes = Data(view.utf8)
+        var data = Data("flow-session 1\n\(viewBytes.count)\n".utf8)
+        data.reserveCapacity(data.count + viewBytes.count + json.count)
+        data.append(viewBytes)
+        data.append(json)
+        return data
     }
 
     static func decode(_ data: Data) -> SessionRecord? {
-        try? JSONDecoder().decode(SessionRecord.self, from: data)
+        let magic = Data("flow-session 1\n".utf8)
+        guard data.count > magic.count, data.prefix(magic.count) == magic else { return nil }
+        var index = data.startIndex + magic.count
+        var length = 0
+        while index < data.endIndex, data[index] != 10 {
+            guard data[index] >= 48 && data[index] <= 57, length < 100_000_000 else { return nil }
+            length = length * 10 + Int(data[index] - 48)
+            index += 1
+        }
+        index += 1
+        guard index + length <= data.endIndex else { return nil }
+        let view = String(decoding: data[index..<(index + length)], as: UTF8.self)
+        guard var record = try? JSONDecoder().decode(SessionRecord.self, from: data[(index + length)...]) else { return nil }
+        record.view = view
+        return record
     }
 
     private static let encoder: JSONEncoder = JSONEncoder()

@@ -511,6 +511,31 @@ final class ServeTests: XCTestCase {
         XCTAssertFalse(text.contains("listening"), text)
     }
 
+    /// A directory: every flow of every file, a flow imported by several files served once; two
+    /// files declaring the same flow name are refused.
+    func testServingADirectory() throws {
+        let server = try ServeProcess(["flows", "--store", temporaryStore()])
+        let flows = try Client(port: server.port).request("GET", "/v1/flows")
+        let names = (flows.json["flows"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        XCTAssertEqual(names, ["Balance", "Card PIN", "Open Ticket", "Order Status", "Payment", "Support", "Triage"])
+        let support = try Client(port: server.port).request("POST", "/v1/sessions", json: #"{"flow": "Support"}"#)
+        XCTAssertEqual(support.status, 201, support.text)
+
+        let a = try temporaryFlow("a.flow", "flow Same {\n  response \"a\"\n}\n")
+        let b = try temporaryFlow("b.flow", "flow Same {\n  response \"b\"\n}\n")
+        let process = Process()
+        process.executableURL = ServeProcess.binary
+        process.arguments = ["serve", a.path, b.path, "--listen", "127.0.0.1:0", "--store", temporaryStore()]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 65, text)
+        XCTAssertTrue(text.contains("the flow 'Same' is declared in both"), text)
+    }
+
     /// The OpenAPI description is served, parses, and names every route the server has.
     func testOpenAPIDescription() throws {
         let server = try ServeProcess(["flows/payment.flow", "--store", temporaryStore()])

@@ -14,6 +14,9 @@ public struct ServedFile: Sendable {
     public var configs: [String: String]
     /// Calls its IPs; holds its secrets.
     public var caller: IPCaller
+    /// For each flow of the program, the file that declares it (an imported flow is declared in
+    /// the file it comes from), as an absolute path.
+    var declaredIn: [String]
 
     public init(path: String, program: Program, sources: SourceManager, configs: [String: String], caller: IPCaller) {
         self.path = path
@@ -30,6 +33,7 @@ public struct ServedFile: Sendable {
             hash = hash &* 0x100_0000_01b3
         }
         fingerprint = String(hash, radix: 16)
+        declaredIn = program.flows.map { URL(fileURLWithPath: sources[$0.range.file].path).standardizedFileURL.path }
     }
 }
 
@@ -54,12 +58,17 @@ struct FlowCatalogue {
     init(files: [ServedFile]) throws(ServiceSetupError) {
         self.files = files
         var names: [String: Int] = [:]
+        var declared: [String: String] = [:]
         for (k, f) in files.enumerated() {
-            for flow in f.program.flows {
-                if let other = names[flow.name], other != k, files[other].fingerprint != f.fingerprint {
-                    throw ServiceSetupError(message: "the flow '\(flow.name)' is declared in both '\(files[other].path)' and '\(f.path)'")
+            for (i, flow) in f.program.flows.enumerated() {
+                // The same flow reached through two files (one imports the other) is one flow.
+                if let other = declared[flow.name], other != f.declaredIn[i] {
+                    throw ServiceSetupError(message: "the flow '\(flow.name)' is declared in both '\(other)' and '\(f.declaredIn[i])'")
                 }
-                if names[flow.name] == nil { names[flow.name] = k }
+                if names[flow.name] == nil {
+                    names[flow.name] = k
+                    declared[flow.name] = f.declaredIn[i]
+                }
             }
         }
         byName = names

@@ -177,6 +177,39 @@ final class ServeTests: XCTestCase {
         XCTAssertFalse(server.log.contains("hunter2"))
     }
 
+    /// `back` never goes back past a call that changed something (a charge): the page says which.
+    func testBackStopsAtACompletedCharge() throws {
+        let flow = try temporaryFlow(
+            "charge.flow",
+            """
+            ip Charge(amount: number) {
+              POST "http://127.0.0.1:1/charges"
+              form {
+                amount = amount
+              }
+              output id: text = json "id"
+            }
+            flow Pay {
+              question Amount: number
+              ip Charge(Amount.Amount) -> charge
+              question Receipt: yesno
+              response "done {charge}"
+            }
+            """)
+        let server = try ServeProcess([flow.path, "--store", temporaryStore(), "--stub", #"Charge={"id": "ch_9"}"#])
+        let c = try Client(port: server.port)
+        let started = try create(c, "Pay")
+        let id = try XCTUnwrap(started.json["id"] as? String)
+        let receipt = try step(c, id, started.json["version"] as! Int, #""answers": {"Amount": 5}"#)
+        XCTAssertEqual(page(receipt)["name"] as? String, "Receipt", receipt.text)
+        XCTAssertEqual(page(receipt)["canGoBack"] as? Bool, false)
+        XCTAssertEqual(page(receipt)["backStoppedBy"] as? String, "Charge")
+        let back = try step(c, id, receipt.json["version"] as! Int, #""back": true"#)
+        XCTAssertEqual(back.status, 422)
+        XCTAssertEqual(back.errorCode, "cannotGoBack")
+        XCTAssertTrue(back.text.contains("Charge"), back.text)
+    }
+
     // MARK: - Errors
 
     /// Every error status, as `{"error": {"code", "message"}}`; the server keeps serving.

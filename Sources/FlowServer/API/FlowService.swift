@@ -391,7 +391,12 @@ public final class FlowService: @unchecked Sendable {
             reply = .answers(answers)
             kind = "answers"
         case (.ask(let page), .back):
-            guard page.canGoBack else { return .error(422, "cannotGoBack", "there is no earlier page to go back to") }
+            guard page.canGoBack else {
+                if let call = page.backStoppedBy {
+                    return .error(422, "cannotGoBack", "there is no going back past \(quote(call)): what it did is done")
+                }
+                return .error(422, "cannotGoBack", "there is no earlier page to go back to")
+            }
             reply = .back
             kind = "back"
         case (.runExtension(let call), .outputs(let outputs)):

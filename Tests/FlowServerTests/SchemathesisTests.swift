@@ -21,10 +21,14 @@ final class SchemathesisTests: XCTestCase {
         let schemathesis = try Self.install()
         let server = try ServeProcess(["flows/payment.flow", "--store", temporaryStore(), "--stub",
                                        #"StripeCharge={"id": "ch_1", "status": "succeeded", "paid": true, "amount": 400, "failure message": null}"#])
+        // schemathesis keeps a cache in its working directory: a temporary one, not the package.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("flow-schemathesis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let run = try Command.run(
             [schemathesis, "run", "http://127.0.0.1:\(server.port)/v1/openapi.json", "--checks", "all",
              "--exclude-checks", "positive_data_acceptance", "--max-examples", "40", "--seed", "20261204", "--no-color"],
-            timeout: 900)
+            timeout: 900, directory: scratch)
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertTrue(run.output.contains("passed"), run.output)
         XCTAssertFalse(server.log.contains("error:"), server.log)
@@ -71,7 +75,7 @@ final class SchemathesisTests: XCTestCase {
 
 /// Runs a program to its end; its output and error together (in a file, so nothing can stall).
 enum Command {
-    static func run(_ arguments: [String], timeout: Double) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], timeout: Double, directory: URL? = nil) throws -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("flow-cmd-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
@@ -82,6 +86,7 @@ enum Command {
         p.standardOutput = handle
         p.standardError = handle
         p.standardInput = FileHandle.nullDevice
+        if let directory { p.currentDirectoryURL = directory }
         try p.run()
         try handle.close()
         let deadline = Date().addingTimeInterval(timeout)

@@ -27,7 +27,7 @@ let package = Package(
         // `flow serve`: HTTP/1.1 on the toolchain's sockets, the /v1 JSON API, session stores.
         .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"]),
         // The command-line tool: arguments, terminal, exit codes.
-        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowServer"]),
+        .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowServer", "FlowPostgres"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).

@@ -25,7 +25,7 @@ let package = Package(
         // epoll, for the sockets of `flow serve` (a header of wrappers; nothing to link).
         .systemLibrary(name: "CPoll", path: "Sources/CPoll"),
         // `flow serve`: HTTP/1.1 on the toolchain's sockets, the /v1 JSON API, session stores.
-        .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"]),
+        .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"], resources: [.copy("Web")]),
         // The command-line tool: arguments, terminal, exit codes.
         .executableTarget(name: "flow", dependencies: ["FlowKit", "FlowIntegration", "FlowServer", "FlowPostgres"]),
         // Generates large valid flows and times `check` on them (release build).

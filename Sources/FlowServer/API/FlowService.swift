@@ -33,6 +33,8 @@ public final class FlowService: @unchecked Sendable {
     let options: ServiceOptions
     public let metrics = Metrics()
     private let openAPI: String
+    /// The web client and the flows' web extensions (WebClient.swift).
+    private let web: WebClient
     /// Records just committed, so the next step of a session need not decode its state again.
     private let recent = RecentRecords(capacity: 4096)
     let log: @Sendable (String) -> Void
@@ -45,6 +47,7 @@ public final class FlowService: @unchecked Sendable {
         self.options = options
         self.log = log
         openAPI = OpenAPI.document(flows: catalogue.byName.keys.sorted())
+        web = WebClient(catalogue: catalogue)
     }
 
     /// Every flow served, sorted.
@@ -59,7 +62,7 @@ public final class FlowService: @unchecked Sendable {
         metrics.count("flow_http_requests_total", [("status", String(response.status))])
         metrics.observe("flow_http_request_duration_seconds", [("route", route)], seconds)
         var r = response
-        r.headers.append(("Cache-Control", "no-store"))
+        if !r.headers.contains(where: { $0.name == "Cache-Control" }) { r.headers.append(("Cache-Control", "no-store")) }
         r.headers.append(("X-Content-Type-Options", "nosniff"))
         return r
     }
@@ -90,6 +93,7 @@ public final class FlowService: @unchecked Sendable {
         default:
             break
         }
+        if let answer = web.response(request, catalogue: catalogue) { return answer }
         let prefix = "/v1/sessions/"
         if path.hasPrefix(prefix) {
             let rest = path.dropFirst(prefix.count)

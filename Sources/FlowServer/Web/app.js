@@ -205,7 +205,10 @@ function questionControl(q, i) {
     for (const o of q.options) control.append(el("option", { value: o, text: o, selected: def === o }));
   } else {
     const attrs = { id, name: id, required: !q.optional, autocomplete: "off" };
-    if (q.type === "currency") Object.assign(attrs, { type: "number", inputmode: "decimal", step: "0.01", min: q.min, max: q.max });
+    // Money is a text field with a decimal keypad: it takes what the terminal takes ("$10",
+    // "1,250.00"), which a number field would refuse; its bounds are in the hint. The server
+    // checks it either way (the form is not validated by the browser, so its refusal is shown).
+    if (q.type === "currency") Object.assign(attrs, { type: "text", inputmode: "decimal", "data-min": q.min, "data-max": q.max });
     else if (q.type === "number") Object.assign(attrs, { type: "number", inputmode: "decimal", step: "any", min: q.min, max: q.max });
     else if (q.type === "date") attrs.type = "date";
     else if (q.type === "email") Object.assign(attrs, { type: "email", autocomplete: "email" });

@@ -127,8 +127,20 @@ async def cors(request, handler):
     return response
 
 
+async def cors_headers(request, response):
+    # After localstripe's own hook, which allows only Content-Type and Accept: Stripe.js sends the
+    # publishable key in Authorization.
+    origin = _allowed_origin(request)
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Accept, Idempotency-Key, Stripe-Version"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Vary"] = "Origin"
+
+
 server.app.middlewares.append(stripe_idempotency)
 server.app.middlewares.insert(0, cors)
+server.app.on_response_prepare.append(cors_headers)
 
 
 def exit_when_stdin_ends():

@@ -99,9 +99,11 @@ class Proxy:
 # --- processes ----------------------------------------------------------------------------------
 
 class Serve:
-    def __init__(self, args, work, files, defines=(), stubs=None, store="sessions.db", secrets=None):
+    def __init__(self, args, work, files, defines=(), stubs=None, store="sessions.db", secrets=None, today=None):
         self.args, self.work = args, work
-        self.command = [args.flow, "serve", *files, "--listen", "127.0.0.1:0", "--store", "sqlite:" + os.path.join(work, store)]
+        # A plan's `today`: the server runs on that day (libfaketime's faketime, from Debian).
+        prefix = ["faketime", "-f", "@%s 12:00:00" % today] if today else []
+        self.command = prefix + [args.flow, "serve", *files, "--listen", "127.0.0.1:0", "--store", "sqlite:" + os.path.join(work, store)]
         for d in defines:
             self.command += ["--define", d]
         if stubs is not None:
@@ -315,8 +317,9 @@ def scenario_payment(args):
         wait(driver, "the amount page", lambda d: d.find_element("css selector", "label[for=q-0]").text.startswith("How much"))
         check(active_id(driver) == "page-heading", "focus on the new page's heading")
         field = by_id(driver, "q-0")
-        check(field.get_attribute("type") == "number" and field.get_attribute("min") == "0.5" and field.get_attribute("max") == "10000"
-              and field.get_attribute("step") == "0.01", "the currency question is a number field with min, max and step 0.01")
+        check(field.get_attribute("type") == "text" and field.get_attribute("inputmode") == "decimal"
+              and by_id(driver, "q-0-hint").text == "An amount, like 4.00, from 0.5 to 10000", "the currency question: a decimal keypad, its bounds in the hint")
+        check(driver.find_element("css selector", "label[for=q-0]").text == "How much would you like to pay today, in US dollars?", "the question labels its field")
         _, version = step_status(driver)
         type_amount(driver, "20000")
         wait_step(driver, version, "the refusal")
@@ -325,6 +328,9 @@ def scenario_payment(args):
         wait(driver, "the refusal announced", lambda d: problem in by_id(d, "announce").text)
         check(by_id(driver, "announce").get_attribute("aria-live") == "assertive", "the announcement region is aria-live")
         check(active_id(driver) == "q-0", "focus on the refused field")
+        screenshot(driver, args, "web-payment-refused-390.png", 390, 844)
+        screenshot(driver, args, "web-payment-refused-1280.png", 1280, 900)
+        driver.set_window_size(1280, 900)
         # Reload mid-flow: the same session, the refusal still shown.
         session_id = driver.execute_script("return sessionStorage.getItem('flow.session.Payment')")
         check(bool(session_id), "the session id is kept in sessionStorage")
@@ -346,7 +352,7 @@ def scenario_payment(args):
         check(labels.get("card-number") == "Card number" and "card-expiry" in labels and "card-cvc" in labels, "the card fields are labelled")
         check(by_id(driver, "card-number").get_attribute("autocomplete") == "cc-number" and by_id(driver, "card-cvc").get_attribute("autocomplete") == "cc-csc",
               "autocomplete cc-number, cc-csc")
-        check(by_id(driver, "card-number").get_attribute("name") is None, "the card fields have no name (never posted)")
+        check(by_id(driver, "card-number").get_dom_attribute("name") is None, "the card fields have no name (never posted)")
         # Reload at the extension: the form comes back.
         driver.refresh()
         wait(driver, "the card form after a reload", lambda d: by_id(d, "card-number"))
@@ -439,6 +445,9 @@ def scenario_payment(args):
             places["store " + name] = os.path.join(work, name)
     received = open(places["received"], "rb").read()
     check(b"POST /v1/sessions" in received and b"\"extension\"" in received, "the proxy saw the client's requests (%d bytes)" % len(received))
+    # The search can find what it looks for: the amounts typed and the token the client posted are there.
+    check(b'"7.25"' in received and re.search(rb'"token":"pm_[0-9A-Za-z_]+"', received) is not None,
+          "the proxy log holds the answers and the pm_ token the client sent")
     for what, path in places.items():
         data = open(path, "rb").read()
         for card in (CARD, DECLINED_CARD):
@@ -464,6 +473,7 @@ def screenshot(driver, args, name, width, height):
         time.sleep(0.3)
     overflow = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
     check(not overflow, "nothing wider than the window at %d px" % width)
+    os.makedirs(args.docs, exist_ok=True)
     path = os.path.join(args.docs, name)
     driver.save_screenshot(path)
     check(os.path.getsize(path) > 1000, "screenshot %s at %d px" % (name, width))
@@ -478,6 +488,11 @@ def flow_value(text):
     if text in ("true", "false"):
         return text == "true"
     return text  # a number, kept as written
+
+
+def unescape(text):
+    """A flow text literal's escapes (\\{, \\", \\\\) undone."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
 def read_plan(path):
@@ -501,22 +516,25 @@ def read_plan(path):
         m = re.match(r"(answer|result|failure) (.+?) = (.*)$", line)
         if m:
             kind, name, value = m.groups()
-            if value.startswith("{"):
+            if value.startswith("{") or value.startswith("["):
                 while value.count("{") + value.count("[") > value.count("}") + value.count("]"):
                     value += "\n" + lines[i]
                     i += 1
             if kind == "answer":
-                test["answers"].setdefault(name.replace("`", ""), []).append(flow_value(value))
+                # A list is one answer per time the question is asked.
+                v = flow_value(value)
+                test["answers"].setdefault(name.replace("`", ""), []).extend(v if isinstance(v, list) else [v])
             else:
                 v = json.loads(value)
-                test["stubs"].setdefault(name, []).append(v if kind == "result" else {"error": v})
+                for item in (v if isinstance(v, list) else [v]):
+                    test["stubs"].setdefault(name, []).append(item if kind == "result" else {"error": item})
             continue
         m = re.match(r'expect outcome (success|failure)(?: "(.*)")?$', line)
         if m:
-            test["outcome"] = (m.group(1), m.group(2))
+            test["outcome"] = (m.group(1), unescape(m.group(2)) if m.group(2) is not None else None)
         m = re.match(r'expect response "(.*)"$', line)
         if m:
-            test["responses"].append(m.group(1))
+            test["responses"].append(unescape(m.group(1)))
     return today, tests
 
 
@@ -526,6 +544,8 @@ def answer_page(driver, answers, used):
     page = form.get_attribute("data-page")
     for w in form.find_elements("css selector", ".question"):
         key = page + "." + w.get_attribute("data-name")
+        if key not in answers:
+            key = w.get_attribute("data-name")
         if key not in answers:
             continue
         k = used.get(key, 0)
@@ -569,7 +589,7 @@ def scenario_examples(args):
                     continue
                 stubs = {name: (v[0] if len(v) == 1 else v) for name, v in test["stubs"].items()}
                 # Stubs of this plan that the test does not give (extensions canned elsewhere) stay out.
-                serve = Serve(args, args.work, [flow_file], stubs=stubs, store="examples-%d.db" % len(results))
+                serve = Serve(args, args.work, [flow_file], stubs=stubs, store="examples-%d.db" % len(results), today=today)
                 try:
                     driver.get("http://127.0.0.1:%d/?flow=%s" % (serve.port, urllib.parse.quote(flow_name)))
                     wait(driver, "the first step of %s" % flow_name, lambda d: step_status(d)[0] in ("page", "finished", "extension"))

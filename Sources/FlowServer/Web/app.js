@@ -7,6 +7,7 @@ const storageKey = (flow) => "flow.session." + flow;
 
 let current = null;   // the last session answer
 let busy = false;
+let lastAnswers = null; // what was just sent for a page: kept in the fields when it is refused
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -238,6 +239,21 @@ function answerOf(wrapper) {
   return control.value === "" ? null : control.value;
 }
 
+/// The answers just refused put back into their fields (never a password: it is typed again).
+function refill(controls, answers) {
+  for (const w of controls) {
+    const value = answers[w.dataset.name];
+    if (value === null || value === undefined || w.dataset.type === "password") continue;
+    if (w.tagName === "FIELDSET") {
+      for (const input of w.querySelectorAll("input")) {
+        input.checked = Array.isArray(value) ? value.includes(input.value) : String(value) === input.value;
+      }
+    } else {
+      w.querySelector("input, select").value = String(value);
+    }
+  }
+}
+
 function showPage(page, restored) {
   const heading = el("h2", { tabindex: "-1", id: "page-heading", text: page.title || page.name });
   const form = el("form", { novalidate: true, "aria-labelledby": "page-heading", id: "page-form" });
@@ -257,10 +273,13 @@ function showPage(page, restored) {
     e.preventDefault();
     const answers = {};
     for (const w of controls) answers[w.dataset.name] = answerOf(w);
+    lastAnswers = { page: page.name, answers };
     step({ answers });
   });
   $("step").replaceChildren(heading, form);
   const problems = page.questions.filter((q) => q.problem);
+  if (problems.length && lastAnswers && lastAnswers.page === page.name) refill(controls, lastAnswers.answers);
+  lastAnswers = null;
   if (problems.length) {
     announce(problems.map((q) => (q.prompt || q.name) + ": " + q.problem).join(" "));
     const first = form.querySelector("[aria-invalid=true] input, input[aria-invalid=true], select[aria-invalid=true]");

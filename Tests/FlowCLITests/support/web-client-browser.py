@@ -328,6 +328,7 @@ def scenario_payment(args):
         wait(driver, "the refusal announced", lambda d: problem in by_id(d, "announce").text)
         check(by_id(driver, "announce").get_attribute("aria-live") == "assertive", "the announcement region is aria-live")
         check(active_id(driver) == "q-0", "focus on the refused field")
+        check(by_id(driver, "q-0").get_attribute("value") == "20000", "the refused amount is kept in its field")
         screenshot(driver, args, "web-payment-refused-390.png", 390, 844)
         screenshot(driver, args, "web-payment-refused-1280.png", 1280, 900)
         driver.set_window_size(1280, 900)

@@ -48,6 +48,7 @@ public final class FlowService: @unchecked Sendable {
         self.log = log
         openAPI = OpenAPI.document(flows: catalogue.byName.keys.sorted())
         web = WebClient(catalogue: catalogue)
+        web.problems.forEach(log)
     }
 
     /// Every flow served, sorted.

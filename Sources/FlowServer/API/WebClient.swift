@@ -23,6 +23,9 @@ struct WebClient: Sendable {
     let page: [UInt8]
     let pageTag: String
     let connectSources: [String]
+    /// Web modules that cannot be served (missing, outside the flow's folder, not a plain text
+    /// literal), said once in the log when the server starts.
+    let problems: [String]
 
     init(catalogue: FlowCatalogue) {
         var assets: [String: Asset] = [:]
@@ -49,6 +52,31 @@ struct WebClient: Sendable {
             }
         }
         connectSources = origins
+        var problems: [String] = []
+        for file in catalogue.files {
+            for ext in file.program.extensions {
+                guard let web = ext.declaration.web else { continue }
+                guard case .string(let relative) = web.kind else {
+                    problems.append("warning: the web module of extension '\(ext.name)' in \(file.path) is not a plain text literal; it is not served")
+                    continue
+                }
+                if Self.modulePath(relative, flowFile: file.path) == nil {
+                    problems.append("warning: the web module \(relative) of extension '\(ext.name)' is missing or outside the folder of \(file.path); it is not served")
+                }
+            }
+        }
+        self.problems = problems
+    }
+
+    /// The file of a web module written `relative` in `flowFile`: inside the flow file's folder
+    /// (symbolic links resolved) and readable, or nil.
+    static func modulePath(_ relative: String, flowFile: String) -> String? {
+        let folder = URL(fileURLWithPath: flowFile).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
+        let target = URL(fileURLWithPath: relative, relativeTo: URL(fileURLWithPath: folder + "/", isDirectory: true))
+            .standardizedFileURL.resolvingSymlinksInPath().path
+        guard !relative.hasPrefix("/"), target.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/"),
+              FileManager.default.isReadableFile(atPath: target) else { return nil }
+        return target
     }
 
     /// `scheme://host[:port]` of an http(s) URL, or nil.
@@ -115,11 +143,7 @@ struct WebClient: Sendable {
         let file = catalogue.files[index]
         guard let ext = file.program.extensions.first(where: { $0.name == name }),
               case .string(let relative)? = ext.declaration.web?.kind else { return missing }
-        let folder = URL(fileURLWithPath: file.path).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
-        let target = URL(fileURLWithPath: relative, relativeTo: URL(fileURLWithPath: folder + "/", isDirectory: true))
-            .standardizedFileURL.resolvingSymlinksInPath().path
-        guard !relative.hasPrefix("/"), target.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/"),
-              let data = FileManager.default.contents(atPath: target) else { return missing }
+        guard let target = Self.modulePath(relative, flowFile: file.path), let data = FileManager.default.contents(atPath: target) else { return missing }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in data { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
         return ServerResponse(status: 200, headers: [("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "no-cache"),

@@ -274,6 +274,25 @@ def scenario_headers(args):
         check(status == 200 and h.get("cache-control") == "no-store", "the API stays no-store")
     finally:
         serve.stop()
+    # Web modules that cannot be served: missing, or outside the flow file's folder.
+    os.makedirs(os.path.join(args.work, "flows"), exist_ok=True)
+    with open(os.path.join(args.work, "outside.js"), "w") as f:
+        f.write("export function run() { return Promise.resolve({token: 'secret-outside'}); }\n")
+    with open(os.path.join(args.work, "flows", "bad.flow"), "w") as f:
+        f.write('extension Out {\n  run "x"\n  web "../outside.js"\n  output token: text\n}\n'
+                'extension Gone {\n  run "x"\n  web "gone.js"\n  output token: text\n}\n'
+                'flow Bad {\n  extension Out -> a\n  extension Gone -> b\n  finish success "{a} {b}"\n}\n')
+    serve = Serve(args, args.work, [os.path.join(args.work, "flows", "bad.flow")], store="bad.db")
+    base = "http://127.0.0.1:%d" % serve.port
+    try:
+        for name in ("Out", "Gone"):
+            status, _, body = fetch(base + "/v1/flows/Bad/extensions/%s.js" % name)
+            check(status == 404 and b"secret-outside" not in body, "the module of %s is not served (404)" % name)
+    finally:
+        serve.stop()
+    log = open(serve.log_path).read()
+    check("the web module ../outside.js of extension 'Out' is missing or outside the folder" in log
+          and "the web module gone.js of extension 'Gone' is missing" in log, "the log says which web modules cannot be served")
 
 
 # --- scenario: payment --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ struct WebClient: Sendable {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         let types = ["js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"]
         var page: [UInt8] = Array("<!doctype html><title>flow</title><p>The web client is missing from this build.</p>".utf8)
-        if let folder = Bundle.module.url(forResource: "Web", withExtension: nil) {
+        if let folder = Self.webFolder() {
             for name in ["app.js", "style.css", "index.html"] {
                 guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else { continue }
                 for b in data { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -53,6 +53,9 @@ struct WebClient: Sendable {
         }
         connectSources = origins
         var problems: [String] = []
+        if assets.count != 2 {
+            problems.append("warning: the web client's files (flow_FlowServer.resources/Web) are not beside the executable; '/' says so")
+        }
         for file in catalogue.files {
             for ext in file.program.extensions {
                 guard let web = ext.declaration.web else { continue }
@@ -77,6 +80,22 @@ struct WebClient: Sendable {
         guard !relative.hasPrefix("/"), target.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/"),
               FileManager.default.isReadableFile(atPath: target) else { return nil }
         return target
+    }
+
+    /// `flow_FlowServer.resources/Web` beside the executable (where SwiftPM puts the target's
+    /// resources), or nil. Not `Bundle.module`, which stops the process when the bundle is not
+    /// there (a binary copied without it): then the page says the client is missing, and the log.
+    static func webFolder() -> URL? {
+        var places: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            places.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        places.append(Bundle.main.bundleURL)
+        for place in places {
+            let folder = place.appendingPathComponent("flow_FlowServer.resources").appendingPathComponent("Web")
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("index.html").path) { return folder }
+        }
+        return nil
     }
 
     /// `scheme://host[:port]` of an http(s) URL, or nil.

@@ -201,7 +201,7 @@ function questionControl(q, i) {
   }
   let control;
   if (q.type === "choice") {
-    control = el("select", { id });
+    control = el("select", { id, required: !q.optional });
     control.append(el("option", { value: "", text: q.optional ? "(none)" : "Choose…" }));
     for (const o of q.options) control.append(el("option", { value: o, text: o, selected: def === o }));
   } else {

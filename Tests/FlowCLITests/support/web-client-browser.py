@@ -348,6 +348,7 @@ def scenario_payment(args):
         check(by_id(driver, "announce").get_attribute("aria-live") == "assertive", "the announcement region is aria-live")
         check(active_id(driver) == "q-0", "focus on the refused field")
         check(by_id(driver, "q-0").get_attribute("value") == "20000", "the refused amount is kept in its field")
+        fits(driver, 360)
         screenshot(driver, args, "web-payment-refused-390.png", 390, 844)
         screenshot(driver, args, "web-payment-refused-1280.png", 1280, 900)
         driver.set_window_size(1280, 900)
@@ -482,6 +483,41 @@ def field_invalid(driver):
     return by_id(driver, "q-0").get_attribute("aria-invalid") == "true"
 
 
+def fits(driver, width):
+    driver.set_window_size(width, 800)
+    time.sleep(0.3)
+    inner = driver.execute_script("return window.innerWidth")
+    if inner != width:
+        driver.set_window_size(width + (width - inner), 800)
+        time.sleep(0.3)
+    check(not driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth"), "nothing wider than the window at %d px" % width)
+
+
+CONTROLS = {"text": "input[type=text]", "currency": "input[type=text][inputmode=decimal]", "number": "input[type=number]",
+            "yesno": "input[type=radio][value=true]", "choices": "input[type=checkbox]",
+            "date": "input[type=date]", "email": "input[type=email]", "password": "input[type=password]"}
+SEEN_TYPES = set()
+
+
+def check_controls(driver, form):
+    """Each question its control, every control labelled."""
+    for w in form.find_elements("css selector", ".question"):
+        kind = w.get_attribute("data-type")
+        selector = CONTROLS.get(kind, "input[type=radio], select")
+        check(len(w.find_elements("css selector", selector)) > 0, "a %s question has its control (%s)" % (kind, selector))
+        if kind not in SEEN_TYPES:
+            SEEN_TYPES.add(kind)
+        for control in w.find_elements("css selector", "input, select"):
+            cid = control.get_attribute("id")
+            labels = driver.find_elements("css selector", "label[for='%s']" % cid)
+            check(len(labels) == 1 and labels[0].text.strip() != "", "the %s control #%s is labelled" % (kind, cid))
+        if w.tag_name == "fieldset":
+            check(w.find_element("css selector", "legend").text.strip() != "", "the %s group has a legend" % kind)
+        optional = w.find_elements("css selector", ".optional")
+        required = w.find_elements("css selector", "[required]")
+        check(bool(optional) != bool(required) or kind == "choices", "a %s question is marked optional, or required" % kind)
+
+
 def screenshot(driver, args, name, width, height):
     if not args.docs:
         return
@@ -562,6 +598,7 @@ def answer_page(driver, answers, used):
     from selenium.webdriver.support.ui import Select
     form = by_id(driver, "page-form")
     page = form.get_attribute("data-page")
+    check_controls(driver, form)
     for w in form.find_elements("css selector", ".question"):
         key = page + "." + w.get_attribute("data-name")
         if key not in answers:
@@ -652,6 +689,9 @@ def scenario_examples(args):
         driver.quit()
     dated = [r for r in results if not r[2] and r[6]]
     print("%d of %d tests of the plans reached their outcome in the browser" % (sum(1 for r in results if r[2]), len(results)))
+    print("question types seen: %s" % ", ".join(sorted(SEEN_TYPES)))
+    check(SEEN_TYPES >= {"text", "currency", "number", "yesno", "choice", "choices", "date", "email", "password"},
+          "the examples ask every type of question")
     check(went_back, "back was used in an example")
     check(all(r[2] for r in results), "every test of every plan reaches its outcome through the browser")
 

@@ -631,6 +631,68 @@ def answer_page(driver, answers, used):
     return page
 
 
+STEPS_FLOW = """ip Save(name: text) {
+  POST "http://127.0.0.1:9/save"
+  form {
+    name = name
+  }
+  unsafe
+  output ok: bool = json "ok"
+  output id: text = json "id"
+}
+
+flow Steps {
+  question First: text {
+    prompt "First?"
+  }
+  question Second: text {
+    prompt "Second?"
+    optional
+  }
+  ip Save(First.First) -> saved
+  question Third: yesno {
+    prompt "Third?"
+  }
+  response "saved {saved.id} {saved.ok}"
+  finish success "done"
+}
+"""
+
+
+def back_stopped(args, driver):
+    """Back, and what stops it: a page after an unsafe call cannot go back past it."""
+    path = os.path.join(args.work, "steps.flow")
+    with open(path, "w") as f:
+        f.write(STEPS_FLOW)
+    serve = Serve(args, args.work, [path], stubs={"Save": {"ok": True, "id": "S-1"}}, store="steps.db")
+    try:
+        driver.get("http://127.0.0.1:%d/?flow=Steps" % serve.port)
+        wait(driver, "the first page", lambda d: by_id(d, "page-form").get_attribute("data-page") == "First")
+        check(not driver.find_elements("id", "back") and not driver.find_elements("id", "back-stopped"), "the first page has no back")
+        by_id(driver, "q-0").send_keys("Ann")
+        _, version = step_status(driver)
+        by_id(driver, "continue").click()
+        wait(driver, "the second page", lambda d: by_id(d, "page-form").get_attribute("data-page") == "Second")
+        check("(optional)" in driver.find_element("css selector", "label[for=q-0]").text, "an optional question is marked")
+        _, version = step_status(driver)
+        by_id(driver, "back").click()
+        wait(driver, "back on the first page", lambda d: by_id(d, "page-form").get_attribute("data-page") == "First")
+        check(active_id(driver) == "page-heading", "focus on the page's heading after back")
+        by_id(driver, "q-0").send_keys("Bob")
+        by_id(driver, "continue").click()
+        wait(driver, "the second page again", lambda d: by_id(d, "page-form").get_attribute("data-page") == "Second")
+        by_id(driver, "continue").click()
+        wait(driver, "the third page", lambda d: by_id(d, "page-form").get_attribute("data-page") == "Third")
+        check(not driver.find_elements("id", "back"), "no back past the unsafe call")
+        check("Save" in by_id(driver, "back-stopped").text, "what stops back is said: %r" % by_id(driver, "back-stopped").text)
+        driver.find_element("css selector", "input[value=true]").click()
+        by_id(driver, "continue").click()
+        wait(driver, "the outcome", lambda d: step_status(d)[0] == "finished")
+        check(conversation(driver) == ["saved S-1 yes"], "the flow finished after the call: %r" % conversation(driver))
+    finally:
+        serve.stop()
+
+
 def scenario_examples(args):
     driver = browser()
     results = []
@@ -685,6 +747,7 @@ def scenario_examples(args):
                                                                      "" if ok else " responses %r, expected %r" % (said, test["responses"])), flush=True)
                 finally:
                     serve.stop()
+        back_stopped(args, driver)
     finally:
         driver.quit()
     dated = [r for r in results if not r[2] and r[6]]

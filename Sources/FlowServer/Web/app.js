@@ -299,7 +299,12 @@ async function showExtension(s) {
   const version = s.version;
   let outcome;
   try {
-    const module = await import("/v1/flows/" + encodeURIComponent(s.flow) + "/extensions/" + encodeURIComponent(ext.name) + ".js");
+    let module;
+    try {
+      module = await import("/v1/flows/" + encodeURIComponent(s.flow) + "/extensions/" + encodeURIComponent(ext.name) + ".js");
+    } catch {
+      throw new Error("the extension " + ext.name + " cannot run in this browser (it has no web module)");
+    }
     const outputs = await module.run(ext.arguments, { element: area, flow: s.flow, announce });
     outcome = { extension: { outputs } };
   } catch (error) {

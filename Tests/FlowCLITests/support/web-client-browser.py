@@ -30,7 +30,6 @@ SECRET_KEY = "sk_test_flowEndToEnd4eC39HqLyjWDarjtT1zdp7dc"
 CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000341"
 CVC = "913"
-FAILURES = []
 
 
 def check(condition, what):
@@ -101,7 +100,11 @@ class Proxy:
 class Serve:
     def __init__(self, args, work, files, defines=(), stubs=None, store="sessions.db", secrets=None, today=None):
         self.args, self.work = args, work
-        # A plan's `today`: the server runs on that day (libfaketime's faketime, from Debian).
+        # A plan's `today`: the server runs on that day, under Debian's faketime. It is stopped
+        # by signalling flow serve itself (faketime's child), so that faketime exits by itself
+        # and removes its semaphore and shared memory.
+        self.env = dict(os.environ)
+        self.wrapped = bool(today)
         prefix = ["faketime", "-f", "@%s 12:00:00" % today] if today else []
         self.command = prefix + [args.flow, "serve", *files, "--listen", "127.0.0.1:0", "--store", "sqlite:" + os.path.join(work, store)]
         for d in defines:
@@ -120,7 +123,7 @@ class Serve:
     def start(self):
         log = open(self.log_path, "ab")
         mark = os.path.getsize(self.log_path)
-        self.process = subprocess.Popen(self.command, cwd=self.args.root, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.process = subprocess.Popen(self.command, cwd=self.args.root, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env)
         until = time.time() + 30
         while time.time() < until:
             with open(self.log_path, "rb") as f:
@@ -136,12 +139,27 @@ class Serve:
             print(f.read().decode(errors="replace"))
         check(False, "flow serve started (%s)" % " ".join(self.command))
 
+    def server_pid(self):
+        if not self.wrapped:
+            return self.process.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (self.process.pid, self.process.pid)) as f:
+                children = f.read().split()
+            return int(children[0]) if children else None
+        except OSError:
+            return None
+
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            pid = self.server_pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
+                pid = self.server_pid()
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
@@ -664,7 +682,11 @@ def back_stopped(args, driver):
     path = os.path.join(args.work, "steps.flow")
     with open(path, "w") as f:
         f.write(STEPS_FLOW)
-    serve = Serve(args, args.work, [path], stubs={"Save": {"ok": True, "id": "S-1"}}, store="steps.db")
+    noweb = os.path.join(args.work, "noweb.flow")
+    with open(noweb, "w") as f:
+        f.write('extension Pad {\n  run "pad"\n  output code: text\n}\n\nflow No Web {\n  extension Pad -> code\n'
+                '  on error {\n    response "no pad: {error.message}"\n    finish failure "no pad"\n  }\n  finish success "{code}"\n}\n')
+    serve = Serve(args, args.work, [path, noweb], stubs={"Save": {"ok": True, "id": "S-1"}}, store="steps.db")
     try:
         driver.get("http://127.0.0.1:%d/?flow=Steps" % serve.port)
         wait(driver, "the first page", lambda d: by_id(d, "page-form").get_attribute("data-page") == "First")
@@ -689,6 +711,11 @@ def back_stopped(args, driver):
         by_id(driver, "continue").click()
         wait(driver, "the outcome", lambda d: step_status(d)[0] == "finished")
         check(conversation(driver) == ["saved S-1 yes"], "the flow finished after the call: %r" % conversation(driver))
+        # An extension without a web module: the flow's on error gets a plain message.
+        driver.get("http://127.0.0.1:%d/?flow=No%%20Web" % serve.port)
+        wait(driver, "the outcome", lambda d: step_status(d)[0] == "finished")
+        check(conversation(driver) == ["no pad: the extension Pad cannot run in this browser (it has no web module)"],
+              "an extension without a web module fails into on error: %r" % conversation(driver))
     finally:
         serve.stop()
 

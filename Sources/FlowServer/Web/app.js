@@ -21,9 +21,11 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-function announce(text) {
+function announce(text, { quiet = false } = {}) {
   const a = $("announce");
   a.textContent = "";
+  // Refusals are already shown next to their questions: announced, not shown twice.
+  a.classList.toggle("visually-hidden", quiet);
   // A change of text is what a screen reader announces: set it after clearing.
   setTimeout(() => { a.textContent = text; }, 30);
 }
@@ -281,7 +283,7 @@ function showPage(page, restored) {
   if (problems.length && lastAnswers && lastAnswers.page === page.name) refill(controls, lastAnswers.answers);
   lastAnswers = null;
   if (problems.length) {
-    announce(problems.map((q) => (q.prompt || q.name) + ": " + q.problem).join(" "));
+    announce(problems.map((q) => (q.prompt || q.name) + ": " + q.problem).join(" "), { quiet: true });
     const first = form.querySelector("[aria-invalid=true] input, input[aria-invalid=true], select[aria-invalid=true]");
     (first || heading).focus();
   } else {

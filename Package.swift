@@ -5,6 +5,7 @@ let package = Package(
     name: "flow",
     products: [
         .library(name: "FlowKit", targets: ["FlowKit"]),
+        .library(name: "FlowServer", targets: ["FlowServer"]),
         .executable(name: "flow", targets: ["flow"]),
         .executable(name: "flow-net", targets: ["flow-net"]),
     ],
@@ -38,7 +39,14 @@ let package = Package(
                 "-lFoundationEssentials", "-lCoreFoundation", "-l_FoundationCollections", "-l_FoundationCShims",
                 "-l_FoundationICU", "-lswiftSynchronization", "-Xlinker", "--end-group",
             ])]),
-        .executableTarget(name: "flow-net", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP"]),
+        // The system's libsqlite3 (Debian: libsqlite3-dev), for the sessions of `flow serve`.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // epoll, for the sockets of `flow serve` (a header of wrappers; nothing to link).
+        .systemLibrary(name: "CPoll", path: "Sources/CPoll"),
+        // `flow serve`: HTTP/1.1 on the toolchain's sockets, the /v1 JSON API, session stores, the
+        // web client (Web/). It calls integration points, so it lives in flow-net.
+        .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"], resources: [.copy("Web")]),
+        .executableTarget(name: "flow-net", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP", "FlowServer", "FlowPostgres"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
         // libFuzzer targets (fuzz/run builds it with -sanitize=fuzzer,address -DFLOW_LIBFUZZER).
@@ -52,6 +60,7 @@ let package = Package(
         // Times PostgresStore updates with many concurrent writers (release build).
         .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
         .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),
+        .testTarget(name: "FlowServerTests", dependencies: ["FlowKit", "FlowServer"]),
         // Not on `flow` itself: a test bundle linked with the front end's static runtime would not
         // link; `swift test` builds every executable, `flow` and `flow-net` included, first.
         .testTarget(name: "FlowCLITests", dependencies: ["FlowKit"], exclude: ["golden", "support", "usage"]),

@@ -163,6 +163,11 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
     sessionsBenchmark(path: args[2], count: args.count >= 4 ? Int(args[3]) ?? 100_000 : 100_000)
 } else if args.count >= 3 && args[1] == "suspended" {
     suspendedBenchmark(path: args[2], count: args.count >= 4 ? Int(args[3]) ?? 100_000 : 100_000)
+} else if args.count >= 3 && args[1] == "http-steps" {
+    httpStepsBenchmark(port: UInt16(args[2]) ?? 8080, clients: args.count >= 4 ? Int(args[3]) ?? 64 : 64,
+                       seconds: args.count >= 5 ? Double(args[4]) ?? 10 : 10)
+} else if args.count >= 4 && args[1] == "idle-sessions" {
+    idleSessionsBenchmark(port: UInt16(args[2]) ?? 8080, pid: Int32(args[3]) ?? 0, count: args.count >= 5 ? Int(args[4]) ?? 100_000 : 100_000)
 } else {
     FileHandle.standardError.write("""
         usage: flow-bench all [--runs N] [--no-peer] [--quick]
@@ -173,6 +178,8 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
                flow-bench ip-calls [COUNT]
                flow-bench sessions FLOW [COUNT]
                flow-bench suspended FLOW [COUNT]
+               flow-bench http-steps PORT [CLIENTS] [SECONDS]     (flow serve flows/payment.flow with a StripeCharge stub)
+               flow-bench idle-sessions PORT SERVER-PID [COUNT]
 
         """.data(using: .utf8)!)
     exit(64)

@@ -149,6 +149,7 @@ enum Commands {
         AnyCommand(FormatArguments.command),
         AnyCommand(TestArguments.command),
         AnyCommand(ExploreArguments.command),
+        AnyCommand(ServeArguments.command),
         AnyCommand(LSPArguments.command),
         ]
     }

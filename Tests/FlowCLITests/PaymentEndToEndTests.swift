@@ -550,7 +550,7 @@ final class LocalStripe {
     /// The venv's python, with localstripe importable: reused when it is, else made with
     /// `python3 -m venv` and `pip install`. A lock file keeps test processes that run in parallel
     /// from installing at once.
-    private static func installed() throws -> URL {
+    static func installed() throws -> URL {
         let venv = venvDirectory
         let python = venv.appendingPathComponent("bin/python")
         try FileManager.default.createDirectory(at: venv.deletingLastPathComponent(), withIntermediateDirectories: true)

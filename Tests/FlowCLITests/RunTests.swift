@@ -485,7 +485,7 @@ final class RunTests: XCTestCase {
                 #"{"event": "failure", "name": "StripeCharge", "error": {"body":null,"code":"card_declined","codeNamespace":null,"kind":"http","message":"Your card was declined.","status":402}, "file": "flows/payment.flow""#),
             trace)
         XCTAssertTrue(
-            trace.hasSuffix(#"{"event": "finish", "outcome": "failure", "reason": "charge failed: Your card was declined.", "file": "flows/payment.flow", "line": 65, "column": 5, "endLine": 65, "endColumn": 52}"# + "\n"),
+            trace.hasSuffix(#"{"event": "finish", "outcome": "failure", "reason": "charge failed: Your card was declined.", "file": "flows/payment.flow", "line": 66, "column": 5, "endLine": 66, "endColumn": 52}"# + "\n"),
             trace)
     }
 

@@ -217,6 +217,7 @@ final class ProgramBuilder {
             report(.extensionWithoutRun(e.name), e.range, hint: "extension \(e.name) {\n  run \"extensions/tokenize\"\n}")
         }
         if let t = e.declaration.timeout { checkAssignable(lower(t), to: .number, what: "'timeout'") }
+        if let w = e.declaration.web { checkAssignable(lower(w), to: .text, what: "'web'") }
     }
 
     /// The type a call's `-> name` binding receives: a record type with a field per output, for one

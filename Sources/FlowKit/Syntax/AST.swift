@@ -297,6 +297,8 @@ public struct ExtensionDecl: Sendable {
     /// `safe` or `unsafe` as written; nil: an extension is safe.
     public var safety: CallSafety? = nil
     public var safetyRange: SourceRange? = nil
+    /// `web "extensions/tokenize.js"`: the ES module a web client loads (relative to the flow file).
+    public var web: Expr? = nil
 }
 
 public struct FlowDecl: Sendable {

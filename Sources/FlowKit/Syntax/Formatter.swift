@@ -210,7 +210,7 @@ struct LayoutHints {
         case .extension(let ext):
             add(ext.name)
             ext.parameters.forEach { add($0) }
-            for e in [ext.command, ext.timeout] { if let e { add(e) } }
+            for e in [ext.command, ext.web, ext.timeout] { if let e { add(e) } }
             ext.outputs.forEach { add($0.name) }
         case .flow(let flow):
             add(flow.name)

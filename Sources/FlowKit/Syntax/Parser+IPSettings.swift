@@ -272,13 +272,16 @@ extension Parser {
             recover()
             return nil
         }
-        let items = ["run", "timeout", "safe", "unsafe", "output"]
+        let items = ["run", "web", "timeout", "safe", "unsafe", "output"]
         parseLines(closing: "extension", endOf: "an extension setting") { p in
             if p.atWord("safe") || p.atWord("unsafe") {
                 p.parseSafety(&decl.safety, &decl.safetyRange)
             } else if p.atWord("run") {
                 p.advance()
                 decl.command = p.parseExpression()
+            } else if p.atWord("web") {
+                p.advance()
+                decl.web = p.parseExpression()
             } else if p.atWord("timeout") {
                 p.advance()
                 decl.timeout = p.parseExpression()
@@ -287,7 +290,7 @@ extension Parser {
             } else {
                 p.report(.unknownExtensionSetting, at: p.range(of: p.current), label: "found \(p.foundDescription)",
                          hint: (p.at(.word) ? Suggest.closest(to: p.currentText, in: items).map { "did you mean '\($0)'? " } : nil) ?? ""
-                             + "settings: run, timeout, safe, unsafe, output")
+                             + "settings: run, web, timeout, safe, unsafe, output")
                 p.recover()
             }
         }

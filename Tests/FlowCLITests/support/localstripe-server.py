@@ -19,6 +19,11 @@ Two differences from running `localstripe` itself:
   `Idempotency-Key` already seen for the same API key gets the first response again, status and
   body, with `Idempotent-Replayed: true`; with other parameters it gets 400 `idempotency_error`.
 
+- CORS, as Stripe sends it, so that a browser page of another origin (the web client's Tokenize in
+  WebClientBrowserTests) may call it: a request with an `Origin` of the loopback
+  (`http://127.0.0.1:PORT`, `http://localhost:PORT`) gets `Access-Control-Allow-Origin` with that
+  origin, and an `OPTIONS` preflight is answered with 204 and the methods and headers allowed.
+
 And one control for the tests, which Stripe does not have: `POST /_test/hold_charges` with
 `seconds=N` makes each later `POST /v1/charges` wait N seconds after the charge is made and before
 its response is sent (a gateway slow to answer, so a test can kill the client while the charge is
@@ -91,7 +96,51 @@ async def stripe_idempotency(request, handler):
     return response
 
 
+def _allowed_origin(request):
+    origin = request.headers.get("Origin", "")
+    for prefix in ("http://127.0.0.1:", "http://localhost:"):
+        if origin.startswith(prefix) and origin[len(prefix):].isdigit():
+            return origin
+    return None
+
+
+@web.middleware
+async def cors(request, handler):
+    origin = _allowed_origin(request)
+    if request.method == "OPTIONS":
+        headers = {"Vary": "Origin"}
+        if origin:
+            headers.update({
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "authorization, content-type"),
+                "Access-Control-Max-Age": "600",
+            })
+        return web.Response(status=204, headers=headers)
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        response = error
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def cors_headers(request, response):
+    # After localstripe's own hook, which allows only Content-Type and Accept: Stripe.js sends the
+    # publishable key in Authorization.
+    origin = _allowed_origin(request)
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Accept, Idempotency-Key, Stripe-Version"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Vary"] = "Origin"
+
+
 server.app.middlewares.append(stripe_idempotency)
+server.app.middlewares.insert(0, cors)
+server.app.on_response_prepare.append(cors_headers)
 
 
 def exit_when_stdin_ends():

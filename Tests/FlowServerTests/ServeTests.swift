@@ -191,7 +191,7 @@ final class ServeTests: XCTestCase {
             }
             flow Pay {
               question Amount: number
-              ip Charge(Amount.Amount) -> charge
+              ip Charge(Amount.Amount) -> (id: charge)
               question Receipt: yesno
               response "done {charge}"
             }
@@ -346,7 +346,7 @@ final class ServeTests: XCTestCase {
             }
             flow Pay {
               question Amount: currency
-              ip Charge(Amount.Amount) -> charge
+              ip Charge(Amount.Amount) -> (id: charge)
               response "charged {charge}"
             }
             """)
@@ -397,7 +397,7 @@ final class ServeTests: XCTestCase {
             }
             flow Pay {
               question Amount: currency
-              ip Charge(Amount.Amount) -> charge
+              ip Charge(Amount.Amount) -> (id: charge)
               on error {
                 response "not sure: {error.kind}"
                 finish failure "unknown"

@@ -31,7 +31,14 @@ struct Document {
 
     static func lineStarts(of text: [UInt8]) -> [Int] {
         var starts = [0]
-        var i = 0
+        appendLineStarts(of: text, from: 0, to: &starts)
+        return starts
+    }
+
+    /// Appends the start of every line that begins after offset `from` (a LF, a CR or a CRLF ends
+    /// a line, as `SourceFile` counts them).
+    static func appendLineStarts(of text: [UInt8], from: Int, to starts: inout [Int]) {
+        var i = from
         let n = text.count
         while i < n {
             let b = text[i]
@@ -43,7 +50,6 @@ struct Document {
             }
             i += 1
         }
-        return starts
     }
 
     /// The offset just before the line end of line `line`.
@@ -99,18 +105,7 @@ struct Document {
             // Line starts before the edit stay; the rest are found again from the edit's line.
             let firstLine = lineIndex(of: s)
             var starts = Array(lineStarts[0...firstLine])
-            var i = starts[firstLine]
-            let n = text.count
-            while i < n {
-                let b = text[i]
-                if b == 10 {
-                    starts.append(i + 1)
-                } else if b == 13 {
-                    if i + 1 < n && text[i + 1] == 10 { i += 1 }
-                    starts.append(i + 1)
-                }
-                i += 1
-            }
+            Self.appendLineStarts(of: text, from: starts[firstLine], to: &starts)
             lineStarts = starts
         } else {
             text = Array(newText.utf8)

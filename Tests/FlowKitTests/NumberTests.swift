@@ -5,6 +5,23 @@ import Testing
 @Suite struct NumberTests {
     func n(_ s: String) -> Number { Number(parsing: s)! }
 
+    /// Found by CI's fuzz run (fuzz/crashes/eval/snapshot-39-digit-number): a quotient whose
+    /// decimal holds 39 significant digits was written into a snapshot and refused when read back,
+    /// since reading refused every number of more than 38 digits. Reading now refuses only what
+    /// a decimal cannot hold exactly.
+    @Test func whatADecimalHoldsReadsBackAndWhatItCannotIsRefused() throws {
+        let quotient = n("1") / n("7") * n("100000000000000000000000000000000000000000000000000")
+        let text = quotient.description
+        #expect(Number(parsing: text) == quotient, "\(text)")
+        let data = try JSONEncoder().encode(quotient)
+        #expect(try JSONDecoder().decode(Number.self, from: data) == quotient)
+        #expect(Number(parsing: "14285714285714285714285714285714285714100000000000") != nil)
+        for refused in ["9999999999999999999999999999999999999999", "123456789012345678901234567890123456789012",
+                        "0.1234567890123456789012345678901234567891"] {
+            #expect(Number(parsing: refused) == nil, "\(refused)")
+        }
+    }
+
     @Test func arithmeticIsExact() {
         #expect(n("0.1") + n("0.2") == n("0.3"))
         #expect((n("4.00") * 100).description == "400")

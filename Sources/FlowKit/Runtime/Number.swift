@@ -32,10 +32,16 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
     }
 
+    /// The digits of a plain decimal text without its sign, point, leading and trailing zeros.
+    static func significantDigits<S: StringProtocol>(_ text: S) -> [UInt8] {
+        Array(text.utf8.filter { $0 != 0x2D && $0 != 0x2E }.drop { $0 == 0x30 }.reversed().drop { $0 == 0x30 }.reversed())
+    }
+
     static let powers: [Int64] = (0...18).map { k in (0..<k).reduce(Int64(1)) { p, _ in p * 10 } }
 
-    /// Reads `-?digits(.digits)?` exactly; nil for anything else, and for a number of more than
-    /// 38 significant digits, which a decimal cannot hold exactly (never rounded).
+    /// Reads `-?digits(.digits)?` exactly; nil for anything else, and for a number whose digits a
+    /// decimal cannot hold exactly (more than 38 or 39 significant digits, by their value): never
+    /// rounded.
     public init?<S: StringProtocol>(parsing text: S) {
         var mantissa: Int64 = 0
         var scale = 0
@@ -62,10 +68,14 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
         guard digits > 0, !(seenDot && text.hasSuffix(".")) else { return nil }
         if overflow {
-            // Significant digits: without leading zeros, nor trailing ones (the exponent holds those).
-            let significant = text.utf8.filter { $0 != 0x2D && $0 != 0x2E }.drop { $0 == 0x30 }.reversed().drop { $0 == 0x30 }.count
-            guard significant <= 38,
-                  let d = Decimal(string: String(text), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            // Exact or refused: the decimal read must hold the very digits written. Foundation's
+            // Decimal keeps a 128-bit mantissa, 38 digits always and 39 for some (what it writes
+            // for a snapshot, `1428…141` and 11 zeros, must read back), and rounds the rest.
+            let written = Self.significantDigits(text)
+            guard written.count <= 40,
+                  let d = Decimal(string: String(text), locale: Locale(identifier: "en_US_POSIX")),
+                  Self.significantDigits(Value.numberText(d)) == written
+            else { return nil }
             storage = .large(d)
         } else {
             storage = .small(negative ? -mantissa : mantissa, UInt8(scale))

@@ -60,6 +60,28 @@ struct SessionFile {
         } else {
             target = path
         }
+        removeStaleTemporaries()
+    }
+
+    /// Removes what a run killed between writing its temporary and renaming it left beside the
+    /// file: `.NAME.PID.tmp` (the pattern `save` writes) whose PID is no longer a live process.
+    /// Done once, when the file is opened, before the first save; a temporary of a run still going
+    /// on (another live PID) is left alone. Without this, every SIGKILL at the wrong moment left
+    /// one more hidden file, holding the answers, beside the session (issue 10).
+    private func removeStaleTemporaries() {
+        let folder = (target as NSString).deletingLastPathComponent
+        let directory = folder.isEmpty ? "." : folder
+        let prefix = "." + (target as NSString).lastPathComponent + "."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let middle = name.dropFirst(prefix.count).dropLast(".tmp".count)
+            guard let pid = pid_t(middle), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) == 0 || errno != ESRCH { continue }  // alive (or not ours to ask): keep it
+            var info = stat()
+            let path = directory + "/" + name
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            unlink(path)
+        }
     }
 
     /// The saved state, or nil when the file does not exist yet or is empty.

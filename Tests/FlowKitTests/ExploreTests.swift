@@ -494,6 +494,110 @@ final class ExploreTests: XCTestCase {
             }
         }
     }
+
+    // MARK: - The rule of calls
+
+    static let chargeFlow = """
+        ip Lookup(id: text) {
+          GET "https://shop.example/{id}"
+          output total: currency = json "total"
+        }
+        ip Charge(amount: currency) {
+          POST "https://pay.example/charges"
+          form { amount = amount }
+          idempotent
+          output id: text = json "id"
+        }
+        flow Pay {
+          page Order {
+            question Id: text
+          }
+          ip Lookup(Order.Id) -> order
+          on error {
+            finish failure "no such order"
+          }
+          page Confirm {
+            question Tip: currency
+          }
+          ip Charge(order.total + Confirm.Tip) -> paid
+          on error {
+            finish failure "not charged"
+          }
+          page Done {
+            question Rating: text
+          }
+          response "Charged {paid.id}"
+          finish success
+        }
+        """
+
+    /// `back` is tried where the session offers it (from Confirm, across the safe Lookup, to
+    /// Order), never past the unsafe Charge, and the report names Charge as a point of no return.
+    func testBackMovesAreExploredAndUnsafeCallsListed() throws {
+        let c = Frontend.compile(source: Self.chargeFlow, path: "test.flow")
+        let program = try XCTUnwrap(c.program)
+        let search = ExploreSearch(program: program, options: ExploreOptions(today: Self.today))
+        search.run()
+        XCTAssertGreaterThan(search.backMoves, 0, "no 'back' was tried")
+        let result = search.result()
+        XCTAssertEqual(result.findings.map(\.diagnostic.id), [])
+        XCTAssertEqual(result.backStopsAfter.map(\.name), ["Charge"])
+        let human = ExploreReport(file: "test.flow").human(result, sources: c.sources)
+        XCTAssertTrue(human.contains("back stops after: Charge (test.flow:22)\n"), human)
+        let json = ExploreReport(file: "test.flow").json(result, sources: c.sources)
+        XCTAssertTrue(json.contains(#""backStopsAfter": [{"name": "Charge", "file": "test.flow", "line": 22"#), json)
+    }
+
+    /// The detector of the rule fires on a path that breaks it: a real playthrough, then the
+    /// same steps altered as a faulty session would give them.
+    func testTheRuleOfCallsDetectorFires() throws {
+        let c = Frontend.compile(source: Self.chargeFlow, path: "test.flow")
+        let program = try XCTUnwrap(c.program)
+        let session = try Session(program: program, options: RuntimeOptions(today: { Self.today }))
+        var trail = EffectTrail()
+        func arrive(_ r: StepResult, byBack: Bool = false) -> [EffectTrail.Violation] {
+            trail.arrive(at: r.step, state: ExploreStateKey(session.state), byBack: byBack)
+        }
+        let order = try session.start()
+        let orderState = ExploreStateKey(session.state)
+        XCTAssertEqual(arrive(order), [])
+        let lookup = try session.resume(.answers(["Order.Id": "7"]))
+        XCTAssertEqual(arrive(lookup), [])
+        trail.complete(try XCTUnwrap(callOf(lookup)), safe: true)
+        let confirm = try session.resume(.result(["total": .number(Number(10))]))
+        XCTAssertEqual(arrive(confirm), [])
+        let chargeStep = try session.resume(.answers(["Confirm.Tip": "2"]))
+        XCTAssertEqual(arrive(chargeStep), [])
+        let charge = try XCTUnwrap(callOf(chargeStep))
+        // The same effect number asked for again with other arguments.
+        var other = charge
+        other.arguments[0].value = .number(Number(99))
+        let repeated = trail.arrive(at: .callIP(other), state: ExploreStateKey(session.state), byBack: false)
+        XCTAssertEqual(repeated.map(\.rule), [.callRepeated(charge.effect.sequence, "Charge")])
+        trail.complete(charge, safe: false)
+        let done = try session.resume(.result(["id": .text("ch_1")]))
+        guard case .ask(let page) = done.step else { return XCTFail("not a page: \(done.step)") }
+        // As the session gives it, the page after Charge is right.
+        XCTAssertFalse(page.canGoBack)
+        XCTAssertEqual(page.backStoppedBy, "Charge")
+        var good = trail
+        XCTAssertEqual(good.arrive(at: done.step, state: ExploreStateKey(session.state), byBack: false), [])
+        // A page after Charge that offers `back`.
+        var wrong = page
+        wrong.canGoBack = true
+        wrong.backStoppedBy = nil
+        let notStopped = trail.arrive(at: .ask(wrong), state: ExploreStateKey(session.state), byBack: false)
+        XCTAssertEqual(notStopped.map(\.rule), [.backNotStopped("Charge")])
+        // A `back` that returns to Order, shown before Charge.
+        let past = trail.arrive(at: order.step, state: orderState, byBack: true)
+        XCTAssertEqual(past.map(\.rule), [.backPastCall("Charge")])
+    }
+
+    private func callOf(_ r: StepResult) -> CallRequest? {
+        if case .callIP(let call) = r.step { return call }
+        return nil
+    }
+
 }
 
 /// Replays a reproduction from its JSON, the way `flow run --answers FILE --stubs FILE` reads

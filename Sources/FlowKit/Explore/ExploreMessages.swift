@@ -7,6 +7,18 @@ extension Message {
     static func acceptedInvalid(_ typed: String, _ reference: String, _ why: String) -> Message {
         Message("explore.acceptedInvalid", .error, "the answer '\(typed)' to '\(reference)' is accepted although \(why)")
     }
+    /// a `back` that returns to a page shown before `ip Charge(amount)` (POST) was completed
+    static func backPastCall(_ call: String) -> Message {
+        Message("explore.backPastCall", .error, "'back' returned to a page shown before '\(call)' was completed")
+    }
+    /// the page after `ip Charge(amount)` (POST) offers 'back' or does not say what stops it
+    static func backNotStopped(_ call: String) -> Message {
+        Message("explore.backNotStopped", .error, "this page, the first after '\(call)', does not say that 'back' stops at that call")
+    }
+    /// `ip Charge(amount)` asked for as effect 3 with amount 10, then again as effect 3 with amount 20
+    static func callRepeated(_ sequence: Int, _ call: String) -> Message {
+        Message("explore.callRepeated", .error, "'\(call)' was asked for again as effect \(sequence) with other arguments")
+    }
     /// `question Devices: number { default 0  min 1 }`: Enter gives 0, which no one could type
     static func badDefault(_ reference: String, _ problem: String) -> Message {
         Message("explore.badDefault", .warning, "the default of '\(reference)' is not an answer it accepts: \(problem)")

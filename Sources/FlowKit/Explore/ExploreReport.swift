@@ -40,6 +40,10 @@ public struct ExploreReport: Sendable {
             }
             if c.unreached.count > unreachedShown { out += "  … and \(c.unreached.count - unreachedShown) more\n" }
         }
+        for call in result.backStopsAfter {
+            let f = sources[call.range.file]
+            out += "back stops after: \(call.name) (\(f.path):\(f.location(of: Int(call.range.start)).line))\n"
+        }
         for note in result.notes { out += "note: \(note)\n" }
         let renderer = DiagnosticRenderer(format: .human, color: color)
         for f in result.findings {
@@ -89,6 +93,8 @@ public struct ExploreReport: Sendable {
         let c = result.coverage
         let unreached = c.unreached.map { "{\"kind\": \(JSONText.quote($0.kind)), \(location($0.range))}" }
         out += " \"coverage\": {\"elements\": \(c.total), \"reached\": \(c.reached), \"unreached\": [\(unreached.joined(separator: ", "))]},\n"
+        let stops = result.backStopsAfter.map { "{\"name\": \(JSONText.quote($0.name)), \(location($0.range))}" }
+        out += " \"backStopsAfter\": [\(stops.joined(separator: ", "))],\n"
         out += " \"notes\": [\(result.notes.map(JSONText.quote).joined(separator: ", "))],\n"
         out += " \"findings\": ["
         for (k, f) in result.findings.enumerated() {

@@ -41,6 +41,14 @@ public struct ExploreResult: Sendable {
     /// Limits of the exploration worth knowing (a pattern no answer could be made for).
     public var notes: [String]
     public var options: ExploreOptions
+    /// The unsafe calls the playthroughs reached, in source order: `back` cannot return past
+    /// one once it is completed (the points of no return).
+    public var backStopsAfter: [UnsafeCall] = []
+
+    public struct UnsafeCall: Sendable {
+        public var name: String
+        public var range: SourceRange
+    }
 }
 
 /// Plays a flow through by itself, over and over, and reports what breaks.
@@ -78,6 +86,8 @@ enum ExploreMove {
     case answers([(reference: String, typed: String)])
     /// The result of one call, as a stub.
     case call(name: String, stub: String)
+    /// `back` from a page (a reproduction cannot say it: it is left out of them).
+    case back
 }
 
 /// One move worth trying at a decision point, with the reply that makes it.
@@ -127,6 +137,8 @@ final class ExploreNode {
     var expanded = false
     /// Getting here ran elements no playthrough had run before.
     let novel: Bool
+    /// The calls and pages of the path here, for the rule of calls.
+    var trail = EffectTrail()
 
     init(id: Int, state: SessionState, step: Step, path: ExplorePath?, deviations: Int, novel: Bool) {
         self.id = id
@@ -198,11 +210,20 @@ final class ExploreSearch {
     /// Elements by source range, for naming the callee of a failed call.
     var elementAt: [SourceRange: (flow: Int, pc: Int)] = [:]
 
+    /// Pages kept for `back`: enough to go back a few pages; the states `back` returns to are
+    /// mostly explored already.
+    static let maxHistory = 4
+    /// The unsafe calls the playthroughs reached: `back` stops after each.
+    var unsafeCalls = Set<SourceRange>()
+    var unsafeNames: [SourceRange: String] = [:]
+    /// `back` moves resumed.
+    var backMoves = 0
+
     init(program: Program, options: ExploreOptions) {
         self.program = program
         self.options = options
         let today = options.today
-        self.runtime = RuntimeOptions(maxSteps: options.maxSteps, maxHistory: 1, today: { today })
+        self.runtime = RuntimeOptions(maxSteps: options.maxSteps, maxHistory: Self.maxHistory, today: { today })
         self.hints = ValueHints(program: program)
         for (f, flow) in program.flows.enumerated() {
             for (pc, e) in flow.elements.enumerated() where elementAt[e.range] == nil { elementAt[e.range] = (f, pc) }
@@ -219,7 +240,9 @@ final class ExploreSearch {
         do throws(RuntimeError) {
             let session = try Session(program: program, options: runtime, trace: trace)
             let result = try session.start()
-            if let id = arrive(result, session.state, parent: nil, path: nil, deviations: 0, novel: true) { push(id) }
+            var trail = EffectTrail()
+            check(trail.arrive(at: result.step, state: ExploreStateKey(session.state), byBack: false), path: nil, deviations: 0)
+            if let id = arrive(result, session.state, parent: nil, path: nil, deviations: 0, novel: true, trail: trail) { push(id) }
         } catch {
             playthroughs += 1
             report(error, path: nil, deviations: 0)
@@ -249,8 +272,16 @@ final class ExploreSearch {
 
     /// Where a resumed session got to. Returns the new node to explore, if it is one.
     private func arrive(
-        _ result: StepResult, _ state: SessionState, parent: ExploreNode?, path: ExplorePath?, deviations: Int, novel: Bool
+        _ result: StepResult, _ state: SessionState, parent: ExploreNode?, path: ExplorePath?, deviations: Int, novel: Bool,
+        trail: EffectTrail
     ) -> Int? {
+        switch result.step {
+        case .callIP(let call) where !program.integrationPoints[call.index].isSafe,
+             .runExtension(let call) where !program.extensions[call.index].isSafe:
+            unsafeCalls.insert(call.range)
+            unsafeNames[call.range] = call.name
+        default: break
+        }
         if case .finished = result.step {
             playthroughs += 1
             parent?.ends = true
@@ -263,6 +294,7 @@ final class ExploreSearch {
             return nil
         }
         let node = ExploreNode(id: nodes.count, state: state, step: result.step, path: path, deviations: deviations, novel: novel)
+        node.trail = trail
         nodes.append(node)
         visited[key] = node.id
         if let parent, let move = path?.move { parent.edges.append((node.id, move)) }
@@ -299,7 +331,21 @@ final class ExploreSearch {
             // A refused answer: the checks of the question report it.
             if case .ask(let p) = result.step, !p.problems.isEmpty { continue }
             let novel = recorder.reached.count > known
-            if let id = arrive(result, session.state, parent: node, path: path, deviations: deviations, novel: novel) {
+            // The rule of calls along this path.
+            var trail = node.trail
+            var isBack = false
+            switch (node.step, m.move) {
+            case (_, .back):
+                isBack = true
+                backMoves += 1
+            case (.callIP(let call), _): trail.complete(call, safe: program.integrationPoints[call.index].isSafe)
+            case (.runExtension(let call), _): trail.complete(call, safe: program.extensions[call.index].isSafe)
+            default: break
+            }
+            check(trail.arrive(at: result.step, state: ExploreStateKey(session.state), byBack: isBack), path: path, deviations: deviations)
+            // `back` edges are left out of the graph of loops: going back is always a way out.
+            if let id = arrive(result, session.state, parent: isBack ? nil : node, path: path, deviations: deviations, novel: novel,
+                               trail: trail) {
                 created.append(id)
             }
         }
@@ -373,6 +419,10 @@ final class ExploreSearch {
                     }
                 }
             }
+        }
+        // `back`, where the session offers it: one deviation, tried after the single changes.
+        if page.canGoBack {
+            moves.append(ExploreChoice(move: .back, reply: .back, deviations: ["'back' from '\(page.title ?? "the page")'"]))
         }
         return moves + pairs
     }
@@ -600,6 +650,20 @@ final class ExploreSearch {
 
     // MARK: - Findings
 
+    /// Breaches of the rule of calls on a path.
+    func check(_ violations: [EffectTrail.Violation], path: ExplorePath?, deviations: Int) {
+        for v in violations {
+            let (kind, message): (Finding.Kind, Message)
+            let hint = "this is a fault of flow's session; please report it with this flow"
+            switch v.rule {
+            case .callRepeated(let n, let name): (kind, message) = (.callRepeated, .callRepeated(n, name))
+            case .backNotStopped(let name): (kind, message) = (.backNotStopped, .backNotStopped(name))
+            case .backPastCall(let name): (kind, message) = (.backPastCall, .backPastCall(name))
+            }
+            record(kind, Diagnostic(message, at: v.range, hint: hint), path: path, deviations: deviations)
+        }
+    }
+
     private func report(_ error: RuntimeError, path: ExplorePath?, deviations: Int) {
         let d = error.diagnostic
         switch d.id {
@@ -674,6 +738,8 @@ final class ExploreSearch {
                 } else {
                     stubs.append(Reproduction.Stub(name: name, results: [stub]))
                 }
+            case .back:
+                break
             }
         }
         return Reproduction(answers: answers, stubs: stubs, maxSteps: options.maxSteps)
@@ -822,7 +888,9 @@ final class ExploreSearch {
         return ExploreResult(
             findings: list, playthroughs: playthroughs, complete: complete,
             coverage: ExploreCoverage(total: elements.count, reached: elements.count - unreached.count, unreached: unreached),
-            notes: notes, options: options)
+            notes: notes, options: options,
+            backStopsAfter: unsafeCalls.sorted { ($0.file.index, $0.start, $0.end) < ($1.file.index, $1.start, $1.end) }
+                .map { ExploreResult.UnsafeCall(name: unsafeNames[$0] ?? "", range: $0) })
     }
 
     static func replays(_ f: Finding, key: ExploreFindingKey, question: String?, program: Program, options: RuntimeOptions) -> Bool {
@@ -843,6 +911,9 @@ final class ExploreSearch {
         case .acceptedInvalid, .badDefault:
             if case .refused(let reference, _) = end { return reference != question }
             return true
+        case .callRepeated, .backNotStopped, .backPastCall:
+            // Only a path with `back` could meet them, and a reproduction cannot say `back`.
+            return false
         }
     }
 }

@@ -18,6 +18,12 @@ public struct Finding: Sendable {
         case badDefault
         /// A call that failed where nothing handles its failure.
         case unhandledFailure
+        /// A call's effect number asked for again with other arguments.
+        case callRepeated
+        /// The page after a completed unsafe call does not say `back` stops there.
+        case backNotStopped
+        /// `back` returned to a page shown before a completed unsafe call.
+        case backPastCall
     }
 
     public var kind: Kind

@@ -498,12 +498,20 @@ struct JSONReader {
             guard i > expStart else { throw JSONReadError("expected a digit in a JSON number's exponent", offset: i) }
             if expNegative { exponent = -exponent }
         }
-        // A number is kept exactly or refused: never rounded to fit.
-        guard Decimal.significantDigits(bytes, integer: integer, fraction: fraction) <= Decimal.exactDigits else {
-            throw JSONReadError("the number has more than \(Decimal.exactDigits) significant digits, more than can be kept exactly", offset: start)
-        }
+        // A number is kept exactly or refused: never rounded to fit. A decimal holds every number
+        // of 38 significant digits and some of 39 (by their value): those, which it also writes,
+        // are read when the decimal holds the very digits written (found by fuzzing: a number
+        // written as JSON did not read back).
+        let significant = Decimal.significantDigits(bytes, integer: integer, fraction: fraction)
+        let tooMany = JSONReadError(
+            "the number has more than \(Decimal.exactDigits) significant digits, more than can be kept exactly", offset: start)
+        guard significant <= Decimal.exactDigits + 1 else { throw tooMany }
         guard let d = Decimal.assemble(bytes, negative: negative, integer: integer, fraction: fraction, exponent: exponent) else {
             throw JSONReadError("the number is too large or too small for an exact decimal", offset: start)
+        }
+        if significant > Decimal.exactDigits {
+            let written = String(decoding: Array(bytes[integer]) + Array(bytes[fraction]), as: UTF8.self)
+            guard Number.significantDigits(Value.numberText(d)) == Number.significantDigits(written) else { throw tooMany }
         }
         return d
     }

@@ -17,7 +17,7 @@ import XCTest
 ///   server restart, the card typed into Tokenize, the paid response and the charge; the declined
 ///   card; keyboard only; a stale version; a cancelled card form; text is text), then the card
 ///   numbers and the CVC searched for in all flow serve received, stored and logged. Takes the
-///   screenshots in docs/.
+///   screenshots (into docs/ with FLOW_RECORD=1).
 /// - `testEveryExampleFlowInTheBrowser`: every test of every `flows/*.flowtest` plan, its answers
 ///   typed into the browser and its results given as `--stubs`, reaching the plan's outcome; back.
 final class WebClientBrowserTests: XCTestCase {
@@ -40,7 +40,12 @@ final class WebClientBrowserTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: work) }
         var arguments = [python.path, FlowProcess.packageRoot.appendingPathComponent("Tests/FlowCLITests/support/web-client-browser.py").path,
                          scenario, "--flow", FlowProcess.binary.path, "--root", FlowProcess.packageRoot.path, "--work", work.path]
-        if docs { arguments += ["--docs", FlowProcess.packageRoot.appendingPathComponent("docs").path] }
+        // The screenshots (and the layout checks at each width) are always taken; they replace
+        // the ones in docs/ only when recording (FLOW_RECORD=1), so a test run leaves the tree as it was.
+        if docs {
+            let record = ProcessInfo.processInfo.environment["FLOW_RECORD"] == "1"
+            arguments += ["--docs", record ? FlowProcess.packageRoot.appendingPathComponent("docs").path : work.appendingPathComponent("docs").path]
+        }
         let result = try Command.run(arguments, timeout: 900)
         XCTAssertEqual(result.status, 0, "web-client-browser.py \(scenario):\n\(result.output)")
         XCTAssertTrue(result.output.contains("all checks passed"), result.output)

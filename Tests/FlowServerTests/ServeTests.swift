@@ -324,6 +324,57 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(done.json["responses"] as? [String], ["Thanks P0, 41"])
     }
 
+    /// Back over a completed charge, and the same step sent twice, counted at the gateway: the
+    /// charge is made once, `back` stops after it, and the repeated answer is a 409.
+    func testBackOverAChargeAndTheSameStepTwiceChargeOnce() throws {
+        let gateway = try FakeGateway(hangFirst: false)
+        defer { gateway.stop() }
+        let flow = try temporaryFlow(
+            "pay.flow",
+            """
+            config BASE = "http://127.0.0.1:1"
+            ip Charge(amount: currency) {
+              POST "{BASE}/v1/charges"
+              form {
+                amount = round(amount * 100)
+              }
+              idempotent
+              output id: text = json "id"
+            }
+            flow Pay {
+              question Amount: currency
+              ip Charge(Amount.Amount) -> (id: charge)
+              question Receipt: yesno
+              response "charged {charge}"
+            }
+            """)
+        let server = try ServeProcess([flow.path, "--store", temporaryStore(), "--define", "BASE=http://127.0.0.1:\(gateway.port)"])
+        let c = try Client(port: server.port)
+        let s = try create(c, "Pay")
+        let id = try XCTUnwrap(s.json["id"] as? String)
+        let v1 = try XCTUnwrap(s.json["version"] as? Int)
+        let receipt = try step(c, id, v1, "\"answers\": {\"Amount\": 7}")
+        XCTAssertEqual(receipt.status, 200, receipt.text)
+        XCTAssertEqual(page(receipt)["name"] as? String, "Receipt", receipt.text)
+        XCTAssertEqual(page(receipt)["canGoBack"] as? Bool, false)
+        XCTAssertEqual(page(receipt)["backStoppedBy"] as? String, "Charge")
+        XCTAssertEqual(gateway.charges, 1)
+        // The same answer again (a double-clicked submit): refused, nothing sent.
+        let again = try step(c, id, v1, "\"answers\": {\"Amount\": 7}")
+        XCTAssertEqual(again.status, 409, again.text)
+        // Back over the charge: refused, and the session still waits at the receipt.
+        let v2 = try XCTUnwrap(receipt.json["version"] as? Int)
+        let back = try step(c, id, v2, "\"back\": true")
+        XCTAssertNotEqual(back.status, 200, back.text)
+        let now = try c.request("GET", "/v1/sessions/\(id)")
+        XCTAssertEqual(page(now)["name"] as? String, "Receipt", now.text)
+        XCTAssertEqual(gateway.charges, 1)
+        let end = try step(c, id, try XCTUnwrap(now.json["version"] as? Int), "\"answers\": {\"Receipt\": true}")
+        XCTAssertEqual(end.json["status"] as? String, "finished", end.text)
+        XCTAssertEqual(gateway.charges, 1, "one charge through the repeat and the back")
+        XCTAssertEqual(gateway.keys.count, 1)
+    }
+
     /// A server killed while an idempotent IP call is in flight: restarted and asked for the
     /// session, it sends the call again with the same Idempotency-Key, so the gateway charges once.
     func testCallInFlightAtACrashIsResentWithTheSameKey() throws {

@@ -573,3 +573,134 @@ final class Shared<Value>: @unchecked Sendable {
     }
     var get: Value { with { $0 } }
 }
+
+// MARK: - A gateway still at work
+
+/// A charge endpoint on the loopback with Stripe's idempotency rules, which localstripe does not
+/// have for a request in progress: a request whose `Idempotency-Key` is still being processed gets
+/// 409 `idempotency_key_in_use`; one whose key is done gets the first response again; a new key is
+/// a new charge. While `holding`, a new charge stays in progress (the bank is slow) until
+/// `releaseHeld()`. Every request is counted.
+final class SlowGateway: @unchecked Sendable {
+    let port: UInt16
+    private let fd: Int32
+    private let lock = NSLock()
+    private var _holding = false
+    private var held: [DispatchSemaphore] = []
+    private var inProgress: Set<String> = []
+    private var done: [String: String] = [:]
+    private var _charges: [String] = []  // the key of each charge made
+    private var _requests: [String] = []  // "charge", "replay" or "in use", in order
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            close(fd)
+            throw HarnessFailure("the gateway cannot listen: \(String(cString: strerror(errno)))")
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
+        port = UInt16(bigEndian: address.sin_port)
+        let thread = Thread { [self] in
+            while true {
+                let c = accept(fd, nil, nil)
+                if c < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+                Thread { self.handle(c) }.start()
+            }
+        }
+        thread.start()
+    }
+
+    var holding: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return _holding }
+        set { lock.lock(); _holding = newValue; lock.unlock() }
+    }
+    var charges: [String] { lock.lock(); defer { lock.unlock() }; return _charges }
+    var requests: [String] { lock.lock(); defer { lock.unlock() }; return _requests }
+
+    /// Lets every charge held so far answer (and new ones go through).
+    func releaseHeld() {
+        lock.lock()
+        _holding = false
+        let waiting = held
+        held = []
+        lock.unlock()
+        waiting.forEach { $0.signal() }
+    }
+
+    func stop() {
+        releaseHeld()
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    private func handle(_ c: Int32) {
+        defer { close(c) }
+        var time = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var key = ""
+        var body = ""
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return }
+            data += chunk[0..<n]
+            let text = String(decoding: data, as: UTF8.self)
+            guard let end = text.range(of: "\r\n\r\n") else { continue }
+            var length = 0
+            for line in text[..<end.lowerBound].components(separatedBy: "\r\n") {
+                let lower = line.lowercased()
+                let value = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                if lower.hasPrefix("content-length:") { length = Int(value) ?? 0 }
+                if lower.hasPrefix("idempotency-key:") { key = value }
+            }
+            body = String(text[end.upperBound...])
+            if body.utf8.count >= length { break }
+        }
+        let amount = body.split(separator: "&").first { $0.hasPrefix("amount=") }.map { String($0.dropFirst(7)) } ?? "0"
+        var status = 200
+        var answer: String
+        lock.lock()
+        if let first = done[key] {
+            answer = first
+            _requests.append("replay")
+            lock.unlock()
+        } else if inProgress.contains(key) {
+            status = 409
+            answer = #"{"error": {"type": "idempotency_error", "code": "idempotency_key_in_use", "message": "There is currently another in-progress request using this Stripe API key and idempotency key."}}"#
+            _requests.append("in use")
+            lock.unlock()
+        } else {
+            inProgress.insert(key)
+            _charges.append(key)
+            _requests.append("charge")
+            answer = #"{"id": "ch_slow_\#(_charges.count)", "object": "charge", "status": "succeeded", "paid": true, "amount": \#(amount), "failure_message": null}"#
+            var wait: DispatchSemaphore?
+            if _holding {
+                wait = DispatchSemaphore(value: 0)
+                held.append(wait!)
+            }
+            lock.unlock()
+            _ = wait?.wait(timeout: .now() + 60)
+            lock.lock()
+            inProgress.remove(key)
+            done[key] = answer
+            lock.unlock()
+        }
+        let reason = status == 200 ? "OK" : "Conflict"
+        let response = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
+        _ = Array(response.utf8).withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}

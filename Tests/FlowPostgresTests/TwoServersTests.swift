@@ -50,12 +50,13 @@ final class TwoServersTests: XCTestCase {
 
     // MARK: - Helpers
 
-    /// A `flow serve flows/payment.flow` on the test's database, charging at its localstripe.
-    private func startServer(_ name: String) throws -> ServeChild {
-        let stripe = try XCTUnwrap(stripe)
+    /// A `flow serve flows/payment.flow` on the test's database, charging at its localstripe (or
+    /// at the gateway on `gateway`).
+    private func startServer(_ name: String, gateway: UInt16? = nil) throws -> ServeChild {
+        let port = try gateway ?? XCTUnwrap(stripe).port
         let server = try ServeChild(
             name,
-            [Self.flowFile, "--store", database, "--define", "STRIPE_BASE=http://127.0.0.1:\(stripe.port)",
+            [Self.flowFile, "--store", database, "--define", "STRIPE_BASE=http://127.0.0.1:\(port)",
              "--define", "STRIPE_PUBLISHABLE_KEY=\(Self.publishableKey)"],
             environment: ["STRIPE_SECRET_KEY": StripeChild.secretKey])
         servers.append(server)
@@ -479,5 +480,58 @@ final class TwoServersTests: XCTestCase {
         for server in [b, restarted] {
             XCTAssertFalse(server.log.contains(StripeChild.secretKey), "no secret in the log of \(server.name)")
         }
+    }
+
+    // MARK: - The same step while the charge is in progress
+
+    /// The gateway is slow to make a charge A sent. The same step sent again, to B (a load
+    /// balancer's choice) or to A (a double click), and a read on B, must not send the call a
+    /// second time: Stripe answers a request whose idempotency key is still in progress with 409,
+    /// which the flow would take as the charge failing, telling a customer who was charged that
+    /// the payment failed. They get 409 with where the session stands; A's answer, once the
+    /// gateway answers, is the payment; one request reached the gateway.
+    func testTheSameStepWhileTheChargeIsInProgressIsNotSentAgain() throws {
+        let gateway = try SlowGateway()
+        defer { gateway.stop() }
+        let a = try startServer("A", gateway: gateway.port)
+        let b = try startServer("B", gateway: gateway.port)
+        let started = try httpRequest(port: a.port, "POST", "/v1/sessions", body: Self.create)
+        let id = try XCTUnwrap(started.json["id"] as? String, started.text)
+        let tokenize = try httpRequest(port: b.port, "POST", Self.stepPath(id), body: Self.answers(try XCTUnwrap(started.version), cents: 501))
+        let v1 = try XCTUnwrap(tokenize.version, tokenize.text)
+        let step = Self.outputs(v1, token: "pm_card_visa")
+
+        gateway.holding = true
+        let onA = try HTTPConnection(port: a.port, timeout: 60)
+        try onA.send("POST", Self.stepPath(id), body: step)
+        let deadline = Date().addingTimeInterval(30)
+        while gateway.charges.isEmpty && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(gateway.requests, ["charge"], "A sent the charge")
+
+        let onB = try httpRequest(port: b.port, "POST", Self.stepPath(id), body: step)
+        XCTAssertEqual(onB.status, 409, onB.text)
+        let busy = try XCTUnwrap(onB.current["version"] as? Int, onB.text)
+        XCTAssertGreaterThan(busy, v1)
+        XCTAssertNotEqual(onB.current["status"] as? String, "finished", onB.text)
+        let read = try httpRequest(port: b.port, "GET", "/v1/sessions/\(id)")
+        XCTAssertEqual(read.status, 200, read.text)
+        XCTAssertEqual(read.version, busy, read.text)
+        // With the version just given: still in progress, still 409.
+        let current = try httpRequest(port: b.port, "POST", Self.stepPath(id), body: Self.outputs(busy, token: "pm_card_visa"))
+        XCTAssertEqual(current.status, 409, current.text)
+        let twice = try HTTPConnection(port: a.port, timeout: 60).request("POST", Self.stepPath(id), body: step)
+        XCTAssertEqual(twice.status, 409, twice.text)
+        XCTAssertEqual(gateway.requests, ["charge"], "nothing more reached the gateway while the charge was in progress")
+
+        gateway.releaseHeld()
+        let paid = try onA.readReply()
+        assertPaid(paid, cents: 501, "A's answer")
+        for server in [a, b] {
+            let now = try httpRequest(port: server.port, "GET", "/v1/sessions/\(id)")
+            XCTAssertEqual(now.version, paid.version, now.text)
+            assertPaid(now, cents: 501, "read on \(server.name)")
+        }
+        XCTAssertEqual(gateway.requests, ["charge"])
+        XCTAssertEqual(gateway.charges.count, 1)
     }
 }

@@ -7,6 +7,8 @@ public struct ServiceOptions: Sendable {
     public var sessionTTL: Double = 24 * 3600
     /// Elements a session may run in one request.
     public var maxSteps = 100_000
+    /// How long a call claimed by a server on another host is taken to be still in progress.
+    public var callLease: Double = 300
     public var today: @Sendable () -> String = RuntimeOptions.systemToday
     public init() {}
 }
@@ -37,6 +39,8 @@ public final class FlowService: @unchecked Sendable {
     private let web: WebClient
     /// Records just committed, so the next step of a session need not decode its state again.
     private let recent = RecentRecords(capacity: 4096)
+    /// Sessions whose IP call this process is making now (see `CallClaim`).
+    private let callsHere = SessionSet()
     let log: @Sendable (String) -> Void
 
     public init(files: [ServedFile], store: any SessionStore, stubs: any CallStubs = NoStubs(), options: ServiceOptions = ServiceOptions(),
@@ -273,7 +277,9 @@ public final class FlowService: @unchecked Sendable {
             return .failure(ResponseError(.error(404, "unknownSession",
                                                  "there is no such session here (its flow is not served by this server, or has changed since it started)")))
         }
-        if record.callInFlight {
+        if record.callInFlight,
+            !(record.claim?.isLive(lease: options.callLease, busyHere: { self.callsHere.contains(id) }) ?? false)
+        {
             let file = catalogue.files[fileIndex]
             let session = Session(program: file.program, state: record.state, options: runtimeOptions(file))
             switch resumeInFlight(session, record: &record, stored: &stored, file: file, fileIndex: fileIndex) {
@@ -365,7 +371,8 @@ public final class FlowService: @unchecked Sendable {
         case .failure(let e): return e.response
         case .success(let loaded): (stored, record, fileIndex) = loaded
         }
-        guard version == stored.version else {
+        // A stale version, or an IP call of this session still being made by another request.
+        guard version == stored.version, !record.callInFlight else {
             metrics.count("flow_step_conflicts_total")
             return conflict(id, stored, record)
         }
@@ -451,6 +458,8 @@ public final class FlowService: @unchecked Sendable {
     private func advance(_ session: Session, _ first: Progress, record: inout SessionRecord, stored: inout StoredSession,
                          file: ServedFile, fileIndex: Int) -> Result<Void, ResponseError> {
         var result = first
+        var claimed = false
+        defer { if claimed { callsHere.remove(stored.id) } }
         var shown = record.pendingResponses
         record.pendingResponses = []
         loop: while true {
@@ -466,12 +475,17 @@ public final class FlowService: @unchecked Sendable {
                 if let r = stubs.reply(to: call, isIP: true, file: fileIndex) {
                     reply = r
                 } else {
-                    // The state records the call in flight: committed before it is sent.
+                    // The state records the call in flight, and this process as the one making
+                    // it: committed before it is sent.
                     record.pendingResponses = shown
                     record.state = session.state
+                    record.claim = CallClaim.mine()
+                    callsHere.insert(stored.id)
+                    claimed = true
                     if let e = commit(&record, &stored) { return .failure(e) }
                     reply = send(call, file: file)
                     record.pendingResponses = []
+                    record.claim = nil
                 }
             }
             do throws(RuntimeError) {
@@ -498,6 +512,8 @@ public final class FlowService: @unchecked Sendable {
     /// `interrupted` by itself. Then the session runs on and is committed.
     private func resumeInFlight(_ session: Session, record: inout SessionRecord, stored: inout StoredSession, file: ServedFile,
                                 fileIndex: Int) -> Result<Void, ResponseError> {
+        var claimed = false
+        defer { if claimed { callsHere.remove(stored.id) } }
         var result: Progress
         do throws(RuntimeError) {
             result = Progress(try session.start())
@@ -505,6 +521,12 @@ public final class FlowService: @unchecked Sendable {
             result = failedStep(error, flow: record.flow, file: file)
         }
         if case .callIP(let call) = result.step {
+            // Claimed first (a version check): of two requests resuming it, one sends it.
+            record.claim = CallClaim.mine()
+            callsHere.insert(stored.id)
+            claimed = true
+            if let e = commit(&record, &stored) { return .failure(e) }
+            record.claim = nil
             log("resuming the call of '\(call.name)' left in flight (call \(call.effect.sequence)), with the same idempotency key")
             let reply = stubs.reply(to: call, isIP: true, file: fileIndex) ?? send(call, file: file)
             do throws(RuntimeError) {
@@ -701,6 +723,15 @@ struct Progress {
         responses = r.responses
         step = r.step
     }
+}
+
+/// Session ids, under a lock.
+final class SessionSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<String> = []
+    func insert(_ id: String) { lock.lock(); ids.insert(id); lock.unlock() }
+    func remove(_ id: String) { lock.lock(); ids.remove(id); lock.unlock() }
+    func contains(_ id: String) -> Bool { lock.lock(); defer { lock.unlock() }; return ids.contains(id) }
 }
 
 final class Flag: @unchecked Sendable {

@@ -1,6 +1,10 @@
 import FlowKit
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What the server keeps of a session between requests (the `state` of a `StoredSession`, as
 /// JSON): FlowKit's `SessionState` and what the client was last told.
 struct SessionRecord: Codable {
@@ -16,6 +20,10 @@ struct SessionRecord: Codable {
     /// Responses shown on the way to an IP call in flight (not yet in a view).
     var pendingResponses: [String]
     var finished: Bool
+    /// Who is making the IP call in flight (nil in records from before claims, and when no call
+    /// is in flight): another request for the session resumes the call only once that one can no
+    /// longer be waiting for it (`CallClaim.isLive`).
+    var claim: CallClaim?
 
     /// An IP call recorded in flight (`SessionState.effects`) is one the server was making when
     /// the record was committed: a crash left it unanswered. (An extension in flight is one the
@@ -64,6 +72,53 @@ struct SessionRecord: Codable {
     }
 
     private static let encoder: JSONEncoder = JSONEncoder()
+}
+
+/// The process making a session's IP call, recorded with the call in flight. A call whose
+/// process is still waiting for it is not sent again by another request (a double-clicked submit,
+/// a client reconnecting to another server): the gateway might answer the second with an error
+/// (Stripe answers a request whose idempotency key is still in progress with 409), which the flow
+/// would take as the charge failing while it succeeds.
+struct CallClaim: Codable, Equatable {
+    var host: String
+    var pid: Int32
+    /// The process's start time (`/proc/<pid>/stat`, field 22), so a reused pid is not taken for it.
+    var started: String
+    /// Unix seconds when the call was claimed.
+    var since: Double
+
+    /// This process, now.
+    static func mine() -> CallClaim {
+        CallClaim(host: Self.host, pid: getpid(), started: Self.myStart, since: Date().timeIntervalSince1970)
+    }
+
+    private static let myStart = startTime(of: getpid()) ?? ""
+
+    static let host: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count) == 0 else { return "" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    /// Whether the claiming process may still be waiting for the call: this very process while
+    /// `busyHere`; another for at most `lease` seconds from the claim, and on this host only
+    /// while it runs (so a server killed during a call has it resumed at once by the next request).
+    func isLive(lease: Double, busyHere: (() -> Bool)) -> Bool {
+        if host == Self.host && pid == getpid() && started == Self.myStart { return busyHere() }
+        guard Date().timeIntervalSince1970 < since + lease else { return false }
+        guard host == Self.host else { return true }
+        return Self.startTime(of: pid).map { $0 == started } ?? false
+    }
+
+    private static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm)": state is field 3 (Z or X: it has ended), starttime field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
+        return String(fields[19])
+    }
 }
 
 /// Session ids: random bytes from the system's generator (getrandom, /dev/urandom).

@@ -367,7 +367,8 @@ final class TwoServersTests: XCTestCase {
         XCTAssertGreaterThan(stepsAtKill, 0, "steps were taken before the kill")
         XCTAssertGreaterThan(steps.get, stepsAtKill, "steps were taken after the kill")
         print("TwoServersTests: \(stepsAtKill) steps acknowledged before A was killed, \(steps.get) in all; "
-              + "\(refusedByA.get) requests to A unanswered")
+              + "\(refusedByA.get) requests to A unanswered; "
+              + "\(b.log.components(separatedBy: "resuming the call of 'StripeCharge'").count - 1) charges resumed by B")
 
         // Every acknowledged step is there, read through the survivor; then every session is
         // finished there.

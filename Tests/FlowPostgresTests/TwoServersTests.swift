@@ -447,8 +447,12 @@ final class TwoServersTests: XCTestCase {
         }
         XCTAssertEqual(made, [401: 1, 402: 1], "localstripe made both charges and holds their responses")
 
-        // B serves while A waits on the gateway.
+        // B serves while A waits on the gateway, and leaves A's calls alone while A lives.
         let fourth = try tokenizing(b, b, cents: 404)
+        let whileHeld = try httpRequest(port: b.port, "GET", "/v1/sessions/\(first)")
+        XCTAssertEqual(whileHeld.status, 200, whileHeld.text)
+        XCTAssertNotEqual(status(whileHeld), "finished", whileHeld.text)
+        XCTAssertFalse(b.log.contains("resuming the call"), b.log)
         XCTAssertEqual(a.stop(SIGKILL), 128 + SIGKILL)
         for connection in onA {
             XCTAssertThrowsError(try connection.readReply(), "nothing was acknowledged by the killed server")

@@ -25,6 +25,8 @@ public final class LanguageServer {
     var encoding = PositionEncoding.utf16
     var documents: [String: Document] = [:]
     var analyses: [String: Analysis] = [:]
+    /// The kept parse of each open flow document: an edit parses again only what it touched.
+    var parses: [String: IncrementalParse] = [:]
     /// Documents whose diagnostics must be published again.
     var dirty = Set<String>()
     var workspaceRoots: [String] = []
@@ -172,6 +174,7 @@ public final class LanguageServer {
             guard let item = params["textDocument"] as? [String: Any], let uri = item["uri"] as? String,
                   let doc = documents.removeValue(forKey: uri) else { return }
             drop(uri)
+            parses.removeValue(forKey: uri)
             dirty.remove(uri)
             changed(doc.path)
             notify("textDocument/publishDiagnostics", ["uri": uri, "diagnostics": []])
@@ -235,7 +238,21 @@ public final class LanguageServer {
             analyses[doc.uri] = full
             return full
         }
-        let a = analyze(path: doc.path, loader: overlay, indexed: indexed)
+        let a: Analysis
+        if doc.isPlan {
+            a = analyze(path: doc.path, loader: overlay, indexed: indexed)
+        } else {
+            // The root's parse is the kept one, brought up to the document's text.
+            let sources = SourceManager()
+            let root = sources.add(path: doc.path, bytes: doc.text)
+            let parse = parses[doc.uri].map { $0.updated(to: root) } ?? IncrementalParse(file: root)
+            if let old = parses.removeValue(forKey: doc.uri) {
+                // The replaced parse's own trees are freed off the path to the diagnostics, as `drop` does.
+                releaseQueue.asyncAfter(deadline: .now() + .milliseconds(20)) { withExtendedLifetime(old) {} }
+            }
+            parses[doc.uri] = parse
+            a = IncrementalCheck.analyze(parse, sources: sources, loader: overlay, index: indexed)
+        }
         analyses[doc.uri] = a
         return a
     }

@@ -15,7 +15,10 @@ import Foundation
 /// the client had it when it sent the request: the changes sent before it have been applied, the
 /// ones after it not yet. An analysis (diagnostics and the symbol index, `Analyzer`) is made for
 /// one version of a document and of what it imports; an edit drops the analyses of every open
-/// document that read the edited file, and they are made again when next asked for. Diagnostics
+/// document that read the edited file, and they are made again when next asked for; the parse of
+/// each open flow document is kept (`IncrementalParse`), so making an analysis again after an edit
+/// parses only the declarations the edit touched (the compiler and its checks still run on the
+/// whole program). Diagnostics
 /// are published once no message is waiting, so a burst of edits is checked once, on the latest
 /// text. A request cancelled before it is answered gets `RequestCancelled`.
 public final class LanguageServer {

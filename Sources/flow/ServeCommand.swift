@@ -167,21 +167,19 @@ struct ServeCommand {
         var tally = Tally()
         var compiled: [(path: String, program: Program, sources: SourceManager)] = []
         for item in Inputs.expand(arguments.inputs) {
-            switch item {
-            case .problem(let reason):
-                terminal.err("\(paint.error("error")): \(reason)\n")
+            guard let path = terminal.file(item, paint: paint) else {
                 tally.unreadable += 1
-            case .file(let path):
-                do {
-                    let c = try Frontend.compile(path: path)
-                    tally.checked += 1
-                    tally.count(c.diagnostics, c.sources)
-                    if c.hasErrors { terminal.err(renderer.render(c.diagnostics, sources: c.sources)) }
-                    if let program = c.program { compiled.append((path, program, c.sources)) }
-                } catch {
-                    terminal.err("\(paint.error("error")): \(error.description)\n")
-                    tally.unreadable += 1
-                }
+                continue
+            }
+            do {
+                let c = try Frontend.compile(path: path)
+                tally.checked += 1
+                tally.count(c.diagnostics, c.sources)
+                if c.hasErrors { terminal.err(renderer.render(c.diagnostics, sources: c.sources)) }
+                if let program = c.program { compiled.append((path, program, c.sources)) }
+            } catch {
+                terminal.err("\(paint.error("error")): \(error.description)\n")
+                tally.unreadable += 1
             }
         }
         if tally.exitCode != .success {

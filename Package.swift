@@ -45,7 +45,12 @@ let package = Package(
         .systemLibrary(name: "CPoll", path: "Sources/CPoll"),
         // `flow serve`: HTTP/1.1 on the toolchain's sockets, the /v1 JSON API, session stores, the
         // web client (Web/). It calls integration points, so it lives in flow-net.
-        .target(name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "CSQLite", "CPoll"], resources: [.copy("Web")]),
+        // What a session store is (`StoredSession`, the `SessionStore` protocol): no dependencies,
+        // so FlowServer and FlowPostgres share it without depending on each other.
+        .target(name: "FlowSessionStore"),
+        .target(
+            name: "FlowServer", dependencies: ["FlowKit", "FlowIntegration", "FlowSessionStore", "CSQLite", "CPoll"],
+            resources: [.copy("Web")]),
         .executableTarget(name: "flow-net", dependencies: ["FlowKit", "FlowIntegration", "FlowLSP", "FlowServer", "FlowPostgres"]),
         // Generates large valid flows and times `check` on them (release build).
         .executableTarget(name: "flow-bench", dependencies: ["FlowKit", "FlowIntegration"]),
@@ -56,7 +61,7 @@ let package = Package(
         // The system's libpq (`apt-get install libpq-dev`), for the PostgreSQL session store.
         .systemLibrary(name: "CPostgres", providers: [.apt(["libpq-dev"])]),
         // Sessions of `flow serve` kept in PostgreSQL, shared by several server processes.
-        .target(name: "FlowPostgres", dependencies: ["CPostgres"]),
+        .target(name: "FlowPostgres", dependencies: ["FlowSessionStore", "CPostgres"]),
         // Times PostgresStore updates with many concurrent writers (release build).
         .executableTarget(name: "flow-pg-bench", dependencies: ["FlowPostgres"]),
         .testTarget(name: "FlowPostgresTests", dependencies: ["FlowPostgres", "CPostgres"]),

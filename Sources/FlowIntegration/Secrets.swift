@@ -220,7 +220,8 @@ public struct Redactor: Sendable {
             }
         }
         for asciiOnly in [false, true] {
-            let json = Self.jsonEscaped(s, asciiOnly: asciiOnly)
+            // Inside a JSON string; with `asciiOnly`, non-ASCII as `\u` escapes (as Python's json does).
+            let json = JSONText.escaped(s, asciiOnly: asciiOnly, lineSeparators: false)
             forms.insert(json)
             forms.insert(json.replacingOccurrences(of: "/", with: "\\/"))
             // As Go's encoding/json writes it by default: `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`.
@@ -254,28 +255,6 @@ public struct Redactor: Sendable {
                 out += c.lowercased()
             } else {
                 out.append(c)
-            }
-        }
-        return out
-    }
-
-    /// The text between the quotes of a JSON string: `"` `\` and control characters escaped, and
-    /// with `asciiOnly` everything beyond ASCII as `\uXXXX` (UTF-16, as Python's json does).
-    private static func jsonEscaped(_ s: String, asciiOnly: Bool) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
-                    for unit in String(scalar).utf16 { out += String(format: "\\u%04x", unit) }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
             }
         }
         return out

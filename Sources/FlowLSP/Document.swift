@@ -31,25 +31,8 @@ struct Document {
 
     static func lineStarts(of text: [UInt8]) -> [Int] {
         var starts = [0]
-        appendLineStarts(of: text, from: 0, to: &starts)
+        SourceFile.appendLineStarts(of: text, from: 0, to: &starts)
         return starts
-    }
-
-    /// Appends the start of every line that begins after offset `from` (a LF, a CR or a CRLF ends
-    /// a line, as `SourceFile` counts them).
-    static func appendLineStarts(of text: [UInt8], from: Int, to starts: inout [Int]) {
-        var i = from
-        let n = text.count
-        while i < n {
-            let b = text[i]
-            if b == 10 {
-                starts.append(i + 1)
-            } else if b == 13 {
-                if i + 1 < n && text[i + 1] == 10 { i += 1 }
-                starts.append(i + 1)
-            }
-            i += 1
-        }
     }
 
     /// The offset just before the line end of line `line`.
@@ -78,22 +61,10 @@ struct Document {
 
     func position(_ offset: Int, _ encoding: PositionEncoding) -> (line: Int, character: Int) {
         let offset = min(max(0, offset), text.count)
-        var lo = 0, hi = lineStarts.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
-        }
-        let start = lineStarts[lo]
-        if encoding == .utf8 { return (lo, offset - start) }
-        var units = 0
-        var i = start
-        while i < offset {
-            let b = text[i]
-            let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-            units += length == 4 ? 2 : 1
-            i += length
-        }
-        return (lo, units)
+        let line = lineIndex(of: offset)
+        let start = lineStarts[line]
+        if encoding == .utf8 { return (line, offset - start) }
+        return (line, utf16Units(text, from: start, to: offset))
     }
 
     /// Applies one `TextDocumentContentChangeEvent`: with a range, that range is replaced; without,
@@ -105,7 +76,7 @@ struct Document {
             // Line starts before the edit stay; the rest are found again from the edit's line.
             let firstLine = lineIndex(of: s)
             var starts = Array(lineStarts[0...firstLine])
-            Self.appendLineStarts(of: text, from: starts[firstLine], to: &starts)
+            SourceFile.appendLineStarts(of: text, from: starts[firstLine], to: &starts)
             lineStarts = starts
         } else {
             text = Array(newText.utf8)
@@ -148,17 +119,24 @@ func lspRange(_ range: SourceRange, in file: SourceFile, _ encoding: PositionEnc
         let line = file.lineIndex(of: offset)
         let start = file.lineStarts[line]
         if encoding == .utf8 { return ["line": line, "character": offset - start] }
-        var units = 0
-        var i = start
-        while i < offset {
-            let b = bytes[i]
-            let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-            units += length == 4 ? 2 : 1
-            i += length
-        }
-        return ["line": line, "character": units]
+        return ["line": line, "character": utf16Units(bytes, from: start, to: offset)]
     }
     return ["start": position(Int(range.start)), "end": position(Int(range.end))]
+}
+
+/// How many UTF-16 code units the UTF-8 bytes `start..<end` make (a character that `end` cuts
+/// counts whole), as LSP's default position encoding counts characters.
+private func utf16Units<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, from start: Int, to end: Int) -> Int
+where Bytes.Index == Int {
+    var units = 0
+    var i = start
+    while i < end {
+        let b = bytes[i]
+        let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+        units += length == 4 ? 2 : 1
+        i += length
+    }
+    return units
 }
 
 func intValue(_ any: Any?) -> Int? {
@@ -187,16 +165,7 @@ enum URIs {
     }
 
     /// Collapses `.` and `..` segments as the import resolver does.
-    static func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for seg in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if seg == "." { continue }
-            if seg == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
-            parts.append(seg)
-        }
-        let joined = parts.joined(separator: "/")
-        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
-    }
+    static func normalize(_ path: String) -> String { SourcePath.normalize(path) }
 }
 
 /// Reads open documents from memory and every other file from the disk.

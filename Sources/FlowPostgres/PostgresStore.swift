@@ -1,5 +1,8 @@
 import Foundation
 
+// The session value and the protocol this store implements, shared with FlowServer.
+@_exported import FlowSessionStore
+
 /// The sessions of `flow serve` in PostgreSQL, for several server processes (on one machine or
 /// many) sharing them: any process can take any request for any session.
 ///
@@ -31,7 +34,7 @@ import Foundation
 ///   `removeExpired` with the time given): the servers' clocks, not the database's, as for the
 ///   SQLite store.
 /// - **Errors** are `PostgresStoreError`, never holding the URL's password.
-public final class PostgresStore: @unchecked Sendable {
+public final class PostgresStore: SessionStore, @unchecked Sendable {
     /// The table; constant SQL, so never built from input.
     static let table = "flow_sessions"
 
@@ -52,7 +55,7 @@ public final class PostgresStore: @unchecked Sendable {
     }
 
     /// Stores a new session. Throws `postgres.duplicateSession` when its id is taken.
-    public func create(_ session: PostgresStoredSession) throws {
+    public func create(_ session: StoredSession) throws {
         let token = Self.writeID()
         try run("store a new session") { connection, attempt in
             do {
@@ -72,7 +75,7 @@ public final class PostgresStore: @unchecked Sendable {
     }
 
     /// The session with `id`, or nil when there is none or it has expired.
-    public func load(id: String) throws -> PostgresStoredSession? {
+    public func load(id: String) throws -> StoredSession? {
         let now = Date().timeIntervalSince1970
         return try run("load a session") { connection, _ in
             let outcome = try connection.execute(
@@ -85,7 +88,7 @@ public final class PostgresStore: @unchecked Sendable {
             guard row.count == 5, let id = Column.text(row[0]), let flowFile = Column.text(row[1]),
                 let state = row[2], let version = Column.int8(row[3]), let expiresAt = Column.float8(row[4])
             else { throw PostgresStoreError(.corruptRow, "a stored session has a column the store cannot read") }
-            return PostgresStoredSession(
+            return StoredSession(
                 id: id, flowFile: flowFile, state: Data(state), version: Int(version), expiresAt: expiresAt)
         }
     }
@@ -93,7 +96,7 @@ public final class PostgresStore: @unchecked Sendable {
     /// Replaces the stored session with `session` if its stored version is still `expected`, in
     /// one statement; false (and nothing written) when another writer got there first, or the
     /// session is gone.
-    public func update(_ session: PostgresStoredSession, expected: Int) throws -> Bool {
+    public func update(_ session: StoredSession, expected: Int) throws -> Bool {
         let token = Self.writeID()
         return try run("update a session") { connection, attempt in
             let outcome = try connection.execute(

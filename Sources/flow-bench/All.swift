@@ -416,17 +416,9 @@ let runLoopSource = """
     """
 
 func suspendedSessions(_ program: Program, count: Int) -> (bytesEach: Double, totalMB: Double) {
-    let before = currentMemoryKB()
-    var held: [Session] = []
-    held.reserveCapacity(count)
-    for _ in 0..<count {
-        let s = try! Session(program: program, options: RuntimeOptions(today: { "2026-11-26" }))
-        _ = try! s.start()
-        held.append(s)
-    }
-    let after = currentMemoryKB()
+    let (held, addedKB) = holdSuspendedSessions(program, count: count)
     withExtendedLifetime(held) {}
-    return (Double(after - before) * 1024 / Double(count), Double(after - before) / 1024)
+    return (Double(addedKB) * 1024 / Double(count), Double(addedKB) / 1024)
 }
 
 // MARK: - SpiffWorkflow

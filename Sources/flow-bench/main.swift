@@ -272,6 +272,15 @@ func sessionsBenchmark(path: String, count: Int) {
 
 func suspendedBenchmark(path: String, count: Int) {
     let program = try! Frontend.compile(path: path).program!
+    let (held, addedKB) = holdSuspendedSessions(program, count: count)
+    let snapshot = try! JSONEncoder().encode(held[0].state)
+    print("suspended: \(count) sessions waiting at their first page hold \(addedKB / 1024) MB, \(String(format: "%.0f", Double(addedKB) * 1024 / Double(count))) bytes each (a snapshot of one is \(snapshot.count) bytes of JSON)")
+    withExtendedLifetime(held) {}
+}
+
+/// `count` sessions of `program`, each started and waiting at its first page, and the memory
+/// (resident, in KB) they added; the caller keeps them alive for as long as it measures.
+func holdSuspendedSessions(_ program: Program, count: Int) -> (sessions: [Session], addedKB: Int) {
     let before = currentMemoryKB()
     var held: [Session] = []
     held.reserveCapacity(count)
@@ -280,10 +289,7 @@ func suspendedBenchmark(path: String, count: Int) {
         _ = try! s.start()
         held.append(s)
     }
-    let after = currentMemoryKB()
-    let snapshot = try! JSONEncoder().encode(held[0].state)
-    print("suspended: \(count) sessions waiting at their first page hold \((after - before) / 1024) MB, \(String(format: "%.0f", Double(after - before) * 1024 / Double(count))) bytes each (a snapshot of one is \(snapshot.count) bytes of JSON)")
-    withExtendedLifetime(held) {}
+    return (held, currentMemoryKB() - before)
 }
 
 func currentMemoryKB() -> Int {

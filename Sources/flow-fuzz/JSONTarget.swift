@@ -40,11 +40,7 @@ enum JSONTarget {
             }
 
             """
-        let compilation = Frontend.compile(source: source)
-        guard let program = compilation.program else {
-            fatalError("flow-fuzz: the json target's IP does not check: \(compilation.diagnostics.map(\.message))")
-        }
-        return program.integrationPoints[0].outputs
+        return outputsOfTheIP(in: source, target: "json")
     }()
 
     static func run(_ bytes: [UInt8]) {

@@ -11,6 +11,16 @@ func require(_ condition: Bool, _ what: @autoclosure () -> String, file: StaticS
     if !condition { fatalError("flow-fuzz: " + what(), file: file, line: line) }
 }
 
+/// The outputs of the one IP of a flow `source` that a target reads responses with (a source
+/// that does not check is a bug of the target, so it stops the process).
+func outputsOfTheIP(in source: String, target: String) -> [OutputInfo] {
+    let compilation = Frontend.compile(source: source)
+    guard let program = compilation.program else {
+        fatalError("flow-fuzz: the \(target) target's IP does not check: \(compilation.diagnostics.map(\.message))")
+    }
+    return program.integrationPoints[0].outputs
+}
+
 /// Arbitrary bytes read as the inputs of a target: bytes, small numbers and pieces, each read
 /// from the front; an exhausted input reads as zeros and empty pieces.
 struct ByteReader {

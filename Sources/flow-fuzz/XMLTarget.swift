@@ -43,11 +43,7 @@ enum XMLTarget {
             }
 
             """
-        let compilation = Frontend.compile(source: source)
-        guard let program = compilation.program else {
-            fatalError("flow-fuzz: the xml target's IP does not check: \(compilation.diagnostics.map(\.message))")
-        }
-        return program.integrationPoints[0].outputs
+        return outputsOfTheIP(in: source, target: "xml")
     }()
 
     static func run(_ bytes: [UInt8]) {

@@ -64,7 +64,7 @@ for writer in 0..<writers {
     Thread.detachNewThread {
         defer { group.leave() }
         var generator = SystemRandomNumberGenerator()
-        var session = PostgresStoredSession(
+        var session = StoredSession(
             id: "bench-\(run)-\(writer)", flowFile: "flows/payment.flow",
             state: Data((0..<stateBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }),
             version: 1, expiresAt: Date().timeIntervalSince1970 + 3600)

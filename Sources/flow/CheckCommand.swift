@@ -26,14 +26,9 @@ struct CheckCommand {
         var jsonChunks: [String] = []
 
         for item in Inputs.expand(arguments.inputs) {
-            let path: String
-            switch item {
-            case .problem(let reason):
-                terminal.err("\(paint.error("error")): \(reason)\n")
+            guard let path = terminal.file(item, paint: paint) else {
                 tally.unreadable += 1
                 continue
-            case .file(let file):
-                path = file
             }
             let compilation: Compilation
             do {

@@ -23,6 +23,18 @@ extension Terminal {
         return (program, compilation.sources)
     }
 
+    /// The file an input names; for an input that cannot be read (`Inputs.Item.problem`), nil,
+    /// with its reason written (the command counts it and goes on with the next input).
+    func file(_ item: Inputs.Item, paint: Paint) -> String? {
+        switch item {
+        case .file(let path):
+            return path
+        case .problem(let reason):
+            err("\(paint.error("error")): \(reason)\n")
+            return nil
+        }
+    }
+
     /// Writes why an input cannot be read; the command stops with 66.
     func unreadable(_ reason: String, paint: Paint) -> Stop {
         err("\(paint.error("error")): \(reason)\n")

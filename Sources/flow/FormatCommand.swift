@@ -32,14 +32,9 @@ struct FormatCommand {
         var changed = 0
 
         for item in Inputs.expand(arguments.inputs) {
-            let path: String
-            switch item {
-            case .problem(let reason):
-                terminal.err("\(paint.error("error")): \(reason)\n")
+            guard let path = terminal.file(item, paint: paint) else {
                 status = max(status, .noInput)
                 continue
-            case .file(let file):
-                path = file
             }
             let bytes: [UInt8]
             do {

@@ -108,6 +108,15 @@ struct RunCommand {
             }
         }
         var stubs = try Stubs(file: arguments.stubsFile, options: arguments.stubs, program: program)
+        // A --stub answers a call first, then the plan's canned result; nil when neither does.
+        func stubbedReply(_ call: CallRequest, isIP: Bool) throws(RunError) -> Reply? {
+            do throws(RunError) {
+                return try stubs.reply(to: call, isIP: isIP, program: program)
+            } catch {
+                guard case .noStub = error else { throw error }
+                return try cannedReply(call)
+            }
+        }
         let answers = try ScriptedAnswers(file: arguments.answersFile, options: arguments.answers, program: program)
         let trace = try TraceWriter(arguments.trace, sources: sources, program: program)
         let extensions = try extensionRunner(program, sources, options)
@@ -178,37 +187,27 @@ struct RunCommand {
                 reply = try host.reply(to: page)
             case .callIP(let call):
                 answering = call.effect
-                do {
-                    reply = try stubs.reply(to: call, isIP: true, program: program)
-                } catch {
-                    // Without a stub, the plan's result; without one, the integration point is called for real.
-                    guard case .noStub = error else { throw error }
-                    if let r = try cannedReply(call) {
-                        reply = r
-                    } else {
-                        do throws(RuntimeError) {
-                            reply = try caller.call(program: program, call, configs: configs)
-                        } catch {
-                            throw .runtime(error)
-                        }
+                if let r = try stubbedReply(call, isIP: true) {
+                    reply = r
+                } else {
+                    // Without a stub or the plan's result, the integration point is called for real.
+                    do throws(RuntimeError) {
+                        reply = try caller.call(program: program, call, configs: configs)
+                    } catch {
+                        throw .runtime(error)
                     }
                 }
             case .runExtension(let call):
                 answering = call.effect
-                do {
-                    reply = try stubs.reply(to: call, isIP: false, program: program)
-                } catch {
-                    guard case .noStub = error else { throw error }
-                    if let r = try cannedReply(call) {
-                        reply = r
-                    } else {
-                        do {
-                            reply = try extensions.run(call)
-                        } catch {
-                            // Ctrl-C while the extension had the terminal: stop as for Ctrl-C here.
-                            raise(error.signal)
-                            return .interrupted
-                        }
+                if let r = try stubbedReply(call, isIP: false) {
+                    reply = r
+                } else {
+                    do {
+                        reply = try extensions.run(call)
+                    } catch {
+                        // Ctrl-C while the extension had the terminal: stop as for Ctrl-C here.
+                        raise(error.signal)
+                        return .interrupted
                     }
                 }
             case .finished(let outcome):

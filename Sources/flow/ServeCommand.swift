@@ -167,21 +167,19 @@ struct ServeCommand {
         var tally = Tally()
         var compiled: [(path: String, program: Program, sources: SourceManager)] = []
         for item in Inputs.expand(arguments.inputs) {
-            switch item {
-            case .problem(let reason):
-                terminal.err("\(paint.error("error")): \(reason)\n")
+            guard let path = terminal.file(item, paint: paint) else {
                 tally.unreadable += 1
-            case .file(let path):
-                do {
-                    let c = try Frontend.compile(path: path)
-                    tally.checked += 1
-                    tally.count(c.diagnostics, c.sources)
-                    if c.hasErrors { terminal.err(renderer.render(c.diagnostics, sources: c.sources)) }
-                    if let program = c.program { compiled.append((path, program, c.sources)) }
-                } catch {
-                    terminal.err("\(paint.error("error")): \(error.description)\n")
-                    tally.unreadable += 1
-                }
+                continue
+            }
+            do {
+                let c = try Frontend.compile(path: path)
+                tally.checked += 1
+                tally.count(c.diagnostics, c.sources)
+                if c.hasErrors { terminal.err(renderer.render(c.diagnostics, sources: c.sources)) }
+                if let program = c.program { compiled.append((path, program, c.sources)) }
+            } catch {
+                terminal.err("\(paint.error("error")): \(error.description)\n")
+                tally.unreadable += 1
             }
         }
         if tally.exitCode != .success {
@@ -251,7 +249,7 @@ struct ServeCommand {
         if spec.hasPrefix("sqlite:") {
             return try SQLiteStore(path: String(spec.dropFirst("sqlite:".count)))
         }
-        return PostgresSessions(try PostgresStore(url: spec))
+        return try PostgresStore(url: spec)
     }
 
     /// The store for the log, without a password.
@@ -282,26 +280,6 @@ struct ServeCommand {
         }
         return files
     }
-}
-
-/// FlowPostgres's store as FlowServer's `SessionStore` (the two targets do not depend on each
-/// other; their session values have the same fields).
-final class PostgresSessions: SessionStore, @unchecked Sendable {
-    let store: PostgresStore
-    init(_ store: PostgresStore) { self.store = store }
-
-    private static func pg(_ s: StoredSession) -> PostgresStoredSession {
-        PostgresStoredSession(id: s.id, flowFile: s.flowFile, state: s.state, version: s.version, expiresAt: s.expiresAt)
-    }
-
-    func create(_ session: StoredSession) throws { try store.create(Self.pg(session)) }
-    func load(id: String) throws -> StoredSession? {
-        try store.load(id: id).map { StoredSession(id: $0.id, flowFile: $0.flowFile, state: $0.state, version: $0.version, expiresAt: $0.expiresAt) }
-    }
-    func update(_ session: StoredSession, expected: Int) throws -> Bool { try store.update(Self.pg(session), expected: expected) }
-    func delete(id: String) throws { try store.delete(id: id) }
-    func removeExpired(now: Double) throws -> Int { try store.removeExpired(now: now) }
-    func close() { store.close() }
 }
 
 /// `--stubs` and `--stub` for several files: each stub goes to the files whose program has an IP

@@ -33,14 +33,9 @@ struct TestCommand {
         var jsonPlans: [String] = []
 
         for item in Self.expand(arguments.inputs) {
-            let path: String
-            switch item {
-            case .problem(let reason):
-                terminal.err("\(errPaint.error("error")): \(reason)\n")
+            guard let path = terminal.file(item, paint: errPaint) else {
                 exit = max(exit, .noInput)
                 continue
-            case .file(let file):
-                path = file
             }
             let loaded: LoadedPlan
             do {

@@ -15,8 +15,8 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     private func session(_ id: String = UUID().uuidString, version: Int = 1, state: String = "state",
-                         expiresIn: Double = 3600) -> PostgresStoredSession {
-        PostgresStoredSession(
+                         expiresIn: Double = 3600) -> StoredSession {
+        StoredSession(
             id: id, flowFile: "flows/payment.flow", state: Data(state.utf8), version: version,
             expiresAt: Date().timeIntervalSince1970 + expiresIn)
     }
@@ -111,7 +111,7 @@ final class PostgresStoreTests: XCTestCase {
         let store = try PostgresStore(url: url)
         defer { store.close() }
         let id = "x'); DROP TABLE flow_sessions; --"
-        let hostile = PostgresStoredSession(
+        let hostile = StoredSession(
             id: id, flowFile: "flöws/päyment $1 '\\x00'.flow", state: Data("'; DELETE FROM flow_sessions; --".utf8),
             version: 1, expiresAt: Date().timeIntervalSince1970 + 60)
         try store.create(hostile)

@@ -350,30 +350,14 @@ final class FlowBuilder {
             c.binding = .variable(split.rest)
         }
         var target: CallTarget?
-        var params: [ParameterInfo] = []
-        var outputs: [(name: String, type: ValueType)] = []
-        let noun: String
         switch c.kind {
         case .ip:
-            noun = "integration point"
-            if let i = p.ipIndex[c.callee.text] {
-                target = .ip(i)
-                params = p.program.integrationPoints[i].parameters
-                outputs = p.program.integrationPoints[i].outputs.map { ($0.name, $0.type) }
-            }
+            target = p.ipIndex[c.callee.text].map { .ip($0) }
         case .extension:
-            noun = "extension"
-            if let i = p.extensionIndex[c.callee.text] {
-                target = .extension(i)
-                params = p.program.extensions[i].parameters
-                outputs = p.program.extensions[i].outputs.map { ($0.name, $0.type) }
-            }
+            target = p.extensionIndex[c.callee.text].map { .extension($0) }
         case .flow:
-            noun = "sub-flow"
             if let i = p.flowIndex[c.callee.text] {
                 target = .flow(i)
-                params = p.program.flows[i].parameters
-                outputs = p.program.flows[i].outputs.map { ($0.name, $0.type) }
                 if i == index {
                     p.report(.recursiveCall(c.callee.text), c.callee.range)
                 } else {
@@ -381,6 +365,8 @@ final class FlowBuilder {
                 }
             }
         }
+        let noun = CallStatement.noun(c.kind)
+        let (params, outputs) = target.map { p.program.signature(of: $0) } ?? ([], [])
         let args = c.arguments.map { a in (a, p.lower(a.value)) }
         guard let target else {
             let names: [String]

@@ -10,7 +10,7 @@ enum ImportResolver {
 
     static func loadAll(root: SourceFile, sources: SourceManager, loader: any SourceLoader, diagnostics: inout [Diagnostic]) -> [SourceFileSyntax] {
         var result: [SourceFileSyntax] = []
-        var loaded: [String: Int] = [normalize(root.path): 0]
+        var loaded: [String: Int] = [SourcePath.normalize(root.path): 0]
         var chain: [String] = []
         visit(root, sources, loader, &result, &loaded, &chain, &diagnostics)
         return result
@@ -23,12 +23,12 @@ enum ImportResolver {
         let (syntax, diags) = Parser.parse(file)
         diagnostics += diags
         result.append(syntax)
-        let key = normalize(file.path)
+        let key = SourcePath.normalize(file.path)
         chain.append(key)
         defer { chain.removeLast() }
         for d in syntax.declarations {
             guard case .import(let path, let range) = d else { continue }
-            let target = normalize(resolve(path, from: file.path))
+            let target = SourcePath.normalize(resolve(path, from: file.path))
             if chain.contains(target) {
                 if target == key {
                     diagnostics.append(Diagnostic(.importsItself, at: range, hint: "remove this import"))
@@ -60,18 +60,6 @@ enum ImportResolver {
         if path.hasPrefix("/") { return path }
         let dir = (importer as NSString).deletingLastPathComponent
         return dir.isEmpty ? path : dir + "/" + path
-    }
-
-    /// Collapses `.` and `..` segments and repeated slashes, without touching the file system.
-    static func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for seg in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if seg == "." { continue }
-            if seg == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
-            parts.append(seg)
-        }
-        let joined = parts.joined(separator: "/")
-        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     private static func displayPath(_ p: String) -> String { p }

@@ -270,12 +270,31 @@ extension String {
 /// escaped (and U+2028, U+2029, which some JSON readers take for line ends); all else as is.
 public enum JSONText {
     public static func quote(_ s: String) -> String {
-        // Most strings need no escape at all.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }) {
-            return "\"" + s + "\""
-        }
         var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
+        append(s, to: &out, asciiOnly: false, lineSeparators: true)
+        return out + "\""
+    }
+
+    /// The text between the quotes of a JSON string as other writers write it: `"`, `\` and
+    /// control characters escaped; with `asciiOnly`, everything beyond ASCII (and DEL) as `\u`
+    /// escapes of its UTF-16 units, as Python's json does by default; with `lineSeparators`,
+    /// U+2028 and U+2029 escaped, as `quote` does.
+    public static func escaped(_ s: String, asciiOnly: Bool, lineSeparators: Bool) -> String {
+        var out = ""
+        append(s, to: &out, asciiOnly: asciiOnly, lineSeparators: lineSeparators)
+        return out
+    }
+
+    private static func append(_ s: String, to out: inout String, asciiOnly: Bool, lineSeparators: Bool) {
+        // Most strings need no escape at all (0xE2 leads U+2028 and U+2029).
+        let plain = !s.utf8.contains { b in
+            b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || (asciiOnly ? b > 0x7E : lineSeparators && b == 0xE2)
+        }
+        if plain {
+            out += s
+            return
+        }
+        out.reserveCapacity(out.utf8.count + s.utf8.count + 2)
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -284,14 +303,16 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E)
+                    || (lineSeparators && (scalar.value == 0x2028 || scalar.value == 0x2029)) {
+                    for unit in scalar.utf16 {
+                        let hex = String(unit, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    }
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
         }
-        return out + "\""
     }
 }

@@ -59,8 +59,8 @@ enum AnswerCandidates {
 
     private static func numeric(_ q: QuestionRequest, _ hints: [Value], _ list: inout Collector) {
         let isCurrency = q.type == .currency
-        let lo = number(q.min)
-        let hi = number(q.max)
+        let lo = AnswerParser.bound(q.min)
+        let hi = AnswerParser.bound(q.max)
         let cent = Number(parsing: "0.01")!
         func typed(_ n: Number) -> String { isCurrency && n.rounded(places: 2) == n ? n.formatted(places: 2) : n.description }
         func accepts(_ n: Number) -> Bool {
@@ -124,8 +124,8 @@ enum AnswerCandidates {
     // MARK: - Dates
 
     private static func date(_ q: QuestionRequest, _ hints: [Value], _ today: String, _ list: inout Collector) {
-        let lo = calendarDate(q.min)
-        let hi = calendarDate(q.max)
+        let lo = AnswerParser.dateBound(q.min)
+        let hi = AnswerParser.dateBound(q.max)
         func accepts(_ d: CalendarDate) -> Bool {
             if let lo, d < lo { return false }
             if let hi, hi < d { return false }
@@ -155,8 +155,8 @@ enum AnswerCandidates {
     // MARK: - Texts, e-mail addresses and passwords
 
     private static func text(_ q: QuestionRequest, _ hints: [Value], _ list: inout Collector) {
-        let lo = number(q.min).flatMap(\.intValue)
-        let hi = number(q.max).flatMap(\.intValue)
+        let lo = AnswerParser.bound(q.min).flatMap(\.intValue)
+        let hi = AnswerParser.bound(q.max).flatMap(\.intValue)
         let regex = q.pattern.flatMap { try? NSRegularExpression(pattern: "\\A(?:" + $0 + ")\\z") }
         func matches(_ s: String) -> Bool {
             guard let regex else { return true }
@@ -237,8 +237,8 @@ enum AnswerCandidates {
 
     private static func choices(_ q: QuestionRequest, _ list: inout Collector) {
         let n = q.options.count
-        let lo = number(q.min).flatMap(\.intValue)
-        let hi = number(q.max).flatMap(\.intValue)
+        let lo = AnswerParser.bound(q.min).flatMap(\.intValue)
+        let hi = AnswerParser.bound(q.max).flatMap(\.intValue)
         func accepts(_ picks: Int) -> Bool {
             if picks == 0 { return q.defaultValue != nil || q.optional }
             if let lo, picks < lo { return false }
@@ -255,23 +255,6 @@ enum AnswerCandidates {
         if let lo, lo >= 2, lo <= n + 1 { list.add(pick(lo - 1), accepts(lo - 1), "one fewer than allowed") }
         if let hi, hi >= 0, hi < n { list.add(pick(hi + 1), accepts(hi + 1), "one more than allowed") }
         list.add("not one of the options", false, "not an option")
-    }
-
-    // MARK: - Helpers
-
-    private static func number(_ v: Value?) -> Number? {
-        switch v {
-        case .number(let n)?: return n
-        case .text(let t)?: return Number(parsing: t)
-        default: return nil
-        }
-    }
-
-    private static func calendarDate(_ v: Value?) -> CalendarDate? {
-        switch v {
-        case .date(let s)?, .text(let s)?: return CalendarDate(iso: s)
-        default: return nil
-        }
     }
 }
 

@@ -203,6 +203,17 @@ public struct ExtensionInfo: Sendable {
     public var range: SourceRange
 }
 
+extension Program {
+    /// The parameters of what a call targets, and its outputs' names and types.
+    func signature(of target: CallTarget) -> (parameters: [ParameterInfo], outputs: [(name: String, type: ValueType)]) {
+        switch target {
+        case .ip(let i): (integrationPoints[i].parameters, integrationPoints[i].outputs.map { ($0.name, $0.type) })
+        case .extension(let i): (extensions[i].parameters, extensions[i].outputs.map { ($0.name, $0.type) })
+        case .flow(let i): (flows[i].parameters, flows[i].outputs.map { ($0.name, $0.type) })
+        }
+    }
+}
+
 public struct NamedValue: Sendable {
     public var name: String
     public var type: ValueType

@@ -71,7 +71,7 @@ public enum Analyzer {
         var files: [SourceFileSyntax] = []
         var index = SymbolIndex()
         if let (written, _) = plan.flowPath {
-            let flowPath = ImportResolver.normalize(ImportResolver.resolve(written, from: path))
+            let flowPath = SourcePath.normalize(ImportResolver.resolve(written, from: path))
             if let bytes = try? loader.load(path: flowPath) {
                 let root = sources.add(path: flowPath, bytes: bytes)
                 var ignored: [Diagnostic] = []

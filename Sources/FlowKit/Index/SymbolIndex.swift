@@ -278,7 +278,7 @@ final class IndexBuilder {
                 case .ip(let ip):
                     let i = declare(.integrationPoint, ip.name, extent: ip.range, parent: nil, scope: .integrationPoints)
                     if ips[ip.name.text] == nil { ips[ip.name.text] = i }
-                    signature(i, ip.name.text, ip.parameters, ip.outputs.map { o in o.name.text + (o.type.map { ": \($0.name)" } ?? "") }, outputParameters: nil)
+                    declareMembers(i, ip.name.text, ip.parameters, ip.outputs)
                     var request: String?
                     if ip.isSOAP {
                         request = "SOAP" + (ip.soapVersion.map { " \($0)" } ?? "") + (ip.url.map { " \(text($0.range))" } ?? "")
@@ -286,16 +286,12 @@ final class IndexBuilder {
                         request = m.rawValue + (ip.url.map { " \(text($0.range))" } ?? "")
                     }
                     index.symbols[i].request = request
-                    for p in ip.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .parameters(i), type: p.type?.name) }
-                    for o in ip.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: .outputs(i), type: o.type?.name) }
                     ipDecls.append((i, ip))
                 case .extension(let e):
                     let i = declare(.extension, e.name, extent: e.range, parent: nil, scope: .extensions)
                     if extensions[e.name.text] == nil { extensions[e.name.text] = i }
-                    signature(i, e.name.text, e.parameters, e.outputs.map { o in o.name.text + (o.type.map { ": \($0.name)" } ?? "") }, outputParameters: nil)
+                    declareMembers(i, e.name.text, e.parameters, e.outputs)
                     index.symbols[i].request = e.command.map { "run \(text($0.range))" }
-                    for p in e.parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .parameters(i), type: p.type?.name) }
-                    for o in e.outputs { declare(.output, o.name, extent: o.range, parent: i, scope: .outputs(i), type: o.type?.name) }
                     extDecls.append((i, e))
                 case .flow(let f):
                     let i = declare(.flow, f.name, extent: f.range, parent: nil, scope: .flows)
@@ -319,6 +315,14 @@ final class IndexBuilder {
         }
         for (i, f) in flowDecls { flowBody(i, f) }
         inferTypes()
+    }
+
+    /// The signature, parameters and outputs of an IP or an extension (symbol `i`), which declare
+    /// them alike.
+    func declareMembers(_ i: Int, _ name: String, _ parameters: [Parameter], _ outputs: [OutputDecl]) {
+        signature(i, name, parameters, outputs.map { o in o.name.text + (o.type.map { ": \($0.name)" } ?? "") }, outputParameters: nil)
+        for p in parameters { declare(.parameter, p.name, extent: p.range, parent: i, scope: .parameters(i), type: p.type?.name) }
+        for o in outputs { declare(.output, o.name, extent: o.range, parent: i, scope: .outputs(i), type: o.type?.name) }
     }
 
     func signature(_ i: Int, _ name: String, _ params: [Parameter], _ outs: [String], outputParameters: [Parameter]?) {

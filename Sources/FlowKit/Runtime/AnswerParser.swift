@@ -228,8 +228,9 @@ public enum AnswerParser {
         return regex.firstMatch(in: s, options: [], range: whole) == nil ? .pattern(pattern) : nil
     }
 
-    /// A number or a length bound; other kinds of value are no bound.
-    private static func bound(_ v: Value?) -> Number? {
+    /// A number or a length bound; other kinds of value are no bound. (The explorer reads the
+    /// rules with it too, so it tries answers against the bounds the parser applies.)
+    static func bound(_ v: Value?) -> Number? {
         switch v {
         case .number(let d)?: return d
         case .text(let t)?: return Number(parsing: t)
@@ -237,7 +238,8 @@ public enum AnswerParser {
         }
     }
 
-    private static func dateBound(_ v: Value?) -> CalendarDate? {
+    /// A date bound (`min 2024-01-01`, or as text); other kinds of value are no bound.
+    static func dateBound(_ v: Value?) -> CalendarDate? {
         switch v {
         case .date(let s)?, .text(let s)?: return CalendarDate(iso: s)
         default: return nil
@@ -377,15 +379,15 @@ extension AnswerProblem {
     static let email = AnswerProblem("enter an e-mail address like name@example.com")
     /// text shorter than `min 3`: `ab`
     static func lengthAtLeast(_ min: String) -> AnswerProblem {
-        AnswerProblem("enter at least \(min) \(min == "1" ? "character" : "characters")")
+        AnswerProblem("enter at least \(counted(min, "character"))")
     }
     /// text longer than `max 10`
     static func lengthAtMost(_ max: String) -> AnswerProblem {
-        AnswerProblem("enter at most \(max) \(max == "1" ? "character" : "characters")")
+        AnswerProblem("enter at most \(counted(max, "character"))")
     }
     /// text with `min 4` and `max 4`: `123`
     static func lengthExactly(_ n: String) -> AnswerProblem {
-        AnswerProblem("enter exactly \(n) \(n == "1" ? "character" : "characters")")
+        AnswerProblem("enter exactly \(counted(n, "character"))")
     }
     /// date: `2023-02-29`
     static func notADate(_ typed: String) -> AnswerProblem {
@@ -405,15 +407,15 @@ extension AnswerProblem {
     }
     /// choices with `min 2`: `1`
     static func pickAtLeast(_ min: String) -> AnswerProblem {
-        AnswerProblem("choose at least \(min) \(min == "1" ? "option" : "options")")
+        AnswerProblem("choose at least \(counted(min, "option"))")
     }
     /// choices with `max 2`: `1, 2, 3`
     static func pickAtMost(_ max: String) -> AnswerProblem {
-        AnswerProblem("choose at most \(max) \(max == "1" ? "option" : "options")")
+        AnswerProblem("choose at most \(counted(max, "option"))")
     }
     /// choices with `min 2` and `max 2`: `1`
     static func pickExactly(_ n: String) -> AnswerProblem {
-        AnswerProblem("choose exactly \(n) \(n == "1" ? "option" : "options")")
+        AnswerProblem("choose exactly \(counted(n, "option"))")
     }
     /// any question without `optional` or `default`: an empty answer
     static let required = AnswerProblem("an answer is required")
@@ -421,4 +423,9 @@ extension AnswerProblem {
     static let tooManyDigits = AnswerProblem("enter a number with at most 38 digits")
     /// yesno: `maybe`
     static let yesno = AnswerProblem("answer yes or no")
+
+    /// A bound as written in the rules (`min 3`) with its noun: `1 character`, `3 characters`.
+    private static func counted(_ n: String, _ noun: String) -> String {
+        "\(n) \(noun)\(n == "1" ? "" : "s")"
+    }
 }

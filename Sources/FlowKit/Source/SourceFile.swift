@@ -62,12 +62,23 @@ public final class SourceFile: @unchecked Sendable {
         self.count = bytes.count
         var starts = [0]
         starts.reserveCapacity(bytes.count / 24 + 1)
+        SourceFile.appendLineStarts(of: bytes, from: 0, to: &starts)
+        self.lineStarts = starts
+        self.storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, bytes.count))
+        _ = self.storage.initialize(from: bytes)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Appends the offset of every line that begins after offset `from` of `bytes` (a LF, a lone
+    /// CR or a CRLF ends a line). An editor's document (FlowLSP) keeps its line starts with it too.
+    public static func appendLineStarts(of bytes: [UInt8], from: Int, to starts: inout [Int]) {
         bytes.withUnsafeBufferPointer { buffer in
             let n = buffer.count
-            guard let base = buffer.baseAddress, n > 0 else { return }
+            guard let base = buffer.baseAddress, from < n else { return }
             // Most files have no CR: then memchr finds each line end.
-            if memchr(base, 0x0D, n) == nil {
-                var p = UnsafeRawPointer(base)
+            if memchr(base + from, 0x0D, n - from) == nil {
+                var p = UnsafeRawPointer(base + from)
                 let end = UnsafeRawPointer(base + n)
                 while p < end, let hit = memchr(p, 0x0A, end - p) {
                     let offset = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
@@ -76,7 +87,7 @@ public final class SourceFile: @unchecked Sendable {
                 }
                 return
             }
-            var i = 0
+            var i = from
             while i < n {
                 let b = buffer[i]
                 if b == 0x0A {
@@ -89,12 +100,7 @@ public final class SourceFile: @unchecked Sendable {
                 i += 1
             }
         }
-        self.lineStarts = starts
-        self.storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, bytes.count))
-        _ = self.storage.initialize(from: bytes)
     }
-
-    deinit { storage.deallocate() }
 
     /// The file's bytes, valid as long as the file is.
     var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage.baseAddress, count: count) }

@@ -30,7 +30,7 @@ public enum TestPlanLoader {
         if syntax.tests.isEmpty {
             diagnostics.append(Diagnostic(.planNoTests, at: pathRange, hint: "test \"a card is charged\" {\n  answer Amount = 4.00\n  expect outcome success\n}"))
         }
-        let flowPath = ImportResolver.normalize(ImportResolver.resolve(written, from: path))
+        let flowPath = SourcePath.normalize(ImportResolver.resolve(written, from: path))
         let flowBytes: [UInt8]
         do {
             flowBytes = try loader.load(path: flowPath)

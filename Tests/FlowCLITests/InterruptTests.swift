@@ -69,6 +69,9 @@ final class InterruptTests: XCTestCase {
         let probe = try TerminalProbe(of: flow)
         XCTAssertFalse(probe.echo, "echo should be off while a password is typed", line: line)
         terminal.type("12")
+        // The kernel hands typed bytes to the line discipline asynchronously: let it take them
+        // while echo is still off, or the restored terminal would echo them after the signal.
+        Thread.sleep(forTimeInterval: 0.2)
         let sent = Date()
         kill(flow, signal)
         try terminal.expect(message)
@@ -165,13 +168,19 @@ final class InterruptTests: XCTestCase {
     /// An extension that records its pid and its child's, starts the child (a `sleep`, which
     /// ignores SIGTERM when `stubborn`), turns echo and canonical mode off, says so, and waits.
     private func sleeperFlow(stubborn: Bool = false) throws -> String {
-        let child = stubborn ? #"sh -c 'trap "" TERM INT; exec sleep 300' &"# : "sleep 300 &"
+        // The stubborn child says when its trap is set, and the script waits for that before it
+        // says it is waiting: a SIGTERM sent earlier would end the child before it ignores it.
+        let child = stubborn
+            ? #"sh -c 'trap "" TERM INT; : > "$0/trapped"; exec sleep 300' "$dir" &"#
+            : "sleep 300 &"
+        let ready = stubborn ? #"while [ ! -e "$dir/trapped" ]; do sleep 0.01; done"# : ""
         let script = try write("sleeper.sh", """
             #!/bin/sh
             dir=$(dirname "$0")
             echo $$ > "$dir/extension.pid"
             \(child)
             echo $! > "$dir/child.pid"
+            \(ready)
             stty -echo -icanon
             echo "sleeper is waiting"
             wait

@@ -8,19 +8,22 @@ import Foundation
 enum ImportResolver {
     static let maxChain = 64
 
-    static func loadAll(root: SourceFile, sources: SourceManager, loader: any SourceLoader, diagnostics: inout [Diagnostic]) -> [SourceFileSyntax] {
+    /// `parsedRoot`, when given, is the root's parse already made (the language server keeps it
+    /// between edits: `IncrementalParse`); it must be what `Parser.parse(root)` gives.
+    static func loadAll(root: SourceFile, parsedRoot: (SourceFileSyntax, [Diagnostic])? = nil, sources: SourceManager,
+                        loader: any SourceLoader, diagnostics: inout [Diagnostic]) -> [SourceFileSyntax] {
         var result: [SourceFileSyntax] = []
         var loaded: [String: Int] = [SourcePath.normalize(root.path): 0]
         var chain: [String] = []
-        visit(root, sources, loader, &result, &loaded, &chain, &diagnostics)
+        visit(root, parsedRoot, sources, loader, &result, &loaded, &chain, &diagnostics)
         return result
     }
 
     private static func visit(
-        _ file: SourceFile, _ sources: SourceManager, _ loader: any SourceLoader, _ result: inout [SourceFileSyntax],
-        _ loaded: inout [String: Int], _ chain: inout [String], _ diagnostics: inout [Diagnostic]
+        _ file: SourceFile, _ parsed: (SourceFileSyntax, [Diagnostic])?, _ sources: SourceManager, _ loader: any SourceLoader,
+        _ result: inout [SourceFileSyntax], _ loaded: inout [String: Int], _ chain: inout [String], _ diagnostics: inout [Diagnostic]
     ) {
-        let (syntax, diags) = Parser.parse(file)
+        let (syntax, diags) = parsed ?? Parser.parse(file)
         diagnostics += diags
         result.append(syntax)
         let key = SourcePath.normalize(file.path)
@@ -52,7 +55,7 @@ enum ImportResolver {
             }
             let imported = sources.add(path: displayPath(target), bytes: bytes)
             loaded[target] = sources.files.count - 1
-            visit(imported, sources, loader, &result, &loaded, &chain, &diagnostics)
+            visit(imported, nil, sources, loader, &result, &loaded, &chain, &diagnostics)
         }
     }
 

@@ -15,7 +15,8 @@ import XCTest
 ///   extension modules (and nothing outside the flow's folder).
 /// - `testPaymentInTheBrowser`: the payment flow against localstripe (a refused amount, reload,
 ///   server restart, the card typed into Tokenize, the paid response and the charge; the declined
-///   card; keyboard only; a stale version; a cancelled card form; text is text), then the card
+///   card; keyboard only; a reload while the charge is held at localstripe, which shows
+///   "Working…" until it is paid; a stale version; a cancelled card form; text is text), then the card
 ///   numbers and the CVC searched for in all flow serve received, stored and logged. Takes the
 ///   screenshots (into docs/ with FLOW_RECORD=1).
 /// - `testEveryExampleFlowInTheBrowser`: every test of every `flows/*.flowtest` plan, its answers

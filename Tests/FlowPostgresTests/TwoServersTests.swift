@@ -539,4 +539,82 @@ final class TwoServersTests: XCTestCase {
         XCTAssertEqual(gateway.requests, ["charge"])
         XCTAssertEqual(gateway.charges.count, 1)
     }
+
+    // MARK: - Working while the charge is held
+
+    /// localstripe holds the response of a charge A sent. Meanwhile the session reads as
+    /// `working` on either server (the IP's name and a retry hint, not the card form of the step
+    /// before it), and the same step sent again, to B (a load balancer's choice) or to A (a
+    /// double click), gets 409 `callInProgress` with that view, and sends nothing. Nothing of the
+    /// call (its address, key, token or secret) is in what they say. Released: A answers with the
+    /// payment, every read says it, and localstripe made one charge.
+    func testASessionWhoseChargeIsHeldReadsAsWorking() throws {
+        let a = try startServer("A")
+        let b = try startServer("B")
+        let stripe = try XCTUnwrap(self.stripe)
+        let token = try stripe.paymentMethod()
+        let started = try httpRequest(port: a.port, "POST", "/v1/sessions", body: Self.create)
+        let id = try XCTUnwrap(started.json["id"] as? String, started.text)
+        let tokenize = try httpRequest(port: a.port, "POST", Self.stepPath(id), body: Self.answers(try XCTUnwrap(started.version), cents: 601))
+        XCTAssertEqual(status(tokenize), "extension", tokenize.text)
+        let v1 = try XCTUnwrap(tokenize.version, tokenize.text)
+        let step = Self.outputs(v1, token: token)
+
+        /// A view of the session while its charge is in progress.
+        func assertWorking(_ view: [String: Any], _ text: String, _ context: String, line: UInt = #line) {
+            XCTAssertEqual(view["status"] as? String, "working", "\(context): \(text)", line: line)
+            let working = view["working"] as? [String: Any] ?? [:]
+            XCTAssertEqual(working["name"] as? String, "StripeCharge", "\(context): \(text)", line: line)
+            XCTAssertEqual(working["retryAfter"] as? Int, 1, "\(context): \(text)", line: line)
+            XCTAssertEqual(Set(working.keys), ["name", "retryAfter"], "\(context): only the IP's name and the hint", line: line)
+            for key in ["page", "extension", "outcome"] {
+                XCTAssertTrue(view[key] is NSNull, "\(context): no \(key) while working: \(text)", line: line)
+            }
+            XCTAssertGreaterThan(view["version"] as? Int ?? 0, v1, "\(context): \(text)", line: line)
+            XCTAssertEqual(view["conversation"] as? [String], [], "\(context): \(text)", line: line)
+            for secret in [token, StripeChild.secretKey, "127.0.0.1", "/v1/charges", "Idempotency"] {
+                XCTAssertFalse(text.contains(secret), "\(context): \(secret) is not told: \(text)", line: line)
+            }
+            XCTAssertNil(text.range(of: #"flow-[0-9a-f]{40}"#, options: .regularExpression), "\(context): no idempotency key: \(text)", line: line)
+        }
+
+        try stripe.holdCharges(120)
+        let onA = try HTTPConnection(port: a.port, timeout: 60)
+        try onA.send("POST", Self.stepPath(id), body: step)
+        let deadline = Date().addingTimeInterval(60)
+        while try stripe.chargesByAmount()[601] == nil && Date() < deadline { usleep(50_000) }
+        XCTAssertEqual(try stripe.chargesByAmount(), [601: 1], "localstripe made the charge and holds its response")
+
+        for server in [a, b] {
+            let read = try httpRequest(port: server.port, "GET", "/v1/sessions/\(id)")
+            XCTAssertEqual(read.status, 200, read.text)
+            XCTAssertEqual(read.headers["retry-after"], "1", "read on \(server.name)")
+            assertWorking(read.json, read.text, "read on \(server.name)")
+        }
+        for server in [b, a] {
+            let again = try httpRequest(port: server.port, "POST", Self.stepPath(id), body: step)
+            XCTAssertEqual(again.status, 409, again.text)
+            XCTAssertEqual((again.json["error"] as? [String: Any])?["code"] as? String, "callInProgress", again.text)
+            XCTAssertEqual(again.headers["retry-after"], "1", "the step again on \(server.name)")
+            assertWorking(again.current, again.text, "the step again on \(server.name)")
+            // With the version the working view gave: nothing is applied either.
+            let busy = try XCTUnwrap(again.current["version"] as? Int, again.text)
+            let current = try httpRequest(port: server.port, "POST", Self.stepPath(id), body: Self.outputs(busy, token: token))
+            XCTAssertEqual(current.status, 409, current.text)
+            assertWorking(current.current, current.text, "a step with the working version on \(server.name)")
+        }
+        XCTAssertFalse(a.log.contains("resuming the call") || b.log.contains("resuming the call"), "the call was left to A")
+
+        try stripe.holdCharges(0)
+        let paid = try onA.readReply()
+        assertPaid(paid, cents: 601, "A's answer")
+        for server in [a, b] {
+            let now = try httpRequest(port: server.port, "GET", "/v1/sessions/\(id)")
+            XCTAssertEqual(now.version, paid.version, now.text)
+            XCTAssertNil(now.headers["retry-after"], now.text)
+            XCTAssertNil(now.json["working"], now.text)
+            assertPaid(now, cents: 601, "read on \(server.name)")
+        }
+        try assertChargedOnceEach([601])
+    }
 }

@@ -294,8 +294,17 @@ public final class FlowService: @unchecked Sendable {
         switch loadSession(id) {
         case .failure(let e): return e.response
         case .success(let (stored, record, _)):
-            return .json(200, View.body(id: id, flow: record.flow, version: stored.version, fragment: record.view, expiresAt: stored.expiresAt))
+            return .json(200, View.body(id: id, flow: record.flow, version: stored.version, fragment: shownView(record), expiresAt: stored.expiresAt),
+                         headers: record.callInFlight ? [("Retry-After", String(View.retryAfter))] : [])
         }
+    }
+
+    /// What a read or a 409 shows of a session: its last step's view, or `working` while an IP
+    /// call of it is in flight (after `loadSession`, only one that a live request is making).
+    private func shownView(_ record: SessionRecord) -> String {
+        guard record.callInFlight, let call = record.state.effects.inFlight else { return record.view }
+        let conversation = (record.conversation + record.pendingResponses).suffix(SessionRecord.maxConversation)
+        return View.working(ip: call.name, responses: record.pendingResponses, conversation: Array(conversation))
     }
 
     private func deleteSession(_ id: String) -> ServerResponse {
@@ -445,7 +454,11 @@ public final class FlowService: @unchecked Sendable {
     }
 
     private func conflict(_ id: String, _ stored: StoredSession, _ record: SessionRecord) -> ServerResponse {
-        let current = View.body(id: id, flow: record.flow, version: stored.version, fragment: record.view, expiresAt: stored.expiresAt)
+        let current = View.body(id: id, flow: record.flow, version: stored.version, fragment: shownView(record), expiresAt: stored.expiresAt)
+        if record.callInFlight {
+            return .json(409, "{\"error\":{\"code\":\"callInProgress\",\"message\":\"the session is waiting for a call it made; nothing was applied: "
+                + "read the session again after 'retryAfter' seconds\"},\"current\":\(current)}", headers: [("Retry-After", String(View.retryAfter))])
+        }
         return .json(409, "{\"error\":{\"code\":\"staleVersion\",\"message\":\"this step was answered already, or the session moved on: "
             + "the current step is in 'current', with its version\"},\"current\":\(current)}")
     }

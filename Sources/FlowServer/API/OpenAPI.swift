@@ -76,9 +76,9 @@ enum OpenAPI {
               "parameters": [{"$ref": "#/components/parameters/SessionID"}],
               "get": {
                 "operationId": "getSession",
-                "summary": "Where the session stands: the same answer as its last step",
+                "summary": "Where the session stands: the same answer as its last step, or 'working' while a call it made is in progress",
                 "responses": {
-                  "200": {"description": "The current step", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                  "200": {"description": "The current step", "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
                   "404": {"$ref": "#/components/responses/NotFound"},
                   "500": {"$ref": "#/components/responses/Internal"}
                 }
@@ -103,7 +103,7 @@ enum OpenAPI {
                   "200": {"description": "Applied (answers the page refused come back as the page with its problems)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
                   "400": {"$ref": "#/components/responses/BadRequest"},
                   "404": {"$ref": "#/components/responses/NotFound"},
-                  "409": {"description": "The version is stale or was answered already; nothing was applied", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conflict"}}}},
+                  "409": {"description": "The version is stale or was answered already (staleVersion), or a call the session made is still in progress (callInProgress); nothing was applied", "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conflict"}}}},
                   "413": {"$ref": "#/components/responses/TooLarge"},
                   "415": {"$ref": "#/components/responses/NotJSON"},
                   "422": {"$ref": "#/components/responses/Unprocessable"},
@@ -113,6 +113,9 @@ enum OpenAPI {
             }
           },
           "components": {
+            "headers": {
+              "RetryAfter": {"description": "Only while the session is working (a call it made is in progress): seconds to wait before reading it again", "schema": {"type": "integer", "minimum": 0}}
+            },
             "parameters": {
               "SessionID": {"name": "id", "in": "path", "required": true, "description": "The id given when the session was created (192 random bits; whoever has it drives the session)", "schema": {"type": "string"}}
             },
@@ -132,7 +135,7 @@ enum OpenAPI {
               "Conflict": {
                 "type": "object", "required": ["error", "current"],
                 "properties": {
-                  "error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string", "enum": ["staleVersion"]}, "message": {"type": "string"}}},
+                  "error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string", "enum": ["staleVersion", "callInProgress"]}, "message": {"type": "string"}}},
                   "current": {"$ref": "#/components/schemas/Session"}
                 }
               },
@@ -172,12 +175,13 @@ enum OpenAPI {
                   "id": {"type": "string"},
                   "flow": {"type": "string"},
                   "version": {"type": "integer", "description": "Send it back with the next step"},
-                  "status": {"type": "string", "enum": ["page", "extension", "finished", "working"], "description": "What the session needs: answers to the page, the result of the extension, nothing (finished)"},
+                  "status": {"type": "string", "enum": ["page", "extension", "finished", "working"], "description": "What the session needs: answers to the page, the result of the extension, nothing (finished), or nothing yet (working: a call it made, such as a charge, is in progress; read it again after working.retryAfter seconds, and send no step)"},
                   "responses": {"type": "array", "items": {"type": "string"}, "description": "Responses shown by this step"},
                   "conversation": {"type": "array", "items": {"type": "string"}, "description": "Every response so far"},
                   "page": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Page"}]},
                   "extension": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Extension"}]},
                   "outcome": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Outcome"}]},
+                  "working": {"$ref": "#/components/schemas/Working"},
                   "expiresAt": {"type": "integer", "description": "Unix seconds; every step moves it on"}
                 }
               },
@@ -214,6 +218,11 @@ enum OpenAPI {
                   "arguments": {"type": "object", "description": "By parameter name (a secure one is null)"},
                   "outputs": {"type": "array", "items": {"type": "object", "required": ["name", "type"], "properties": {"name": {"type": "string"}, "type": {"type": "string"}}}}
                 }
+              },
+              "Working": {
+                "type": "object", "required": ["name", "retryAfter"], "additionalProperties": false,
+                "description": "Only when the status is working: the call in progress, by name only (never its arguments, address or key)",
+                "properties": {"name": {"type": "string", "description": "The integration point being called"}, "retryAfter": {"type": "integer", "minimum": 0, "description": "Seconds to wait before reading the session again"}}
               },
               "Outcome": {
                 "type": "object", "required": ["outcome", "reason"],

@@ -4,14 +4,16 @@ import Foundation
 /// What a client is told about a session: the JSON of every session answer.
 ///
 /// ```json
-/// {"id": "…", "flow": "Payment", "version": 2, "status": "page" | "extension" | "finished",
+/// {"id": "…", "flow": "Payment", "version": 2, "status": "page" | "extension" | "finished" | "working",
 ///  "responses": ["shown by this step"], "conversation": ["every response so far"],
 ///  "page": {…} | null, "extension": {"name": …, "arguments": {…}} | null,
 ///  "outcome": {"outcome": "success" | "failure", "reason": … | null} | null,
+///  "working": {"name": "StripeCharge", "retryAfter": 1} (only with "working"),
 ///  "expiresAt": 1767225600}
 /// ```
 /// The part after `version` is kept with the session (`SessionRecord.view`) so that GET and a 409
-/// say exactly what the last step said. Password answers and secure values never appear: a
+/// say exactly what the last step said (except while an IP call of the session is being made: then
+/// they say `working`, `FlowService.shownView`). Password answers and secure values never appear: a
 /// password question has no default shown, a secure argument of an extension is null.
 enum View {
     /// The fragment for a step: `"status":…,"responses":…,"conversation":…,"page":…,"extension":…,"outcome":…`.
@@ -31,12 +33,22 @@ enum View {
             out += texts("responses", responses) + texts("conversation", conversation)
             out += ",\"page\":null,\"extension\":null,\"outcome\":{\"outcome\":" + (outcome.success ? "\"success\"" : "\"failure\"")
             out += ",\"reason\":" + (outcome.reason.map(quote) ?? "null") + "}"
-        case .callIP:
-            // A session is never shown waiting for an IP: the server makes the call.
-            out += "\"status\":\"working\"" + texts("responses", responses) + texts("conversation", conversation)
-            out += ",\"page\":null,\"extension\":null,\"outcome\":null"
+        case .callIP(let call):
+            out += working(ip: call.name, responses: responses, conversation: conversation)
         }
         return out
+    }
+
+    /// Seconds a client is told to wait before it reads a working session again (`working`).
+    static let retryAfter = 1
+
+    /// The fragment of a session whose IP call is being made, by a request that is still waiting
+    /// for it (`CallClaim.isLive`): `"status":"working"`, and `"working":{"name": the IP's name,
+    /// "retryAfter": seconds}` after `outcome` (only in this status). The IP's name only: never its
+    /// arguments, URL or key. `responses` are those shown on the way to the call.
+    static func working(ip name: String, responses: [String], conversation: [String]) -> String {
+        "\"status\":\"working\"" + texts("responses", responses) + texts("conversation", conversation)
+            + ",\"page\":null,\"extension\":null,\"outcome\":null,\"working\":{\"name\":\(quote(name)),\"retryAfter\":\(retryAfter)}"
     }
 
     /// The whole body.

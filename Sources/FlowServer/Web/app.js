@@ -8,6 +8,8 @@ const storageKey = (flow) => "flow.session." + flow;
 let current = null;   // the last session answer
 let busy = false;
 let lastAnswers = null; // what was just sent for a page: kept in the fields when it is refused
+let poll = null;        // the reading of a working session: {timer}; replaced or stopped by show()
+const maxPollDelay = 10000;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -114,28 +116,47 @@ function failed(r) {
 }
 
 async function step(body) {
-  if (busy || !current) return;
+  // Nothing is sent while the session is working: what it does is already under way.
+  if (busy || !current || current.status === "working") return;
   busy = true;
   for (const b of $("step").querySelectorAll("button")) b.disabled = true;
   let r;
   try {
     r = await api("POST", sessionPath(current.id) + "/steps", { version: current.version, ...body });
   } catch {
-    busy = false;
+    r = null;
+  }
+  busy = false;
+  if (r === null || r.status >= 500) {
+    // The step may have reached the server all the same (a charge being made while a proxy gave
+    // up): say where the session stands rather than offer to send it again.
+    const now = await read(current.id);
+    if (now && (now.status === "working" || now.version !== current.version)) return show(now, {});
+  }
+  if (r === null) {
     for (const b of $("step").querySelectorAll("button")) b.disabled = false;
     announce("The server could not be reached. Try again.");
     return;
   }
-  busy = false;
   if (r.status === 200) return show(r.json, {});
   if (r.status === 409 && r.json && r.json.current) {
     show(r.json.current, {});
-    announce("This page had already been answered; here is where the conversation stands now.");
+    if (r.json.current.status !== "working") announce("This page had already been answered; here is where the conversation stands now.");
     return;
   }
   if (r.status === 404) sessionStorage.removeItem(storageKey(flowName));
   for (const b of $("step").querySelectorAll("button")) b.disabled = false;
   failed(r);
+}
+
+/// The session as the server has it now, or null when it cannot be read.
+async function read(id) {
+  try {
+    const r = await api("GET", sessionPath(id));
+    return r.status === 200 && r.json ? r.json : null;
+  } catch {
+    return null;
+  }
 }
 
 function renderConversation(s) {
@@ -148,13 +169,62 @@ function renderConversation(s) {
 
 function show(s, { restored }) {
   current = s;
+  stopPolling();
   $("step").dataset.version = String(s.version);
   $("step").dataset.status = s.status;
+  $("step").removeAttribute("aria-busy");
   renderConversation(s);
   if (s.status === "page") return showPage(s.page, restored);
   if (s.status === "extension") return showExtension(s);
   if (s.status === "finished") return showOutcome(s.outcome);
-  $("step").replaceChildren(el("h2", { tabindex: "-1", text: "Working…" }));
+  showWorking(s);
+}
+
+/// A call the session made (a charge) is in progress, maybe from another tab or before a reload:
+/// no form and nothing to send; the session is read again, less often each time, until it moves on.
+function showWorking(s) {
+  const heading = el("h2", { tabindex: "-1", id: "working-heading", text: "Working…" });
+  const note = el("p", { className: "working", id: "working-note" }, el("span", { className: "spinner", "aria-hidden": "true" }),
+                  document.createTextNode("Please wait: this page moves on by itself."));
+  $("step").replaceChildren(heading, note);
+  $("step").setAttribute("aria-busy", "true");
+  $("step").dataset.reads = "0";
+  heading.focus();
+  poll = { timer: null };
+  pollAgain(poll, s, 0);
+}
+
+function retryDelay(s) {
+  const seconds = Number(s && s.working && s.working.retryAfter);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000;
+}
+
+/// Reads the session after a delay: at least what the server asks (`retryAfter`), half as long
+/// again as the last time, at most `maxPollDelay`. Never posts a step.
+function pollAgain(p, s, last) {
+  const delay = Math.min(Math.max(retryDelay(s), last * 1.5), maxPollDelay);
+  p.timer = setTimeout(async () => {
+    let r = null;
+    try { r = await api("GET", sessionPath(s.id)); } catch { r = null; }
+    if (poll !== p) return; // something else was shown meanwhile
+    $("step").dataset.reads = String(Number($("step").dataset.reads || "0") + 1);
+    if (r && r.status === 200 && r.json && r.json.status !== "working") return show(r.json, {});
+    if (r && r.status === 404) {
+      stopPolling();
+      sessionStorage.removeItem(storageKey(flowName));
+      return failed(r);
+    }
+    if (r && r.status === 200 && r.json) {
+      current = r.json;
+      $("step").dataset.version = String(r.json.version);
+    }
+    pollAgain(p, current, delay);
+  }, delay);
+}
+
+function stopPolling() {
+  if (poll && poll.timer) clearTimeout(poll.timer);
+  poll = null;
 }
 
 const typeHints = {

@@ -180,6 +180,13 @@ class LocalStripe:
         with urllib.request.urlopen(request, timeout=30) as r:
             return json.load(r)["data"]
 
+    def hold(self, seconds):
+        """Charges made from now on keep their response for `seconds`; 0 releases those held."""
+        data = urllib.parse.urlencode({"seconds": str(seconds)}).encode()
+        with urllib.request.urlopen(urllib.request.Request(self.base + "/_test/hold_charges", data=data,
+                                                           headers={"Authorization": "Bearer " + SECRET_KEY}), timeout=30) as r:
+            check(r.status == 200, "localstripe holds charges for %s s" % seconds)
+
     def stop(self):
         self.process.stdin.close()
         try:
@@ -442,6 +449,34 @@ def scenario_payment(args):
         check(active_id(driver) == "outcome-heading", "focus on the outcome's heading")
         charges = [c for c in stripe.charges() if c["status"] == "succeeded"]
         check(sorted(c["amount"] for c in charges) == [400, 725], "two successful charges: 400 and 725 cents")
+
+        # 3b. A reload while the charge is held at the gateway: "Working…", no form and nothing to
+        # send; the session is read again until the charge answers, then the payment; one charge.
+        driver.get(site + "/?flow=Payment")
+        wait(driver, "a new session", lambda d: step_status(d)[0] == "page")
+        _, version = step_status(driver)
+        type_amount(driver, "6.50")
+        wait_step(driver, version, "the Tokenize step")
+        stripe.hold(60)
+        type_card(driver, CARD)
+        wait(driver, "the charge made at localstripe", lambda d: any(c["amount"] == 650 for c in stripe.charges()))
+        driver.refresh()
+        wait(driver, "Working… after a reload during the charge", lambda d: step_status(d)[0] == "working")
+        check(by_id(driver, "working-heading").text == "Working…" and active_id(driver) == "working-heading", "Working… shown, and focused")
+        check(driver.find_elements("css selector", "#step form, #step input, #step button, #card-number") == [],
+              "no form, no card field, nothing to submit while working")
+        check(by_id(driver, "step").get_attribute("aria-busy") == "true", "the step is aria-busy")
+        fits(driver, 360)
+        driver.set_window_size(1280, 900)
+        wait(driver, "the session read again while working", lambda d: int(by_id(d, "step").get_attribute("data-reads") or "0") >= 2)
+        check(step_status(driver)[0] == "working", "still working while the charge is held")
+        check(len([c for c in stripe.charges() if c["amount"] == 650]) == 1, "one charge of 650 cents while working")
+        stripe.hold(0)
+        wait(driver, "the payment once the charge answered", lambda d: step_status(d)[0] == "finished")
+        check(conversation(driver)[0].startswith("You paid 6.50. Your charge reference is ch_"), "the paid response after Working…: %r" % conversation(driver))
+        check(by_id(driver, "step").get_attribute("aria-busy") is None, "no longer aria-busy")
+        charges = [c for c in stripe.charges() if c["status"] == "succeeded"]
+        check(sorted(c["amount"] for c in charges) == [400, 650, 725], "one charge each: 400, 650 and 725 cents")
 
         # 4. A stale version (another tab answered first): 409 shows where the session stands.
         driver.get(site + "/?flow=Payment")

@@ -35,13 +35,19 @@ public enum FlowFormatter {
     /// Formats a file that has been read into a `SourceFile`.
     public static func format(_ file: SourceFile) -> Outcome {
         let (syntax, diagnostics) = Parser.parse(file)
+        return layOut(file, diagnostics: diagnostics) { LayoutHints(syntax) }
+    }
+
+    /// The canonical layout of a parsed file (a flow or a plan): nothing when the parse found
+    /// errors; the printed text, checked to read as the same tokens, otherwise.
+    static func layOut(_ file: SourceFile, diagnostics: [Diagnostic], hints: () -> LayoutHints) -> Outcome {
         if diagnostics.contains(where: { $0.severity == .error }) {
             return .syntaxErrors(diagnostics.sortedByPosition())
         }
         guard let pieces = Piece.read(file) else {
             return .internalError("unexpected text between the tokens of '\(file.path)'")
         }
-        let text = LayoutPrinter(file: file, pieces: pieces, hints: LayoutHints(syntax)).print()
+        let text = LayoutPrinter(file: file, pieces: pieces, hints: hints()).print()
         if let problem = verify(text, against: file) { return .internalError(problem) }
         return .formatted(text)
     }

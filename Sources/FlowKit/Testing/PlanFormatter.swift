@@ -8,15 +8,7 @@
 extension FlowFormatter {
     public static func formatPlan(_ file: SourceFile) -> Outcome {
         let (_, diagnostics) = PlanParser.parse(file)
-        if diagnostics.contains(where: { $0.severity == .error }) {
-            return .syntaxErrors(diagnostics.sortedByPosition())
-        }
-        guard let pieces = Piece.read(file) else {
-            return .internalError("unexpected text between the tokens of '\(file.path)'")
-        }
-        let text = LayoutPrinter(file: file, pieces: pieces, hints: LayoutHints(planTokens: file)).print()
-        if let problem = verify(text, against: file) { return .internalError(problem) }
-        return .formatted(text)
+        return layOut(file, diagnostics: diagnostics) { LayoutHints(planTokens: file) }
     }
 
     /// Whether a path names a test plan rather than a flow.

@@ -39,15 +39,52 @@ struct SessionRecord: Codable {
 
     /// The stored form: `flow-session 1\n`, the view's length in bytes and a newline, the view
     /// (JSON text kept as it is, not escaped into a JSON string: it is the largest part), then
-    /// the rest of the record as JSON.
+    /// the rest of the record as JSON, with `"view":""`.
+    ///
+    /// The JSON is written by hand (`SessionStateJSON`), not by `JSONEncoder` (which was the
+    /// largest cost of a step); it is what the synthesized `Codable` describes, so `decode`
+    /// (JSONDecoder) reads it and records written by `JSONEncoder` before alike.
     func encoded() -> Data {
+        let viewBytes = Array(view.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(viewBytes.count + 2048)
+        out.append(contentsOf: "flow-session 1\n\(viewBytes.count)\n".utf8)
+        out.append(contentsOf: viewBytes)
+        Self.appendJSON(of: self, to: &out)
+        return Data(out)
+    }
+
+    /// The record without its view, as JSON.
+    static func appendJSON(of record: SessionRecord, to out: inout [UInt8]) {
+        func texts(_ list: [String]) {
+            out.append(91)
+            for (k, t) in list.enumerated() {
+                if k > 0 { out.append(44) }
+                SessionStateJSON.appendString(t, to: &out)
+            }
+            out.append(93)
+        }
+        out.append(contentsOf: "{\"flow\":".utf8)
+        SessionStateJSON.appendString(record.flow, to: &out)
+        out.append(contentsOf: ",\"fingerprint\":".utf8)
+        SessionStateJSON.appendString(record.fingerprint, to: &out)
+        out.append(contentsOf: ",\"state\":".utf8)
+        SessionStateJSON.append(record.state, to: &out)
+        out.append(contentsOf: ",\"view\":\"\",\"conversation\":".utf8)
+        texts(record.conversation)
+        out.append(contentsOf: ",\"pendingResponses\":".utf8)
+        texts(record.pendingResponses)
+        out.append(contentsOf: (record.finished ? ",\"finished\":true}" : ",\"finished\":false}").utf8)
+    }
+
+    /// The stored form as Foundation's `JSONEncoder` wrote it (before the hand-written JSON):
+    /// kept for the tests that prove old records still load.
+    func encodedWithJSONEncoder() -> Data {
         var rest = self
         rest.view = ""
-        // Encoding a value of our own types cannot fail.
-        let json = (try? Self.encoder.encode(rest)) ?? Data()
+        let json = (try? JSONEncoder().encode(rest)) ?? Data()
         let viewBytes = Data(view.utf8)
         var data = Data("flow-session 1\n\(viewBytes.count)\n".utf8)
-        data.reserveCapacity(data.count + viewBytes.count + json.count)
         data.append(viewBytes)
         data.append(json)
         return data
@@ -70,8 +107,6 @@ struct SessionRecord: Codable {
         record.view = view
         return record
     }
-
-    private static let encoder: JSONEncoder = JSONEncoder()
 }
 
 /// The process making a session's IP call, recorded with the call in flight. A call whose
@@ -127,8 +162,29 @@ enum RandomID {
     static func session() -> String {
         var g = SystemRandomNumberGenerator()
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
         for _ in 0..<3 { withUnsafeBytes(of: g.next() as UInt64) { bytes += $0 } }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return base64URL(bytes)
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url (RFC 4648 section 5) of a multiple of 3 bytes: no padding. (Foundation's base64
+    /// and two `replacingOccurrences` cost more than the rest of making a session id.)
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        precondition(bytes.count % 3 == 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+            out.append(alphabet[n >> 18 & 63])
+            out.append(alphabet[n >> 12 & 63])
+            out.append(alphabet[n >> 6 & 63])
+            out.append(alphabet[n & 63])
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether a path segment can be a session id at all (checked before the store is asked).

@@ -51,6 +51,10 @@ public final class HTTPServer: @unchecked Sendable {
     public private(set) var boundPort: UInt16 = 0
 
     private var connections: [Int32: Connection] = [:]
+    /// Where the socket thread reads into (one buffer, not one allocated per read).
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+    /// The `Date` header's value and the second it was made for (socket thread only).
+    private var dateCache: (second: Int, text: String) = (-1, "")
     private var nextSerial: UInt64 = 0
     private var stopping = false
     private var stopDeadline: Double = 0
@@ -71,6 +75,8 @@ public final class HTTPServer: @unchecked Sendable {
         self.configuration = configuration
         self.handler = handler
     }
+
+    deinit { readBuffer.deallocate() }
 
     // MARK: - Starting and stopping
 
@@ -297,15 +303,15 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func readable(_ c: Connection) {
         guard c.state == .idle || c.state == .reading else { return }
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        let chunk = readBuffer
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+            let n = recv(c.fd, chunk.baseAddress, chunk.count, 0)
             if n > 0 {
                 if c.state == .idle {
                     c.state = .reading
                     c.since = now()
                 }
-                c.input.append(contentsOf: chunk[0..<n])
+                c.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
                 // Never hold more than one request's worth of bytes.
                 if c.input.count > configuration.limits.maxHeadBytes + configuration.limits.maxBodyBytes + 8192 { break }
                 if n < chunk.count { break }
@@ -460,9 +466,11 @@ public final class HTTPServer: @unchecked Sendable {
             jobs.unlock()
             let response = handler(job.request)
             outbox.lock()
+            // A wake-up is on its way already when answers are waiting: one for all of them.
+            let first = finished.isEmpty
             finished.append(Done(fd: job.fd, serial: job.serial, response: response))
             outbox.unlock()
-            wake()
+            if first { wake() }
         }
     }
 
@@ -494,7 +502,9 @@ public final class HTTPServer: @unchecked Sendable {
             guard let c = connections[d.fd], c.serial == d.serial, c.state == .handling else { continue }
             var response = d.response
             if stopping { c.keepAlive = false }
-            response.headers.append(("Date", Self.httpDate()))
+            let second = time(nil)
+            if second != dateCache.second { dateCache = (second, Self.httpDate()) }
+            response.headers.append(("Date", dateCache.text))
             startWriting(c, response.serialized(keepAlive: c.keepAlive, head: c.isHead))
         }
     }

@@ -24,7 +24,7 @@ struct ServeArguments: CommandArguments {
     var stubs: [NameValue] = []
     /// Seconds.
     var sessionTTL: Double = 24 * 3600
-    var workers = 8
+    var workers = 32
     var maxConnections = 4096
     /// Seconds from the first byte of a request to its last.
     var requestTimeout: Double = 10
@@ -85,7 +85,7 @@ struct ServeArguments: CommandArguments {
                         idle time after which a session expires and is removed (default 24h;
                         500ms, 90s, 30m, 24h, 7d)
                         """),
-                .count("--workers", \.workers, example: "8", help: "threads that run requests (default 8)"),
+                .count("--workers", \.workers, example: "32", help: "threads that run requests (default 32)"),
                 .count(
                     "--max-connections", \.maxConnections, example: "4096",
                     help: """

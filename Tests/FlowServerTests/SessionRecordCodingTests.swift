@@ -184,3 +184,22 @@ final class RandomIDTests: XCTestCase {
         for id in ids { XCTAssertTrue(RandomID.isWellFormed(Substring(id)), id) }
     }
 }
+
+final class ServiceHelperTests: XCTestCase {
+    func testContentTypeJSON() {
+        for yes in ["application/json", "Application/JSON", " application/json ; charset=utf-8", "application/json;charset=UTF-8", "\tapplication/json"] {
+            XCTAssertTrue(FlowService.isJSON(yes), yes)
+        }
+        for no in ["", "text/plain", "application/jsonx", "application/json-patch+json", "application/ json", ";application/json", "applicatio/json"] {
+            XCTAssertFalse(FlowService.isJSON(no), no)
+        }
+    }
+
+    func testTodayIsTheSystemsDate() {
+        // The cached date and FlowKit's own agree (unless midnight falls between the two calls).
+        let system = RuntimeOptions.systemToday()
+        let cached = Today.utc()
+        XCTAssertTrue(cached == system || cached == RuntimeOptions.systemToday(), "\(cached) \(system)")
+        XCTAssertEqual(cached.count, 10)
+    }
+}

@@ -13,7 +13,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// room for a new one; when none is idle, the new one is closed.
     public var maxConnections = 4096
     /// Threads that run requests (store, sessions, IP calls); the sockets have one thread of their own.
-    public var workers = 8
+    /// Most of a worker's time is spent waiting (for its step's group commit, for an IP), so
+    /// there are many more than cores: on 2 cores with 64 clients, 32 workers made batches of
+    /// commits larger and a step cheaper (about 150 µs of CPU) than 8 (about 190 µs) or 4.
+    public var workers = 32
     /// From the first byte of a request to its last: a client that sends a byte a second is cut off.
     public var requestTimeout: Double = 10
     /// A kept-alive connection with no request for this long is closed.
@@ -486,6 +489,8 @@ public final class HTTPServer: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             if buffer[0..<n].contains(1) { signalled = true }
+            // A short read emptied the pipe: no second read to be told so.
+            if n < buffer.count { break }
         }
         outbox.lock()
         let requested = stopRequested

@@ -267,9 +267,6 @@ final class Connection {
         }
         sqlite3_busy_timeout(db, busyTimeout)
         sqlite3_extended_result_codes(db, 1)
-        // Reads of the database file through a memory map instead of read(2) (writes still go
-        // through write(2) and the WAL; durability is unchanged).
-        sqlite3_exec(db, "PRAGMA mmap_size=268435456", nil, nil, nil)
     }
 
     func exec(_ sql: String) throws {

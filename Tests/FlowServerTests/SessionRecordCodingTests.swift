@@ -203,3 +203,69 @@ final class ServiceHelperTests: XCTestCase {
         XCTAssertEqual(cached.count, 10)
     }
 }
+
+/// SQLiteStore's group commit with many writers at once: each gets its own result (rows changed,
+/// a lost compare-and-set, a duplicate), and what it was told is what the file holds.
+final class SQLiteStoreGroupCommitTests: XCTestCase {
+    func testManyConcurrentWritersEachGetTheirOwnResult() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("s.db").path)
+        let threads = 24
+        let rounds = 40
+        let failures = LockedList()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let id = "session-\(t)"
+            func state(_ v: Int) -> Data { Data("\(id) v\(v)".utf8) }
+            do {
+                try store.create(StoredSession(id: id, flowFile: "f", state: state(1), version: 1, expiresAt: 4e9))
+                do {
+                    try store.create(StoredSession(id: id, flowFile: "f", state: state(99), version: 99, expiresAt: 4e9))
+                    failures.add("\(id): a second create with the same id was accepted")
+                } catch let e as SessionStoreError where e.kind == .duplicate {
+                    // As it should.
+                }
+                for v in 1..<rounds {
+                    // A stale version loses, the right one wins.
+                    if try store.update(StoredSession(id: id, flowFile: "f", state: state(-v), version: v + 1, expiresAt: 4e9), expected: v - 1) {
+                        failures.add("\(id): an update from a stale version won")
+                    }
+                    if try !store.update(StoredSession(id: id, flowFile: "f", state: state(v + 1), version: v + 1, expiresAt: 4e9), expected: v) {
+                        failures.add("\(id): an update from the current version lost")
+                    }
+                }
+                if t % 3 == 0 { try store.delete(id: id) }
+            } catch {
+                failures.add("\(id): \(error)")
+            }
+        }
+        XCTAssertEqual(failures.items, [])
+        for t in 0..<threads {
+            let loaded = try store.load(id: "session-\(t)")
+            if t % 3 == 0 {
+                XCTAssertNil(loaded)
+            } else {
+                XCTAssertEqual(loaded?.version, rounds)
+                XCTAssertEqual(loaded.map { String(decoding: $0.state, as: UTF8.self) }, "session-\(t) v\(rounds)")
+            }
+        }
+        store.close()
+        XCTAssertThrowsError(try store.create(StoredSession(id: "late", flowFile: "f", state: Data(), version: 1, expiresAt: 4e9)))
+    }
+}
+
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) {
+        lock.lock()
+        list.append(s)
+        lock.unlock()
+    }
+    var items: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
+    }
+}

@@ -121,7 +121,9 @@ final class SessionRecordCodingTests: XCTestCase {
     private func record(_ state: SessionState) -> SessionRecord {
         SessionRecord(flow: "Payment", fingerprint: "53c570d513a9a612", state: state,
                       view: "\"status\":\"page\",\"responses\":[\"a \\\"b\\\"\"],\"page\":{}", conversation: ["one", "two \"2\"\n", "🙂"],
-                      pendingResponses: ["pending <&>"], finished: state.outcome != nil)
+                      pendingResponses: ["pending <&>"], finished: state.outcome != nil,
+                      claim: state.effects.inFlight?.kind == "ip"
+                          ? CallClaim(host: "host \"1\"", pid: 4242, started: "123456", since: 1_764_835_200.123_456_7) : nil)
     }
 
     private func assertSame(_ a: SessionRecord?, _ b: SessionRecord, file: StaticString = #filePath, line: UInt = #line) {
@@ -133,14 +135,24 @@ final class SessionRecordCodingTests: XCTestCase {
         XCTAssertEqual(a.conversation, b.conversation, file: file, line: line)
         XCTAssertEqual(a.pendingResponses, b.pendingResponses, file: file, line: line)
         XCTAssertEqual(a.finished, b.finished, file: file, line: line)
+        XCTAssertEqual(a.claim, b.claim, file: file, line: line)
     }
 
     func testRecordsRoundTripAndOldRecordsStillLoad() throws {
+        var claims = 0
+        defer { XCTAssertEqual(claims, 2, "records with a claim") }
         for state in try paymentStates() + surveyStates() {
             let r = record(state)
+            claims += r.claim == nil ? 0 : 1
             assertSame(SessionRecord.decode(r.encoded()), r)
             // Written by JSONEncoder, as every record was before.
             assertSame(SessionRecord.decode(r.encodedWithJSONEncoder()), r)
+            // Every field of the record, as JSONEncoder says it.
+            var mine: [UInt8] = []
+            SessionRecord.appendJSON(of: r, to: &mine)
+            var rest = r
+            rest.view = ""
+            XCTAssertEqual(try parsed(Data(mine)), try parsed(JSONEncoder().encode(rest)), String(decoding: mine, as: UTF8.self))
         }
     }
 

@@ -54,7 +54,8 @@ struct SessionRecord: Codable {
         return Data(out)
     }
 
-    /// The record without its view, as JSON.
+    /// The record without its view, as JSON: every field of the record (a field added to it needs
+    /// a line here; `SessionRecordCodingTests` compares this with JSONEncoder's JSON).
     static func appendJSON(of record: SessionRecord, to out: inout [UInt8]) {
         func texts(_ list: [String]) {
             out.append(91)
@@ -74,7 +75,16 @@ struct SessionRecord: Codable {
         texts(record.conversation)
         out.append(contentsOf: ",\"pendingResponses\":".utf8)
         texts(record.pendingResponses)
-        out.append(contentsOf: (record.finished ? ",\"finished\":true}" : ",\"finished\":false}").utf8)
+        out.append(contentsOf: (record.finished ? ",\"finished\":true" : ",\"finished\":false").utf8)
+        if let claim = record.claim {
+            out.append(contentsOf: ",\"claim\":{\"host\":".utf8)
+            SessionStateJSON.appendString(claim.host, to: &out)
+            out.append(contentsOf: ",\"pid\":\(claim.pid),\"started\":".utf8)
+            SessionStateJSON.appendString(claim.started, to: &out)
+            // Swift's shortest text that reads back as the same Double.
+            out.append(contentsOf: ",\"since\":\(claim.since.isFinite ? claim.since : 0)}".utf8)
+        }
+        out.append(125)
     }
 
     /// The stored form as Foundation's `JSONEncoder` wrote it (before the hand-written JSON):

@@ -68,8 +68,10 @@ final class ProgramBuilder {
         collectDeclarations()
         files = []
         for i in flowDecls.indices {
-            program.flows[i] = FlowBuilder(self, flowDecls[i], index: i).build()
-            flowDecls[i].body = []
+            // The body moves into the builder, which releases it statement by statement.
+            var body: [Statement] = []
+            swap(&body, &flowDecls[i].body)
+            program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
         }
         reportUnreadOutputs()
         reportCallCycles()

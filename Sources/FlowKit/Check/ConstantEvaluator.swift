@@ -31,19 +31,17 @@ struct OptionOrigin {
     var options: [String]
 }
 
-/// A local variable of one flow.
-struct FlowSlot: Hashable {
-    var flow: Int
-    var slot: Int
-}
-
 final class ConstantEvaluator {
     let program: Program
-    /// Values of locals, solved by `solve()`; a slot absent here is unknown.
-    private var facts: [FlowSlot: Known] = [:]
-    private var unknown = Set<FlowSlot>()
+    /// Facts are kept per local in flat arrays: the locals of flow `f` are at
+    /// `base[f] ..< base[f + 1]` (a dictionary keyed by (flow, slot) made `solve` hash on every
+    /// read, most of the time of checking one flow of 100,000 `set` lines).
+    private let base: [Int]
+    /// Values of locals, solved by `solve()`; nil is unknown.
+    private var facts: [Known?]
+    private var unknown: [Bool]
     /// The types locals hold when their declared type is `any` (untyped parameters).
-    private(set) var inferredTypes: [FlowSlot: ValueType] = [:]
+    private var inferred: [ValueType?]
     private var solving = false
     private var configCache: [Int: Known?] = [:]
     private var visitingConfigs = Set<Int>()
@@ -52,6 +50,29 @@ final class ConstantEvaluator {
 
     init(program: Program) {
         self.program = program
+        var base = [0]
+        base.reserveCapacity(program.flows.count + 1)
+        for f in program.flows {
+            base.append(base[base.count - 1] + max(f.variables.count, f.parameters.count + f.outputs.count))
+        }
+        self.base = base
+        let total = base[base.count - 1]
+        facts = Array(repeating: nil, count: total)
+        unknown = Array(repeating: false, count: total)
+        inferred = Array(repeating: nil, count: total)
+    }
+
+    /// The index of a local in the flat arrays, or nil when the flow has no such local.
+    @inline(__always)
+    private func index(_ flow: Int, _ slot: Int) -> Int? {
+        guard flow >= 0, flow + 1 < base.count, slot >= 0 else { return nil }
+        let g = base[flow] + slot
+        return g < base[flow + 1] ? g : nil
+    }
+
+    /// The type `solve()` inferred for a local whose declared type is `any`.
+    func inferredType(flow: Int, slot: Int) -> ValueType? {
+        index(flow, slot).flatMap { inferred[$0] }
     }
 
     // MARK: - Expressions
@@ -66,9 +87,9 @@ final class ConstantEvaluator {
             return config(i)
         case .local(let slot):
             guard let flow else { return nil }
-            let key = FlowSlot(flow: flow, slot: slot)
-            if unknown.contains(key) { return nil }
-            if let k = facts[key] { return k }
+            guard let g = index(flow, slot) else { return solving ? Known(values: []) : nil }
+            if unknown[g] { return nil }
+            if let k = facts[g] { return k }
             return solving ? Known(values: []) : nil
         case .answer(let page, let question):
             guard let flow else { return nil }
@@ -92,8 +113,9 @@ final class ConstantEvaluator {
                 return .text(text)
             }
         case .unary(let op, let operand):
-            return combine([operand], flow: flow) { values throws(RuntimeError) in
-                switch (op, values[0]) {
+            guard let a = known(operand, flow: flow) else { return nil }
+            return combine(a, nil) { x, _ throws(RuntimeError) in
+                switch (op, x) {
                 case (.not, .bool(let b)): return .bool(!b)
                 case (.negate, .number(let n)): return .number(-n)
                 default: throw RuntimeError(.invalidExpression, at: e.range)
@@ -101,9 +123,8 @@ final class ConstantEvaluator {
             }
         case .binary(let op, let l, let r):
             if op == .and || op == .or { return logical(op, l, r, flow: flow) }
-            return combine([l, r], flow: flow) { values throws(RuntimeError) in
-                try Arithmetic.binary(op, values[0], values[1], at: e.range)
-            }
+            guard let a = known(l, flow: flow), let b = known(r, flow: flow) else { return nil }
+            return combine(a, b) { x, y throws(RuntimeError) in try Arithmetic.binary(op, x, y!, at: e.range) }
         case .builtin(let f, let args):
             if f == .today { return nil }
             return combine(args, flow: flow) { values throws(RuntimeError) in
@@ -161,6 +182,32 @@ final class ConstantEvaluator {
         return Known(values: Self.distinct(out), configs: configs)
     }
 
+    /// `combine` for one operand (`b` nil) or two, without arrays of operands and of indices:
+    /// the same values in the same order, and the same limits.
+    private func combine(_ a: Known, _ b: Known?, _ f: (Value, Value?) throws(RuntimeError) -> Value) -> Known? {
+        var configs = a.configs
+        if let b, !b.configs.isEmpty { configs.formUnion(b.configs) }
+        let countA = max(a.values.count, 1), countB = max(b?.values.count ?? 1, 1)
+        if countA > Self.limit || countA * countB > Self.limit { return nil }
+        if a.values.isEmpty || b?.values.isEmpty == true { return Known(values: [], configs: configs) }
+        do throws(RuntimeError) {
+            guard let b else {
+                if a.values.count == 1 { return Known(values: [try f(a.values[0], nil)], configs: configs) }
+                var out: [Value] = []
+                for x in a.values { out.append(try f(x, nil)) }
+                return Known(values: Self.distinct(out), configs: configs)
+            }
+            if a.values.count == 1 && b.values.count == 1 {
+                return Known(values: [try f(a.values[0], b.values[0])], configs: configs)
+            }
+            var out: [Value] = []
+            for x in a.values { for y in b.values { out.append(try f(x, y)) } }
+            return Known(values: Self.distinct(out), configs: configs)
+        } catch {
+            return nil
+        }
+    }
+
     /// Applies `f` to every combination of the operands' values.
     private func combine(_ operands: [IRExpr], flow: Int?, _ f: ([Value]) throws(RuntimeError) -> Value) -> Known? {
         var sets: [[Value]] = []
@@ -205,101 +252,119 @@ final class ConstantEvaluator {
 
     private enum Source {
         case expr(IRExpr, flow: Int?)
-        case slot(FlowSlot)
+        case slot(Int)
         case unknown
     }
 
     /// Solves what every local of every flow can hold.
     func solve() {
-        var sources: [FlowSlot: [Source]] = [:]
-        // Slots in the order their first source was met (source order): straight-line code then
-        // settles in one round, where the dictionary's order took a round per link of a chain
-        // of `set`s (100,000 `set` lines: 8.3 s), and the result no longer depends on that order.
-        var order: [FlowSlot] = []
-        func add(_ s: FlowSlot, _ source: Source) {
-            if sources[s] == nil { order.append(s) }
-            sources[s, default: []].append(source)
+        // Every (local, source) pair in the order met; then grouped by local, in that order.
+        var pairs: [(slot: Int, source: Source)] = []
+        // Locals in the order their first source was met (source order): straight-line code then
+        // settles in one round, where another order took a round per link of a chain of `set`s
+        // (100,000 `set` lines: 8.3 s), and the result does not depend on that order.
+        var order: [Int] = []
+        var seen = [Bool](repeating: false, count: facts.count)
+        func add(_ flow: Int, _ slot: Int, _ source: Source) {
+            guard let g = index(flow, slot) else { return }
+            if !seen[g] { seen[g] = true; order.append(g) }
+            pairs.append((g, source))
         }
-        var called = Set<Int>()
+        var called = [Bool](repeating: false, count: program.flows.count)
         for (f, flow) in program.flows.enumerated() {
             for (oi, o) in flow.outputs.enumerated() {
-                if let d = o.defaultValue { add(FlowSlot(flow: f, slot: flow.parameters.count + oi), .expr(d, flow: nil)) }
+                if let d = o.defaultValue { add(f, flow.parameters.count + oi, .expr(d, flow: nil)) }
             }
             for e in flow.elements {
                 switch e.kind {
                 case .set(.local(let s), let op, let value):
-                    add(FlowSlot(flow: f, slot: s), op == .assign ? .expr(value, flow: f) : .unknown)
+                    add(f, s, op == .assign ? .expr(value, flow: f) : .unknown)
                 case .call(let info):
                     if case .flow(let g) = info.target, g >= 0, g < program.flows.count {
-                        called.insert(g)
+                        called[g] = true
                         let callee = program.flows[g]
                         for (k, p) in callee.parameters.enumerated() {
-                            let target = FlowSlot(flow: g, slot: k)
                             if k < info.arguments.count, let a = info.arguments[k] {
-                                add(target, .expr(a, flow: f))
+                                add(g, k, .expr(a, flow: f))
                             } else if let d = p.defaultValue {
-                                add(target, .expr(d, flow: nil))
+                                add(g, k, .expr(d, flow: nil))
                             }
                         }
                         for (oi, slot) in info.outputs {
-                            add(FlowSlot(flow: f, slot: slot), .slot(FlowSlot(flow: g, slot: callee.parameters.count + oi)))
+                            if let other = index(g, callee.parameters.count + oi) { add(f, slot, .slot(other)) }
                         }
                     } else {
-                        for (_, slot) in info.outputs { add(FlowSlot(flow: f, slot: slot), .unknown) }
+                        for (_, slot) in info.outputs { add(f, slot, .unknown) }
                     }
-                    if let w = info.wholeResult { add(FlowSlot(flow: f, slot: w), .unknown) }
+                    if let w = info.wholeResult { add(f, w, .unknown) }
                 default: break
                 }
             }
         }
         // The entry flow's parameters, and those of flows no flow calls, come from the host.
-        for (f, flow) in program.flows.enumerated() where f == program.entry || !called.contains(f) {
-            for k in flow.parameters.indices { add(FlowSlot(flow: f, slot: k), .unknown) }
+        for (f, flow) in program.flows.enumerated() where f == program.entry || !called[f] {
+            for k in flow.parameters.indices { add(f, k, .unknown) }
         }
+        seen = []
+        var start = [Int32](repeating: 0, count: facts.count + 1)
+        for p in pairs { start[p.slot + 1] += 1 }
+        for k in 0..<facts.count { start[k + 1] += start[k] }
+        var sources = [Source](repeating: .unknown, count: pairs.count)
+        do {
+            var fill = start
+            for p in pairs {
+                sources[Int(fill[p.slot])] = p.source
+                fill[p.slot] += 1
+            }
+        }
+        pairs = []
         solving = true
         defer { solving = false }
         for _ in 0..<50 {
             var changed = false
-            for slot in order where !unknown.contains(slot) {
-                let list = sources[slot]!
-                var values: [Value] = facts[slot]?.values ?? []
-                var configs = facts[slot]?.configs ?? []
-                var options = facts[slot]?.options
-                var type: ValueType? = inferredTypes[slot]
+            for slot in order where !unknown[slot] {
+                let old = facts[slot]
+                var values: [Value] = old?.values ?? []
+                var configs = old?.configs ?? []
+                var options = old?.options
+                var type: ValueType? = inferred[slot]
                 var isUnknown = false
-                for s in list {
+                for q in Int(start[slot])..<Int(start[slot + 1]) {
                     let k: Known?
                     var t: ValueType?
-                    switch s {
+                    switch sources[q] {
                     case .unknown: k = nil
                     case .expr(let e, let fl):
                         k = known(e, flow: fl)
                         t = e.type != .any ? e.type : (fl.flatMap { f in
-                            if case .local(let x) = e.kind { return inferredTypes[FlowSlot(flow: f, slot: x)] }
+                            if case .local(let x) = e.kind, let g = index(f, x) { return inferred[g] }
                             return nil
                         })
                     case .slot(let other):
-                        k = unknown.contains(other) ? nil : (facts[other] ?? Known(values: []))
-                        t = program.flows[other.flow].variableTypes[other.slot]
-                        if t == .any { t = inferredTypes[other] }
+                        k = unknown[other] ? nil : (facts[other] ?? Known(values: []))
+                        t = variableType(other)
+                        if t == .any { t = inferred[other] }
                     }
                     if let t {
                         if type == nil { type = t } else if type != t { type = (type!.isNumeric && t.isNumeric) ? .currency : .any }
                     }
                     guard let k else { isUnknown = true; break }
-                    configs.formUnion(k.configs)
+                    if !k.configs.isEmpty { configs.formUnion(k.configs) }
                     if options == nil { options = k.options }
-                    values = Self.distinct(values + k.values)
+                    // `values` is already distinct: add what is new (as `distinct(values + k.values)`).
+                    for v in k.values where !values.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName }) {
+                        values.append(v)
+                    }
                     if values.count > Self.limit { isUnknown = true; break }
                 }
-                if let type, inferredTypes[slot] != type { inferredTypes[slot] = type; changed = true }
+                if let type, inferred[slot] != type { inferred[slot] = type; changed = true }
                 if isUnknown {
-                    unknown.insert(slot)
+                    unknown[slot] = true
                     facts[slot] = nil
                     changed = true
                     continue
                 }
-                if facts[slot]?.values.count != values.count || facts[slot]?.configs != configs {
+                if old?.values.count != values.count || old?.configs != configs {
                     changed = true
                 }
                 facts[slot] = Known(values: values, configs: configs, options: options)
@@ -307,6 +372,20 @@ final class ConstantEvaluator {
             if !changed { break }
         }
         // What is still empty was never given a value that could be known (a loop of copies).
-        for (slot, k) in facts where k.values.isEmpty { facts[slot] = nil }
+        for g in facts.indices where facts[g]?.values.isEmpty == true { facts[g] = nil }
+    }
+
+    /// The declared type of the local at flat index `g`.
+    private func variableType(_ g: Int) -> ValueType? {
+        // The flow holding `g`: the last one whose base is at most `g` (flows with no locals
+        // share a base with the next).
+        var lo = 0, hi = base.count - 2
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if base[mid] <= g { lo = mid } else { hi = mid - 1 }
+        }
+        let types = program.flows[lo].variableTypes
+        let slot = g - base[lo]
+        return slot < types.count ? types[slot] : nil
     }
 }

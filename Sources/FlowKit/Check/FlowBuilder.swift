@@ -6,6 +6,9 @@
 final class FlowBuilder {
     let p: ProgramBuilder
     let decl: FlowDecl
+    /// The flow's statements, owned here alone: lowering releases each top-level statement once
+    /// it is lowered, so a long flow's tree shrinks as its graph grows (peak memory).
+    var body: [Statement]
     let index: Int
     let ctx = FlowContext()
     var elements: [Element] = []
@@ -18,9 +21,12 @@ final class FlowBuilder {
 
     enum Edge { case entry, next(Int), branch(Int) }
 
-    init(_ p: ProgramBuilder, _ decl: FlowDecl, index: Int) {
+    /// `decl.body` is not read: the statements are `body` (taken out of the declaration by the
+    /// caller, so nothing else holds them).
+    init(_ p: ProgramBuilder, _ decl: FlowDecl, body: consuming [Statement], index: Int) {
         self.p = p
         self.decl = decl
+        self.body = body
         self.index = index
     }
 
@@ -35,10 +41,10 @@ final class FlowBuilder {
         ctx.parameterCount = signature.parameters.count
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
         for slot in ctx.outputSlots { ctx.reads[slot] += 1 }  // read by the caller
-        collect(decl.body)
+        collect(body)
         p.flow = ctx
         defer { p.flow = nil }
-        block(decl.body)
+        lowerBody()
         add(Element(kind: .end, range: decl.endRange))
         for (element, label) in gotos {
             if let (target, _) = labels[label.text] {
@@ -189,6 +195,17 @@ final class FlowBuilder {
         return i
     }
 
+    /// Lowers the top-level statements, releasing each from `body` before lowering it (a `goto`
+    /// with an empty name takes its place: no allocation), so it is freed once lowered.
+    private func lowerBody() {
+        for k in body.indices {
+            let st = body[k]
+            body[k] = Statement(kind: .goto(Name("", st.range)), range: st.range)
+            statement(st)
+        }
+        body = []
+    }
+
     private func block(_ statements: [Statement]) {
         for st in statements { statement(st) }
     }
@@ -286,12 +303,13 @@ final class FlowBuilder {
         }
     }
 
+    /// Fills in the page's info in place (a copy of it would share its questions, and writing a
+    /// question back would copy them all).
     private func lowerPage(_ page: Page, _ pi: Int) {
-        var info = ctx.pageInfos[pi]
-        info.title = page.title.map { p.lower($0) }
+        ctx.pageInfos[pi].title = page.title.map { p.lower($0) }
         for q in page.questions {
-            guard let qi = info.questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { continue }
-            var qinfo = info.questions[qi]
+            guard let qi = ctx.pageInfos[pi].questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { continue }
+            var qinfo = ctx.pageInfos[pi].questions[qi]
             let valueType = ProgramBuilder.answerType(q.type)
             for prop in q.properties {
                 let values = prop.values.map { p.lower($0) }
@@ -335,9 +353,8 @@ final class FlowBuilder {
             if (q.type == .choice || q.type == .choices) && qinfo.options.isEmpty {
                 p.report(.choiceWithoutOptions(q.name.text), q.name.range, hint: "question \(q.name.text): \(q.type.rawValue) {\n  options \"Billing\", \"Technical\", \"Other\"\n}")
             }
-            info.questions[qi] = qinfo
+            ctx.pageInfos[pi].questions[qi] = qinfo
         }
-        ctx.pageInfos[pi] = info
     }
 
     private func lowerCall(_ original: CallStatement, _ range: SourceRange) {

@@ -94,7 +94,7 @@ struct OptionComparisons {
         let k = checks.values.known(e, flow: flow)
         if let origin = k?.options { return (.text, "a choice answer ('\(origin.reference)')", true) }
         var t = e.type
-        if t == .any, case .local(let s) = e.kind { t = checks.values.inferredTypes[FlowSlot(flow: flow, slot: s)] ?? .any }
+        if t == .any, case .local(let s) = e.kind { t = checks.values.inferredType(flow: flow, slot: s) ?? .any }
         switch t {
         case .number, .currency: return (t, "a number", false)
         case .date: return (t, "a date", false)

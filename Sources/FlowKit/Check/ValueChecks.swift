@@ -71,12 +71,17 @@ struct ValueChecks {
         for page in f.pages {
             if let t = page.title { visit(t) }
             for q in page.questions {
-                for e in [q.prompt, q.defaultValue, q.min, q.max].compactMap({ $0 }) + q.options { visit(e) }
+                // Each in turn, without making an array of them for every question.
+                if let e = q.prompt { visit(e) }
+                if let e = q.defaultValue { visit(e) }
+                if let e = q.min { visit(e) }
+                if let e = q.max { visit(e) }
+                for e in q.options { visit(e) }
             }
         }
         for e in f.elements {
             switch e.kind {
-            case .call(let info): for a in info.arguments.compactMap({ $0 }) { visit(a) }
+            case .call(let info): for case let a? in info.arguments { visit(a) }
             case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
             case .finish(_, let r?): visit(r)
             default: break

@@ -120,4 +120,66 @@ final class ValueCheckTests: XCTestCase {
             }
             """)
     }
+
+    /// The evaluator keeps each flow's locals at an offset in flat arrays: a flow with no locals
+    /// between two others must not shift where a sub-flow's output is found.
+    func testAnOptionFlowsThroughAnOutputPastAFlowWithoutVariables() {
+        assertDiagnostics("""
+            flow Support {
+              question Product: choice {
+                options "Router", "Billing"
+              }
+              call Nothing
+              call Pick(Product) -> (choice: picked)
+              if picked == 1️⃣"Biling"2️⃣ {
+                response "billing"
+              }
+            }
+            flow Nothing {
+              response "nothing"
+            }
+            flow Pick(product: text) -> (choice: text) {
+              set choice = product
+            }
+            """, [
+                DiagnosticSpec("check.notAnOption", "did you mean 'Billing'?", at: "1️⃣", to: "2️⃣"),
+            ])
+    }
+
+    /// A long chain of `set`s is solved (each value known) in linear time: 20,000 links.
+    func testALongChainOfSetsIsKnownToItsEnd() {
+        var text = "flow Chain {\n  set v0 = 1\n"
+        for k in 1..<20_000 { text += "  set v\(k) = v\(k - 1) + 1\n" }
+        text += "  if v19999 == 20000 {\n    response \"{v19999}\"\n  }\n}\n"
+        let result = Frontend.compile(source: text)
+        // The condition is decided by constants all along the chain: the checker says so.
+        XCTAssertEqual(result.diagnostics.map(\.id), ["check.constantCondition"], "\(result.diagnostics.map(\.message))")
+    }
+
+    /// A question's rarer properties sit in a shared box: a copy changed must leave the original.
+    func testAQuestionCopiedAndChangedLeavesTheOriginal() throws {
+        let result = Frontend.compile(source: """
+            flow Ask {
+              question Amount: number {
+                prompt "How much?"
+                min 1
+              }
+              response "{Amount}"
+            }
+            """)
+        let program = try XCTUnwrap(result.program, "\(result.diagnostics.map(\.message))")
+        let original = program.flows[0].pages[0].questions[0]
+        XCTAssertNotNil(original.prompt)
+        XCTAssertNotNil(original.min)
+        XCTAssertNil(original.max)
+        var copy = original
+        copy.min = nil
+        copy.pattern = "[0-9]+"
+        XCTAssertNil(copy.min)
+        XCTAssertEqual(copy.pattern, "[0-9]+")
+        XCTAssertNotNil(copy.prompt)
+        XCTAssertNotNil(original.min)
+        XCTAssertNil(original.pattern)
+        XCTAssertNotNil(program.flows[0].pages[0].questions[0].min)
+    }
 }

@@ -9,7 +9,17 @@
 public enum Compiler {
     /// Takes the syntax trees (`consuming`), so each flow's tree is freed once it is lowered.
     public static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic]) -> Program {
+        compile(files, sources: sources, diagnostics: &diagnostics, releasingSyntax: false)
+    }
+
+    /// `releasingSyntax`: the caller keeps no other reference to the trees, so each flow's
+    /// statements are released one by one as they are lowered (peak memory of `flow check`).
+    /// A caller that keeps the trees (the language server's index) passes false: releasing then
+    /// would copy each flow's statement array instead.
+    static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
+                        releasingSyntax: Bool) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
+        builder.releaseSyntax = releasingSyntax
         builder.run()
         diagnostics += builder.diagnostics
         return builder.program
@@ -26,6 +36,8 @@ final class ProgramBuilder {
     /// The syntax trees; released once their declarations are collected, and each flow's body
     /// once it is lowered, so the tree and the graph are never both held whole (peak memory).
     var files: [SourceFileSyntax]
+    /// Whether lowering may release each statement once lowered (see `Compiler.compile`).
+    var releaseSyntax = false
     var diagnostics: [Diagnostic] = []
     var program = Program(flows: [], entry: -1, integrationPoints: [], extensions: [], configs: [], secrets: [],
                           sessionVariables: [], records: [errorFields])

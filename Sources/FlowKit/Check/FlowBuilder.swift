@@ -6,8 +6,8 @@
 final class FlowBuilder {
     let p: ProgramBuilder
     let decl: FlowDecl
-    /// The flow's statements, owned here alone: lowering releases each top-level statement once
-    /// it is lowered, so a long flow's tree shrinks as its graph grows (peak memory).
+    /// The flow's statements, taken out of the declaration: lowering may release each top-level
+    /// statement once it is lowered, so a long flow's tree shrinks as its graph grows (peak memory).
     var body: [Statement]
     let index: Int
     let ctx = FlowContext()
@@ -195,9 +195,14 @@ final class FlowBuilder {
         return i
     }
 
-    /// Lowers the top-level statements, releasing each from `body` before lowering it (a `goto`
-    /// with an empty name takes its place: no allocation), so it is freed once lowered.
+    /// Lowers the top-level statements. When the caller holds no other reference to the trees
+    /// (`releaseSyntax`), each is released from `body` before it is lowered (a `goto` with an
+    /// empty name takes its place: no allocation), so it is freed once lowered.
     private func lowerBody() {
+        guard p.releaseSyntax else {
+            block(body)
+            return
+        }
         for k in body.indices {
             let st = body[k]
             body[k] = Statement(kind: .goto(Name("", st.range)), range: st.range)

@@ -75,7 +75,7 @@ public enum Frontend {
         var diagnostics: [Diagnostic] = []
         let program = Compiler.compile(
             ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics),
-            sources: sources, diagnostics: &diagnostics)
+            sources: sources, diagnostics: &diagnostics, releasingSyntax: true)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning {
                 diagnostics[i].severity = .error

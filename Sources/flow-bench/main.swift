@@ -99,7 +99,17 @@ func peakMemoryKB() -> Int {
     return -1
 }
 
-let args = CommandLine.arguments
+var args = CommandLine.arguments
+// `sessions` and `run-loop` take `--clock cpu` as `all` does: the process's CPU time, steadier than
+// wall time on a shared machine.
+if args.count >= 2, args[1] == "sessions" || args[1] == "run-loop", let k = args.firstIndex(of: "--clock"), k + 1 < args.count {
+    guard let clock = Clock(rawValue: args[k + 1]) else {
+        FileHandle.standardError.write("flow-bench: --clock is wall or cpu\n".data(using: .utf8)!)
+        exit(64)
+    }
+    Clock.current = clock
+    args.removeSubrange(k...(k + 1))
+}
 if args.count >= 2 && args[1] == "sizes" {
     print("Statement", MemoryLayout<Statement>.stride, "StatementKind", MemoryLayout<StatementKind>.size)
     print("Expr", MemoryLayout<Expr>.stride, "ExprKind", MemoryLayout<ExprKind>.size, "Name", MemoryLayout<Name>.stride)
@@ -174,9 +184,9 @@ if args.count >= 3 && args[1] == "generate", let lines = Int(args[2]) {
                flow-bench generate LINES [--shape many|questions|sets]
                flow-bench answers N
                flow-bench check FILE [RUNS]
-               flow-bench run-loop
+               flow-bench run-loop [--clock wall|cpu]
                flow-bench ip-calls [COUNT]
-               flow-bench sessions FLOW [COUNT]
+               flow-bench sessions FLOW [COUNT] [--clock wall|cpu]
                flow-bench suspended FLOW [COUNT]
                flow-bench http-steps PORT [CLIENTS] [SECONDS]     (flow serve flows/payment.flow with a StripeCharge stub)
                flow-bench idle-sessions PORT SERVER-PID [COUNT]

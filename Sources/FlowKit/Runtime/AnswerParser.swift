@@ -260,6 +260,7 @@ public enum AnswerParser {
             negative = c != "+"
             rest.unicodeScalars.removeFirst()
         }
+        if let n = plainNumber(rest, negative: negative) { return .value(n) }
         let halves = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let whole = halves[0]
         let fraction = halves.count == 2 ? halves[1] : nil
@@ -290,6 +291,32 @@ public enum AnswerParser {
         if let fraction { literal += "." + fraction }
         guard let d = Number(parsing: literal) else { return .notANumber }
         return .value(d)
+    }
+
+    /// Most answers are plain digits with at most one point and few digits (`4.00`, `12`):
+    /// read in one pass, as the general reading below would read them. Nil for anything else
+    /// (commas, no digits before or after the point, more than 18 digits), which that reads.
+    private static func plainNumber(_ s: Substring, negative: Bool) -> Number? {
+        var mantissa: Int64 = 0
+        var digits = 0
+        var scale = 0
+        var seenDot = false
+        var wholeDigits = 0
+        for b in s.utf8 {
+            if b == 0x2E {
+                if seenDot { return nil }
+                seenDot = true
+                continue
+            }
+            guard b &- 0x30 < 10 else { return nil }
+            digits += 1
+            if digits > 18 { return nil }
+            if seenDot { scale += 1 } else { wholeDigits += 1 }
+            mantissa = mantissa &* 10 &+ Int64(b &- 0x30)
+        }
+        // `5.` is refused and `.5` is read by the general path; so is an empty text.
+        guard wholeDigits > 0, !seenDot || scale > 0 else { return nil }
+        return Number(small: negative ? -mantissa : mantissa, scale: UInt8(scale))
     }
 
     /// How options and typed text are compared: in lower case, blanks around commas dropped and

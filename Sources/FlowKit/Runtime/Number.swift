@@ -256,19 +256,45 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
         switch normalized.storage {
         case .small(let m, let s):
             if s == 0 { return String(m) }
-            var digits = String(m.magnitude)
-            let scale = Int(s)
-            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
-            let cut = digits.index(digits.endIndex, offsetBy: -scale)
-            return (m < 0 ? "-" : "") + digits[..<cut] + "." + digits[cut...]
+            return Self.pointText(m, scale: Int(s))
         case .large(let d):
             return Value.numberText(d)
+        }
+    }
+
+    /// `m` × 10^-`scale` (scale 1...18) in plain digits with a point and at least one digit
+    /// before it (`-0.05`), written from the right into one buffer: no temporary strings.
+    private static func pointText(_ m: Int64, scale: Int) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var u = m.magnitude
+            var i = 48
+            var written = 0
+            while u > 0 || written <= scale {
+                i -= 1
+                buffer[i] = UInt8(truncatingIfNeeded: 48 + u % 10)
+                u /= 10
+                written += 1
+                if written == scale {
+                    i -= 1
+                    buffer[i] = 46
+                }
+            }
+            if m < 0 {
+                i -= 1
+                buffer[i] = 45
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<48]), as: UTF8.self)
         }
     }
 
     /// With exactly `places` decimals, rounded half away from zero: `4` → `4.00`.
     public func formatted(places: Int) -> String {
         let r = rounded(places: places)
+        // Small: the mantissa brought to `places` decimals, written with them.
+        if case .small(let m, let s) = r.storage, places >= Int(s), places <= 18 {
+            let (scaled, overflow) = m.multipliedReportingOverflow(by: Number.powers[places - Int(s)])
+            if !overflow { return places == 0 ? String(scaled) : Self.pointText(scaled, scale: places) }
+        }
         var text = r.description
         let decimals = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? -1
         if decimals < 0 {

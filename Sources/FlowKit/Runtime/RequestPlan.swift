@@ -66,8 +66,9 @@ extension Program {
                                hint: Suggest.closest(to: name, in: configs.map(\.name)).map { "did you mean '\($0)'?" })
         }
         var values: [Value] = []
+        values.reserveCapacity(configs.count)
         for c in configs {
-            if let override = overrides[c.name] {
+            if let override = overrides.isEmpty ? nil : overrides[c.name] {
                 guard let v = Value.text(override).coerced(to: c.type) else {
                     throw RuntimeError(.optionType("config", c.name, c.type.description), at: c.range)
                 }

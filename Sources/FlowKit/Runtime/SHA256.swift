@@ -70,15 +70,16 @@ public enum SHA256 {
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: bytes.count * 2, initializingUTF8With: { out in
+            for (k, b) in bytes.enumerated() {
+                out[2 * k] = digit(b >> 4)
+                out[2 * k + 1] = digit(b & 15)
+            }
+            return bytes.count * 2
+        })
     }
+
+    @inline(__always) private static func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }

@@ -86,12 +86,14 @@ public final class Session {
     public func resume(_ reply: Reply) throws(RuntimeError) -> StepResult {
         if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
         let top = state.frames.count - 1
-        let flow = program.flows[state.frames[top].flow]
+        let flow = flowGraph(state.frames[top].flow)
         let pc = state.frames[top].pc
-        let element = flow.elements[pc]
+        let element = flow.pointee.elements[pc]
         switch (element.kind, reply) {
         case (.page(let p), .answers(let raw)):
-            let request = try pageRequest(flow, p, frame: top)
+            // What reading the answers needs (types, rules, options), without the prompts and the
+            // title: they are rendered only to ask again.
+            let request = try pageRequest(flow, p, frame: top, shown: false)
             var values: [Value?] = Array(repeating: nil, count: request.questions.count)
             var problems: [String: String] = [:]
             for (i, q) in request.questions.enumerated() {
@@ -102,7 +104,7 @@ public final class Session {
                 }
             }
             if !problems.isEmpty {
-                var again = request
+                var again = try pageRequest(flow, p, frame: top)
                 again.problems = problems
                 return StepResult(responses: [], step: .ask(again))
             }
@@ -208,22 +210,30 @@ public final class Session {
         // program counter in a local, and writes it back only when it leaves the frame.
         while true {
             let top = state.frames.count - 1
-            let flow = program.flows[state.frames[top].flow]
-            let elements = flow.elements
+            let flow = flowGraph(state.frames[top].flow)
+            let elements = flow.pointee.elements
             var pc = state.frames[top].pc
+            // The elements are read in place through their buffer (kept alive and unchanged by
+            // `elements`), not copied out of the array one by one.
+            let count = elements.count
+            guard let base = elements.withUnsafeBufferPointer({ $0.baseAddress }) else {
+                state.frames[top].pc = pc
+                throw RuntimeError(.fellOffGraph, at: flow.pointee.range)
+            }
             inner: while true {
-                guard pc >= 0 && pc < elements.count else {
+                guard pc >= 0 && pc < count else {
                     state.frames[top].pc = pc
-                    throw RuntimeError(.fellOffGraph, at: flow.range)
+                    throw RuntimeError(.fellOffGraph, at: flow.pointee.range)
                 }
+                let element = base + pc
                 state.steps += 1
                 if state.steps > limit {
                     state.frames[top].pc = pc
-                    throw RuntimeError(.stepLimit(limit), at: elements[pc].range, hint: "raise the limit with --max-steps, or give the loop a way out")
+                    throw RuntimeError(.stepLimit(limit), at: element.pointee.range, hint: "raise the limit with --max-steps, or give the loop a way out")
                 }
-                if let trace { trace(.enter(kind: elements[pc].kind.traceName, range: elements[pc].range)) }
+                if let trace { trace(.enter(kind: element.pointee.kind.traceName, range: element.pointee.range)) }
                 if let visit { visit(.element(flow: state.frames[top].flow, element: pc)) }
-                switch elements[pc].kind {
+                switch element.pointee.kind {
                 case .set(let ref, let op, let x):
                     var value = try evaluate(x, frame: top)
                     if op != .assign {
@@ -232,32 +242,33 @@ public final class Session {
                         case .local(let s): current = state.frames[top].locals[s]
                         case .session(let s): current = state.sessionValues[s]
                         }
-                        guard let current else { throw RuntimeError(.unsetVariable(variableName(ref, flow)), at: elements[pc].range) }
-                        value = try Arithmetic.binary(op == .add ? .add : .subtract, current, value, at: elements[pc].range)
+                        guard let current else { throw RuntimeError(.unsetVariable(variableName(ref, flow)), at: element.pointee.range) }
+                        value = try Arithmetic.binary(op == .add ? .add : .subtract, current, value, at: element.pointee.range)
                     }
                     switch ref {
                     case .local(let s): state.frames[top].locals[s] = value
                     case .session(let s): state.sessionValues[s] = value
                     }
-                    if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: elements[pc].range)) }
-                    pc = Int(elements[pc].next)
+                    if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: element.pointee.range)) }
+                    pc = Int(element.pointee.next)
                 case .decision(let x):
                     let v = try evaluate(x, frame: top)
                     guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
                     if let visit { visit(.edge(flow: state.frames[top].flow, element: pc, branch: !b)) }
-                    pc = Int(b ? elements[pc].next : elements[pc].branch)
+                    pc = Int(b ? element.pointee.next : element.pointee.branch)
                 case .label, .goto:
-                    pc = Int(elements[pc].next)
+                    pc = Int(element.pointee.next)
                 case .response(let x):
                     let text = try render(x, frame: top)
                     responses.append(text)
-                    trace?(.response(text: text, range: elements[pc].range))
-                    pc = Int(elements[pc].next)
+                    trace?(.response(text: text, range: element.pointee.range))
+                    pc = Int(element.pointee.next)
                 default:
                     state.frames[top].pc = pc
                     break inner
                 }
             }
+            withExtendedLifetime(elements) {}
             // Elements that suspend the session, change frames or finish.
             let element = elements[pc]
             switch element.kind {
@@ -277,18 +288,19 @@ public final class Session {
             case .call(let info):
                 switch info.target {
                 case .ip(let i):
-                    let ip = program.integrationPoints[i]
-                    var request = try callRequest(ip.name, i, ip.parameters, info, element, top)
-                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, ip.parameters), range: element.range))
+                    // Read in place: an IntegrationPoint copied whole is its declaration and more.
+                    let parameters = program.integrationPoints[i].parameters
+                    var request = try callRequest(program.integrationPoints[i].name, i, parameters, info, element, top)
+                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
                     if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "ip", safe: ip.isSafe, frame: top)
+                    request.effect = begin(request, kind: "ip", safe: program.integrationPoints[i].isSafe, frame: top)
                     return StepResult(responses: responses, step: .callIP(request))
                 case .extension(let i):
-                    let ext = program.extensions[i]
-                    var request = try callRequest(ext.name, i, ext.parameters, info, element, top)
-                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, ext.parameters), range: element.range))
+                    let parameters = program.extensions[i].parameters
+                    var request = try callRequest(program.extensions[i].name, i, parameters, info, element, top)
+                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
                     if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "extension", safe: ext.isSafe, frame: top)
+                    request.effect = begin(request, kind: "extension", safe: program.extensions[i].isSafe, frame: top)
                     return StepResult(responses: responses, step: .runExtension(request))
                 case .flow(let f):
                     let callee = program.flows[f]
@@ -367,6 +379,7 @@ public final class Session {
         case .flow(let i): declared = program.flows[i].shape
         }
         var values: [Value] = []
+        values.reserveCapacity(declared.count)
         for d in declared {
             guard let raw = outputs[d.name] else {
                 throw RuntimeError(.missingOutput(d.name, name), at: element.range)
@@ -385,11 +398,32 @@ public final class Session {
         }
         for (o, slot) in info.outputs { state.frames[frame].locals[slot] = values[o] }
         if let whole = info.wholeResult {
-            var object: [String: Value] = [:]
-            for (k, d) in declared.enumerated() { object[d.name] = values[k] }
-            state.frames[frame].locals[whole] = .object(object)
+            if Self.isExactly(outputs, declared, values) {
+                // The host's outputs are the object as it is: no second dictionary to build.
+                state.frames[frame].locals[whole] = .object(outputs)
+            } else {
+                var object = [String: Value](minimumCapacity: declared.count)
+                for (k, d) in declared.enumerated() { object[d.name] = values[k] }
+                state.frames[frame].locals[whole] = .object(object)
+            }
         }
         state.frames[frame].error = nil
+    }
+
+    /// Whether `outputs` holds exactly the declared outputs (no other name) with the values
+    /// `values` bound from them unchanged (a value of the kind its type takes is taken as it is;
+    /// a date is trimmed, so it is not counted here).
+    private static func isExactly(_ outputs: [String: Value], _ declared: [OutputShape], _ values: [Value]) -> Bool {
+        guard outputs.count == declared.count, declared.count <= 8 else { return false }
+        for (k, d) in declared.enumerated() {
+            // Distinct names: then every declared name found and the counts equal mean no other.
+            for e in declared[..<k] where e.name == d.name { return false }
+            switch (outputs[d.name], values[k]) {
+            case (.text?, .text), (.number?, .number), (.bool?, .bool), (.null?, .null), (.list?, .list), (.object?, .object): continue
+            default: return false
+            }
+        }
+        return true
     }
 
     // MARK: - Requests
@@ -397,11 +431,11 @@ public final class Session {
     /// What the session waits for now, rebuilt from the state (after a restore or a `back`).
     private func currentRequest() throws(RuntimeError) -> Step? {
         guard let top = state.frames.indices.last else { return nil }
-        let flow = program.flows[state.frames[top].flow]
+        let flow = flowGraph(state.frames[top].flow)
         let pc = state.frames[top].pc
         // A session that has not run yet waits for nothing.
         guard state.steps > 0 else { return nil }
-        let element = flow.elements[pc]
+        let element = flow.pointee.elements[pc]
         switch element.kind {
         case .page(let p):
             var r = try pageRequest(flow, p, frame: top)
@@ -426,11 +460,13 @@ public final class Session {
         }
     }
 
-    private func pageRequest(_ flow: FlowGraph, _ p: Int, frame: Int) throws(RuntimeError) -> PageRequest {
-        let page = flow.pages[p]
+    /// The page as the host is asked it; with `shown` false, without its title and prompts (empty).
+    private func pageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int, shown: Bool = true) throws(RuntimeError) -> PageRequest {
+        let page = flow.pointee.pages[p]
         var questions: [QuestionRequest] = []
+        questions.reserveCapacity(page.questions.count)
         for q in page.questions {
-            let prompt = try q.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.name
+            let prompt = shown ? try q.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.name : ""
             var options: [String] = []
             for o in q.options { options.append(try render(o, frame: frame)) }
             questions.append(QuestionRequest(
@@ -441,7 +477,7 @@ public final class Session {
                 max: try q.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
                 pattern: q.pattern))
         }
-        let title = try page.title.map { e throws(RuntimeError) in try render(e, frame: frame) }
+        let title = shown ? try page.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
         return PageRequest(name: page.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
                            range: page.range)
     }
@@ -450,6 +486,7 @@ public final class Session {
         _ name: String, _ index: Int, _ parameters: [ParameterInfo], _ info: CallInfo, _ element: Element, _ frame: Int
     ) throws(RuntimeError) -> CallRequest {
         var arguments: [(name: String, value: Value)] = []
+        arguments.reserveCapacity(parameters.count)
         for (k, p) in parameters.enumerated() {
             if k < info.arguments.count, let a = info.arguments[k] {
                 arguments.append((p.name, try evaluate(a, frame: frame)))
@@ -469,13 +506,13 @@ public final class Session {
     private func forgetPasswords() {
         state.history = []
         for f in state.frames.indices {
-            let flow = program.flows[state.frames[f].flow]
-            for (p, page) in flow.pages.enumerated() where state.frames[f].answers[p] != nil {
+            let flow = flowGraph(state.frames[f].flow)
+            for (p, page) in flow.pointee.pages.enumerated() where state.frames[f].answers[p] != nil {
                 for (q, question) in page.questions.enumerated() where question.type == .password {
                     state.frames[f].answers[p]![q] = nil
                 }
             }
-            for (slot, type) in flow.variableTypes.enumerated() where type == .secure && slot < state.frames[f].locals.count {
+            for (slot, type) in flow.pointee.variableTypes.enumerated() where type == .secure && slot < state.frames[f].locals.count {
                 state.frames[f].locals[slot] = nil
             }
         }
@@ -489,7 +526,7 @@ public final class Session {
         state.effects.nextSequence += 1
         state.effects.inFlight = EffectRecord(
             sequence: sequence, kind: kind, name: request.name, flow: state.frames[frame].flow, element: state.frames[frame].pc,
-            arguments: Self.fingerprint(request.arguments), safe: safe, outcome: nil)
+            arguments: CallArguments(request.arguments), safe: safe, outcome: nil)
         return Effect(session: state.id, sequence: sequence)
     }
 
@@ -508,7 +545,7 @@ public final class Session {
     private func replayed(_ request: CallRequest, _ info: CallInfo, _ element: Element, frame: Int) throws(RuntimeError) -> Bool {
         guard let next = state.effects.replay.first else { return false }
         let flow = state.frames[frame].flow, pc = state.frames[frame].pc
-        guard next.flow == flow, next.element == pc, next.arguments == Self.fingerprint(request.arguments),
+        guard next.flow == flow, next.element == pc, next.callArguments.matches(request.arguments),
               let outcome = next.outcome
         else {
             let abandoned = Set(state.effects.replay.map(\.sequence))
@@ -563,18 +600,9 @@ public final class Session {
         }
     }
 
-    /// SHA-256 of the arguments as JSON.
+    /// SHA-256 of the arguments as JSON (`CallArguments.fingerprint`).
     static func fingerprint(_ arguments: [(name: String, value: Value)]) -> String {
-        // Written into one string: no temporary strings per argument.
-        var text = ""
-        text.reserveCapacity(128)
-        for a in arguments {
-            text += JSONText.quote(a.name)
-            text += ":"
-            a.value.writeJSON(into: &text)
-            text += ","
-        }
-        return SHA256.hex(text)
+        CallArguments.fingerprint(arguments)
     }
 
     private func redacted(_ arguments: [(name: String, value: Value)], _ parameters: [ParameterInfo]) -> [(name: String, value: Value?)] {
@@ -589,11 +617,19 @@ public final class Session {
         }
     }
 
-    private func variableName(_ ref: VariableRef, _ flow: FlowGraph) -> String {
+    private func variableName(_ ref: VariableRef, _ flow: UnsafePointer<FlowGraph>) -> String {
         switch ref {
-        case .local(let s): flow.variables[s]
+        case .local(let s): flow.pointee.variables[s]
         case .session(let s): program.sessionVariables[s].name
         }
+    }
+
+    /// Flow `index` of the program, read in place: a `FlowGraph` copied out of the array is a
+    /// dozen arrays retained and released. The program is a constant of the session, so its
+    /// storage stays where it is while the session lives.
+    @inline(__always) private func flowGraph(_ index: Int) -> UnsafePointer<FlowGraph> {
+        precondition(index >= 0 && index < program.flows.count, "flow index out of range")
+        return program.flows.withUnsafeBufferPointer { $0.baseAddress! + index }
     }
 
     // MARK: - Expressions
@@ -619,12 +655,14 @@ public enum Visit: Sendable, Equatable {
 
 /// How the evaluator reads a session's values.
 struct SessionContext: EvaluationContext {
-    unowned let session: Session
+    // Lives only while the session evaluates an expression: no reference counting needed.
+    unowned(unsafe) let session: Session
     let frame: Int?
 
     func local(_ slot: Int) -> Value? {
         guard let frame else { return nil }
-        return session.state.frames[frame].locals[slot]
+        // Through the buffer, so that reading one local does not copy the whole frame.
+        return session.state.frames.withUnsafeBufferPointer { $0[frame].locals[slot] }
     }
     func session(_ i: Int) -> Value? { session.state.sessionValues[i] }
     func answer(page: Int, question: Int) -> Value? {

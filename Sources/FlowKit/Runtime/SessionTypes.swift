@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Everything a session is, as one `Codable` value: snapshot it while the session waits, restore
 /// it in a fresh process, and the flow finishes exactly as it would have.
@@ -77,12 +80,125 @@ public struct EffectRecord: Codable, Sendable, Equatable {
     /// Where the call stands: the flow's index and the element's.
     var flow: Int
     var element: Int
-    /// SHA-256 of the arguments as JSON: the same call with the same arguments has the same one.
-    var arguments: String
+    /// The call's arguments, to tell whether a call reached again after `back` has the same ones.
+    var callArguments: CallArguments
     /// Whether `back` may cross the call once it is completed (`IntegrationPoint.isSafe`).
     public var safe: Bool
     /// Nil while the call is in flight.
     public var outcome: EffectOutcome?
+
+    init(sequence: Int, kind: String, name: String, flow: Int, element: Int, arguments: CallArguments, safe: Bool,
+         outcome: EffectOutcome?) {
+        self.sequence = sequence
+        self.kind = kind
+        self.name = name
+        self.flow = flow
+        self.element = element
+        self.callArguments = arguments
+        self.safe = safe
+        self.outcome = outcome
+    }
+
+    init(sequence: Int, kind: String, name: String, flow: Int, element: Int, arguments: String, safe: Bool,
+         outcome: EffectOutcome?) {
+        self.init(sequence: sequence, kind: kind, name: name, flow: flow, element: element,
+                  arguments: CallArguments(fingerprint: arguments), safe: safe, outcome: outcome)
+    }
+
+    /// SHA-256 of the arguments as JSON (`CallArguments.fingerprint`), as a state stores it.
+    var arguments: String {
+        get { callArguments.fingerprint }
+        set { callArguments = CallArguments(fingerprint: newValue) }
+    }
+
+    // The stored form is the one the synthesized coding wrote: the arguments as their fingerprint.
+    private enum CodingKeys: String, CodingKey {
+        case sequence, kind, name, flow, element, arguments, safe, outcome
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sequence = try c.decode(Int.self, forKey: .sequence)
+        kind = try c.decode(String.self, forKey: .kind)
+        name = try c.decode(String.self, forKey: .name)
+        flow = try c.decode(Int.self, forKey: .flow)
+        element = try c.decode(Int.self, forKey: .element)
+        callArguments = CallArguments(fingerprint: try c.decode(String.self, forKey: .arguments))
+        safe = try c.decode(Bool.self, forKey: .safe)
+        outcome = try c.decodeIfPresent(EffectOutcome.self, forKey: .outcome)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(name, forKey: .name)
+        try c.encode(flow, forKey: .flow)
+        try c.encode(element, forKey: .element)
+        try c.encode(callArguments.fingerprint, forKey: .arguments)
+        try c.encode(safe, forKey: .safe)
+        try c.encodeIfPresent(outcome, forKey: .outcome)
+    }
+}
+
+/// A call's arguments as an effect record keeps them: the values themselves while the session
+/// that made the call holds the record, or only their fingerprint (SHA-256 of the arguments as
+/// JSON) once the record was stored and read back. The fingerprint is taken only when it is
+/// needed (a state is encoded, or a call reached again after `back` is compared with a record
+/// that holds only a fingerprint), not for every call: most records are never compared.
+struct CallArguments: Sendable, Equatable {
+    private enum Storage: Sendable {
+        case values([(name: String, value: Value)])
+        case fingerprint(String)
+    }
+
+    private var storage: Storage
+
+    init(_ values: [(name: String, value: Value)]) { storage = .values(values) }
+    init(fingerprint: String) { storage = .fingerprint(fingerprint) }
+
+    /// SHA-256 of the arguments as JSON: the same arguments have the same one.
+    var fingerprint: String {
+        switch storage {
+        case .values(let values): Self.fingerprint(values)
+        case .fingerprint(let f): f
+        }
+    }
+
+    /// Whether `values` are these arguments, as comparing their fingerprints tells.
+    func matches(_ values: [(name: String, value: Value)]) -> Bool {
+        switch storage {
+        case .values(let mine): Self.canonicalText(mine) == Self.canonicalText(values)
+        case .fingerprint(let f): f == Self.fingerprint(values)
+        }
+    }
+
+    static func == (a: CallArguments, b: CallArguments) -> Bool {
+        switch (a.storage, b.storage) {
+        case (.values(let x), _): b.matches(x)
+        case (.fingerprint(let f), _): f == b.fingerprint
+        }
+    }
+
+    /// SHA-256 of the arguments as JSON.
+    static func fingerprint(_ arguments: [(name: String, value: Value)]) -> String {
+        SHA256.hex(canonicalText(arguments))
+    }
+
+    /// What the fingerprint is taken of: each argument's name and value as JSON (object keys
+    /// sorted, numbers exact), followed by a comma.
+    static func canonicalText(_ arguments: [(name: String, value: Value)]) -> String {
+        // Written into one string: no temporary strings per argument.
+        var text = ""
+        text.reserveCapacity(128)
+        for a in arguments {
+            text += JSONText.quote(a.name)
+            text += ":"
+            a.value.writeJSON(into: &text)
+            text += ","
+        }
+        return text
+    }
 }
 
 public enum EffectOutcome: Codable, Sendable, Equatable {
@@ -154,14 +270,20 @@ public struct RuntimeOptions: Sendable {
 
     /// 128 random bits in hexadecimal, for a new session's id.
     public static func randomSessionID() -> String {
-        // Two draws of 64 bits, not sixteen of 8: each draw is a system call.
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        for _ in 0..<2 {
-            let r = generator.next()
-            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: r >> (8 * k))) }
-        }
+        #if canImport(Glibc)
+            // One system call (getrandom) for the 16 bytes: each draw of SystemRandomNumberGenerator
+            // is one, for 8 bytes.
+            var bytes = [UInt8](repeating: 0, count: 16)
+            bytes.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 16) }
+        #else
+            var generator = SystemRandomNumberGenerator()
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16)
+            for _ in 0..<2 {
+                let r = generator.next()
+                for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: r >> (8 * k))) }
+            }
+        #endif
         return SHA256.hex(bytes)
     }
 

@@ -61,7 +61,7 @@ extension Program {
     /// declared values, evaluated in order.
     public func configValues(overrides: [String: String]) throws(RuntimeError) -> [Value] {
         let anywhere = flows.isEmpty ? (configs.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0)) : flows[0].range
-        for name in overrides.keys.sorted() where !configs.contains(where: { $0.name == name }) {
+        for name in overrides.isEmpty ? [] : overrides.keys.sorted() where !configs.contains(where: { $0.name == name }) {
             throw RuntimeError(.unknownOption("config", name), at: anywhere,
                                hint: Suggest.closest(to: name, in: configs.map(\.name)).map { "did you mean '\($0)'?" })
         }

@@ -289,18 +289,18 @@ public final class Session {
                 switch info.target {
                 case .ip(let i):
                     // Read in place: an IntegrationPoint copied whole is its declaration and more.
-                    let parameters = program.integrationPoints[i].parameters
-                    var request = try callRequest(program.integrationPoints[i].name, i, parameters, info, element, top)
+                    let (name, parameters, safe) = program.integrationPoints.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                    var request = try callRequest(name, i, parameters, info, element, top)
                     trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
                     if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "ip", safe: program.integrationPoints[i].isSafe, frame: top)
+                    request.effect = begin(request, kind: "ip", safe: safe, frame: top)
                     return StepResult(responses: responses, step: .callIP(request))
                 case .extension(let i):
-                    let parameters = program.extensions[i].parameters
-                    var request = try callRequest(program.extensions[i].name, i, parameters, info, element, top)
+                    let (name, parameters, safe) = program.extensions.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                    var request = try callRequest(name, i, parameters, info, element, top)
                     trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
                     if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "extension", safe: program.extensions[i].isSafe, frame: top)
+                    request.effect = begin(request, kind: "extension", safe: safe, frame: top)
                     return StepResult(responses: responses, step: .runExtension(request))
                 case .flow(let f):
                     let callee = program.flows[f]
@@ -380,13 +380,20 @@ public final class Session {
         }
         var values: [Value] = []
         values.reserveCapacity(declared.count)
-        for d in declared {
+        // Whether the host's outputs are exactly the object a `-> name` binding makes: the
+        // declared names (distinct, and no other: the counts are equal), each value unchanged.
+        var exact = info.wholeResult != nil && outputs.count == declared.count && declared.count <= 8
+        for (k, d) in declared.enumerated() {
             guard let raw = outputs[d.name] else {
                 throw RuntimeError(.missingOutput(d.name, name), at: element.range)
             }
             // A text output may be null (Stripe's failure_message on a successful charge, say).
             guard let v = raw == .null ? (d.type.acceptsNullOutput ? .null : nil) : raw.coerced(to: d.type) else {
                 throw RuntimeError(.runTypeMismatch("output '\(d.name)' of '\(name)' should be \(d.type), not \(raw.kindName)"), at: element.range)
+            }
+            if exact {
+                exact = Self.unchanged(raw, v)
+                for e in declared[..<k] where e.name == d.name { exact = false }
             }
             values.append(v)
         }
@@ -398,7 +405,7 @@ public final class Session {
         }
         for (o, slot) in info.outputs { state.frames[frame].locals[slot] = values[o] }
         if let whole = info.wholeResult {
-            if Self.isExactly(outputs, declared, values) {
+            if exact {
                 // The host's outputs are the object as it is: no second dictionary to build.
                 state.frames[frame].locals[whole] = .object(outputs)
             } else {
@@ -410,20 +417,13 @@ public final class Session {
         state.frames[frame].error = nil
     }
 
-    /// Whether `outputs` holds exactly the declared outputs (no other name) with the values
-    /// `values` bound from them unchanged (a value of the kind its type takes is taken as it is;
-    /// a date is trimmed, so it is not counted here).
-    private static func isExactly(_ outputs: [String: Value], _ declared: [OutputShape], _ values: [Value]) -> Bool {
-        guard outputs.count == declared.count, declared.count <= 8 else { return false }
-        for (k, d) in declared.enumerated() {
-            // Distinct names: then every declared name found and the counts equal mean no other.
-            for e in declared[..<k] where e.name == d.name { return false }
-            switch (outputs[d.name], values[k]) {
-            case (.text?, .text), (.number?, .number), (.bool?, .bool), (.null?, .null), (.list?, .list), (.object?, .object): continue
-            default: return false
-            }
+    /// Whether an output's value was bound as the host gave it: a value of the kind its type
+    /// takes is taken as it is (`Value.coerced(to:)`); a date is trimmed, so it is not counted.
+    private static func unchanged(_ raw: Value, _ bound: Value) -> Bool {
+        switch (raw, bound) {
+        case (.text, .text), (.number, .number), (.bool, .bool), (.null, .null), (.list, .list), (.object, .object): true
+        default: false
         }
-        return true
     }
 
     // MARK: - Requests
@@ -507,9 +507,13 @@ public final class Session {
         state.history = []
         for f in state.frames.indices {
             let flow = flowGraph(state.frames[f].flow)
-            for (p, page) in flow.pointee.pages.enumerated() where state.frames[f].answers[p] != nil {
-                for (q, question) in page.questions.enumerated() where question.type == .password {
-                    state.frames[f].answers[p]![q] = nil
+            flow.pointee.pages.withUnsafeBufferPointer { pages in
+                for p in pages.indices where state.frames[f].answers[p] != nil {
+                    pages[p].questions.withUnsafeBufferPointer { questions in
+                        for q in questions.indices where questions[q].type == .password {
+                            state.frames[f].answers[p]![q] = nil
+                        }
+                    }
                 }
             }
             for (slot, type) in flow.pointee.variableTypes.enumerated() where type == .secure && slot < state.frames[f].locals.count {

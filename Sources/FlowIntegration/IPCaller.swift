@@ -156,8 +156,10 @@ public struct IPCaller: Sendable {
     /// one derived from the call's effect, the same for every attempt and every resumption.
     public func call(program: Program, _ request: CallRequest, configs: [Value],
                      log: ((Exchange) -> Void)? = nil) throws(RuntimeError) -> Reply {
-        try call(program: program, ip: request.index, arguments: request.arguments.map(\.value), configs: configs,
-                 idempotencyKey: request.effect.idempotencyKey, log: log)
+        // The key (a SHA-256) is derived only for an IP that sends it.
+        let key = program.integrationPoints[request.index].declaration.idempotent ? request.effect.idempotencyKey : nil
+        return try call(program: program, ip: request.index, arguments: request.arguments.map(\.value), configs: configs,
+                        idempotencyKey: key, log: log)
     }
 
     /// Calls IP `index` and returns the session's reply: its outputs, or a failure for `on error`.

@@ -41,6 +41,18 @@ public enum SessionStateJSON {
             }
         }
 
+        /// `items` as a JSON array, each written by `each`.
+        mutating func array<S: Sequence>(_ items: S, _ each: (inout Writer, S.Element) -> Void) {
+            out.append(91)
+            var first = true
+            for item in items {
+                if !first { out.append(44) }
+                first = false
+                each(&self, item)
+            }
+            out.append(93)
+        }
+
         mutating func bool(_ b: Bool) {
             if b { raw("true") } else { raw("false") }
         }
@@ -102,12 +114,9 @@ public enum SessionStateJSON {
                 string(s)
                 raw("}}")
             case .list(let items):
-                raw("{\"list\":{\"_0\":[")
-                for (k, item) in items.enumerated() {
-                    if k > 0 { out.append(44) }
-                    value(item)
-                }
-                raw("]}}")
+                raw("{\"list\":{\"_0\":")
+                array(items) { $0.value($1) }
+                raw("}}")
             case .object(let fields):
                 raw("{\"object\":{\"_0\":")
                 object(fields)
@@ -128,13 +137,10 @@ public enum SessionStateJSON {
             out.append(125)
         }
 
-        mutating func optionalValues(_ values: [Value?]) {
-            out.append(91)
-            for (k, v) in values.enumerated() {
-                if k > 0 { out.append(44) }
-                if let v { value(v) } else { raw("null") }
+        mutating func optionalValues<S: Sequence<Value?>>(_ values: S) {
+            array(values) { w, v in
+                if let v { w.value(v) } else { w.raw("null") }
             }
-            out.append(93)
         }
 
         mutating func frame(_ f: Frame) {
@@ -146,14 +152,9 @@ public enum SessionStateJSON {
             key("locals")
             optionalValues(f.locals)
             key("answers")
-            out.append(91)
-            var k = 0
-            for page in f.answers {
-                if k > 0 { out.append(44) }
-                k += 1
-                if let page { optionalValues(page) } else { raw("null") }
+            array(f.answers) { w, page in
+                if let page { w.optionalValues(page) } else { w.raw("null") }
             }
-            out.append(93)
             if let e = f.error {
                 key("error")
                 value(e)
@@ -162,12 +163,7 @@ public enum SessionStateJSON {
         }
 
         mutating func frames(_ frames: [Frame]) {
-            out.append(91)
-            for (k, f) in frames.enumerated() {
-                if k > 0 { out.append(44) }
-                frame(f)
-            }
-            out.append(93)
+            array(frames) { $0.frame($1) }
         }
 
         mutating func failure(_ f: CallFailure) {
@@ -229,12 +225,7 @@ public enum SessionStateJSON {
         }
 
         mutating func records(_ records: [EffectRecord]) {
-            out.append(91)
-            for (k, r) in records.enumerated() {
-                if k > 0 { out.append(44) }
-                record(r)
-            }
-            out.append(93)
+            array(records) { $0.record($1) }
         }
 
         mutating func state(_ s: SessionState) {
@@ -263,26 +254,18 @@ public enum SessionStateJSON {
             key("sessionValues")
             optionalValues(s.sessionValues)
             key("configValues")
-            out.append(91)
-            for (k, v) in s.configValues.enumerated() {
-                if k > 0 { out.append(44) }
-                value(v)
-            }
-            out.append(93)
+            array(s.configValues) { $0.value($1) }
             key("history")
-            out.append(91)
-            for (k, c) in s.history.enumerated() {
-                if k > 0 { out.append(44) }
-                out.append(123)
-                key("frames", first: true)
-                frames(c.frames)
-                key("sessionValues")
-                optionalValues(c.sessionValues)
-                key("sequence")
-                int(c.sequence)
-                out.append(125)
+            array(s.history) { w, c in
+                w.out.append(123)
+                w.key("frames", first: true)
+                w.frames(c.frames)
+                w.key("sessionValues")
+                w.optionalValues(c.sessionValues)
+                w.key("sequence")
+                w.int(c.sequence)
+                w.out.append(125)
             }
-            out.append(93)
             key("steps")
             int(s.steps)
             if let o = s.outcome {

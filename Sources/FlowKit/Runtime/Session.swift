@@ -287,21 +287,19 @@ public final class Session {
                 return StepResult(responses: responses, step: .ask(r))
             case .call(let info):
                 switch info.target {
-                case .ip(let i):
+                case .ip(let i), .extension(let i):
                     // Read in place: an IntegrationPoint copied whole is its declaration and more.
-                    let (name, parameters, safe) = program.integrationPoints.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                    let isIP: Bool
+                    if case .ip = info.target { isIP = true } else { isIP = false }
+                    let (name, parameters, safe) = isIP
+                        ? program.integrationPoints.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                        : program.extensions.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                    let kind = isIP ? "ip" : "extension"
                     var request = try callRequest(name, i, parameters, info, element, top)
-                    trace?(.call(kind: "ip", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
+                    trace?(.call(kind: kind, name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
                     if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "ip", safe: safe, frame: top)
-                    return StepResult(responses: responses, step: .callIP(request))
-                case .extension(let i):
-                    let (name, parameters, safe) = program.extensions.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
-                    var request = try callRequest(name, i, parameters, info, element, top)
-                    trace?(.call(kind: "extension", name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
-                    if try replayed(request, info, element, frame: top) { continue }
-                    request.effect = begin(request, kind: "extension", safe: safe, frame: top)
-                    return StepResult(responses: responses, step: .runExtension(request))
+                    request.effect = begin(request, kind: kind, safe: safe, frame: top)
+                    return StepResult(responses: responses, step: isIP ? .callIP(request) : .runExtension(request))
                 case .flow(let f):
                     let callee = program.flows[f]
                     let request = try callRequest(callee.name, f, callee.parameters, info, element, top)

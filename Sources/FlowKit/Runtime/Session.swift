@@ -28,6 +28,8 @@ public final class Session {
     /// Told of every element run and every way out of a decision or a call taken, for coverage
     /// (`flow test --coverage`). Nil costs one check a step.
     public var visit: ((Visit) -> Void)?
+    /// The flows whose expressions this session flattened (`HotCode`), by index into `program.flows`.
+    private(set) var hotCodes: [Int: HotCode] = [:]
 
     /// Starts a new session of the program's entry flow (or the flow named in `options`).
     public init(program: Program, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) throws(RuntimeError) {
@@ -210,7 +212,10 @@ public final class Session {
         // program counter in a local, and writes it back only when it leaves the frame.
         while true {
             let top = state.frames.count - 1
-            let flow = flowGraph(state.frames[top].flow)
+            let flowIndex = state.frames[top].flow
+            let flow = flowGraph(flowIndex)
+            // The flow's expressions flattened, once the session has run many steps (a loop).
+            var hot = state.steps >= HotCode.threshold ? hotCode(flowIndex) : nil
             let elements = flow.pointee.elements
             var pc = state.frames[top].pc
             // The elements are read in place through their buffer (kept alive and unchanged by
@@ -231,11 +236,20 @@ public final class Session {
                     state.frames[top].pc = pc
                     throw RuntimeError(.stepLimit(limit), at: element.pointee.range, hint: "raise the limit with --max-steps, or give the loop a way out")
                 }
+                if hot == nil && state.steps >= HotCode.threshold { hot = hotCode(flowIndex) }
                 if let trace { trace(.enter(kind: element.pointee.kind.traceName, range: element.pointee.range)) }
                 if let visit { visit(.element(flow: state.frames[top].flow, element: pc)) }
+                // The expression of a `set` or an `if` is bound (copied out) only off the hot path.
                 switch element.pointee.kind {
-                case .set(let ref, let op, let x):
-                    var value = try evaluate(x, frame: top)
+                case .set(let ref, let op, _):
+                    var value: Value
+                    if let hot, case let start = hot.starts[pc], start >= 0 {
+                        var context = SessionContext(session: self, frame: top)
+                        value = try hot.evaluate(start, &context)
+                    } else {
+                        guard case .set(_, _, let x) = element.pointee.kind else { preconditionFailure("not a set") }
+                        value = try evaluate(x, frame: top)
+                    }
                     if op != .assign {
                         let current: Value?
                         switch ref {
@@ -249,11 +263,23 @@ public final class Session {
                     case .local(let s): state.frames[top].locals[s] = value
                     case .session(let s): state.sessionValues[s] = value
                     }
-                    if let trace { trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: element.pointee.range)) }
+                    if let trace, case .set(_, _, let x) = element.pointee.kind {
+                        trace(.set(name: variableName(ref, flow), value: x.type == .secure ? nil : value, range: element.pointee.range))
+                    }
                     pc = Int(element.pointee.next)
-                case .decision(let x):
-                    let v = try evaluate(x, frame: top)
-                    guard case .bool(let b) = v else { throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range) }
+                case .decision:
+                    let v: Value
+                    if let hot, case let start = hot.starts[pc], start >= 0 {
+                        var context = SessionContext(session: self, frame: top)
+                        v = try hot.evaluate(start, &context)
+                    } else {
+                        guard case .decision(let x) = element.pointee.kind else { preconditionFailure("not a decision") }
+                        v = try evaluate(x, frame: top)
+                    }
+                    guard case .bool(let b) = v else {
+                        guard case .decision(let x) = element.pointee.kind else { preconditionFailure("not a decision") }
+                        throw RuntimeError(.runTypeMismatch("a condition must be yes or no, not \(v.kindName)"), at: x.range)
+                    }
                     if let visit { visit(.edge(flow: state.frames[top].flow, element: pc, branch: !b)) }
                     pc = Int(b ? element.pointee.next : element.pointee.branch)
                 case .label, .goto:
@@ -632,6 +658,14 @@ public final class Session {
     @inline(__always) private func flowGraph(_ index: Int) -> UnsafePointer<FlowGraph> {
         precondition(index >= 0 && index < program.flows.count, "flow index out of range")
         return program.flows.withUnsafeBufferPointer { $0.baseAddress! + index }
+    }
+
+    /// Flow `index`'s `HotCode`, made on first use by this session.
+    private func hotCode(_ index: Int) -> HotCode {
+        if let code = hotCodes[index] { return code }
+        let code = HotCode(flowGraph(index).pointee)
+        hotCodes[index] = code
+        return code
     }
 
     // MARK: - Expressions

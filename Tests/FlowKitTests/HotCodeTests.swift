@@ -1,0 +1,146 @@
+@testable import FlowKit
+import XCTest
+
+/// A loop's `set` and `if` expressions, flattened once a session has run many steps (`HotCode`),
+/// give what the tree gives: the same values, the same short cuts of `and` and `or`, the same
+/// errors at the same ranges.
+final class HotCodeTests: XCTestCase {
+    static let loop = """
+        config STEP = 2
+        var Seen = 0
+        flow Main {
+          question Limit: number
+          set i = 0
+          set total = 0
+          set tenths = 0
+          set odd = 0
+          set near = 0
+          set words = ""
+          label Again
+          set i += 1
+          set Seen = Seen + 1
+          set total = total + i * STEP - 1
+          set tenths = tenths + 0.1
+          if not (i % 2 == 0) and -i < 0 {
+            set odd += 1
+          }
+          if i > Limit.Limit - 3 or 10 / (Limit.Limit - i) > 100 {
+            set near += 1
+            set words = words + "x"
+          }
+          if i < Limit.Limit {
+            goto Again
+          }
+          response "{total} {tenths} {odd} {near} {Seen} {words}"
+        }
+        """
+
+    static let failing = """
+        flow Main {
+          question Limit: number
+          set i = 0
+          set q = 0
+          label Again
+          set i += 1
+          set q = q + 10 / (Limit.Limit - i)
+          if i < 100000 {
+            goto Again
+          }
+          response "{q}"
+        }
+        """
+
+    override func tearDown() {
+        HotCode.threshold = 4096
+    }
+
+    /// Runs `source` to its end with `limit` answered, flattening from step `threshold` on.
+    private func run(_ source: String, limit: Int, threshold: Int) throws -> (Result<[String], RuntimeError>, flattened: Bool) {
+        HotCode.threshold = threshold
+        let session = try Session(program: try program(source))
+        _ = try session.start()
+        do {
+            let result = try session.resume(.answers(["Limit": String(limit)]))
+            guard case .finished = result.step else { XCTFail("expected the end"); return (.success([]), false) }
+            return (.success(result.responses), !session.hotCodes.isEmpty)
+        } catch {
+            return (.failure(error), !session.hotCodes.isEmpty)
+        }
+    }
+
+    func testTheLoopGivesTheTreesValues() throws {
+        for limit in [3, 10, 5000] {
+            let (tree, treeFlattened) = try run(Self.loop, limit: limit, threshold: .max)
+            let (flat, flatFlattened) = try run(Self.loop, limit: limit, threshold: 0)
+            XCTAssertFalse(treeFlattened)
+            XCTAssertTrue(flatFlattened)
+            let expected = try tree.get()
+            XCTAssertEqual(try flat.get(), expected, "limit \(limit)")
+            XCTAssertEqual(expected.count, 1)
+            // total is the sum of 2i - 1, the square; `near` counts the last three (the division
+            // by zero at the last is never evaluated).
+            XCTAssertTrue(expected[0].hasPrefix("\(limit * limit) "), expected[0])
+            XCTAssertTrue(expected[0].hasSuffix(" \((limit + 1) / 2) 3 \(limit) xxx"), expected[0])
+        }
+        // The default threshold: a long loop is flattened part way, a short one never.
+        HotCode.threshold = 4096
+        let (long, longFlattened) = try run(Self.loop, limit: 5000, threshold: 4096)
+        XCTAssertTrue(longFlattened)
+        XCTAssertEqual(try long.get(), try run(Self.loop, limit: 5000, threshold: .max).0.get())
+        XCTAssertFalse(try run(Self.loop, limit: 10, threshold: 4096).flattened)
+    }
+
+    func testAnErrorIsTheTreesAtTheSameRange() throws {
+        for limit in [1, 7, 3000] {
+            let (tree, _) = try run(Self.failing, limit: limit, threshold: .max)
+            let (flat, flattened) = try run(Self.failing, limit: limit, threshold: 0)
+            XCTAssertTrue(flattened)
+            guard case .failure(let a) = tree, case .failure(let b) = flat else { return XCTFail("expected division by zero") }
+            XCTAssertEqual(a.diagnostic, b.diagnostic)
+            XCTAssertEqual(a.diagnostic.message, RuntimeError(.divisionByZero, at: a.diagnostic.range).diagnostic.message)
+        }
+    }
+
+    /// What is not flattened (a text template, a call of a built-in) keeps the tree, in the same
+    /// flow as what is.
+    func testWhatIsNotFlattenedKeepsTheTree() throws {
+        let p = try program("""
+            flow Main {
+              set i = 0
+              set t = ""
+              label Again
+              set i += 1
+              set t = "{len(t)}"
+              if i < 3 {
+                goto Again
+              }
+              response "{i} {t}"
+            }
+            """)
+        let code = HotCode(p.flows[0])
+        var seen = (templates: 0, constants: 0, conditions: 0)
+        for (element, start) in zip(p.flows[0].elements, code.starts) {
+            switch element.kind {
+            case .set(_, _, let x):
+                if case .template(let parts) = x.kind, !parts.isEmpty {
+                    XCTAssertEqual(start, -1)
+                    seen.templates += 1
+                } else if case .constant = x.kind {
+                    XCTAssertGreaterThanOrEqual(start, 0)
+                    seen.constants += 1
+                }
+            case .decision:
+                XCTAssertGreaterThanOrEqual(start, 0)
+                seen.conditions += 1
+            default:
+                XCTAssertEqual(start, -1)
+            }
+        }
+        XCTAssertEqual(seen.templates, 1)
+        XCTAssertGreaterThanOrEqual(seen.constants, 2)
+        XCTAssertEqual(seen.conditions, 1)
+        HotCode.threshold = 0
+        let session = try Session(program: p)
+        XCTAssertEqual(try session.start().responses, ["3 1"])
+    }
+}

@@ -175,4 +175,6 @@ struct OverlayLoader: SourceLoader {
         if let text = open[path] { return text }
         return try FileSystemLoader().load(path: path)
     }
+    /// An extension's program or module is read from the disk (an open document is a flow file).
+    func fileKind(path: String) -> FileKind { FileSystemLoader().fileKind(path: path) }
 }

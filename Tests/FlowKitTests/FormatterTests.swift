@@ -851,6 +851,8 @@ struct FormattingLoader: SourceLoader {
         }
         return bytes
     }
+    /// Extensions' programs and modules are read from the disk, as by `flow check`.
+    func fileKind(path: String) -> FileKind { FileSystemLoader().fileKind(path: path) }
 }
 
 /// A text dump of a compiled program with every `SourceRange` left out: two programs with equal

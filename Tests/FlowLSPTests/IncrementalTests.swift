@@ -266,7 +266,13 @@ final class IncrementalTests: XCTestCase {
         var rng = Random(state: seed)
         let client = try LSPClient()
         _ = try client.initialize()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("incremental-\(getpid()).flow").path
+        // A folder of its own, with the program the generated extension's `run` names.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("incremental-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("extensions"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.appendingPathComponent("extensions/tokenize").path,
+                                                     contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755]))
+        let path = folder.appendingPathComponent("incremental-\(getpid()).flow").path
         var text = Array(Self.generated(flows: 12).utf8)
         let (uri, _) = try client.open(path, text: String(decoding: text, as: UTF8.self))
         _ = try client.diagnostics(uri, version: 1)
@@ -287,7 +293,8 @@ final class IncrementalTests: XCTestCase {
             }
             client.notify("textDocument/didChange", ["textDocument": ["uri": uri, "version": version], "contentChanges": changes] as [String: Any])
             let got = Self.published(try client.diagnostics(uri, version: version))
-            let full = Frontend.compile(source: String(decoding: text, as: UTF8.self), path: path)
+            // As the server reads: the edited text from memory, an extension's program from the disk.
+            let full = try Frontend.compile(path: path, loader: EditedText(path: path, text: text))
             let want = Self.expected(full, text, uri: uri)
             if got != want {
                 XCTFail("edit \(version) (seed \(seed)): published\n\(got.joined(separator: "\n"))\nflow check\n\(want.joined(separator: "\n"))")
@@ -300,4 +307,15 @@ final class IncrementalTests: XCTestCase {
         XCTAssertGreaterThan(sawClean, 3)
         XCTAssertEqual(try client.shutdown(), 0)
     }
+}
+
+/// The edited document from memory and every other file (an extension's `run` program) from the
+/// disk, as the language server reads them.
+private struct EditedText: SourceLoader {
+    let path: String
+    let text: [UInt8]
+    func load(path: String) throws(InputError) -> [UInt8] {
+        path == self.path ? text : try FileSystemLoader().load(path: path)
+    }
+    func fileKind(path: String) -> FileKind { FileSystemLoader().fileKind(path: path) }
 }

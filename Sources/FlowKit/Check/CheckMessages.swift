@@ -61,6 +61,24 @@ extension Message {
     static let elementsWithoutSOAP = Message("check.elementsWithoutSOAP", .error, "body elements are only for SOAP integration points")
     /// `response error.message` outside `on error`
     static let errorOutsideHandler = Message("check.errorOutsideHandler", .error, "'error' is only available inside 'on error { }'")
+    /// `run "extensions/tokenize"` where the flow file's folder has no such file
+    static func extensionRunMissing(_ path: String, _ name: String) -> Message {
+        Message("check.extensionRunMissing", .warning, "the program '\(path)' of extension '\(name)' does not exist")
+    }
+    /// `run "extensions"` (a folder), or a file without the executable bit
+    static func extensionRunNotExecutable(_ path: String, _ name: String, isDirectory: Bool) -> Message {
+        Message("check.extensionRunNotExecutable", .warning,
+                "the program '\(path)' of extension '\(name)' \(isDirectory ? "is a directory" : "is not executable")")
+    }
+    /// `web "extensions/tokenise.js"` where the flow file's folder has no such file
+    static func extensionWebMissing(_ path: String, _ name: String, isDirectory: Bool) -> Message {
+        Message("check.extensionWebMissing", .warning,
+                "the web module '\(path)' of extension '\(name)' \(isDirectory ? "is a directory" : "does not exist")")
+    }
+    /// `web "../shared/tokenize.js"` or `web "/srv/tokenize.js"`
+    static func extensionWebOutsideFolder(_ path: String, _ name: String) -> Message {
+        Message("check.extensionWebOutsideFolder", .error, "the web module '\(path)' of extension '\(name)' is outside the flow file's folder")
+    }
     /// `extension Tokenize { output token: text }` with no `run`
     static func extensionWithoutRun(_ name: String) -> Message {
         Message("check.extensionWithoutRun", .error, "extension '\(name)' does not say what to run")

@@ -20,6 +20,19 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
 /// Reads source files. The default reads the file system; tests can supply files from memory.
 public protocol SourceLoader: Sendable {
     func load(path: String) throws(InputError) -> [UInt8]
+    /// What is at `path` (an extension's `run` or `web` file); `.unknown` when the loader cannot say.
+    func fileKind(path: String) -> FileKind
+}
+
+/// What a loader finds at a path, for the checks of files a flow names but does not import.
+public enum FileKind: Sendable, Equatable {
+    case missing, directory, unknown
+    case file(executable: Bool)
+}
+
+extension SourceLoader {
+    /// Loaders that hold only flow files (in memory, unsaved documents) cannot say.
+    public func fileKind(path: String) -> FileKind { .unknown }
 }
 
 public struct FileSystemLoader: SourceLoader {
@@ -34,6 +47,13 @@ public struct FileSystemLoader: SourceLoader {
             throw InputError(path: path, reason: "permission denied or unreadable")
         }
         return [UInt8](data)
+    }
+    public func fileKind(path: String) -> FileKind { Self.kind(path) }
+    static func kind(_ path: String) -> FileKind {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .missing }
+        if isDirectory.boolValue { return .directory }
+        return .file(executable: FileManager.default.isExecutableFile(atPath: path))
     }
 }
 
@@ -76,6 +96,7 @@ public enum Frontend {
         let program = Compiler.compile(
             ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics),
             sources: sources, diagnostics: &diagnostics, releasingSyntax: true)
+        diagnostics += ExtensionFiles.check(program, sources: sources, loader: loader)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning {
                 diagnostics[i].severity = .error

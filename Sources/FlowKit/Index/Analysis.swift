@@ -53,6 +53,7 @@ public enum Analyzer {
         var diagnostics: [Diagnostic] = []
         let files = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
         let program = Compiler.compile(files, sources: sources, diagnostics: &diagnostics)
+        diagnostics += ExtensionFiles.check(program, sources: sources, loader: loader)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }
         }

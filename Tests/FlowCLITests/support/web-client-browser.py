@@ -299,12 +299,24 @@ def scenario_headers(args):
         check(status == 200 and h.get("cache-control") == "no-store", "the API stays no-store")
     finally:
         serve.stop()
-    # Web modules that cannot be served: missing, or outside the flow file's folder.
+    # Web modules that cannot be served. A path that leaves the flow file's folder by its text
+    # ('..') is an error of the check (check.extensionWebOutsideFolder): flow serve refuses the flow.
     os.makedirs(os.path.join(args.work, "flows"), exist_ok=True)
     with open(os.path.join(args.work, "outside.js"), "w") as f:
         f.write("export function run() { return Promise.resolve({token: 'secret-outside'}); }\n")
-    with open(os.path.join(args.work, "flows", "bad.flow"), "w") as f:
+    with open(os.path.join(args.work, "flows", "out.flow"), "w") as f:
         f.write('extension Out {\n  run "x"\n  web "../outside.js"\n  output token: text\n}\n'
+                'flow Out {\n  extension Out -> a\n  finish success "{a}"\n}\n')
+    refused = subprocess.run([args.flow, "serve", os.path.join(args.work, "flows", "out.flow"), "--listen", "127.0.0.1:0",
+                              "--store", "sqlite:" + os.path.join(args.work, "out.db")],
+                             cwd=args.root, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    check(refused.returncode == 65 and b"error[check.extensionWebOutsideFolder]" in refused.stderr,
+          "a web module outside the folder by its path: flow serve refuses the flow (exit %d)" % refused.returncode)
+    # Outside through a symbolic link (the text stays inside; the server resolves links), or
+    # missing (a warning of the check): the flow is served, the module is not.
+    os.symlink(os.path.join(args.work, "outside.js"), os.path.join(args.work, "flows", "link.js"))
+    with open(os.path.join(args.work, "flows", "bad.flow"), "w") as f:
+        f.write('extension Out {\n  run "x"\n  web "link.js"\n  output token: text\n}\n'
                 'extension Gone {\n  run "x"\n  web "gone.js"\n  output token: text\n}\n'
                 'flow Bad {\n  extension Out -> a\n  extension Gone -> b\n  finish success "{a} {b}"\n}\n')
     serve = Serve(args, args.work, [os.path.join(args.work, "flows", "bad.flow")], store="bad.db")
@@ -316,7 +328,7 @@ def scenario_headers(args):
     finally:
         serve.stop()
     log = open(serve.log_path).read()
-    check("the web module ../outside.js of extension 'Out' is missing or outside the folder" in log
+    check("the web module link.js of extension 'Out' is missing or outside the folder" in log
           and "the web module gone.js of extension 'Gone' is missing" in log, "the log says which web modules cannot be served")
 
 

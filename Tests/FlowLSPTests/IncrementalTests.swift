@@ -76,6 +76,9 @@ final class IncrementalTests: XCTestCase {
                   if tries < 3 {
                     goto Again
                   }
+                  if start == 0 {
+                    response "Nothing owed; share {100 / start}"
+                  }
                 \(call)  ip Lookup Customer(customer id, total) -> quote
                   on error {
                     response "Lookup failed: {error.message}"
@@ -108,7 +111,7 @@ final class IncrementalTests: XCTestCase {
             }
             return hits.isEmpty ? nil : rng.pick(hits)
         }
-        switch rng.below(12) {
+        switch rng.below(16) {
         case 0, 1, 2:  // type a character
             return (at, at, rng.pick(["x", "a", " ", "\n", "{", "}", "(", ")", "\"", ":", "=", ".", "1", ",", "-", "/"]))
         case 3, 4:  // delete a few characters
@@ -147,10 +150,52 @@ final class IncrementalTests: XCTestCase {
                 return (s, min(e, n), "")
             }
             return (at, min(n, at + 3), "")
+        case 12:  // constants passed between flows: a call's arguments become literals, or stop being literals
+            if let i = find("call Step "), let open = text[i...].firstIndex(of: 40), let close = text[open...].firstIndex(of: 41) {
+                return (open + 1, close, rng.pick(["customer id, 0", "\"c\", 5", "customer id, total", "\"c\", start", "customer id, 0.0"]))
+            }
+            return (at, at, "0")
+        case 13:  // a sub-flow's outputs: what it sets them to, and how the caller reads them
+            if rng.below(2) == 0, let i = find("set total = start + ") {
+                return (i + 12, i + 20, rng.pick(["0 + ", "5 + 0 * ", "start + "]))
+            }
+            if let i = find("set total = sub.total") { return (i + 12, i + 21, rng.pick(["sub.sum", "sub.total + 1", "0", "sub"])) }
+            return (at, at, "sub.total")
+        case 14:  // duplicate names: a flow, a page, a question, a label or a global declared twice
+            let line = rng.pick(lineStarts)
+            return (line, line, rng.pick([
+                "flow Step \(rng.below(12))(customer id: text, start: currency) -> (total: currency) {\n  finish success\n}\n",
+                "  page Details \(rng.below(12)) {\n    question Amount: currency\n  }\n", "  label Again\n",
+                "config API BASE = \"x\"\n", "var LIMIT = 2\n", "extension Tokenize(card: text) {\n  run \"x\"\n}\n",
+                "ip Lookup Customer(a: text) {\n  GET \"https://example.com/{a}\"\n}\n",
+            ]))
+        case 15:  // imports of a file that exists (it declares a flow this file declares too, and one it may call)
+            let line = rng.pick(lineStarts)
+            return (line, line, rng.pick([
+                "import \"\(helperName)\"\n", "  call Helper(0) -> h\n", "  call Helper(start) -> h\n  set total = h.y\n",
+            ]))
         default:  // replace a word
             return (at, min(n, at + rng.below(6)), rng.pick(["total", "Details 1", "quote", "t.token", "LIMIT", "error"]))
         }
     }
+
+    /// The file `import` edits name, written beside the edited file by the protocol test.
+    static let helperName = "incremental-helper-\(getpid()).flow"
+    static let helperText = """
+        flow Step 3(customer id: text, start: currency) -> (total: currency) {
+          set total = start
+          finish success
+        }
+
+        flow Helper(x: number) -> (y: number) {
+          set y = 10 / x
+          if x == 0 {
+            response "zero"
+          }
+          finish success
+        }
+
+        """
 
     static func apply(_ text: [UInt8], _ edit: (Int, Int, String)) -> [UInt8] {
         var t = text
@@ -267,10 +312,13 @@ final class IncrementalTests: XCTestCase {
         let client = try LSPClient()
         _ = try client.initialize()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("incremental-\(getpid()).flow").path
+        let helper = FileManager.default.temporaryDirectory.appendingPathComponent(Self.helperName).path
+        try Self.helperText.write(toFile: helper, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: helper) }
         var text = Array(Self.generated(flows: 12).utf8)
         let (uri, _) = try client.open(path, text: String(decoding: text, as: UTF8.self))
         _ = try client.diagnostics(uri, version: 1)
-        var sawErrors = 0, sawClean = 0
+        var sawErrors = 0, sawClean = 0, sawConstantFacts = 0
         for version in 2..<302 {
             var changes: [[String: Any]] = []
             let count = version % 7 == 0 ? 2 : 1
@@ -287,17 +335,20 @@ final class IncrementalTests: XCTestCase {
             }
             client.notify("textDocument/didChange", ["textDocument": ["uri": uri, "version": version], "contentChanges": changes] as [String: Any])
             let got = Self.published(try client.diagnostics(uri, version: version))
-            let full = Frontend.compile(source: String(decoding: text, as: UTF8.self), path: path)
+            let full = try Frontend.compile(path: path, loader: MemoryLoader([path: String(decoding: text, as: UTF8.self), helper: Self.helperText]))
             let want = Self.expected(full, text, uri: uri)
             if got != want {
                 XCTFail("edit \(version) (seed \(seed)): published\n\(got.joined(separator: "\n"))\nflow check\n\(want.joined(separator: "\n"))")
                 break
             }
             if want.isEmpty { sawClean += 1 } else { sawErrors += 1 }
+            // Facts that cross flows: a constant argument or output makes a callee's or a caller's check fire.
+            if want.contains(where: { $0.contains("division by zero") || $0.contains("this condition is always") }) { sawConstantFacts += 1 }
         }
         // The edits went both ways: errors made and cleared.
         XCTAssertGreaterThan(sawErrors, 10)
         XCTAssertGreaterThan(sawClean, 3)
+        XCTAssertGreaterThan(sawConstantFacts, 3)
         XCTAssertEqual(try client.shutdown(), 0)
     }
 }

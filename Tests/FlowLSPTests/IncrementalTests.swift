@@ -306,6 +306,39 @@ final class IncrementalTests: XCTestCase {
     /// After each of a few hundred random edits, sent as an editor sends them (ranges, sometimes
     /// two changes at once, sometimes the whole text), the diagnostics `flow lsp` publishes are
     /// those of a full `flow check` of the same text.
+    /// The compiler with a `FlowCache` (as the server runs it) against a full compile of the same
+    /// text after each random edit: every diagnostic of every file, and the drawing of every flow's
+    /// graph; and the cache must have been used (flows reused), or the comparison proves nothing.
+    func testCompileWithFlowCacheIsAFullCompileAfterRandomEdits() throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["FLOW_INCREMENTAL_SEED"] ?? "") ?? 2_026
+        var rng = Random(state: seed)
+        let path = "/cache-test/t.flow", helper = "/cache-test/\(Self.helperName)"
+        var text = Array(Self.generated(flows: 12).utf8)
+        var parse: IncrementalParse?
+        let cache = FlowCache()
+        var reused = 0, lowered = 0
+        for step in 0..<400 {
+            let loader = MemoryLoader([path: String(decoding: text, as: UTF8.self), helper: Self.helperText])
+            let sources = SourceManager()
+            let root = sources.add(path: path, bytes: text)
+            let next = parse.map { $0.updated(to: root) } ?? IncrementalParse(file: root)
+            parse = next
+            let got = IncrementalCheck.analyze(next, sources: sources, loader: loader, index: false, cache: cache)
+            reused += cache.reused
+            lowered += (got.program?.flows.count ?? 0) - cache.reused
+            let full = try Frontend.compile(path: path, loader: loader)
+            XCTAssertEqual(got.diagnostics, full.diagnostics.sortedByPosition(), "step \(step) (seed \(seed))")
+            if let a = got.program, let b = full.program {
+                XCTAssertEqual(GraphExport(program: a, sources: sources).dot(flows: Array(a.flows.indices)),
+                               GraphExport(program: b, sources: full.sources).dot(flows: Array(b.flows.indices)), "graphs, step \(step) (seed \(seed))")
+            }  // (`flow check` keeps no program when there are errors)
+            if got.diagnostics != full.diagnostics.sortedByPosition() { break }
+            text = step % 80 == 79 ? Array(Self.generated(flows: 12).utf8) : Self.apply(text, Self.randomEdit(text, &rng))
+        }
+        XCTAssertGreaterThan(reused, 400, "flows taken from the cache")
+        XCTAssertGreaterThan(lowered, 400, "flows lowered again")
+    }
+
     func testPublishedDiagnosticsAreAFullCheckAfterRandomEdits() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["FLOW_INCREMENTAL_SEED"] ?? "") ?? 42
         var rng = Random(state: seed)

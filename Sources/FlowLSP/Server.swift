@@ -30,6 +30,8 @@ public final class LanguageServer {
     var analyses: [String: Analysis] = [:]
     /// The kept parse of each open flow document: an edit parses again only what it touched.
     var parses: [String: IncrementalParse] = [:]
+    /// Per open flow file: what the compiler lowered of each flow, reused for the flows an edit left alone.
+    var flowCaches: [String: FlowCache] = [:]
     /// Documents whose diagnostics must be published again.
     var dirty = Set<String>()
     var workspaceRoots: [String] = []
@@ -178,6 +180,7 @@ public final class LanguageServer {
                   let doc = documents.removeValue(forKey: uri) else { return }
             drop(uri)
             parses.removeValue(forKey: uri)
+            flowCaches.removeValue(forKey: uri)
             dirty.remove(uri)
             changed(doc.path)
             notify("textDocument/publishDiagnostics", ["uri": uri, "diagnostics": []])
@@ -254,7 +257,9 @@ public final class LanguageServer {
                 releaseQueue.asyncAfter(deadline: .now() + .milliseconds(20)) { withExtendedLifetime(old) {} }
             }
             parses[doc.uri] = parse
-            a = IncrementalCheck.analyze(parse, sources: sources, loader: overlay, index: indexed)
+            let cache = flowCaches[doc.uri] ?? FlowCache()
+            flowCaches[doc.uri] = cache
+            a = IncrementalCheck.analyze(parse, sources: sources, loader: overlay, index: indexed, cache: cache)
         }
         analyses[doc.uri] = a
         return a

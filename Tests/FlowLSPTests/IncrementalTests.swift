@@ -76,6 +76,9 @@ final class IncrementalTests: XCTestCase {
                   if tries < 3 {
                     goto Again
                   }
+                  if start == 0 {
+                    response "Nothing owed; share {100 / start}"
+                  }
                 \(call)  ip Lookup Customer(customer id, total) -> quote
                   on error {
                     response "Lookup failed: {error.message}"
@@ -108,7 +111,7 @@ final class IncrementalTests: XCTestCase {
             }
             return hits.isEmpty ? nil : rng.pick(hits)
         }
-        switch rng.below(12) {
+        switch rng.below(16) {
         case 0, 1, 2:  // type a character
             return (at, at, rng.pick(["x", "a", " ", "\n", "{", "}", "(", ")", "\"", ":", "=", ".", "1", ",", "-", "/"]))
         case 3, 4:  // delete a few characters
@@ -147,10 +150,52 @@ final class IncrementalTests: XCTestCase {
                 return (s, min(e, n), "")
             }
             return (at, min(n, at + 3), "")
+        case 12:  // constants passed between flows: a call's arguments become literals, or stop being literals
+            if let i = find("call Step "), let open = text[i...].firstIndex(of: 40), let close = text[open...].firstIndex(of: 41) {
+                return (open + 1, close, rng.pick(["customer id, 0", "\"c\", 5", "customer id, total", "\"c\", start", "customer id, 0.0"]))
+            }
+            return (at, at, "0")
+        case 13:  // a sub-flow's outputs: what it sets them to, and how the caller reads them
+            if rng.below(2) == 0, let i = find("set total = start + ") {
+                return (i + 12, i + 20, rng.pick(["0 + ", "5 + 0 * ", "start + "]))
+            }
+            if let i = find("set total = sub.total") { return (i + 12, i + 21, rng.pick(["sub.sum", "sub.total + 1", "0", "sub"])) }
+            return (at, at, "sub.total")
+        case 14:  // duplicate names: a flow, a page, a question, a label or a global declared twice
+            let line = rng.pick(lineStarts)
+            return (line, line, rng.pick([
+                "flow Step \(rng.below(12))(customer id: text, start: currency) -> (total: currency) {\n  finish success\n}\n",
+                "  page Details \(rng.below(12)) {\n    question Amount: currency\n  }\n", "  label Again\n",
+                "config API BASE = \"x\"\n", "var LIMIT = 2\n", "extension Tokenize(card: text) {\n  run \"x\"\n}\n",
+                "ip Lookup Customer(a: text) {\n  GET \"https://example.com/{a}\"\n}\n",
+            ]))
+        case 15:  // imports of a file that exists (it declares a flow this file declares too, and one it may call)
+            let line = rng.pick(lineStarts)
+            return (line, line, rng.pick([
+                "import \"\(helperName)\"\n", "  call Helper(0) -> h\n", "  call Helper(start) -> h\n  set total = h.y\n",
+            ]))
         default:  // replace a word
             return (at, min(n, at + rng.below(6)), rng.pick(["total", "Details 1", "quote", "t.token", "LIMIT", "error"]))
         }
     }
+
+    /// The file `import` edits name, written beside the edited file by the protocol test.
+    static let helperName = "incremental-helper-\(getpid()).flow"
+    static let helperText = """
+        flow Step 3(customer id: text, start: currency) -> (total: currency) {
+          set total = start
+          finish success
+        }
+
+        flow Helper(x: number) -> (y: number) {
+          set y = 10 / x
+          if x == 0 {
+            response "zero"
+          }
+          finish success
+        }
+
+        """
 
     static func apply(_ text: [UInt8], _ edit: (Int, Int, String)) -> [UInt8] {
         var t = text
@@ -261,22 +306,57 @@ final class IncrementalTests: XCTestCase {
     /// After each of a few hundred random edits, sent as an editor sends them (ranges, sometimes
     /// two changes at once, sometimes the whole text), the diagnostics `flow lsp` publishes are
     /// those of a full `flow check` of the same text.
+    /// The compiler with a `FlowCache` (as the server runs it) against a full compile of the same
+    /// text after each random edit: every diagnostic of every file, and the drawing of every flow's
+    /// graph; and the cache must have been used (flows reused), or the comparison proves nothing.
+    func testCompileWithFlowCacheIsAFullCompileAfterRandomEdits() throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["FLOW_INCREMENTAL_SEED"] ?? "") ?? 2_026
+        var rng = Random(state: seed)
+        let path = "/cache-test/t.flow", helper = "/cache-test/\(Self.helperName)"
+        var text = Array(Self.generated(flows: 12).utf8)
+        var parse: IncrementalParse?
+        let cache = FlowCache()
+        var reused = 0, lowered = 0
+        for step in 0..<400 {
+            let loader = MemoryLoader([path: String(decoding: text, as: UTF8.self), helper: Self.helperText])
+            let sources = SourceManager()
+            let root = sources.add(path: path, bytes: text)
+            let next = parse.map { $0.updated(to: root) } ?? IncrementalParse(file: root)
+            parse = next
+            let got = IncrementalCheck.analyze(next, sources: sources, loader: loader, index: false, cache: cache)
+            reused += cache.reused
+            lowered += (got.program?.flows.count ?? 0) - cache.reused
+            let full = try Frontend.compile(path: path, loader: loader)
+            XCTAssertEqual(got.diagnostics, full.diagnostics.sortedByPosition(), "step \(step) (seed \(seed))")
+            if let a = got.program, let b = full.program {
+                XCTAssertEqual(GraphExport(program: a, sources: sources).dot(flows: Array(a.flows.indices)),
+                               GraphExport(program: b, sources: full.sources).dot(flows: Array(b.flows.indices)), "graphs, step \(step) (seed \(seed))")
+            }  // (`flow check` keeps no program when there are errors)
+            if got.diagnostics != full.diagnostics.sortedByPosition() { break }
+            text = step % 80 == 79 ? Array(Self.generated(flows: 12).utf8) : Self.apply(text, Self.randomEdit(text, &rng))
+        }
+        XCTAssertGreaterThan(reused, 400, "flows taken from the cache")
+        XCTAssertGreaterThan(lowered, 400, "flows lowered again")
+    }
+
     func testPublishedDiagnosticsAreAFullCheckAfterRandomEdits() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["FLOW_INCREMENTAL_SEED"] ?? "") ?? 42
         var rng = Random(state: seed)
         let client = try LSPClient()
         _ = try client.initialize()
-        // A folder of its own, with the program the generated extension's `run` names.
+        // A folder of its own, with the program the generated extension's `run` names and the
+        // file the random edits import.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("incremental-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("extensions"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         XCTAssertTrue(FileManager.default.createFile(atPath: folder.appendingPathComponent("extensions/tokenize").path,
                                                      contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755]))
         let path = folder.appendingPathComponent("incremental-\(getpid()).flow").path
+        try Self.helperText.write(toFile: folder.appendingPathComponent(Self.helperName).path, atomically: true, encoding: .utf8)
         var text = Array(Self.generated(flows: 12).utf8)
         let (uri, _) = try client.open(path, text: String(decoding: text, as: UTF8.self))
         _ = try client.diagnostics(uri, version: 1)
-        var sawErrors = 0, sawClean = 0
+        var sawErrors = 0, sawClean = 0, sawConstantFacts = 0
         for version in 2..<302 {
             var changes: [[String: Any]] = []
             let count = version % 7 == 0 ? 2 : 1
@@ -293,7 +373,8 @@ final class IncrementalTests: XCTestCase {
             }
             client.notify("textDocument/didChange", ["textDocument": ["uri": uri, "version": version], "contentChanges": changes] as [String: Any])
             let got = Self.published(try client.diagnostics(uri, version: version))
-            // As the server reads: the edited text from memory, an extension's program from the disk.
+            // As the server reads: the edited text from memory, the rest (the imported helper, an
+            // extension's program) from the disk.
             let full = try Frontend.compile(path: path, loader: EditedText(path: path, text: text))
             let want = Self.expected(full, text, uri: uri)
             if got != want {
@@ -301,10 +382,13 @@ final class IncrementalTests: XCTestCase {
                 break
             }
             if want.isEmpty { sawClean += 1 } else { sawErrors += 1 }
+            // Facts that cross flows: a constant argument or output makes a callee's or a caller's check fire.
+            if want.contains(where: { $0.contains("division by zero") || $0.contains("this condition is always") }) { sawConstantFacts += 1 }
         }
         // The edits went both ways: errors made and cleared.
         XCTAssertGreaterThan(sawErrors, 10)
         XCTAssertGreaterThan(sawClean, 3)
+        XCTAssertGreaterThan(sawConstantFacts, 3)
         XCTAssertEqual(try client.shutdown(), 0)
     }
 }

@@ -16,6 +16,17 @@ public enum Compiler {
     /// statements are released one by one as they are lowered (peak memory of `flow check`).
     /// A caller that keeps the trees (the language server's index) passes false: releasing then
     /// would copy each flow's statement array instead.
+    /// `cache`: what the last compile of the same document kept of each flow (`FlowCache`); the
+    /// result is the same as without it. It is updated for the next compile.
+    public static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
+                               cache: FlowCache) -> Program {
+        let builder = ProgramBuilder(files: files, sources: sources)
+        builder.cache = cache
+        builder.run()
+        diagnostics += builder.diagnostics
+        return builder.program
+    }
+
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
                         releasingSyntax: Bool) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
@@ -57,6 +68,12 @@ final class ProgramBuilder {
     var usedOutputs = Set<OutputKey>()
     /// What the value checks found before anything runs (see `Program.checkedRanges`).
     var checkedRanges = Set<SourceRange>()
+    /// Per-flow results of the last compile of the same document, when the caller keeps one.
+    var cache: FlowCache?
+    /// While a flow is lowered for the cache: every output `markOutputUsed` marks.
+    var outputLog: [OutputKey]?
+    /// Where each flow is declared (file, range), for the cache.
+    var flowRanges: [SourceRange] = []
     struct OutputKey: Hashable { var ip: Bool; var index: Int; var output: Int }
 
     // The scope of the expression being compiled.
@@ -78,12 +95,14 @@ final class ProgramBuilder {
 
     func run() {
         collectDeclarations()
-        files = []
-        for i in flowDecls.indices {
-            // The body moves into the builder, which releases it statement by statement.
-            var body: [Statement] = []
-            swap(&body, &flowDecls[i].body)
-            program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
+        if let cache { runCached(cache) } else {
+            files = []
+            for i in flowDecls.indices {
+                // The body moves into the builder, which releases it statement by statement.
+                var body: [Statement] = []
+                swap(&body, &flowDecls[i].body)
+                program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
+            }
         }
         reportUnreadOutputs()
         reportCallCycles()
@@ -258,6 +277,11 @@ final class ProgramBuilder {
 
     func markOutputUsed(_ target: CallTarget, _ output: Int) {
         switch target {
+        case .ip(let i): outputLog?.append(OutputKey(ip: true, index: i, output: output))
+        case .extension(let i): outputLog?.append(OutputKey(ip: false, index: i, output: output))
+        case .flow: break
+        }
+        switch target {
         case .ip(let i): usedOutputs.insert(OutputKey(ip: true, index: i, output: output))
         case .extension(let i): usedOutputs.insert(OutputKey(ip: false, index: i, output: output))
         case .flow: break
@@ -283,4 +307,72 @@ final class FlowContext {
     var parameterCount = 0
     var outputSlots: [Int] = []
     var hadResolutionError = false
+}
+
+extension ProgramBuilder {
+    /// Lowers the flows as `run` does, taking from `cache` each flow lowering would give the same
+    /// (see `FlowCache`), and keeps this compile's results in it for the next.
+    func runCached(_ cache: FlowCache) {
+        let outline = FlowCache.outline(files, sources)
+        let sameOutline = outline == cache.outline
+        var fileOf: [SourceRange] = []
+        fileOf.reserveCapacity(flowDecls.count)
+        for d in flowDecls { fileOf.append(Self.declarationRange(d)) }
+        files = []
+        var entries: [FlowCache.Entry?] = []
+        entries.reserveCapacity(flowDecls.count)
+        var reused = 0
+        for i in flowDecls.indices {
+            let range = fileOf[i]
+            let file = sources[range.file]
+            if sameOutline, i < cache.entries.count, let e = cache.entries[i], e.file == range.file,
+               e.start == range.start, e.end == range.end, e.recordBase == program.records.count,
+               cache.sameText(range, file) {
+                diagnostics += e.diagnostics
+                callEdges += e.callEdges
+                for (k, r) in e.records.enumerated() {
+                    program.records.append(r)
+                    if let o = e.recordOrigins[k] { recordOrigin[program.records.count - 1] = o }
+                }
+                for key in e.usedOutputs { usedOutputs.insert(key) }
+                program.flows[i] = e.graph
+                entries.append(e)
+                reused += 1
+                continue
+            }
+            let diagnosticBase = diagnostics.count, edgeBase = callEdges.count, recordBase = program.records.count
+            outputLog = []
+            let graph = FlowBuilder(self, flowDecls[i], body: flowDecls[i].body, index: i).build()
+            program.flows[i] = graph
+            let produced = Array(diagnostics[diagnosticBase...])
+            let inside = produced.allSatisfy { d in
+                Self.contains(range, d.range) && d.notes.allSatisfy { $0.range.map { Self.contains(range, $0) } ?? true }
+            }
+            if inside {
+                entries.append(FlowCache.Entry(
+                    file: range.file, start: range.start, end: range.end, recordBase: recordBase, graph: graph,
+                    diagnostics: produced, callEdges: Array(callEdges[edgeBase...]),
+                    records: Array(program.records[recordBase...]),
+                    recordOrigins: (recordBase..<program.records.count).map { recordOrigin[$0] },
+                    usedOutputs: outputLog ?? []))
+            } else {
+                entries.append(nil)
+            }
+            outputLog = nil
+        }
+        cache.files = sources.files
+        cache.outline = outline
+        cache.entries = entries
+        cache.reused = reused
+    }
+
+    /// The whole declaration: from its start to its closing brace.
+    static func declarationRange(_ d: FlowDecl) -> SourceRange {
+        SourceRange(file: d.range.file, start: Int(min(d.range.start, d.name.range.start)),
+                    end: Int(max(d.range.end, d.endRange.end)))
+    }
+
+    static func contains(_ outer: SourceRange, _ r: SourceRange) -> Bool {
+        r.file == outer.file && r.start >= outer.start && r.end <= outer.end
+    }
 }

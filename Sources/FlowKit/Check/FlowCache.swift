@@ -1,0 +1,84 @@
+import Foundation
+
+/// What `ProgramBuilder` keeps of each flow between two compiles of the same document (the
+/// language server passes one per open file): the flow's lowered graph and what lowering and the
+/// graph checks did to the program (diagnostics, records, call edges, outputs read). A flow is
+/// taken from it, not lowered again, when lowering it again must give the same:
+///
+/// - the declaration is the same bytes at the same place of the same file (so its syntax tree and
+///   every range in its graph and diagnostics are the same);
+/// - everything else lowering reads is the same: the text of every file outside flow bodies
+///   (every other declaration, every flow's name, parameters and outputs, in order), so the
+///   names, indices, signatures and types of globals, IPs, extensions and flows are;
+/// - the program has as many records before it (its records get the same numbers);
+/// - none of its diagnostics points outside the declaration (a note at another declaration,
+///   which an edit elsewhere could move): such a flow is not kept.
+///
+/// Design note: nothing is shifted or renumbered, so a flow after the edit (moved by it) is
+/// lowered again; flows before it are reused. The value checks (with the whole program's constant
+/// facts) always run again on every flow: a flow's facts depend on its callers and callees.
+public final class FlowCache: @unchecked Sendable {
+    public init() {}
+
+    struct Entry {
+        var file: FileID
+        var start: UInt32
+        var end: UInt32
+        var recordBase: Int
+        var graph: FlowGraph
+        var diagnostics: [Diagnostic]
+        var callEdges: [CallEdge]
+        var records: [[(name: String, type: ValueType)]]
+        var recordOrigins: [CallTarget?]
+        var usedOutputs: [ProgramBuilder.OutputKey]
+    }
+
+    /// The files of the compile the entries came from (by `FileID`), and its text outside flow bodies.
+    var files: [SourceFile] = []
+    var outline: [UInt8] = []
+    var entries: [Entry?] = []
+    /// Flows taken from the cache by the last compile (for tests).
+    public internal(set) var reused = 0
+
+    /// The text outside flow bodies of every file, in order, with each file's path.
+    static func outline(_ files: [SourceFileSyntax], _ sources: SourceManager) -> [UInt8] {
+        var out: [UInt8] = []
+        for f in files {
+            let file = sources[f.file]
+            let bytes = file.bytes
+            out.append(contentsOf: Array("\u{0}file \(f.file.index) \(file.path)\u{0}".utf8))
+            var cursor = 0
+            func text(_ r: SourceRange) {
+                let s = min(Int(r.start), bytes.count), e = min(max(s, Int(r.end)), bytes.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[s..<e]))
+                out.append(0)
+            }
+            for d in f.declarations {
+                guard case .flow(let flow) = d else { continue }
+                let s = min(max(cursor, Int(flow.range.start)), bytes.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[cursor..<s]))
+                out.append(contentsOf: Array("\u{0}flow\u{0}".utf8))
+                text(flow.name.range)
+                out.append(contentsOf: Array(flow.name.text.utf8))
+                out.append(1)
+                for p in flow.parameters { text(p.range) }
+                out.append(1)
+                for p in flow.outputs { text(p.range) }
+                out.append(1)
+                cursor = min(max(s, Int(flow.range.end)), bytes.count)
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[cursor...]))
+        }
+        return out
+    }
+
+    /// Whether the bytes of `r` are the same in the cached compile's file and in `file`.
+    func sameText(_ r: SourceRange, _ file: SourceFile) -> Bool {
+        let i = Int(r.file.index)
+        guard i < files.count, files[i].path == file.path else { return false }
+        let a = files[i].bytes, b = file.bytes
+        let s = Int(r.start), e = Int(r.end)
+        guard s <= e, e <= a.count, e <= b.count else { return false }
+        return memcmp(a.baseAddress! + s, b.baseAddress! + s, e - s) == 0
+    }
+}

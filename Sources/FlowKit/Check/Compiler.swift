@@ -19,18 +19,15 @@ public enum Compiler {
     /// `cache`: what the last compile of the same document kept of each flow (`FlowCache`); the
     /// result is the same as without it. It is updated for the next compile.
     public static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
-                               cache: FlowCache) -> Program {
-        let builder = ProgramBuilder(files: files, sources: sources)
-        builder.cache = cache
-        builder.run()
-        diagnostics += builder.diagnostics
-        return builder.program
+                               cache: FlowCache?) -> Program {
+        compile(files, sources: sources, diagnostics: &diagnostics, releasingSyntax: false, cache: cache)
     }
 
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
-                        releasingSyntax: Bool) -> Program {
+                        releasingSyntax: Bool, cache: FlowCache? = nil) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
         builder.releaseSyntax = releasingSyntax
+        builder.cache = cache
         builder.run()
         diagnostics += builder.diagnostics
         return builder.program

@@ -13,17 +13,7 @@ public enum IncrementalCheck {
     /// the caller) and what it imports.
     public static func analyze(_ parse: IncrementalParse, sources: SourceManager, options: CheckOptions = CheckOptions(),
                                loader: any SourceLoader, index: Bool = true, cache: FlowCache? = nil) -> Analysis {
-        var diagnostics: [Diagnostic] = []
-        let files = ImportResolver.loadAll(root: parse.file, parsedRoot: parse.result, sources: sources, loader: loader,
-                                           diagnostics: &diagnostics)
-        let program = cache.map { Compiler.compile(files, sources: sources, diagnostics: &diagnostics, cache: $0) }
-            ?? Compiler.compile(files, sources: sources, diagnostics: &diagnostics)
-        diagnostics += ExtensionFiles.check(program, sources: sources, loader: loader)
-        if options.strict {
-            for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }
-        }
-        let symbols = index ? SymbolIndex.build(files: files, sources: sources, program: program) : SymbolIndex()
-        return Analysis(sources: sources, diagnostics: diagnostics.sortedByPosition(), diagnosticSources: sources,
-                        index: symbols, syntax: files, plan: nil, program: program, isIndexed: index)
+        Analyzer.analyze(root: parse.file, parsedRoot: parse.result, sources: sources, options: options, loader: loader,
+                         index: index, cache: cache)
     }
 }

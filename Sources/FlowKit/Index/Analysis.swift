@@ -50,9 +50,18 @@ public enum Analyzer {
         let bytes = try loader.load(path: path)
         let sources = SourceManager()
         let root = sources.add(path: path, bytes: bytes)
+        return analyze(root: root, sources: sources, options: options, loader: loader, index: index)
+    }
+
+    /// `root` (file 0 of `sources`) and what it imports. `parsedRoot` is the root's parse when
+    /// the caller keeps it (the language server: `IncrementalCheck`), and `cache` what the last
+    /// compile of the same document kept of each flow; the result is the same without them.
+    static func analyze(root: SourceFile, parsedRoot: (SourceFileSyntax, [Diagnostic])? = nil, sources: SourceManager,
+                        options: CheckOptions, loader: any SourceLoader, index: Bool, cache: FlowCache? = nil) -> Analysis {
         var diagnostics: [Diagnostic] = []
-        let files = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
-        let program = Compiler.compile(files, sources: sources, diagnostics: &diagnostics)
+        let files = ImportResolver.loadAll(root: root, parsedRoot: parsedRoot, sources: sources, loader: loader,
+                                           diagnostics: &diagnostics)
+        let program = Compiler.compile(files, sources: sources, diagnostics: &diagnostics, cache: cache)
         diagnostics += ExtensionFiles.check(program, sources: sources, loader: loader)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning { diagnostics[i].severity = .error }

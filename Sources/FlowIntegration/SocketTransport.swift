@@ -184,7 +184,7 @@ public final class HTTPClient: HTTPTransport, @unchecked Sendable {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let r = Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen)
             if r == 0 { return fd }
-            if errno == EINPROGRESS {
+            if errno == EINPROGRESS || errno == EINTR {  // an interrupted connect goes on in the background
                 switch wait(fd, events: Int16(POLLOUT), deadline: deadline) {
                 case .ready:
                     var error: Int32 = 0

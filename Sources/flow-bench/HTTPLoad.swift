@@ -26,10 +26,16 @@ final class LoadConnection {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        while true {
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            // A connect restarted after a signal reports EALREADY, then EISCONN once it is made.
+            if rc == 0 || errno == EISCONN { break }
+            if errno == EINTR || errno == EALREADY { usleep(1_000); continue }
+            FileHandle.standardError.write(Data("flow-bench: cannot connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))\n".utf8))
+            exit(1)
         }
-        precondition(rc == 0, "cannot connect to 127.0.0.1:\(port)")
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }

@@ -254,13 +254,7 @@ final class HTTPConnection: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = connectLoopback(fd, port: port)
         guard rc == 0 else {
             let message = String(cString: strerror(errno))
             close(fd)
@@ -702,5 +696,24 @@ final class SlowGateway: @unchecked Sendable {
         let reason = status == 200 ? "OK" : "Conflict"
         let response = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
         _ = Array(response.utf8).withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
+
+/// `connect` to 127.0.0.1:`port` on a blocking socket, riding out a signal: a connect interrupted by a
+/// signal (the SIGCHLD of a killed server, say) is restarted by the kernel and then reports `EALREADY`
+/// while it is still under way and `EISCONN` once it has completed, both of which are not failures.
+func connectLoopback(_ fd: Int32, port: UInt16) -> Int32 {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let giveUp = Date().addingTimeInterval(60)
+    while true {
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc == 0 || errno == EISCONN { return 0 }
+        guard [EINTR, EALREADY, EINPROGRESS].contains(errno), Date() < giveUp else { return -1 }
+        usleep(1_000)
     }
 }

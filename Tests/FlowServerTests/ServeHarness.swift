@@ -97,13 +97,7 @@ final class Client {
 
     init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = connectLoopback(fd, port: port)
         guard rc == 0 else {
             close(fd)
             throw HarnessError("cannot connect to port \(port): \(String(cString: strerror(errno)))")
@@ -287,4 +281,23 @@ func temporaryFlow(_ name: String, _ text: String) throws -> URL {
 
 func temporaryStore() -> String {
     "sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("flow-serve-\(UUID().uuidString).db").path
+}
+
+/// `connect` to 127.0.0.1:`port` on a blocking socket, riding out a signal: a connect interrupted by a
+/// signal (the SIGCHLD of a killed server, say) is restarted by the kernel and then reports `EALREADY`
+/// while it is still under way and `EISCONN` once it has completed, both of which are not failures.
+func connectLoopback(_ fd: Int32, port: UInt16) -> Int32 {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let giveUp = Date().addingTimeInterval(60)
+    while true {
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc == 0 || errno == EISCONN { return 0 }
+        guard [EINTR, EALREADY, EINPROGRESS].contains(errno), Date() < giveUp else { return -1 }
+        usleep(1_000)
+    }
 }

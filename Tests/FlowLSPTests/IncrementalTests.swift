@@ -63,6 +63,9 @@ final class IncrementalTests: XCTestCase {
                       options "Bill", "Refund", "Other"
                     }
                     question Confirm: yesno
+                    question Code: text {
+                      pattern "^[A-Z]+$"
+                    }
                   }
                   set total = start + Details \(n).Amount
                   set tries = 0
@@ -134,7 +137,7 @@ final class IncrementalTests: XCTestCase {
             return (line, line, decl)
         case 7:  // change a signature
             if rng.below(2) == 0, let i = find("(customer id: text") {
-                return (i + 1, i + 1, rng.pick(["extra: number, ", "customer: text, ", ""]))
+                return (i + 1, i + 1, rng.pick(["extra: number, ", "customer: text, ", "", "note: text = \"n\", "]))
             }
             if let i = find("-> (total: currency)") { return (i, i + 20, rng.pick(["-> (total: text)", "-> (sum: currency)", ""])) }
             return (at, at, "x")
@@ -316,7 +319,7 @@ final class IncrementalTests: XCTestCase {
         var text = Array(Self.generated(flows: 12).utf8)
         var parse: IncrementalParse?
         let cache = FlowCache()
-        var reused = 0, lowered = 0
+        var reused = 0, lowered = 0, moved = 0
         for step in 0..<400 {
             let loader = MemoryLoader([path: String(decoding: text, as: UTF8.self), helper: Self.helperText])
             let sources = SourceManager()
@@ -325,6 +328,7 @@ final class IncrementalTests: XCTestCase {
             parse = next
             let got = IncrementalCheck.analyze(next, sources: sources, loader: loader, index: false, cache: cache)
             reused += cache.reused
+            moved += cache.moved
             lowered += (got.program?.flows.count ?? 0) - cache.reused
             let full = try Frontend.compile(path: path, loader: loader)
             XCTAssertEqual(got.diagnostics, full.diagnostics.sortedByPosition(), "step \(step) (seed \(seed))")
@@ -332,11 +336,41 @@ final class IncrementalTests: XCTestCase {
                 XCTAssertEqual(GraphExport(program: a, sources: sources).dot(flows: Array(a.flows.indices)),
                                GraphExport(program: b, sources: full.sources).dot(flows: Array(b.flows.indices)), "graphs, step \(step) (seed \(seed))")
             }  // (`flow check` keeps no program when there are errors)
+            // Every field of every flow, every range included (a flow moved by an edit before it
+            // must have every range moved): a full compile's, kept or not.
+            let whole = try Analyzer.analyze(path: path, loader: loader, index: false)
+            if let a = got.program, let b = whole.program {
+                XCTAssertEqual(Self.dumped(a.flows), Self.dumped(b.flows), "flows, step \(step) (seed \(seed))")
+            }
             if got.diagnostics != full.diagnostics.sortedByPosition() { break }
-            text = step % 80 == 79 ? Array(Self.generated(flows: 12).utf8) : Self.apply(text, Self.randomEdit(text, &rng))
+            text = step % 80 == 79 ? Array(Self.generated(flows: 12).utf8)
+                : step % 4 == 3 ? Self.movedAndChanged(text, &rng) : Self.apply(text, Self.randomEdit(text, &rng))
         }
         XCTAssertGreaterThan(reused, 400, "flows taken from the cache")
         XCTAssertGreaterThan(lowered, 400, "flows lowered again")
+        XCTAssertGreaterThan(moved, 200, "flows moved by an edit before them")
+    }
+
+    /// Two edits at once: a line put in somewhere in the first half, and a letter changed further
+    /// on (the same length), so that a flow may be both moved and changed.
+    static func movedAndChanged(_ text: [UInt8], _ rng: inout Random) -> [UInt8] {
+        let lineStarts = [0] + text.indices.filter { text[$0] == 10 && $0 + 1 < text.count / 2 }.map { $0 + 1 }
+        let p = rng.pick(lineStarts)
+        let letters = (p..<text.count).filter { text[$0] >= 97 && text[$0] <= 122 }
+        var t = text
+        if !letters.isEmpty {
+            let q = rng.pick(letters)
+            t[q] = t[q] == 120 ? 121 : 120  // x or y
+        }
+        t.insert(contentsOf: Array("\n".utf8), at: p)
+        return t
+    }
+
+    /// Every field of every flow, as `dump` writes it.
+    static func dumped(_ flows: [FlowGraph]) -> String {
+        var out = ""
+        dump(flows, to: &out)
+        return out
     }
 
     func testPublishedDiagnosticsAreAFullCheckAfterRandomEdits() throws {

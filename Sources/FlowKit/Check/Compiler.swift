@@ -318,13 +318,14 @@ extension ProgramBuilder {
         files = []
         var entries: [FlowCache.Entry?] = []
         entries.reserveCapacity(flowDecls.count)
-        var reused = 0
+        var reused = 0, moved = 0
         for i in flowDecls.indices {
             let range = fileOf[i]
             let file = sources[range.file]
-            if sameOutline, i < cache.entries.count, let e = cache.entries[i], e.file == range.file,
-               e.start == range.start, e.end == range.end, e.recordBase == program.records.count,
-               cache.sameText(range, file) {
+            if sameOutline, i < cache.entries.count, var e = cache.entries[i], e.file == range.file,
+               Int(e.end) - Int(e.start) == Int(range.end) - Int(range.start), e.recordBase == program.records.count,
+               cache.sameText(from: Int(e.start), range, file), e.start == range.start || e.move(to: range.start) {
+                if e.start != cache.entries[i]!.start { moved += 1 }
                 diagnostics += e.diagnostics
                 callEdges += e.callEdges
                 for (k, r) in e.records.enumerated() {
@@ -361,6 +362,7 @@ extension ProgramBuilder {
         cache.outline = outline
         cache.entries = entries
         cache.reused = reused
+        cache.moved = moved
     }
 
     /// The whole declaration: from its start to its closing brace.

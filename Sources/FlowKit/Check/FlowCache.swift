@@ -5,18 +5,22 @@ import Foundation
 /// graph checks did to the program (diagnostics, records, call edges, outputs read). A flow is
 /// taken from it, not lowered again, when lowering it again must give the same:
 ///
-/// - the declaration is the same bytes at the same place of the same file (so its syntax tree and
-///   every range in its graph and diagnostics are the same);
+/// - the declaration is the same bytes as before, at the same place of the same file (so its
+///   syntax tree and every range in its graph and diagnostics are the same), or moved by an edit
+///   before it (then every range of its graph, diagnostics and call edges is moved by as much,
+///   `GraphShift`, which is what lowering the moved syntax tree again gives);
 /// - everything else lowering reads is the same: the text of every file outside flow bodies
 ///   (every other declaration, every flow's name, parameters and outputs, in order), so the
 ///   names, indices, signatures and types of globals, IPs, extensions and flows are;
 /// - the program has as many records before it (its records get the same numbers);
-/// - none of its diagnostics points outside the declaration (a note at another declaration,
-///   which an edit elsewhere could move): such a flow is not kept.
+/// - none of its diagnostics and none of its graph's ranges points outside the declaration (a
+///   note at another declaration, which an edit elsewhere could move): such a flow is not kept,
+///   or not moved.
 ///
-/// Design note: nothing is shifted or renumbered, so a flow after the edit (moved by it) is
-/// lowered again; flows before it are reused. The value checks (with the whole program's constant
-/// facts) always run again on every flow: a flow's facts depend on its callers and callees.
+/// Design note: a flow before the edit is taken as it is, one after it is moved (cheaper than
+/// lowering it again: no names resolved, no graph checks). The value checks (with the whole
+/// program's constant facts) always run again on every flow: a flow's facts depend on its
+/// callers and callees.
 public final class FlowCache: @unchecked Sendable {
     public init() {}
 
@@ -37,8 +41,9 @@ public final class FlowCache: @unchecked Sendable {
     var files: [SourceFile] = []
     var outline: [UInt8] = []
     var entries: [Entry?] = []
-    /// Flows taken from the cache by the last compile (for tests).
+    /// Flows taken from the cache by the last compile (for tests), and of those, how many were moved.
     public internal(set) var reused = 0
+    public internal(set) var moved = 0
 
     /// The text outside flow bodies of every file, in order, with each file's path.
     static func outline(_ files: [SourceFileSyntax], _ sources: SourceManager) -> [UInt8] {
@@ -72,13 +77,32 @@ public final class FlowCache: @unchecked Sendable {
         return out
     }
 
-    /// Whether the bytes of `r` are the same in the cached compile's file and in `file`.
-    func sameText(_ r: SourceRange, _ file: SourceFile) -> Bool {
+    /// Whether the bytes of `r` in `file` are those of the cached compile's file from `old` on.
+    func sameText(from old: Int, _ r: SourceRange, _ file: SourceFile) -> Bool {
         let i = Int(r.file.index)
         guard i < files.count, files[i].path == file.path else { return false }
         let a = files[i].bytes, b = file.bytes
         let s = Int(r.start), e = Int(r.end)
-        guard s <= e, e <= a.count, e <= b.count else { return false }
-        return memcmp(a.baseAddress! + s, b.baseAddress! + s, e - s) == 0
+        guard s <= e, e <= b.count, old >= 0, old + (e - s) <= a.count else { return false }
+        return memcmp(a.baseAddress! + old, b.baseAddress! + s, e - s) == 0
+    }
+}
+
+extension FlowCache.Entry {
+    /// Moves the entry to a declaration that starts at `start` (the same bytes, moved by an edit
+    /// before them): every range of the graph, the diagnostics and the call edges. False when some
+    /// range was outside the declaration (the entry is then not to be used).
+    mutating func move(to start: UInt32) -> Bool {
+        let shift = GraphShift(delta: Int(start) - Int(self.start), file: file, start: self.start, end: end)
+        let moved = shift.graph(graph)
+        let movedDiagnostics = diagnostics.map(shift.diagnostic)
+        let movedEdges = callEdges.map(shift.callEdge)
+        if shift.outside { return false }
+        graph = moved
+        diagnostics = movedDiagnostics
+        callEdges = movedEdges
+        end = UInt32(Int(end) + shift.delta)
+        self.start = start
+        return true
     }
 }

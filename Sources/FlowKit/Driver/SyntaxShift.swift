@@ -204,3 +204,122 @@ struct SyntaxShift {
         }
     }
 }
+
+/// Moves what the compiler made of one flow (`FlowCache`'s entry: its graph, diagnostics and call
+/// edges) by a number of bytes, as `SyntaxShift` moves syntax: the flow's declaration is the same
+/// bytes further on (an edit before it), so lowering it again would give the same with every range
+/// moved.
+///
+/// Design note: every `SourceRange` of the graph is rewritten; the walk follows `Program.swift`
+/// type by type, so a field added there must be added here too (the random-edit test compares a
+/// dump of every flow with a full compile's). A range found outside the declaration (which an
+/// edit may not have moved) spoils the move: `moved` says so and the flow is lowered again.
+final class GraphShift {
+    let delta: Int
+    let file: FileID
+    /// The declaration before the move.
+    let start: UInt32, end: UInt32
+    /// Whether a range outside the declaration was met.
+    private(set) var outside = false
+
+    init(delta: Int, file: FileID, start: UInt32, end: UInt32) {
+        self.delta = delta
+        self.file = file
+        self.start = start
+        self.end = end
+    }
+
+    @inline(__always)
+    func r(_ x: SourceRange) -> SourceRange {
+        if x.file != file || x.start < start || x.end > end { outside = true }
+        var y = x
+        y.start = UInt32(truncatingIfNeeded: Int(x.start) + delta)
+        y.end = UInt32(truncatingIfNeeded: Int(x.end) + delta)
+        return y
+    }
+
+    func diagnostic(_ d: Diagnostic) -> Diagnostic {
+        var d = d
+        d.range = r(d.range)
+        d.notes = d.notes.map { note in
+            var note = note
+            if let nr = note.range { note.range = r(nr) }
+            return note
+        }
+        return d
+    }
+
+    func callEdge(_ e: CallEdge) -> CallEdge { CallEdge(caller: e.caller, callee: e.callee, range: r(e.range)) }
+
+    func expr(_ e: IRExpr) -> IRExpr { IRExpr(kind: kind(e.kind), type: e.type, range: r(e.range)) }
+
+    func expr(_ e: IRExpr?) -> IRExpr? { e.map { expr($0) } }
+
+    func kind(_ k: IRKind) -> IRKind {
+        switch k {
+        case .constant, .local, .session, .answer, .config, .secret, .error, .invalid: return k
+        case .template(let parts): return .template(parts.map(expr))
+        case .member(let base, let field): return .member(expr(base), field)
+        case .index(let base, let i): return .index(expr(base), expr(i))
+        case .builtin(let b, let args): return .builtin(b, args.map(expr))
+        case .unary(let op, let e): return .unary(op, expr(e))
+        case .binary(let op, let a, let b): return .binary(op, expr(a), expr(b))
+        case .list(let items): return .list(items.map(expr))
+        case .object(let fields): return .object(fields.map { ($0.0, expr($0.1)) })
+        }
+    }
+
+    func element(_ e: Element) -> Element {
+        var e = e
+        e.range = r(e.range)
+        switch e.kind {
+        case .page, .label, .goto, .end, .finish(_, nil): break
+        case .call(var info):
+            info.arguments = info.arguments.map(expr)
+            e.kind = .call(info)
+        case .response(let x): e.kind = .response(expr(x))
+        case .set(let slot, let op, let value): e.kind = .set(slot: slot, op: op, value: expr(value))
+        case .decision(let x): e.kind = .decision(expr(x))
+        case .finish(let success, let reason?): e.kind = .finish(success: success, reason: expr(reason))
+        }
+        return e
+    }
+
+    func question(_ q: QuestionInfo) -> QuestionInfo {
+        var q = q
+        q.range = r(q.range)
+        q.options = q.options.map(expr)
+        // Only what is set: setting a property of a question without details would add some.
+        if let e = q.prompt { q.prompt = expr(e) }
+        if let e = q.defaultValue { q.defaultValue = expr(e) }
+        if let e = q.min { q.min = expr(e) }
+        if let e = q.max { q.max = expr(e) }
+        if let p = q.patternRange { q.patternRange = r(p) }
+        return q
+    }
+
+    func page(_ p: PageInfo) -> PageInfo {
+        var p = p
+        p.range = r(p.range)
+        p.title = expr(p.title)
+        p.questions = p.questions.map(question)
+        return p
+    }
+
+    func parameter(_ p: ParameterInfo) -> ParameterInfo {
+        var p = p
+        p.range = r(p.range)
+        p.defaultValue = expr(p.defaultValue)
+        return p
+    }
+
+    func graph(_ g: FlowGraph) -> FlowGraph {
+        var g = g
+        g.range = r(g.range)
+        g.elements = g.elements.map(element)
+        g.parameters = g.parameters.map(parameter)
+        g.outputs = g.outputs.map(parameter)
+        g.pages = g.pages.map(page)
+        return g
+    }
+}

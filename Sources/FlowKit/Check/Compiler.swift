@@ -360,6 +360,7 @@ extension ProgramBuilder {
         }
         cache.files = sources.files
         cache.outline = outline
+        cache.retire(cache.entries)
         cache.entries = entries
         cache.reused = reused
         cache.moved = moved

@@ -77,6 +77,13 @@ public final class FlowCache: @unchecked Sendable {
         return out
     }
 
+    /// Frees the entries of the last compile (the graphs of the flows moved since, most of a large
+    /// file after an edit near its start) on another thread, off the path to the diagnostics, as
+    /// the language server frees the analyses it replaces.
+    func retire(_ old: [Entry?]) {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(20)) { withExtendedLifetime(old) {} }
+    }
+
     /// Whether the bytes of `r` in `file` are those of the cached compile's file from `old` on.
     func sameText(from old: Int, _ r: SourceRange, _ file: SourceFile) -> Bool {
         let i = Int(r.file.index)

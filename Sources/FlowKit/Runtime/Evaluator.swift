@@ -36,12 +36,25 @@ enum Evaluator {
         case .error:
             return c.error ?? .null
         case .template(let parts):
-            var text = ""
-            for p in parts {
-                let v = try evaluate(p, &c)
-                text += v.displayText(asCurrency: p.type == .currency)
+            // Room for the literal parts and a little for each value, so that the text is not
+            // grown (allocated and copied again) part by part; the parts are read in place.
+            return try parts.withUnsafeBufferPointer { parts throws(RuntimeError) -> Value in
+                var room = 0
+                for k in parts.indices {
+                    if case .constant(.text(let t)) = parts[k].kind { room += t.utf8.count } else { room += 12 }
+                }
+                var text = ""
+                text.reserveCapacity(room)
+                for k in parts.indices {
+                    if case .constant(.text(let t)) = parts[k].kind {
+                        text += t
+                    } else {
+                        let v = try evaluate(parts[k], &c)
+                        text += v.displayText(asCurrency: parts[k].type == .currency)
+                    }
+                }
+                return .text(text)
             }
-            return .text(text)
         case .member(let base, let field):
             let b = try evaluate(base, &c)
             guard case .object(let fields) = b else {

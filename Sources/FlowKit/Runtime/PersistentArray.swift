@@ -26,6 +26,12 @@ public struct PersistentArray<Element> {
 
     public init(_ elements: [Element]) {
         count = elements.count
+        if elements.count <= 32 {
+            // One leaf: the array itself, shared, not copied slice by slice.
+            root = Node(items: elements)
+            shift = 0
+            return
+        }
         var level: [Node] = stride(from: 0, to: elements.count, by: 32).map {
             Node(items: Array(elements[$0..<Swift.min($0 + 32, elements.count)]))
         }
@@ -39,7 +45,12 @@ public struct PersistentArray<Element> {
     }
 
     public init(repeating value: Element, count: Int) {
-        self.init(Array(repeating: value, count: count))
+        // Built by appending: `Array(repeating:count:)` allocates through the standard library's
+        // unspecialized path, a generic metadata lookup in the runtime on every call.
+        var elements: [Element] = []
+        elements.reserveCapacity(count)
+        for _ in 0..<count { elements.append(value) }
+        self.init(elements)
     }
 
     public subscript(position: Int) -> Element {

@@ -67,22 +67,25 @@ extension Program {
         }
         var values: [Value] = []
         values.reserveCapacity(configs.count)
-        for c in configs {
-            if let override = overrides.isEmpty ? nil : overrides[c.name] {
-                guard let v = Value.text(override).coerced(to: c.type) else {
-                    throw RuntimeError(.optionType("config", c.name, c.type.description), at: c.range)
-                }
-                values.append(v)
-            } else if let e = c.value {
-                // Most configs are literals: no context to build for them.
-                if case .constant(let v) = e.kind {
+        // Read in place: each config copied out is its name, type and expression retained.
+        try configs.withUnsafeBufferPointer { configs throws(RuntimeError) in
+            for k in configs.indices {
+                if let override = overrides.isEmpty ? nil : overrides[configs[k].name] {
+                    guard let v = Value.text(override).coerced(to: configs[k].type) else {
+                        throw RuntimeError(.optionType("config", configs[k].name, configs[k].type.description), at: configs[k].range)
+                    }
                     values.append(v)
-                    continue
+                } else if configs[k].value != nil {
+                    // Most configs are literals: no context to build for them.
+                    if case .constant(let v)? = configs[k].value?.kind {
+                        values.append(v)
+                        continue
+                    }
+                    var context = PlanContext(arguments: [], parameterNames: [], configs: values, secrets: [], today: RuntimeOptions.systemToday)
+                    values.append(try Evaluator.evaluate(configs[k].value!, &context))
+                } else {
+                    values.append(.null)
                 }
-                var context = PlanContext(arguments: [], parameterNames: [], configs: values, secrets: [], today: RuntimeOptions.systemToday)
-                values.append(try Evaluator.evaluate(e, &context))
-            } else {
-                values.append(.null)
             }
         }
         return values

@@ -30,6 +30,10 @@ public final class Session {
     public var visit: ((Visit) -> Void)?
     /// The flows whose expressions this session flattened (`HotCode`), by index into `program.flows`.
     private(set) var hotCodes: [Int: HotCode] = [:]
+    /// The page just asked, as it was asked, while nothing has changed since (the same step, flow
+    /// and element): its answers are read against it instead of evaluating its questions again.
+    /// Not part of the state: a restored session, and one that went `back`, build it again.
+    private var asked: (steps: Int, frames: Int, flow: Int, pc: Int, request: PageRequest)?
 
     /// Starts a new session of the program's entry flow (or the flow named in `options`).
     public init(program: Program, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) throws(RuntimeError) {
@@ -86,6 +90,8 @@ public final class Session {
 
     /// Hands the host's answer to what the session asked for, and runs to the next step.
     public func resume(_ reply: Reply) throws(RuntimeError) -> StepResult {
+        let asked = self.asked
+        self.asked = nil
         if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
         let top = state.frames.count - 1
         let flow = flowGraph(state.frames[top].flow)
@@ -93,10 +99,17 @@ public final class Session {
         let element = flow.pointee.elements[pc]
         switch (element.kind, reply) {
         case (.page(let p), .answers(let raw)):
-            // What reading the answers needs (types, rules, options), without the prompts and the
-            // title: they are rendered only to ask again.
-            let request = try pageRequest(flow, p, frame: top, shown: false)
-            var values: [Value?] = Array(repeating: nil, count: request.questions.count)
+            // What reading the answers needs (types, rules, options): the page as it was just
+            // asked, or else built again without the prompts and the title (they are rendered
+            // only to ask again).
+            let request: PageRequest
+            if let asked, asked.steps == state.steps, asked.frames == state.frames.count, asked.flow == state.frames[top].flow,
+               asked.pc == pc {
+                request = asked.request
+            } else {
+                request = try pageRequest(flow, p, frame: top, shown: false)
+            }
+            var values = Self.unset(request.questions.count)
             var problems: [String: String] = [:]
             for (i, q) in request.questions.enumerated() {
                 let typed = raw[q.reference] ?? raw[q.name] ?? ""
@@ -108,6 +121,7 @@ public final class Session {
             if !problems.isEmpty {
                 var again = try pageRequest(flow, p, frame: top)
                 again.problems = problems
+                self.asked = (state.steps, state.frames.count, state.frames[top].flow, pc, again)
                 return StepResult(responses: [], step: .ask(again))
             }
             state.frames[top].answers[p] = values
@@ -160,13 +174,14 @@ public final class Session {
         guard entry >= 0 && entry < program.flows.count else {
             throw RuntimeError(.noFlow, at: program.flows.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0))
         }
-        let flow = program.flows[entry]
-        for name in options.arguments.keys.sorted() where !flow.parameters.contains(where: { $0.name == name }) {
-            throw RuntimeError(.unknownOption("parameter of '\(flow.name)'", name), at: flow.range,
-                               hint: Suggest.closest(to: name, in: flow.parameters.map(\.name)).map { "did you mean '\($0)'?" })
+        // Read in place: a `FlowGraph` copied out of the array is a dozen arrays retained and released.
+        let flow = flowGraph(entry)
+        for name in options.arguments.isEmpty ? [] : options.arguments.keys.sorted() where !flow.pointee.parameters.contains(where: { $0.name == name }) {
+            throw RuntimeError(.unknownOption("parameter of '\(flow.pointee.name)'", name), at: flow.pointee.range,
+                               hint: Suggest.closest(to: name, in: flow.pointee.parameters.map(\.name)).map { "did you mean '\($0)'?" })
         }
-        var locals = [Value?](repeating: nil, count: flow.variables.count)
-        for (i, p) in flow.parameters.enumerated() {
+        var locals = Self.unset(flow.pointee.variables.count)
+        for (i, p) in flow.pointee.parameters.enumerated() {
             if let v = options.arguments[p.name] {
                 guard let value = Value.text(v).coerced(to: p.type) else {
                     throw RuntimeError(.optionType("parameter", p.name, p.type.description), at: p.range)
@@ -175,17 +190,28 @@ public final class Session {
             } else if let d = p.defaultValue {
                 locals[i] = try evaluate(d, frame: nil)
             } else {
-                throw RuntimeError(.missingEntryArgument(p.name, flow.name), at: p.range)
+                throw RuntimeError(.missingEntryArgument(p.name, flow.pointee.name), at: p.range)
             }
         }
-        state.frames = [Frame(flow: entry, pc: flow.entry, locals: locals, answers: PersistentArray(repeating: nil, count: flow.pages.count))]
+        state.frames = [Frame(flow: entry, pc: flow.pointee.entry, locals: locals, answers: PersistentArray(repeating: nil, count: flow.pointee.pages.count))]
         try initializeOutputs(frame: 0)
     }
 
+    /// `count` unset slots. Built by appending: `Array(repeating:count:)` allocates through the
+    /// standard library's unspecialized path, which looks the storage's type up in the runtime's
+    /// generic metadata cache on every call (a few hundred instructions, three times a session).
+    @inline(__always) static func unset(_ count: Int) -> [Value?] {
+        var slots: [Value?] = []
+        slots.reserveCapacity(count)
+        for _ in 0..<count { slots.append(nil) }
+        return slots
+    }
+
     private func initializeOutputs(frame: Int) throws(RuntimeError) {
-        let flow = program.flows[state.frames[frame].flow]
-        for o in flow.outputs {
-            if let d = o.defaultValue, let slot = flow.variables.firstIndex(of: o.name) {
+        let flow = flowGraph(state.frames[frame].flow)
+        if flow.pointee.outputs.isEmpty { return }
+        for o in flow.pointee.outputs {
+            if let d = o.defaultValue, let slot = flow.pointee.variables.firstIndex(of: o.name) {
                 state.frames[frame].locals[slot] = try evaluate(d, frame: frame)
             }
         }
@@ -310,6 +336,7 @@ public final class Session {
                 var r = request
                 r.canGoBack = state.history.count >= 2
                 r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
+                asked = (state.steps, state.frames.count, state.frames[top].flow, pc, r)
                 return StepResult(responses: responses, step: .ask(r))
             case .call(let info):
                 switch info.target {

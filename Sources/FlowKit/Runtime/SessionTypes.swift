@@ -268,22 +268,11 @@ public struct RuntimeOptions: Sendable {
         self.today = today
     }
 
-    /// 128 random bits in hexadecimal, for a new session's id.
+    /// 128 random bits in hexadecimal, for a new session's id: 16 bytes of the system's CSPRNG,
+    /// taken from `RandomPool` (one getrandom call for 256 ids, not one per id).
     public static func randomSessionID() -> String {
-        #if canImport(Glibc)
-            // One system call (getrandom) for the 16 bytes: each draw of SystemRandomNumberGenerator
-            // is one, for 8 bytes.
-            var bytes = [UInt8](repeating: 0, count: 16)
-            bytes.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 16) }
-        #else
-            var generator = SystemRandomNumberGenerator()
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(16)
-            for _ in 0..<2 {
-                let r = generator.next()
-                for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: r >> (8 * k))) }
-            }
-        #endif
+        var bytes = [UInt8](repeating: 0, count: 16)
+        bytes.withUnsafeMutableBytes { RandomPool.shared.take($0) }
         return SHA256.hex(bytes)
     }
 
@@ -433,5 +422,70 @@ extension ElementKind {
         case .finish: "finish"
         case .end: "end"
         }
+    }
+}
+
+/// Random bytes from the system's CSPRNG (getrandom, through `arc4random_buf`), drawn 4 KiB at a
+/// time and handed out under a lock: a session id costs a copy, not a system call. Every byte is
+/// handed out once and wiped as it goes; a forked child starts with an empty pool (`pthread_atfork`),
+/// so parent and child never share bytes, and the pool is never written to disk or snapshots.
+final class RandomPool: @unchecked Sendable {
+    static let shared = RandomPool()
+    private static let size = 4096
+
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RandomPool.size, alignment: 16)
+    /// Bytes handed out of `buffer` so far; `size` when it is empty.
+    private var used = RandomPool.size
+
+    private init() {
+        pthread_mutex_init(lock, nil)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        #if canImport(Glibc)
+            // The child of a fork gets a copy of the pool: it must not hand out the bytes the
+            // parent will. (The handler runs in the child only, with one thread.)
+            pthread_atfork(nil, nil, { RandomPool.shared.forget() })
+        #endif
+    }
+
+    /// Fills `out` with fresh random bytes.
+    func take(_ out: UnsafeMutableRawBufferPointer) {
+        guard let target = out.baseAddress else { return }
+        if out.count > RandomPool.size / 4 {
+            Self.fill(out)
+            return
+        }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if RandomPool.size - used < out.count {
+            Self.fill(buffer)
+            used = 0
+        }
+        let source = buffer.baseAddress! + used
+        target.copyMemory(from: source, byteCount: out.count)
+        source.initializeMemory(as: UInt8.self, repeating: 0, count: out.count)
+        used += out.count
+    }
+
+    /// Empties the pool (in a forked child, before anything else runs there).
+    private func forget() {
+        pthread_mutex_init(lock, nil)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        used = RandomPool.size
+    }
+
+    private static func fill(_ out: UnsafeMutableRawBufferPointer) {
+        #if canImport(Glibc)
+            // glibc's arc4random_buf reads getrandom and retries until it has every byte.
+            arc4random_buf(out.baseAddress!, out.count)
+        #else
+            var generator = SystemRandomNumberGenerator()
+            var k = 0
+            while k < out.count {
+                let r = generator.next()
+                for j in 0..<Swift.min(8, out.count - k) { out[k + j] = UInt8(truncatingIfNeeded: r >> (8 * j)) }
+                k += 8
+            }
+        #endif
     }
 }

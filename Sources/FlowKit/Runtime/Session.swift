@@ -345,8 +345,8 @@ public final class Session {
                     let isIP: Bool
                     if case .ip = info.target { isIP = true } else { isIP = false }
                     let (name, parameters, safe) = isIP
-                        ? program.integrationPoints.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
-                        : program.extensions.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, $0[i].isSafe) }
+                        ? program.integrationPoints.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, Self.isSafe($0.baseAddress! + i)) }
+                        : program.extensions.withUnsafeBufferPointer { ($0[i].name, $0[i].parameters, Self.isSafe($0.baseAddress! + i)) }
                     let kind = isIP ? "ip" : "extension"
                     var request = try callRequest(name, i, parameters, info, element, top)
                     trace?(.call(kind: kind, name: request.name, arguments: redacted(request.arguments, parameters), range: element.range))
@@ -513,24 +513,44 @@ public final class Session {
 
     /// The page as the host is asked it; with `shown` false, without its title and prompts (empty).
     private func pageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int, shown: Bool = true) throws(RuntimeError) -> PageRequest {
-        let page = flow.pointee.pages[p]
-        var questions: [QuestionRequest] = []
-        questions.reserveCapacity(page.questions.count)
-        for q in page.questions {
-            let prompt = shown ? try q.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.name : ""
-            var options: [String] = []
-            for o in q.options { options.append(try render(o, frame: frame)) }
-            questions.append(QuestionRequest(
-                name: q.name, reference: q.reference, type: q.type, prompt: prompt, options: options,
-                defaultValue: try q.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                optional: q.optional,
-                min: try q.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                max: try q.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                pattern: q.pattern))
+        // The page and its questions are read in place, not copied out one by one.
+        try flow.pointee.pages.withUnsafeBufferPointer { pages throws(RuntimeError) -> PageRequest in
+            let page = pages.baseAddress! + p
+            var questions: [QuestionRequest] = []
+            questions.reserveCapacity(page.pointee.questions.count)
+            try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
+                for k in infos.indices {
+                    let q = infos.baseAddress! + k
+                    let prompt = shown ? try q.pointee.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.pointee.name : ""
+                    var options: [String] = []
+                    if !q.pointee.options.isEmpty {
+                        options.reserveCapacity(q.pointee.options.count)
+                        for o in q.pointee.options { options.append(try render(o, frame: frame)) }
+                    }
+                    questions.append(QuestionRequest(
+                        name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: prompt, options: options,
+                        defaultValue: try q.pointee.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                        optional: q.pointee.optional,
+                        min: try q.pointee.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                        max: try q.pointee.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+                        pattern: q.pointee.pattern))
+                }
+            }
+            let title = shown ? try page.pointee.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
+            return PageRequest(name: page.pointee.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
+                               range: page.pointee.range)
         }
-        let title = shown ? try page.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
-        return PageRequest(name: page.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
-                           range: page.range)
+    }
+
+    /// `IntegrationPoint.isSafe` and `ExtensionInfo.isSafe` from the declaration's fields, read in
+    /// place: calling the property on an element of the array copies the whole declaration.
+    private static func isSafe(_ ip: UnsafePointer<IntegrationPoint>) -> Bool {
+        if let s = ip.pointee.declaration.safety { return s == .safe }
+        return !ip.pointee.declaration.isSOAP && (ip.pointee.declaration.method?.isSafe ?? false)
+    }
+
+    private static func isSafe(_ e: UnsafePointer<ExtensionInfo>) -> Bool {
+        e.pointee.declaration.safety.map { $0 == .safe } ?? true
     }
 
     private func callRequest(
@@ -538,13 +558,18 @@ public final class Session {
     ) throws(RuntimeError) -> CallRequest {
         var arguments: [(name: String, value: Value)] = []
         arguments.reserveCapacity(parameters.count)
-        for (k, p) in parameters.enumerated() {
-            if k < info.arguments.count, let a = info.arguments[k] {
-                arguments.append((p.name, try evaluate(a, frame: frame)))
-            } else if let d = p.defaultValue {
-                arguments.append((p.name, try evaluate(d, frame: nil)))
-            } else {
-                throw RuntimeError(.missingArgument(p.name, name), at: element.range)
+        // The parameters and the argument expressions are read in place, not copied one by one.
+        try parameters.withUnsafeBufferPointer { parameters throws(RuntimeError) in
+            try info.arguments.withUnsafeBufferPointer { given throws(RuntimeError) in
+                for k in parameters.indices {
+                    if k < given.count, given[k] != nil {
+                        arguments.append((parameters[k].name, try evaluate(given[k]!, frame: frame)))
+                    } else if parameters[k].defaultValue != nil {
+                        arguments.append((parameters[k].name, try evaluate(parameters[k].defaultValue!, frame: nil)))
+                    } else {
+                        throw RuntimeError(.missingArgument(parameters[k].name, name), at: element.range)
+                    }
+                }
             }
         }
         return CallRequest(name: name, index: index, arguments: arguments, range: element.range,
@@ -620,9 +645,9 @@ public final class Session {
         // refused before anything changes: outputs are checked and bound first (`bind` throws
         // before it sets anything), and only then is the call recorded as done.
         if case .result(let outputs) = outcome { try bind(outputs, of: info, at: element, frame: frame) }
-        if var call = state.effects.inFlight {
+        // Taken out of the log, not copied and then cleared.
+        if var call = state.effects.inFlight.take() {
             call.outcome = outcome
-            state.effects.inFlight = nil
             if call.safe {
                 state.effects.completed.append(call)
             } else {

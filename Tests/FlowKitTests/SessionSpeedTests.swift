@@ -136,4 +136,78 @@ final class SessionSpeedTests: XCTestCase {
         XCTAssertEqual(n("9223372036854775807").formatted(places: 2), "9223372036854775807.00")
         XCTAssertEqual(SHA256.hex([0, 1, 0xab, 0xff]), "0001abff")
     }
+
+    /// Answers are read against the page as it was just asked (not evaluated again), but only
+    /// while nothing changed: after `back`, the page returned to is read with its own rules. Here
+    /// the second asking has `min 100`; back to the first (`min 10`), 20 must be taken.
+    func testAnswersAreReadAgainstThePageAsAskedAndAfterBackAgainstTheEarlierOne() throws {
+        let p = try program("""
+            flow Main {
+              set limit = 10
+              label Again
+              question Amount: number {
+                min limit
+              }
+              set limit = 100
+              if Amount.Amount < 50 {
+                goto Again
+              }
+              response "took {Amount.Amount}"
+            }
+            """)
+        let session = try Session(program: p, options: RuntimeOptions(sessionID: "s3"))
+        guard case .ask(let first) = try session.start().step else { return XCTFail("expected the page") }
+        XCTAssertEqual(first.questions[0].min, .number(10))
+        // Refused against the page as asked, then taken.
+        guard case .ask(let refused) = try session.resume(.answers(["Amount": "5"])).step else { return XCTFail("expected the page again") }
+        XCTAssertEqual(refused.problems.count, 1)
+        guard case .ask(let second) = try session.resume(.answers(["Amount": "20"])).step else { return XCTFail("expected the page again") }
+        XCTAssertEqual(second.questions[0].min, .number(100))
+        XCTAssertTrue(second.problems.isEmpty)
+        guard case .ask(let refusedAgain) = try session.resume(.answers(["Amount": "20"])).step else { return XCTFail("expected refusal") }
+        XCTAssertEqual(refusedAgain.problems.count, 1, "20 is below the second asking's min 100")
+        guard case .ask(let back) = try session.resume(.back).step else { return XCTFail("expected the first page") }
+        XCTAssertEqual(back.questions[0].min, .number(10))
+        guard case .ask(let again) = try session.resume(.answers(["Amount": "20"])).step else { return XCTFail("expected the page") }
+        XCTAssertTrue(again.problems.isEmpty, "after back, 20 is read against min 10")
+        XCTAssertEqual(again.questions[0].min, .number(100))
+        let done = try session.resume(.answers(["Amount": "150"]))
+        XCTAssertEqual(done.responses, ["took 150"])
+        guard case .finished = done.step else { return XCTFail("expected the end") }
+    }
+
+    /// Session ids come from a pool of CSPRNG bytes: 128 bits each, in hexadecimal, never the same
+    /// twice, also across the pool's refills (256 ids a refill), and a request larger than the pool
+    /// is served whole.
+    func testSessionIdsFromThePoolAreDistinctHexadecimal128Bits() {
+        var seen = Set<String>()
+        for _ in 0..<2000 {
+            let id = RuntimeOptions.randomSessionID()
+            XCTAssertEqual(id.utf8.count, 32)
+            XCTAssertTrue(id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }, id)
+            XCTAssertTrue(seen.insert(id).inserted, "an id given twice")
+        }
+        var big = [UInt8](repeating: 0, count: 10_000)
+        big.withUnsafeMutableBytes { RandomPool.shared.take($0) }
+        XCTAssertGreaterThan(Set(big).count, 200, "10,000 random bytes take most of the 256 values")
+        XCTAssertFalse(big[9_000...].allSatisfy { $0 == 0 })
+    }
+
+    /// Templates are made in one buffer: literal parts, values, currency, non-ASCII text and an
+    /// empty null come out as they did part by part.
+    func testTemplatesRenderEveryKindOfPart() throws {
+        let p = try program("""
+            flow Main {
+              question Amount: currency
+              set name = "Zoë"
+              response "Café {name}: {Amount.Amount} € on {today()}, {len(name)} letters."
+              response "{name}"
+              response ""
+            }
+            """)
+        let session = try Session(program: p, options: RuntimeOptions(sessionID: "s4", today: { "2026-12-04" }))
+        _ = try session.start()
+        let result = try session.resume(.answers(["Amount": "4.5"]))
+        XCTAssertEqual(result.responses, ["Café Zoë: 4.50 € on 2026-12-04, 3 letters.", "Zoë", ""])
+    }
 }

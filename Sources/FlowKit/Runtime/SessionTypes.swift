@@ -271,10 +271,22 @@ public struct RuntimeOptions: Sendable {
     /// 128 random bits in hexadecimal, for a new session's id: 16 bytes of the system's CSPRNG,
     /// taken from `RandomPool` (one getrandom call for 256 ids, not one per id).
     public static func randomSessionID() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        bytes.withUnsafeMutableBytes { RandomPool.shared.take($0) }
-        return SHA256.hex(bytes)
+        // The bytes on the stack and the digits written straight into the string: no array.
+        withUnsafeTemporaryAllocation(byteCount: 16, alignment: 8) { bytes in
+            RandomPool.shared.take(bytes)
+            defer { bytes.initializeMemory(as: UInt8.self, repeating: 0) }
+            return String(unsafeUninitializedCapacity: 32) { out in
+                for k in 0..<16 {
+                    let b = bytes[k]
+                    out[2 * k] = hexDigit(b >> 4)
+                    out[2 * k + 1] = hexDigit(b & 15)
+                }
+                return 32
+            }
+        }
     }
+
+    @inline(__always) private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 
     /// Today in UTC from the system clock; hosts and tests may pass a fixed date instead.
     public static let systemToday: @Sendable () -> String = {

@@ -137,9 +137,9 @@ final class SessionSpeedTests: XCTestCase {
         XCTAssertEqual(SHA256.hex([0, 1, 0xab, 0xff]), "0001abff")
     }
 
-    /// Answers are read against the page as it was just asked (not evaluated again), but only
-    /// while nothing changed: after `back`, the page returned to is read with its own rules. Here
-    /// the second asking has `min 100`; back to the first (`min 10`), 20 must be taken.
+    /// Answers are read against the page's rules as they are now, question by question in place:
+    /// after `back`, the page returned to is read with its own. Here the second asking has
+    /// `min 100`; back to the first (`min 10`), 20 must be taken.
     func testAnswersAreReadAgainstThePageAsAskedAndAfterBackAgainstTheEarlierOne() throws {
         let p = try program("""
             flow Main {

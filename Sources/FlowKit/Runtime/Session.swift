@@ -30,10 +30,6 @@ public final class Session {
     public var visit: ((Visit) -> Void)?
     /// The flows whose expressions this session flattened (`HotCode`), by index into `program.flows`.
     private(set) var hotCodes: [Int: HotCode] = [:]
-    /// The page just asked, as it was asked, while nothing has changed since (the same step, flow
-    /// and element): its answers are read against it instead of evaluating its questions again.
-    /// Not part of the state: a restored session, and one that went `back`, build it again.
-    private var asked: (steps: Int, frames: Int, flow: Int, pc: Int, request: PageRequest)?
 
     /// Starts a new session of the program's entry flow (or the flow named in `options`).
     public init(program: Program, options: RuntimeOptions = RuntimeOptions(), trace: ((TraceEvent) -> Void)? = nil) throws(RuntimeError) {
@@ -90,8 +86,6 @@ public final class Session {
 
     /// Hands the host's answer to what the session asked for, and runs to the next step.
     public func resume(_ reply: Reply) throws(RuntimeError) -> StepResult {
-        let asked = self.asked
-        self.asked = nil
         if let outcome = state.outcome { return StepResult(responses: [], step: .finished(outcome)) }
         let top = state.frames.count - 1
         let flow = flowGraph(state.frames[top].flow)
@@ -99,34 +93,31 @@ public final class Session {
         let element = flow.pointee.elements[pc]
         switch (element.kind, reply) {
         case (.page(let p), .answers(let raw)):
-            // What reading the answers needs (types, rules, options): the page as it was just
-            // asked, or else built again without the prompts and the title (they are rendered
-            // only to ask again).
-            let request: PageRequest
-            if let asked, asked.steps == state.steps, asked.frames == state.frames.count, asked.flow == state.frames[top].flow,
-               asked.pc == pc {
-                request = asked.request
-            } else {
-                request = try pageRequest(flow, p, frame: top, shown: false)
-            }
-            var values = Self.unset(request.questions.count)
+            // Each answer is read against its question as the host is asked it (types, rules,
+            // options), built one at a time in place, without the prompt: no page request, no
+            // array of questions is made to read them.
+            let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
+            let count = page.pointee.questions.count
+            var values = Self.unset(count)
             var problems: [String: String] = [:]
-            for (i, q) in request.questions.enumerated() {
-                let typed = raw[q.reference] ?? raw[q.name] ?? ""
-                switch AnswerParser.parse(typed, for: q) {
-                case .success(let v): values[i] = v
-                case .failure(let problem): problems[q.name] = problem.message
+            try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
+                for i in infos.indices {
+                    let q = try questionRequest(infos.baseAddress! + i, frame: top, shown: false)
+                    let typed = raw[q.reference] ?? raw[q.name] ?? ""
+                    switch AnswerParser.parse(typed, for: q) {
+                    case .success(let v): values[i] = v
+                    case .failure(let problem): problems[q.name] = problem.message
+                    }
                 }
             }
             if !problems.isEmpty {
                 var again = try pageRequest(flow, p, frame: top)
                 again.problems = problems
-                self.asked = (state.steps, state.frames.count, state.frames[top].flow, pc, again)
                 return StepResult(responses: [], step: .ask(again))
             }
             state.frames[top].answers[p] = values
             if let trace {
-                for (i, q) in request.questions.enumerated() {
+                for (i, q) in page.pointee.questions.enumerated() {
                     trace(.answer(reference: q.reference, value: q.type == .password ? nil : values[i], range: element.range))
                 }
             }
@@ -336,7 +327,6 @@ public final class Session {
                 var r = request
                 r.canGoBack = state.history.count >= 2
                 r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
-                asked = (state.steps, state.frames.count, state.frames[top].flow, pc, r)
                 return StepResult(responses: responses, step: .ask(r))
             case .call(let info):
                 switch info.target {
@@ -514,32 +504,32 @@ public final class Session {
     /// The page as the host is asked it; with `shown` false, without its title and prompts (empty).
     private func pageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int, shown: Bool = true) throws(RuntimeError) -> PageRequest {
         // The page and its questions are read in place, not copied out one by one.
-        try flow.pointee.pages.withUnsafeBufferPointer { pages throws(RuntimeError) -> PageRequest in
-            let page = pages.baseAddress! + p
-            var questions: [QuestionRequest] = []
-            questions.reserveCapacity(page.pointee.questions.count)
-            try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
-                for k in infos.indices {
-                    let q = infos.baseAddress! + k
-                    let prompt = shown ? try q.pointee.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.pointee.name : ""
-                    var options: [String] = []
-                    if !q.pointee.options.isEmpty {
-                        options.reserveCapacity(q.pointee.options.count)
-                        for o in q.pointee.options { options.append(try render(o, frame: frame)) }
-                    }
-                    questions.append(QuestionRequest(
-                        name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: prompt, options: options,
-                        defaultValue: try q.pointee.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                        optional: q.pointee.optional,
-                        min: try q.pointee.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                        max: try q.pointee.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-                        pattern: q.pointee.pattern))
-                }
-            }
-            let title = shown ? try page.pointee.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
-            return PageRequest(name: page.pointee.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
-                               range: page.pointee.range)
+        let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
+        var questions: [QuestionRequest] = []
+        questions.reserveCapacity(page.pointee.questions.count)
+        try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
+            for k in infos.indices { questions.append(try questionRequest(infos.baseAddress! + k, frame: frame, shown: shown)) }
         }
+        let title = shown ? try page.pointee.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
+        return PageRequest(name: page.pointee.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
+                           range: page.pointee.range)
+    }
+
+    /// A question as the host is asked it; with `shown` false, without its prompt (empty).
+    private func questionRequest(_ q: UnsafePointer<QuestionInfo>, frame: Int, shown: Bool) throws(RuntimeError) -> QuestionRequest {
+        let prompt = shown ? try q.pointee.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.pointee.name : ""
+        var options: [String] = []
+        if !q.pointee.options.isEmpty {
+            options.reserveCapacity(q.pointee.options.count)
+            for o in q.pointee.options { options.append(try render(o, frame: frame)) }
+        }
+        return QuestionRequest(
+            name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: prompt, options: options,
+            defaultValue: try q.pointee.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+            optional: q.pointee.optional,
+            min: try q.pointee.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+            max: try q.pointee.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
+            pattern: q.pointee.pattern)
     }
 
     /// `IntegrationPoint.isSafe` and `ExtensionInfo.isSafe` from the declaration's fields, read in

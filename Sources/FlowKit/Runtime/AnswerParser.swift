@@ -104,7 +104,8 @@ public enum AnswerParser {
             while let b = rest.unicodeScalars.last, b == " " || b == "\u{A0}" { rest.unicodeScalars.removeLast() }
         }
         let n: Number
-        switch readNumber(Substring(sign + rest)) {
+        // Without a sign the digits are read where they are: no new string.
+        switch readNumber(sign.isEmpty ? rest : Substring(sign + rest)) {
         case .value(let d): n = d
         case .tooLong: return .failure(.tooManyDigits)
         case .notANumber: return .failure(.amount)

@@ -329,9 +329,11 @@ func allBenchmarks(arguments: [String]) {
     rows.append(Row(measure: "the payment flow start to finish through the library API (answer, tokenizer and charge results canned), \(fmt(Double(sessionCount))) sessions, median of \(runs)",
                     target: "150,000 sessions/s", figure: "\(fmt(sessionsPerSecond)) sessions/s (\(fmt(1e6 / sessionsPerSecond, 2)) µs each)",
                     met: sessionsPerSecond >= 150_000, command: "flow-bench sessions flows/payment.flow \(sessionCount)"))
-    let held = suspendedSessions(payment, count: sessionCount)
+    // In a process of its own: in this one the memory freed by the benchmarks before would be
+    // reused by the sessions and hide their growth (it showed 404 bytes a session, against 1,146).
+    let held = suspendedSessionsInOwnProcess(products.appendingPathComponent("flow-bench").path, count: sessionCount)
     rows.append(Row(measure: "\(fmt(Double(sessionCount))) sessions held at once, each waiting at the payment question (growth of resident memory)",
-                    target: "2 KB each or less", figure: "\(fmt(held.bytesEach)) bytes each (\(fmt(held.totalMB)) MB in all)", met: held.bytesEach <= 2048,
+                    target: "2 KB each or less", figure: "\(fmt(held.bytesEach)) bytes each (\(fmt(held.totalMB)) MB in all)", met: held.bytesEach > 0 && held.bytesEach <= 2048,
                     command: "flow-bench suspended flows/payment.flow \(sessionCount)"))
 
     // --- start-up: whole processes
@@ -415,10 +417,16 @@ let runLoopSource = """
     }
     """
 
-func suspendedSessions(_ program: Program, count: Int) -> (bytesEach: Double, totalMB: Double) {
-    let (held, addedKB) = holdSuspendedSessions(program, count: count)
-    withExtendedLifetime(held) {}
-    return (Double(addedKB) * 1024 / Double(count), Double(addedKB) / 1024)
+/// `flow-bench suspended flows/payment.flow COUNT` run as a child: the bytes each session added and
+/// the megabytes in all, read from its line (`… hold 109 MB, 1146 bytes each …`); zeros when it fails.
+func suspendedSessionsInOwnProcess(_ bench: String, count: Int) -> (bytesEach: Double, totalMB: Double) {
+    let line = shell("'\(bench)' suspended flows/payment.flow \(count)")
+    let words = line.split(separator: " ")
+    func number(before word: String) -> Double {
+        guard let i = words.firstIndex(where: { $0.hasPrefix(word) }), i > 0 else { return 0 }
+        return Double(words[i - 1]) ?? 0
+    }
+    return (number(before: "bytes"), number(before: "MB"))
 }
 
 // MARK: - SpiffWorkflow

@@ -16,6 +16,7 @@ struct CheckCommand {
     let terminal: Terminal
 
     func run() -> ExitCode {
+        MemoryUse.returnLargeBlocks()
         let color = arguments.format == .human && terminal.colorsStandardError(arguments.color)
         let paint = Paint(enabled: terminal.colorsStandardError(arguments.color))
         let renderer = DiagnosticRenderer(format: arguments.format, color: color)

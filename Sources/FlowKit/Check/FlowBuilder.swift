@@ -12,12 +12,16 @@ final class FlowBuilder {
     let index: Int
     let ctx = FlowContext()
     var elements: [Element] = []
+    /// At most how many elements the flow lowers to: `add` grows `elements` by doubling up to
+    /// this, never past it, so the array is not made whole while the whole tree is still held.
+    var expectedElements = 0
     var entry: Int32 = -1
     var pending: [Edge] = [.entry]
     var labels: [String: (Int, SourceRange)] = [:]
     var gotos: [(element: Int, label: Name)] = []
     /// Every place a local is assigned, for the graph checks.
-    var assignments: [(slot: Int, range: SourceRange)] = []
+    /// (16 bytes each: a slot fits 32 bits.)
+    var assignments: [(slot: Int32, range: SourceRange)] = []
 
     enum Edge { case entry, next(Int), branch(Int) }
 
@@ -41,7 +45,10 @@ final class FlowBuilder {
         ctx.parameterCount = signature.parameters.count
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
         for slot in ctx.outputSlots { ctx.reads[slot] += 1 }  // read by the caller
-        collect(body)
+        let counts = Self.count(body)
+        ctx.pageInfos.reserveCapacity(counts.pages)
+        collectTopLevel()
+        expectedElements = counts.elements + 1
         p.flow = ctx
         defer { p.flow = nil }
         lowerBody()
@@ -87,17 +94,77 @@ final class FlowBuilder {
         return slot
     }
 
+    /// How many pages the statements declare and (at most) how many elements they lower to, so
+    /// the arrays of a long flow are made once at their size rather than grown by doubling.
+    static func count(_ statements: [Statement]) -> (pages: Int, elements: Int) {
+        var pages = 0, elements = 0
+        for st in statements {
+            switch st.kind {
+            case .page: pages += 1; elements += 1
+            case .call(let c):
+                elements += 1
+                if case .block(let body, _)? = c.onError {
+                    let inner = count(body)
+                    pages += inner.pages; elements += inner.elements
+                }
+            case .decision(let branches, let otherwise):
+                for b in branches {
+                    let inner = count(b.body)
+                    pages += inner.pages; elements += inner.elements + 1
+                }
+                if let otherwise {
+                    let inner = count(otherwise)
+                    pages += inner.pages; elements += inner.elements
+                }
+            case .response, .set, .label, .goto, .finish: elements += 1
+            }
+        }
+        return (pages, elements)
+    }
+
+    /// Pages of the flow's top level that lowering needs nothing more of than their page's info
+    /// (no title, no question with properties or options to check), by statement index: their
+    /// syntax is released as soon as they are registered (`releasedPages`, when the caller
+    /// releases syntax), so the tree of a flow of many questions and its pages are not both held
+    /// whole (peak memory of `flow check`). -1: not released.
+    private var releasedPages: [Int32] = []
+    /// Stands in `body` for a released page: one shared box, so releasing allocates nothing.
+    private static let releasedPage = StatementKind.label(Name("", SourceRange(file: FileID(0), start: 0, end: 0)))
+
+    private func collectTopLevel() {
+        guard p.releaseSyntax else {
+            collect(body)
+            return
+        }
+        var released = 0
+        for k in body.indices {
+            let st = body[k]
+            collect(st)
+            guard case .page(let page) = st.kind, page.title == nil,
+                  page.questions.allSatisfy({ $0.properties.isEmpty && $0.type != .choice && $0.type != .choices }),
+                  let pi = ctx.pages[page.name.text], ctx.pageInfos[pi].range == page.name.range else { continue }
+            if releasedPages.isEmpty { releasedPages = [Int32](repeating: -1, count: body.count) }
+            releasedPages[k] = Int32(pi)
+            body[k] = Statement(kind: Self.releasedPage, range: page.range)
+            released += 1
+        }
+        if released >= Self.trimAfter { MemoryUse.trim() }
+    }
+
     /// Registers variables (targets of `set` and call bindings) and pages before lowering, so a
     /// read that comes before a write in the text still resolves; dataflow decides if it is safe.
     private func collect(_ statements: [Statement]) {
-        for st in statements {
+        for st in statements { collect(st) }
+    }
+
+    private func collect(_ st: Statement) {
             switch st.kind {
             case .page(let page):
                 if let first = ctx.pages[page.name.text] {
                     p.report(.duplicateName(page.name.text), page.name.range,
                              notes: [DiagnosticNote("'\(page.name.text)' is first declared here", at: ctx.pageInfos[first].range)])
                     ctx.hadResolutionError = true
-                    continue
+                    return
                 }
                 claimName(page.name)
                 var questions: [QuestionInfo] = []
@@ -140,7 +207,6 @@ final class FlowBuilder {
                 }
             case .response, .goto, .finish: break
             }
-        }
     }
 
     /// A page may not share a name with a variable, a parameter or a config, secret or session
@@ -181,6 +247,9 @@ final class FlowBuilder {
     private func add(_ element: consuming Element) -> Int {
         element.inHandler = p.inHandler
         let i = elements.count
+        if i == elements.capacity && i >= 1024 && i < expectedElements {
+            elements.reserveCapacity(Swift.min(i * 2, expectedElements))
+        }
         elements.append(element)
         for edge in pending {
             switch edge {
@@ -196,20 +265,34 @@ final class FlowBuilder {
     }
 
     /// Lowers the top-level statements. When the caller holds no other reference to the trees
-    /// (`releaseSyntax`), each is released from `body` before it is lowered (a `goto` with an
-    /// empty name takes its place: no allocation), so it is freed once lowered.
+    /// (`releaseSyntax`), each is taken out of `body` (reversed, then popped from its end) before
+    /// it is lowered, so it is freed once lowered; a page released by `collectTopLevel` becomes
+    /// its element straight away.
     private func lowerBody() {
         guard p.releaseSyntax else {
             block(body)
             return
         }
-        for k in body.indices {
-            let st = body[k]
-            body[k] = Statement(kind: .goto(Name("", st.range)), range: st.range)
-            statement(st)
+        body.reverse()
+        var k = 0
+        while let st = body.popLast() {
+            if k < releasedPages.count, releasedPages[k] >= 0 {
+                add(Element(kind: .page(Int(releasedPages[k])), range: st.range))
+            } else {
+                statement(st)
+            }
+            k += 1
         }
         body = []
+        releasedPages = []
+        // The tree of a long flow, freed statement by statement, leaves pages of free memory
+        // between what lowering kept; give them back before the graph checks allocate their own.
+        if k >= Self.trimAfter { MemoryUse.trim() }
     }
+
+    /// Statements in one flow from which `lowerBody` returns the freed tree's memory.
+    static let trimAfter = 10_000
+
 
     private func block(_ statements: [Statement]) {
         for st in statements { statement(st) }
@@ -276,7 +359,7 @@ final class FlowBuilder {
         if slot < ctx.parameterCount && !ctx.outputSlots.contains(slot) {
             // Parameters may be reassigned like variables.
         }
-        assignments.append((slot, target.range))
+        assignments.append((Int32(slot), target.range))
         if op != .assign {
             ctx.reads[slot] += 1
             checkArithmeticAssign(ctx.localTypes[slot], value, op)
@@ -481,7 +564,7 @@ final class FlowBuilder {
         case nil: break
         }
         for (slot, r, type) in bound {
-            assignments.append((slot, r))
+            assignments.append((Int32(slot), r))
             setType(slot, type, r, ctx.localNames[slot])
         }
         emitCall(info, c, range)
@@ -539,8 +622,8 @@ final class FlowBuilder {
 
     private func bindUnknown(_ binding: Binding?) {
         switch binding {
-        case .variable(let v)?: if let s = ctx.locals[v.text] { assignments.append((s, v.range)); ctx.reads[s] += 1 }
-        case .mapping(let pairs)?: for pr in pairs { if let s = ctx.locals[pr.variable.text] { assignments.append((s, pr.variable.range)); ctx.reads[s] += 1 } }
+        case .variable(let v)?: if let s = ctx.locals[v.text] { assignments.append((Int32(s), v.range)); ctx.reads[s] += 1 }
+        case .mapping(let pairs)?: for pr in pairs { if let s = ctx.locals[pr.variable.text] { assignments.append((Int32(s), pr.variable.range)); ctx.reads[s] += 1 } }
         case nil: break
         }
     }

@@ -4,7 +4,7 @@ struct FlowChecks {
     let builder: ProgramBuilder
     let flow: FlowGraph
     let context: FlowContext
-    let assignments: [(slot: Int, range: SourceRange)]
+    let assignments: [(slot: Int32, range: SourceRange)]
 
     func run() {
         let graph = GraphIndex(flow)

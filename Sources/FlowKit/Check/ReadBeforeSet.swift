@@ -201,6 +201,8 @@ final class ReadBeforeSet {
             }
         }
 
+        rpoNumber = []  // freed as soon as it is done with (peak memory on a long flow)
+
         // 5. Dominance frontiers, in one flat array.
         var frontierPairs: [(from: Int32, to: Int32)] = []
         for x in postorder {
@@ -215,8 +217,10 @@ final class ReadBeforeSet {
                 }
             }
         }
-        let (frontierStart, frontierList) = Self.bucket(frontierPairs, count: nodeCount)
+        var (frontierStart, frontierList) = Self.bucket(frontierPairs, count: nodeCount)
         frontierPairs = []
+        predStart = []
+        predList = []
 
         // 6. Phis at the iterated dominance frontier of each tracked bit's definitions. None at
         //    the entry: what is not set on the way in is not set there, whatever loops back.
@@ -225,7 +229,7 @@ final class ReadBeforeSet {
             let owner = Int(defOwner[Int(x)])
             for k in Int(elementDefStart[owner])..<Int(elementDefStart[owner + 1]) { defPairs.append((elementDefs[k], x)) }
         }
-        let (defNodeStart, defNodes) = Self.bucket(defPairs, count: bitCount)
+        var (defNodeStart, defNodes) = Self.bucket(defPairs, count: bitCount)
         defPairs = []
         var phiPairs: [(from: Int32, to: Int32)] = []  // (node, bit)
         do {
@@ -251,6 +255,7 @@ final class ReadBeforeSet {
         }
         let (phiStart, phiBit) = Self.bucket(phiPairs, count: nodeCount)
         phiPairs = []
+        (frontierStart, frontierList, defNodeStart, defNodes) = ([], [], [], [])
         let phiCount = phiBit.count
 
         // 7. One walk of the dominator tree: each bit's current value on a stack of its own.
@@ -258,11 +263,28 @@ final class ReadBeforeSet {
         for x in postorder.reversed() where Int(x) != entry { childPairs.append((idom[Int(x)], x)) }
         let (childStart, childList) = Self.bucket(childPairs, count: nodeCount)
         childPairs = []
+        postorder = []
+        idom = []
         var readValue = [Int32](repeating: Self.set, count: readBit.count)
         var phiUnset = [Bool](repeating: false, count: phiCount)
         var userPairs: [(from: Int32, to: Int32)] = []  // (phi used, phi using it)
-        var stacks = [[Int32]](repeating: [], count: bitCount)
+        // Each bit's stack of values, linked through one array (an array a bit cost an
+        // allocation for each of a long flow's variables): `stackTop[bit]` is the entry on top
+        // (-1: empty); entry e holds `entryValue[e]` over `entryBelow[e]`, for bit `undo[e]`.
+        // Entries are pushed and popped in one order for all bits, so they sit at the end.
+        var stackTop = [Int32](repeating: -1, count: bitCount)
+        var entryValue: [Int32] = [], entryBelow: [Int32] = []
         var undo: [Int32] = []
+        func peek(_ bit: Int32) -> Int32? {
+            let e = stackTop[Int(bit)]
+            return e < 0 ? nil : entryValue[Int(e)]
+        }
+        func push(_ bit: Int32, _ value: Int32) {
+            entryValue.append(value)
+            entryBelow.append(stackTop[Int(bit)])
+            stackTop[Int(bit)] = Int32(undo.count)
+            undo.append(bit)
+        }
         var frames: [(node: Int32, mark: Int32, child: Int32)] = [(Int32(entry), -1, childStart[entry])]
         while !frames.isEmpty {
             let top = frames.count - 1
@@ -270,24 +292,22 @@ final class ReadBeforeSet {
             if frames[top].mark < 0 {
                 frames[top].mark = Int32(undo.count)
                 for q in Int(phiStart[x])..<Int(phiStart[x + 1]) {
-                    stacks[Int(phiBit[q])].append(Int32(q))
-                    undo.append(phiBit[q])
+                    push(phiBit[q], Int32(q))
                 }
                 if x < n {
                     for k in Int(readStart[x])..<Int(readStart[x + 1]) {
-                        readValue[k] = stacks[Int(readBit[k])].last ?? Self.unset
+                        readValue[k] = peek(readBit[k]) ?? Self.unset
                     }
                 }
                 let owner = Int(defOwner[x])
                 if owner >= 0 {
                     for k in Int(elementDefStart[owner])..<Int(elementDefStart[owner + 1]) {
-                        stacks[Int(elementDefs[k])].append(Self.set)
-                        undo.append(elementDefs[k])
+                        push(elementDefs[k], Self.set)
                     }
                 }
                 for s in Self.pair(succNext[x], succBranch[x]) where s >= 0 {
                     for q in Int(phiStart[Int(s)])..<Int(phiStart[Int(s) + 1]) {
-                        let value = stacks[Int(phiBit[q])].last ?? Self.unset
+                        let value = peek(phiBit[q]) ?? Self.unset
                         if value == Self.unset { phiUnset[q] = true }
                         else if value >= 0 { userPairs.append((value, Int32(q))) }
                     }
@@ -300,7 +320,11 @@ final class ReadBeforeSet {
                 frames.append((child, -1, childStart[Int(child)]))
             } else {
                 let mark = Int(frames[top].mark)
-                while undo.count > mark { stacks[Int(undo.removeLast())].removeLast() }
+                while undo.count > mark {
+                    let bit = Int(undo.removeLast())
+                    stackTop[bit] = entryBelow.removeLast()
+                    entryValue.removeLast()
+                }
                 frames.removeLast()
             }
         }
@@ -414,11 +438,12 @@ final class ReadBeforeSet {
 struct UnusedVariables {
     let builder: ProgramBuilder
     let context: FlowContext
-    let assignments: [(slot: Int, range: SourceRange)]
+    let assignments: [(slot: Int32, range: SourceRange)]
 
     func check() {
         var warned = Set<Int>()
-        for (slot, range) in assignments where context.reads[slot] == 0 && !warned.contains(slot) {
+        for (slot32, range) in assignments where context.reads[Int(slot32)] == 0 && !warned.contains(Int(slot32)) {
+            let slot = Int(slot32)
             warned.insert(slot)
             builder.report(.unusedVariable(context.localNames[slot]), range,
                            hint: "remove it, or read it, for example in a response: \"{\(context.localNames[slot])}\"")

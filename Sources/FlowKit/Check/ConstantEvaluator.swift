@@ -256,20 +256,8 @@ final class ConstantEvaluator {
         case unknown
     }
 
-    /// Solves what every local of every flow can hold.
-    func solve() {
-        // Every (local, source) pair in the order met; then grouped by local, in that order.
-        var pairs: [(slot: Int, source: Source)] = []
-        // Locals in the order their first source was met (source order): straight-line code then
-        // settles in one round, where another order took a round per link of a chain of `set`s
-        // (100,000 `set` lines: 8.3 s), and the result does not depend on that order.
-        var order: [Int] = []
-        var seen = [Bool](repeating: false, count: facts.count)
-        func add(_ flow: Int, _ slot: Int, _ source: Source) {
-            guard let g = index(flow, slot) else { return }
-            if !seen[g] { seen[g] = true; order.append(g) }
-            pairs.append((g, source))
-        }
+    /// Calls `add` with every (flow, local, source) pair, in source order.
+    private func visitSources(_ add: (_ flow: Int, _ slot: Int, _ source: Source) -> Void) {
         var called = [Bool](repeating: false, count: program.flows.count)
         for (f, flow) in program.flows.enumerated() {
             for (oi, o) in flow.outputs.enumerated() {
@@ -305,19 +293,37 @@ final class ConstantEvaluator {
         for (f, flow) in program.flows.enumerated() where f == program.entry || !called[f] {
             for k in flow.parameters.indices { add(f, k, .unknown) }
         }
-        seen = []
+    }
+
+    /// Solves what every local of every flow can hold.
+    func solve() {
+        // Every (local, source) pair in the order met, grouped by local in that order: counted in
+        // one walk of the program, then put in place in a second, rather than listed and then
+        // copied grouped (which held both lists at once: peak memory on a long flow).
+        // Locals in the order their first source was met (source order): straight-line code then
+        // settles in one round, where another order took a round per link of a chain of `set`s
+        // (100,000 `set` lines: 8.3 s), and the result does not depend on that order.
+        var order: [Int] = []
+        var seen = [Bool](repeating: false, count: facts.count)
         var start = [Int32](repeating: 0, count: facts.count + 1)
-        for p in pairs { start[p.slot + 1] += 1 }
+        var pairCount = 0
+        visitSources { flow, slot, _ in
+            guard let g = index(flow, slot) else { return }
+            if !seen[g] { seen[g] = true; order.append(g) }
+            start[g + 1] += 1
+            pairCount += 1
+        }
+        seen = []
         for k in 0..<facts.count { start[k + 1] += start[k] }
-        var sources = [Source](repeating: .unknown, count: pairs.count)
+        var sources = [Source](repeating: .unknown, count: pairCount)
         do {
             var fill = start
-            for p in pairs {
-                sources[Int(fill[p.slot])] = p.source
-                fill[p.slot] += 1
+            visitSources { flow, slot, source in
+                guard let g = index(flow, slot) else { return }
+                sources[Int(fill[g])] = source
+                fill[g] += 1
             }
         }
-        pairs = []
         solving = true
         defer { solving = false }
         for _ in 0..<50 {

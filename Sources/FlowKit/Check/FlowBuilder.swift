@@ -48,6 +48,8 @@ final class FlowBuilder {
         let counts = Self.count(body)
         ctx.pageInfos.reserveCapacity(counts.pages)
         collectTopLevel()
+        // Only the pre-pass reads where each variable is first set (for clashes with page names).
+        ctx.firstSet = []
         expectedElements = counts.elements + 1
         p.flow = ctx
         defer { p.flow = nil }
@@ -76,6 +78,10 @@ final class FlowBuilder {
             name: decl.name.text, range: decl.name.range, elements: elements, entry: Int(entry),
             variables: ctx.localNames, variableTypes: ctx.localTypes, parameterCount: ctx.parameterCount,
             parameters: signature.parameters, outputs: signature.outputs, pages: ctx.pageInfos)
+        // The checks go by slot and page index, not by name: a long flow's name tables are freed
+        // before they run (peak memory).
+        ctx.locals = NameTable()
+        ctx.pages = NameTable()
         FlowChecks(builder: p, flow: graph, context: ctx, assignments: assignments).run()
         graph.variableTypes = ctx.localTypes
         return graph
@@ -213,7 +219,7 @@ final class FlowBuilder {
     /// variable (one namespace per flow).
     private func claimName(_ name: Name) {
         var first: SourceRange?
-        if let slot = ctx.locals[name.text] { first = ctx.firstSet[slot] ?? decl.name.range }
+        if let slot = ctx.locals[name.text] { first = (slot < ctx.firstSet.count ? ctx.firstSet[slot] : nil) ?? decl.name.range }
         if let (_, r) = p.globals[name.text] { first = r }
         if let first {
             p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])

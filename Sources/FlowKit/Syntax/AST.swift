@@ -60,8 +60,8 @@ public enum ExprKind: Sendable {
     indirect case member(Expr, Name)
     /// `base[index]`
     indirect case index(Expr, Expr)
-    /// `function(arguments)` (boxed: an expression is 48 bytes, not 56)
-    indirect case call(Name, [Argument])
+    /// `function(arguments)`
+    case call(Name, [Argument])
     indirect case unary(UnaryOperator, Expr)
     indirect case binary(BinaryOperator, Expr, Expr)
     case list([Expr])

@@ -288,8 +288,8 @@ final class GraphShift {
     func question(_ q: QuestionInfo) -> QuestionInfo {
         var q = q
         q.range = r(q.range)
-        q.options = q.options.map(expr)
         // Only what is set: setting a property of a question without details would add some.
+        if !q.options.isEmpty { q.options = q.options.map(expr) }
         if let e = q.prompt { q.prompt = expr(e) }
         if let e = q.defaultValue { q.defaultValue = expr(e) }
         if let e = q.min { q.min = expr(e) }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Turns the bytes of a flow file into tokens, one at a time, on demand.
 ///
 /// Design note: the lexer works on UTF-8 bytes and never builds strings. It is pulled by the
@@ -33,14 +39,15 @@ public struct Lexer {
         scan(buffer)
     }
 
+    /// A letter (either case, folded by setting bit 0x20), '_' or any non-ASCII byte.
     @inline(__always)
     private static func isWordStart(_ b: UInt8) -> Bool {
-        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b == 0x5F || b >= 0x80
+        (b | 0x20) &- 0x61 < 26 || b == 0x5F || b >= 0x80
     }
 
     @inline(__always)
     private static func isWordByte(_ b: UInt8) -> Bool {
-        isWordStart(b) || (b >= 0x30 && b <= 0x39)
+        isWordStart(b) || b &- 0x30 < 10
     }
 
     @inline(__always)
@@ -87,10 +94,17 @@ public struct Lexer {
         let b = buf[i]
         if Lexer.isWordStart(b) {
             i += 1
-            while i < end && Lexer.isWordByte(buf[i]) { i += 1 }
+            // Any non-ASCII byte sets the high bit of `high`: most words are ASCII and skip the check.
+            var high = b
+            while i < end {
+                let c = buf[i]
+                guard Lexer.isWordByte(c) else { break }
+                high |= c
+                i += 1
+            }
             // Validate any non-ASCII bytes in the word.
             var j = start
-            while j < i {
+            while high >= 0x80 && j < i {
                 if buf[j] >= 0x80 {
                     let k = checkUTF8(buf, j)
                     if k > i { i = k }
@@ -207,18 +221,37 @@ public struct Lexer {
     /// may hold strings that hold interpolations; an explicit stack tracks them. A string ends at
     /// its closing quote; a line end or the end of input first is an unterminated string.
     private mutating func scanString(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        // Fast path: most strings are plain ASCII text with no template, escape or NUL.
+        // Fast path: most strings are plain ASCII text with no escape or NUL, and any template in
+        // them is `{…}` holding no brace, string or non-ASCII byte. Anything else is scanned by the
+        // general loop below, again from the first '{' if there was one.
         var i = start + 1
         let end = limit
-        while i < end {
+        var firstBrace = -1
+        fast: while i < end {
             let b = buf[i]
             if b == 0x22 {
                 scanForSecretKeys(buf, start, i + 1)
                 return i + 1
             }
-            if b == 0x7B || b == 0x5C || b == 0x0A || b == 0x0D || b == 0 || b >= 0x80 { break }
+            if b == 0x7B {
+                if firstBrace < 0 { firstBrace = i }
+                var k = i + 1
+                while k < end {
+                    let c = buf[k]
+                    if c == 0x7D { break }
+                    if c == 0x22 || c == 0x7B || c == 0x0A || c == 0x0D || c == 0 || c >= 0x80 { break fast }
+                    k += 1
+                }
+                if k >= end { break }
+                i = k + 1
+                continue
+            }
+            if b == 0x5C || b == 0x0A || b == 0x0D || b == 0 || b >= 0x80 { break }
             i += 1
         }
+        // Up to the first '{' the text was plain: the general loop starts there, or where the fast
+        // path stopped.
+        if firstBrace >= 0 { i = firstBrace }
         // Each entry is the byte offset of an open '{' (interpolation) or '"' (string).
         var stack: [(offset: Int, isString: Bool, depth: Int)] = [(start, true, 0)]
         while i < end {
@@ -272,7 +305,11 @@ public struct Lexer {
     /// Reports text that looks like a payment API secret key (`sk_live_…`, `sk_test_…`, `rk_live_…`).
     private mutating func scanForSecretKeys(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) {
         var i = s
+        guard let base = buf.baseAddress else { return }
         while i + 8 <= e {
+            // A key has '_' as its third byte: memchr finds the next candidate (most texts have none).
+            guard let hit = memchr(base + i + 2, 0x5F, e - i - 7) else { return }
+            i = UnsafeRawPointer(hit) - UnsafeRawPointer(base) - 2
             if (buf[i] == 0x73 || buf[i] == 0x72) && buf[i + 1] == 0x6B && buf[i + 2] == 0x5F,
                i == s || !Lexer.isWordByte(buf[i - 1])
             {

@@ -288,7 +288,7 @@ extension Parser {
         case .extension: example = "extension Tokenize -> token"
         case .flow: example = "call Verify Identity(account: number) -> verified"
         }
-        guard let callee = parseName("\(kindNoun(kind)) name after '\(keyword)'", hint: example) else { recover(); return nil }
+        guard let callee = parseName("\(CallStatement.noun(kind)) name after '\(keyword)'", hint: example) else { recover(); return nil }
         var arguments: [Argument] = []
         var argumentsRange: SourceRange?
         if at(.leftParen) {

@@ -32,12 +32,26 @@ extension Parser {
         }
         if plain { return Expr(.string(String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<end]), as: UTF8.self)), tokenRange) }
         var parts: [TemplatePart] = []
+        // The text read since the last part: bytes `run..<i` as written, after `text` (what escapes
+        // made, with the bytes before them); most texts have no escape and make no array.
         var text: [UInt8] = []
+        var run = s
+        /// Ends the text at `i`, appending what is written since `run` to `text` when it holds some.
+        func pendingText(_ i: Int) -> String? {
+            if text.isEmpty {
+                return i > run ? String(decoding: UnsafeBufferPointer(rebasing: bytes[run..<i]), as: UTF8.self) : nil
+            }
+            if i > run { text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
+            let t = String(decoding: text, as: UTF8.self)
+            text.removeAll(keepingCapacity: true)
+            return t
+        }
         var i = s
         while i < end {
             let b = bytes[i]
             if b == 0x5C {  // backslash
-                guard i + 1 < end else { i += 1; continue }
+                if i > run { text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
+                guard i + 1 < end else { i += 1; run = i; continue }
                 let e = bytes[i + 1]
                 switch e {
                 case 0x22: text.append(0x22); i += 2
@@ -72,32 +86,31 @@ extension Parser {
                     report(.invalidEscape, at: range(i, i + 2), hint: "escapes: \\\" \\\\ \\n \\t \\r \\{ \\} \\u{…}")
                     i += 2
                 }
+                run = i
             } else if b == 0x7B {
                 // Find the matching '}' (nested strings and braces), as the lexer did.
                 let close = matchingBrace(bytes, from: i, end: end)
-                if !text.isEmpty {
-                    parts.append(.text(String(decoding: text, as: UTF8.self)))
-                    text.removeAll(keepingCapacity: true)
-                }
+                if let t = pendingText(i) { parts.append(.text(t)) }
                 guard let close else {
                     // Already reported by the lexer as an unterminated template.
                     parts.append(.expr(Expr(.error, range(i, end))))
                     i = end
+                    run = end
                     break
                 }
                 parts.append(.expr(parseInterpolation(from: i + 1, to: close)))
                 i = close + 1
+                run = i
             } else if b == 0x7D {
                 report(.unmatchedTemplateBrace, at: range(i, i + 1), hint: "write a literal '}' as '\\}'")
-                text.append(b)
                 i += 1
             } else {
-                text.append(b)
                 i += 1
             }
         }
-        if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
-        if parts.isEmpty { return Expr(.string(""), tokenRange) }
+        let last = pendingText(end)
+        if parts.isEmpty { return Expr(.string(last ?? ""), tokenRange) }
+        if let last { parts.append(.text(last)) }
         if parts.count == 1, case .text(let t) = parts[0] { return Expr(.string(t), tokenRange) }
         return Expr(.template(parts), tokenRange)
     }
@@ -144,9 +157,17 @@ extension Parser {
 
     /// The index of the `}` closing the `{` at `open`, skipping nested braces and strings.
     func matchingBrace(_ bytes: UnsafeBufferPointer<UInt8>, from open: Int, end: Int) -> Int? {
+        // Fast path: no brace or string before the first '}'.
+        var i = open + 1
+        while i < end {
+            let b = bytes[i]
+            if b == 0x7D { return i }
+            if b == 0x22 || b == 0x7B { break }
+            i += 1
+        }
+        if i >= end { return nil }
         var stack: [Bool] = [false]  // false: inside braces; true: inside a string
         var depth = [0]
-        var i = open + 1
         while i < end {
             let b = bytes[i]
             if stack.last! {

@@ -49,8 +49,8 @@ public struct Parser: TokenParser {
     }
 
     /// name = word { word | digits } | quoted-name; `what` names it in the error when missing.
-    mutating func parseName(_ what: String, hint: String? = nil) -> Name? {
-        parseName(missing: .expectedName(what), hint: hint)
+    mutating func parseName(_ what: @autoclosure () -> String, hint: String? = nil) -> Name? {
+        parseName(missing: .expectedName(what()), hint: hint)
     }
 
     // MARK: - Depth

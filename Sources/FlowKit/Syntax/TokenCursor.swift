@@ -156,10 +156,11 @@ extension TokenParser {
     /// Consumes `kind` or reports `message` and returns false (consuming nothing).
     @discardableResult
     mutating func expect(
-        _ kind: TokenKind, _ message: @autoclosure () -> Message, hint: String? = nil, notes: [DiagnosticNote] = []
+        _ kind: TokenKind, _ message: @autoclosure () -> Message, hint: @autoclosure () -> String? = nil,
+        notes: @autoclosure () -> [DiagnosticNote] = []
     ) -> Bool {
         if match(kind) { return true }
-        report(message(), at: missingRange, label: found, notes: notes, hint: hint)
+        report(message(), at: missingRange, label: found, notes: notes(), hint: hint())
         return false
     }
 
@@ -168,9 +169,12 @@ extension TokenParser {
     /// and returns false (consuming nothing).
     @discardableResult
     mutating func expectClosing(_ close: TokenKind, _ what: String, openedAt open: SourceRange) -> Bool {
-        expect(
+        // The note (an array and a string) is made only when the close is missing.
+        if match(close) { return true }
+        let note = DiagnosticNote("to match this '\(file.text(open))'", at: open)
+        return expect(
             close, .expectedClosing(close.display, what),
-            notes: [DiagnosticNote("to match this '\(file.text(open))'", at: open)])
+            notes: [note])
     }
 
     // MARK: - Recovery

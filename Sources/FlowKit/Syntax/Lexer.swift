@@ -50,6 +50,12 @@ public struct Lexer {
         isWordStart(b) || b &- 0x30 < 10
     }
 
+    /// `isWordByte` as a table, '1' at the index of each word byte: a string literal's bytes are
+    /// constant data, read with no `swift_once` (which every access to a static array costs).
+    private static var wordBytes: StaticString {
+        "0000000000000000000000000000000000000000000000001111111111000000011111111111111111111111111000010111111111111111111111111110000011111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+    }
+
     @inline(__always)
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
@@ -96,9 +102,10 @@ public struct Lexer {
             i += 1
             // Any non-ASCII byte sets the high bit of `high`: most words are ASCII and skip the check.
             var high = b
+            let wordBytes = Lexer.wordBytes.utf8Start
             while i < end {
                 let c = buf[i]
-                guard Lexer.isWordByte(c) else { break }
+                guard wordBytes[Int(c)] == 0x31 else { break }
                 high |= c
                 i += 1
             }

@@ -74,41 +74,56 @@ public enum Keyword: UInt8, Sendable, CaseIterable {
 
     public var text: String { String(describing: self) }
 
-    /// Finds the keyword spelled by `bytes[start..<end]`, or `.none`.
+    /// Finds the keyword spelled by `bytes[start..<end]`, or `.none`: the word's bytes (at most 8,
+    /// none of them 0) packed into one integer are compared with each keyword's, so the lookup reads
+    /// no table (a static table costs a `swift_once` call on every access).
     @inline(__always)
     static func lookup(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Keyword {
         let len = end - start
-        guard len >= 2 && len <= 9 else { return .none }
-        let slot = Keyword.slot(len, bytes[start], bytes[end - 1])
-        let candidate = Keyword.table[slot]
-        guard candidate != .none else { return .none }
-        let spelled = Keyword.spellings[Int(candidate.rawValue)]
-        guard spelled.count == len else { return .none }
-        var i = 0
-        while i < len {
-            if spelled[i] != bytes[start + i] { return .none }
-            i += 1
+        guard len >= 2 && len <= 9, let base = bytes.baseAddress else { return .none }
+        var w: UInt64
+        if start + 8 <= bytes.count {
+            w = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+            if len < 8 { w &= (1 << (UInt64(len) &* 8)) &- 1 }
+        } else {
+            w = 0
+            var k = 0
+            while k < min(len, 8) {
+                w |= UInt64(bytes[start + k]) << (UInt64(k) &* 8)
+                k += 1
+            }
         }
-        return candidate
-    }
-
-    @inline(__always)
-    private static func slot(_ len: Int, _ first: UInt8, _ last: UInt8) -> Int {
-        (len &+ Int(first) &+ Int(last) &* 8) & 255
-    }
-
-    private static let spellings: [[UInt8]] = Keyword.allCases.map { Array($0.text.utf8) }
-
-    private static let table: [Keyword] = {
-        var table = [Keyword](repeating: .none, count: 256)
-        for k in Keyword.allCases where k != .none {
-            let s = Array(k.text.utf8)
-            let slot = slot(s.count, s[0], s[s.count - 1])
-            precondition(table[slot] == .none, "keyword hash collision: \(k) and \(table[slot])")
-            table[slot] = k
+        if len == 9 { return w == 0x6F69736E65747865 && bytes[start + 8] == 0x6E ? .extension : .none }
+        switch w {
+        case 0x74726F706D69: return .`import`  // import
+        case 0x6769666E6F63: return .config  // config
+        case 0x746572636573: return .secret  // secret
+        case 0x726176: return .`var`  // var
+        case 0x776F6C66: return .flow  // flow
+        case 0x7069: return .ip  // ip
+        case 0x65676170: return .page  // page
+        case 0x6E6F697473657571: return .question  // question
+        case 0x746573: return .set  // set
+        case 0x6669: return .`if`  // if
+        case 0x65736C65: return .`else`  // else
+        case 0x6C6562616C: return .label  // label
+        case 0x6F746F67: return .goto  // goto
+        case 0x6C6C6163: return .call  // call
+        case 0x6873696E6966: return .finish  // finish
+        case 0x65736E6F70736572: return .response  // response
+        case 0x73736563637573: return .success  // success
+        case 0x6572756C696166: return .failure  // failure
+        case 0x726F727265: return .error  // error
+        case 0x6E6F: return .on  // on
+        case 0x646E61: return .and  // and
+        case 0x726F: return .or  // or
+        case 0x746F6E: return .not  // not
+        case 0x65757274: return .`true`  // true
+        case 0x65736C6166: return .`false`  // false
+        case 0x6C6C756E: return .null  // null
+        default: return .none
         }
-        return table
-    }()
+    }
 }
 
 public struct Token: Sendable, Equatable {

@@ -134,7 +134,7 @@ extension Parser {
             sub.report(.expectedClosing("'}'", "template expression"), at: sub.range(of: sub.current), label: "found \(sub.foundDescription)")
         }
         // The sub-lexer re-reads bytes the outer lexer already checked; keep only the parser's findings.
-        cursor.diagnostics += sub.cursor.diagnostics
+        if !sub.cursor.diagnostics.isEmpty { cursor.diagnostics += sub.cursor.diagnostics }
         reportedTooDeep = reportedTooDeep || sub.reportedTooDeep
         return expr
     }

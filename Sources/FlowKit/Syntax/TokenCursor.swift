@@ -121,9 +121,12 @@ extension TokenParser {
 
     /// Looks past line ends: is the next real token the keyword `k`?
     func nextLineStarts(with k: Keyword) -> Bool {
-        var copy = self
-        copy.skipNewlines()
-        return copy.at(k)
+        guard at(.newline) else { return at(k) }
+        // Only the lexer is copied (the parser is larger, and a copy of it retains more).
+        var lexer = cursor.lexer
+        var token = lexer.next()
+        while token.kind == .newline { token = lexer.next() }
+        return token.kind == .word && token.keyword == k
     }
 
     // MARK: - Reporting
@@ -295,10 +298,35 @@ extension TokenParser {
         return Name(words.joined(separator: " "), whole)
     }
 
+    /// At a name's start: is the token after the name a ':'? (As `parseName` reads the name,
+    /// without `stopBeforeTimes`.)
+    func colonFollowsName() -> Bool {
+        var lexer = cursor.lexer
+        var token = lexer.next()
+        if at(.word) {
+            let bytes = file.bytes
+            while true {
+                if token.kind == .word && !token.keyword.isReserved {
+                    token = lexer.next()
+                } else if token.kind == .number
+                    && bytes[Int(token.start)..<Int(token.end)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                {
+                    token = lexer.next()
+                } else {
+                    break
+                }
+            }
+        }
+        return token.kind == .colon
+    }
+
     /// `name:` before an argument's value: a name followed by ':' is a label, consumed with the
     /// ':' and any line ends after it; anything else is left for the value (nothing reported).
     mutating func parseArgumentLabel(stopBeforeTimes: Bool = false) -> Name? {
         guard atNameStart else { return nil }
+        // Most arguments have no label: a look at the tokens after the name, with a copy of the
+        // lexer alone, says so without copying the parser or making the name's string.
+        if !stopBeforeTimes && !colonFollowsName() { return nil }
         var look = self
         guard let name = look.parseName(missing: .expectedName("argument"), stopBeforeTimes: stopBeforeTimes),
             look.at(.colon)

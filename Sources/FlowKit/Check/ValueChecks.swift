@@ -29,6 +29,12 @@ struct ValueChecks {
             let currency = CurrencyLiterals(checks: self, flow: f)
             let division = DivisionByZero(checks: self)
             forEachExpression(in: f) { e in
+                // The three look at operators and `contains` only: the test of the case alone
+                // skips the rest (most expressions are names and literals).
+                switch e.kind {
+                case .binary, .builtin: break
+                default: return
+                }
                 options.visit(e)
                 division.check(e)
                 currency.visit(e)
@@ -79,8 +85,8 @@ struct ValueChecks {
                 for e in q.options { visit(e) }
             }
         }
-        for e in f.elements {
-            switch e.kind {
+        for i in f.elements.indices {
+            switch f.elements[i].kind {
             case .call(let info): for case let a? in info.arguments { visit(a) }
             case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
             case .finish(_, let r?): visit(r)

@@ -109,6 +109,8 @@ final class ConstantEvaluator {
     private var inferred: [ValueType?]
     private var solving = false
     private var configCache: [Int: Known?] = [:]
+    /// What is known of choice answers read so far (see `known`).
+    private var answerCache: [AnswerKey: Known?] = [:]
     private var visitingConfigs = Set<Int>()
     /// More values than this and a value is treated as unknown.
     static let limit = 32
@@ -157,20 +159,14 @@ final class ConstantEvaluator {
             if let k = facts[g] { return k }
             return solving ? Known() : nil
         case .answer(let page, let question):
-            guard let flow else { return nil }
-            let q = program.flows[flow].pages[page].questions[question]
-            guard q.type == .choice else { return nil }
-            var texts: [String] = []
-            var configs = Set<Int>()
-            for o in q.options {
-                guard let k = known(o, flow: nil), let v = k.constant else { return nil }
-                configs.formUnion(k.configs)
-                texts.append(v.displayText(asCurrency: o.type == .currency))
-            }
-            var values = texts.map { Value.text($0) }
-            if q.optional { values.append(.null) }
-            return Known(values: Self.distinct(values), configs: configs,
-                         options: OptionOrigin(reference: q.reference, range: q.range, options: texts))
+            guard let flow, program.flows[flow].pages[page].questions[question].type == .choice else { return nil }
+            // Options are literals and configs: what is known of a choice answer is the same
+            // every time, so it is made once (the checks ask again for every comparison).
+            let key = AnswerKey(flow: flow, page: page, question: question)
+            if let cached = answerCache[key] { return cached }
+            let k = choiceAnswer(program.flows[flow].pages[page].questions[question])
+            answerCache[key] = k
+            return k
         case .template(let parts):
             return combine(parts, flow: flow) { values throws(RuntimeError) in
                 var text = ""
@@ -206,6 +202,27 @@ final class ConstantEvaluator {
         case .session, .secret, .error, .member, .index, .invalid:
             return nil
         }
+    }
+
+    /// What is known of a choice question's answer: its options (and null when optional).
+    private func choiceAnswer(_ q: QuestionInfo) -> Known? {
+        var texts: [String] = []
+        var configs = Set<Int>()
+        for o in q.options {
+            guard let k = known(o, flow: nil), let v = k.constant else { return nil }
+            configs.formUnion(k.configs)
+            texts.append(v.displayText(asCurrency: o.type == .currency))
+        }
+        var values = texts.map { Value.text($0) }
+        if q.optional { values.append(.null) }
+        return Known(values: Self.distinct(values), configs: configs,
+                     options: OptionOrigin(reference: q.reference, range: q.range, options: texts))
+    }
+
+    private struct AnswerKey: Hashable {
+        var flow: Int
+        var page: Int
+        var question: Int
     }
 
     /// A known value that is one constant.

@@ -29,12 +29,6 @@ struct ValueChecks {
             let currency = CurrencyLiterals(checks: self, flow: f)
             let division = DivisionByZero(checks: self)
             forEachExpression(in: f) { e in
-                // The three look at operators and `contains` only: the test of the case alone
-                // skips the rest (most expressions are names and literals).
-                switch e.kind {
-                case .binary, .builtin: break
-                default: return
-                }
                 options.visit(e)
                 division.check(e)
                 currency.visit(e)

@@ -19,15 +19,17 @@ struct ConstantConditions {
         // How many edges lead to each element, and which decision's false edge leads to it.
         var incoming = [Int32](repeating: 0, count: f.elements.count)
         var falseParent = [Int32](repeating: -1, count: f.elements.count)
-        for (i, e) in f.elements.enumerated() {
-            if e.next >= 0 { incoming[Int(e.next)] += 1 }
-            if e.branch >= 0 {
-                incoming[Int(e.branch)] += 1
-                if case .decision = e.kind { falseParent[Int(e.branch)] = Int32(i) }
+        // Elements read in place, not copied.
+        for i in f.elements.indices {
+            let next = f.elements[i].next, branch = f.elements[i].branch
+            if next >= 0 { incoming[Int(next)] += 1 }
+            if branch >= 0 {
+                incoming[Int(branch)] += 1
+                if case .decision = f.elements[i].kind { falseParent[Int(branch)] = Int32(i) }
             }
         }
-        for (i, e) in f.elements.enumerated() {
-            guard case .decision(let cond) = e.kind else { continue }
+        for i in f.elements.indices {
+            guard case .decision(let cond) = f.elements[i].kind else { continue }
             if !constant(cond) { elseIfChain(i, cond, f, incoming, falseParent) }
         }
     }

@@ -11,24 +11,89 @@
 /// runtime's own `Arithmetic` and `Builtins`, so the checker and the session agree; a combination
 /// that fails at run time makes the result unknown here (other checks report such failures).
 struct Known {
-    /// The values it can take, distinct; one value for a constant.
-    var values: [Value]
+    /// The first of the values it can take, nil when none; the rest follow in `rest`. Most known
+    /// values are one constant, held here without an array (an array per value was most of the
+    /// allocations of checking one flow of 100,000 `set` lines).
+    private(set) var first: Value?
+    /// The values after the first, distinct.
+    private var rest: [Value] = []
     /// Configs whose declared values decide it (a `--define` could change it).
     var configs: Set<Int> = []
     /// The choice question whose options these values are (possibly with others), when it is one.
     var options: OptionOrigin?
 
-    var constant: Value? { values.count == 1 ? values[0] : nil }
+    init(values: [Value], configs: Set<Int> = [], options: OptionOrigin? = nil) {
+        if let v = values.first {
+            first = v
+            if values.count > 1 { rest = Array(values[1...]) }
+        }
+        self.configs = configs
+        self.options = options
+    }
+
+    /// One value.
+    init(_ value: Value, configs: Set<Int> = []) {
+        first = value
+        self.configs = configs
+    }
+
+    /// No value (yet).
+    init(configs: Set<Int> = []) {
+        self.configs = configs
+    }
+
+    /// The values it can take, distinct; one value for a constant.
+    var values: [Value] {
+        guard let first else { return [] }
+        return rest.isEmpty ? [first] : [first] + rest
+    }
+
+    // `if case .none` rather than `first == nil`, which copied the value to compare it.
+    @inline(__always)
+    var isEmpty: Bool {
+        if case .none = first { return true }
+        return false
+    }
+
+    @inline(__always)
+    var count: Int { isEmpty ? 0 : 1 + rest.count }
+
+    @inline(__always)
+    subscript(i: Int) -> Value {
+        if i == 0, case .some(let v) = first { return v }
+        return rest[i - 1]
+    }
+
+    /// Adds `v` at the end (the caller keeps the values distinct).
+    mutating func append(_ v: Value) {
+        if isEmpty { first = v } else { rest.append(v) }
+    }
+
+    /// Whether it holds `v` (as `distinct` compares).
+    func holds(_ v: Value) -> Bool {
+        guard let first else { return false }
+        if Arithmetic.equal(first, v) && first.kindName == v.kindName { return true }
+        return rest.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName })
+    }
+
+    var constant: Value? { rest.isEmpty ? first : nil }
 }
 
-/// Where the options of a choice answer come from.
-struct OptionOrigin {
+/// Where the options of a choice answer come from (a class: `Known` carries one reference
+/// rather than three fields).
+final class OptionOrigin {
     /// `Page.Question`.
-    var reference: String
+    let reference: String
     /// The question's name in the source.
-    var range: SourceRange
+    let range: SourceRange
     /// The options as declared, in order.
-    var options: [String]
+    let options: [String]
+
+    init(reference: String, range: SourceRange, options: [String]) {
+        self.reference = reference
+        self.range = range
+        self.options = options
+    }
 }
 
 final class ConstantEvaluator {
@@ -44,6 +109,8 @@ final class ConstantEvaluator {
     private var inferred: [ValueType?]
     private var solving = false
     private var configCache: [Int: Known?] = [:]
+    /// What is known of choice answers read so far (see `known`).
+    private var answerCache: [AnswerKey: Known?] = [:]
     private var visitingConfigs = Set<Int>()
     /// More values than this and a value is treated as unknown.
     static let limit = 32
@@ -82,30 +149,24 @@ final class ConstantEvaluator {
     func known(_ e: IRExpr, flow: Int?) -> Known? {
         switch e.kind {
         case .constant(let v):
-            return Known(values: [v])
+            return Known(v)
         case .config(let i):
             return config(i)
         case .local(let slot):
             guard let flow else { return nil }
-            guard let g = index(flow, slot) else { return solving ? Known(values: []) : nil }
+            guard let g = index(flow, slot) else { return solving ? Known() : nil }
             if unknown[g] { return nil }
             if let k = facts[g] { return k }
-            return solving ? Known(values: []) : nil
+            return solving ? Known() : nil
         case .answer(let page, let question):
-            guard let flow else { return nil }
-            let q = program.flows[flow].pages[page].questions[question]
-            guard q.type == .choice else { return nil }
-            var texts: [String] = []
-            var configs = Set<Int>()
-            for o in q.options {
-                guard let k = known(o, flow: nil), let v = k.constant else { return nil }
-                configs.formUnion(k.configs)
-                texts.append(v.displayText(asCurrency: o.type == .currency))
-            }
-            var values = texts.map { Value.text($0) }
-            if q.optional { values.append(.null) }
-            return Known(values: Self.distinct(values), configs: configs,
-                         options: OptionOrigin(reference: q.reference, range: q.range, options: texts))
+            guard let flow, program.flows[flow].pages[page].questions[question].type == .choice else { return nil }
+            // Options are literals and configs: what is known of a choice answer is the same
+            // every time, so it is made once (the checks ask again for every comparison).
+            let key = AnswerKey(flow: flow, page: page, question: question)
+            if let cached = answerCache[key] { return cached }
+            let k = choiceAnswer(program.flows[flow].pages[page].questions[question])
+            answerCache[key] = k
+            return k
         case .template(let parts):
             return combine(parts, flow: flow) { values throws(RuntimeError) in
                 var text = ""
@@ -143,6 +204,27 @@ final class ConstantEvaluator {
         }
     }
 
+    /// What is known of a choice question's answer: its options (and null when optional).
+    private func choiceAnswer(_ q: QuestionInfo) -> Known? {
+        var texts: [String] = []
+        var configs = Set<Int>()
+        for o in q.options {
+            guard let k = known(o, flow: nil), let v = k.constant else { return nil }
+            configs.formUnion(k.configs)
+            texts.append(v.displayText(asCurrency: o.type == .currency))
+        }
+        var values = texts.map { Value.text($0) }
+        if q.optional { values.append(.null) }
+        return Known(values: Self.distinct(values), configs: configs,
+                     options: OptionOrigin(reference: q.reference, range: q.range, options: texts))
+    }
+
+    private struct AnswerKey: Hashable {
+        var flow: Int
+        var page: Int
+        var question: Int
+    }
+
     /// A known value that is one constant.
     func constant(_ e: IRExpr, flow: Int? = nil) -> (value: Value, configs: Set<Int>)? {
         guard let k = known(e, flow: flow), let v = k.constant else { return nil }
@@ -164,17 +246,19 @@ final class ConstantEvaluator {
         guard let a = known(l, flow: flow) else {
             // An unknown left side: a right side that decides alone still decides.
             guard let b = known(r, flow: flow), let v = b.constant, v == .bool(op == .or) else { return nil }
-            return Known(values: [v], configs: b.configs)
+            return Known(v, configs: b.configs)
         }
         var out: [Value] = []
         var configs = a.configs
-        for v in a.values {
+        for i in 0..<a.count {
+            let v = a[i]
             guard case .bool(let x) = v else { return nil }
             if op == .and && !x { out.append(.bool(false)); continue }
             if op == .or && x { out.append(.bool(true)); continue }
             guard let b = known(r, flow: flow) else { return nil }
             configs.formUnion(b.configs)
-            for w in b.values {
+            for j in 0..<b.count {
+                let w = b[j]
                 guard case .bool = w else { return nil }
                 out.append(w)
             }
@@ -187,21 +271,21 @@ final class ConstantEvaluator {
     private func combine(_ a: Known, _ b: Known?, _ f: (Value, Value?) throws(RuntimeError) -> Value) -> Known? {
         var configs = a.configs
         if let b, !b.configs.isEmpty { configs.formUnion(b.configs) }
-        let countA = max(a.values.count, 1), countB = max(b?.values.count ?? 1, 1)
+        let countA = max(a.count, 1), countB = max(b?.count ?? 1, 1)
         if countA > Self.limit || countA * countB > Self.limit { return nil }
-        if a.values.isEmpty || b?.values.isEmpty == true { return Known(values: [], configs: configs) }
+        if a.isEmpty || b?.isEmpty == true { return Known(configs: configs) }
         do throws(RuntimeError) {
             guard let b else {
-                if a.values.count == 1 { return Known(values: [try f(a.values[0], nil)], configs: configs) }
+                if a.count == 1 { return Known(try f(a[0], nil), configs: configs) }
                 var out: [Value] = []
-                for x in a.values { out.append(try f(x, nil)) }
+                for i in 0..<a.count { out.append(try f(a[i], nil)) }
                 return Known(values: Self.distinct(out), configs: configs)
             }
-            if a.values.count == 1 && b.values.count == 1 {
-                return Known(values: [try f(a.values[0], b.values[0])], configs: configs)
+            if a.count == 1 && b.count == 1 {
+                return Known(try f(a[0], b[0]), configs: configs)
             }
             var out: [Value] = []
-            for x in a.values { for y in b.values { out.append(try f(x, y)) } }
+            for i in 0..<a.count { for j in 0..<b.count { out.append(try f(a[i], b[j])) } }
             return Known(values: Self.distinct(out), configs: configs)
         } catch {
             return nil
@@ -220,7 +304,7 @@ final class ConstantEvaluator {
             count *= max(k.values.count, 1)
             if count > Self.limit { return nil }
         }
-        if sets.contains(where: \.isEmpty) { return Known(values: [], configs: configs) }
+        if sets.contains(where: \.isEmpty) { return Known(configs: configs) }
         var out: [Value] = []
         var index = [Int](repeating: 0, count: sets.count)
         while true {
@@ -263,8 +347,9 @@ final class ConstantEvaluator {
             for (oi, o) in flow.outputs.enumerated() {
                 if let d = o.defaultValue { add(f, flow.parameters.count + oi, .expr(d, flow: nil)) }
             }
-            for e in flow.elements {
-                switch e.kind {
+            // Each element read in place (a copy of an element was most of the cost of this walk).
+            for i in flow.elements.indices {
+                switch flow.elements[i].kind {
                 case .set(.local(let s), let op, let value):
                     add(f, s, op == .assign ? .expr(value, flow: f) : .unknown)
                 case .call(let info):
@@ -313,7 +398,6 @@ final class ConstantEvaluator {
             start[g + 1] += 1
             pairCount += 1
         }
-        seen = []
         for k in 0..<facts.count { start[k + 1] += start[k] }
         var sources = [Source](repeating: .unknown, count: pairCount)
         do {
@@ -324,15 +408,45 @@ final class ConstantEvaluator {
                 fill[g] += 1
             }
         }
+        // Who reads whom: `readers[readerStart[g] ..< readerStart[g + 1]]` are the locals with a
+        // source that reads local `g` (its facts, or its inferred type). A local is evaluated
+        // again only when one of those it reads changed since it was last evaluated (`dirty`,
+        // which reuses `seen`: every local with a source starts dirty). Evaluating it again
+        // otherwise gives what it holds already, so the rounds end in the same state as when
+        // every local was evaluated in every round, with the same count of rounds; the round
+        // that only confirmed straight-line code had settled no longer evaluates anything.
+        var readerStart = [Int32](repeating: 0, count: facts.count + 1)
+        for slot in order {
+            for q in Int(start[slot])..<Int(start[slot + 1]) {
+                forEachRead(sources[q]) { g in readerStart[g + 1] += 1 }
+            }
+        }
+        for k in 0..<facts.count { readerStart[k + 1] += readerStart[k] }
+        var readers = [Int32](repeating: 0, count: Int(readerStart[facts.count]))
+        do {
+            var fill = readerStart
+            for slot in order {
+                for q in Int(start[slot])..<Int(start[slot + 1]) {
+                    forEachRead(sources[q]) { g in
+                        readers[Int(fill[g])] = Int32(slot)
+                        fill[g] += 1
+                    }
+                }
+            }
+        }
+        var dirty = seen
+        seen = []
         solving = true
         defer { solving = false }
         for _ in 0..<50 {
             var changed = false
-            for slot in order where !unknown[slot] {
+            for slot in order where !unknown[slot] && dirty[slot] {
+                dirty[slot] = false
                 let old = facts[slot]
-                var values: [Value] = old?.values ?? []
-                var configs = old?.configs ?? []
-                var options = old?.options
+                var values = old ?? Known()
+                let oldCount = old?.count
+                var configs = values.configs
+                var options = values.options
                 var type: ValueType? = inferred[slot]
                 var isUnknown = false
                 for q in Int(start[slot])..<Int(start[slot + 1]) {
@@ -347,7 +461,7 @@ final class ConstantEvaluator {
                             return nil
                         })
                     case .slot(let other):
-                        k = unknown[other] ? nil : (facts[other] ?? Known(values: []))
+                        k = unknown[other] ? nil : (facts[other] ?? Known())
                         t = variableType(other)
                         if t == .any { t = inferred[other] }
                     }
@@ -358,27 +472,58 @@ final class ConstantEvaluator {
                     if !k.configs.isEmpty { configs.formUnion(k.configs) }
                     if options == nil { options = k.options }
                     // `values` is already distinct: add what is new (as `distinct(values + k.values)`).
-                    for v in k.values where !values.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName }) {
-                        values.append(v)
+                    for i in 0..<k.count {
+                        let v = k[i]
+                        if !values.holds(v) { values.append(v) }
                     }
                     if values.count > Self.limit { isUnknown = true; break }
                 }
-                if let type, inferred[slot] != type { inferred[slot] = type; changed = true }
+                var touched = false
+                if let type, inferred[slot] != type { inferred[slot] = type; changed = true; touched = true }
                 if isUnknown {
                     unknown[slot] = true
                     facts[slot] = nil
                     changed = true
-                    continue
+                    touched = true
+                } else {
+                    // Values are only ever added, so the same count is the same values.
+                    if oldCount != values.count || old?.configs != configs {
+                        changed = true
+                        touched = true
+                    } else if (old?.options == nil) != (options == nil) {
+                        touched = true
+                    }
+                    values.configs = configs
+                    values.options = options
+                    facts[slot] = values
                 }
-                if old?.values.count != values.count || old?.configs != configs {
-                    changed = true
+                if touched {
+                    for r in Int(readerStart[slot])..<Int(readerStart[slot + 1]) { dirty[Int(readers[r])] = true }
                 }
-                facts[slot] = Known(values: values, configs: configs, options: options)
             }
             if !changed { break }
         }
         // What is still empty was never given a value that could be known (a loop of copies).
-        for g in facts.indices where facts[g]?.values.isEmpty == true { facts[g] = nil }
+        for g in facts.indices where facts[g]?.isEmpty == true { facts[g] = nil }
+    }
+
+    /// Calls `body` with the flat index of every local `source` reads (more than once for a local
+    /// read more than once).
+    private func forEachRead(_ source: Source, _ body: (Int) -> Void) {
+        switch source {
+        case .unknown: break
+        case .slot(let other): body(other)
+        case .expr(let e, let fl):
+            guard let fl else { return }
+            func visit(_ e: IRExpr) {
+                if case .local(let x) = e.kind {
+                    if let g = index(fl, x) { body(g) }
+                } else {
+                    e.forEachChild(visit)
+                }
+            }
+            visit(e)
+        }
     }
 
     /// The declared type of the local at flat index `g`.

@@ -17,8 +17,8 @@ struct CurrencyLiterals {
                 for e in [q.defaultValue, q.min, q.max].compactMap({ $0 }) { literal(e) }
             }
         }
-        for e in f.elements {
-            switch e.kind {
+        for i in f.elements.indices {
+            switch f.elements[i].kind {
             case .call(let info):
                 let parameters: [ParameterInfo]
                 switch info.target {

@@ -59,11 +59,10 @@ final class ReadBeforeSet {
         var scratch: [(bit: Int, range: SourceRange)] = []
         for i in 0..<n {
             if reachable[i] {
-                let e = flow.elements[i]
                 scratch.removeAll(keepingCapacity: true)
-                forEachExpression(e) { collectReads($0, &scratch) }
-                if case .set(.local(let slot), let op, _) = e.kind, op != .assign {
-                    scratch.append((slot, e.range))
+                forEachExpression(i) { collectReads($0, &scratch) }
+                if case .set(.local(let slot), let op, _) = flow.elements[i].kind, op != .assign {
+                    scratch.append((slot, flow.elements[i].range))
                 }
                 for (bit, range) in scratch where !initiallySet[bit] {
                     readBit.append(Int32(bit))
@@ -72,7 +71,7 @@ final class ReadBeforeSet {
                     tracked[bit] = true
                 }
                 var finishesWithSuccess = false
-                switch e.kind {
+                switch flow.elements[i].kind {
                 case .end: finishesWithSuccess = true
                 case .finish(let success, _): finishesWithSuccess = success
                 default: break
@@ -80,7 +79,7 @@ final class ReadBeforeSet {
                 if finishesWithSuccess {
                     for slot in context.outputSlots where !initiallySet[slot] {
                         readBit.append(Int32(slot))
-                        readRange.append(e.range)
+                        readRange.append(flow.elements[i].range)
                         readIsOutput.append(true)
                         tracked[slot] = true
                     }
@@ -111,14 +110,14 @@ final class ReadBeforeSet {
         var succBranch = [Int32](repeating: -1, count: n)
         var defOwner = [Int32](repeating: -1, count: n)
         for i in 0..<n {
-            let e = flow.elements[i]
-            succNext[i] = e.next
-            succBranch[i] = e.branch
-            guard elementDefStart[i + 1] > elementDefStart[i], e.next >= 0 else { continue }
-            if e.branch >= 0 {
+            let next = flow.elements[i].next, branch = flow.elements[i].branch
+            succNext[i] = next
+            succBranch[i] = branch
+            guard elementDefStart[i + 1] > elementDefStart[i], next >= 0 else { continue }
+            if branch >= 0 {
                 let v = Int32(succNext.count)
                 succNext[i] = v
-                succNext.append(e.next)
+                succNext.append(next)
                 succBranch.append(-1)
                 defOwner.append(Int32(i))
             } else {
@@ -396,8 +395,9 @@ final class ReadBeforeSet {
         return (start, list)
     }
 
-    private func forEachExpression(_ e: Element, _ body: (IRExpr) -> Void) {
-        switch e.kind {
+    /// Every expression of element `i` (read in place: a copy of the element cost more than the walk).
+    private func forEachExpression(_ i: Int, _ body: (IRExpr) -> Void) {
+        switch flow.elements[i].kind {
         case .page(let p):
             if let t = flow.pages[p].title { body(t) }
             for q in flow.pages[p].questions.indices {

@@ -79,8 +79,8 @@ struct ValueChecks {
                 for e in q.options { visit(e) }
             }
         }
-        for e in f.elements {
-            switch e.kind {
+        for i in f.elements.indices {
+            switch f.elements[i].kind {
             case .call(let info): for case let a? in info.arguments { visit(a) }
             case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
             case .finish(_, let r?): visit(r)

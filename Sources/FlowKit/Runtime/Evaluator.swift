@@ -43,11 +43,15 @@ enum Evaluator {
                 var bytes: [UInt8] = []
                 bytes.reserveCapacity(16 * parts.count + 32)
                 for k in parts.indices {
-                    if case .constant(.text(let t)) = parts[k].kind {
+                    // Through the pointer: `parts[k]` copied the part (its kind retained and
+                    // released) once to look at it and again to evaluate it.
+                    let part = parts.baseAddress! + k
+                    switch part.pointee.kind {
+                    case .constant(.text(let t)):
                         appendUTF8(t, to: &bytes)
-                    } else {
-                        let v = try evaluate(parts[k], &c)
-                        appendUTF8(v.displayText(asCurrency: parts[k].type == .currency), to: &bytes)
+                    default:
+                        let v = try evaluate(part.pointee, &c)
+                        appendUTF8(v.displayText(asCurrency: part.pointee.type == .currency), to: &bytes)
                     }
                 }
                 return .text(String(decoding: bytes, as: UTF8.self))
@@ -58,7 +62,7 @@ enum Evaluator {
                 if case .null = b { throw RuntimeError(.missingField(field), at: e.range, hint: "the value before '.\(field)' is null") }
                 throw RuntimeError(.runTypeMismatch("\(b.kindName) has no field '\(field)'"), at: e.range)
             }
-            guard let v = fields[field] else { throw RuntimeError(.missingField(field), at: e.range) }
+            guard let v = lookUpField(field, in: fields) else { throw RuntimeError(.missingField(field), at: e.range) }
             return v
         case .index(let base, let index):
             let b = try evaluate(base, &c)
@@ -114,6 +118,18 @@ enum Evaluator {
             throw RuntimeError(.invalidExpression, at: e.range)
         }
     }
+}
+
+/// `fields[name]`. In an object of a few fields (a call's outputs, a record) the entries are
+/// walked and their keys compared: hashing the name costs more than comparing a few short keys.
+@inline(__always) func lookUpField(_ name: String, in fields: [String: Value]) -> Value? {
+    guard fields.count <= 8 else { return fields[name] }
+    var i = fields.startIndex
+    while i != fields.endIndex {
+        if fields.keys[i] == name { return fields.values[i] }
+        fields.formIndex(after: &i)
+    }
+    return nil
 }
 
 /// Appends the UTF-8 bytes of `text` (a whole, valid string) to `bytes`.

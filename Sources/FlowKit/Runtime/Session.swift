@@ -425,7 +425,7 @@ public final class Session {
         // declared names (distinct, and no other: the counts are equal), each value unchanged.
         var exact = info.wholeResult != nil && outputs.count == declared.count && declared.count <= 8
         for (k, d) in declared.enumerated() {
-            guard let raw = outputs[d.name] else {
+            guard let raw = lookUpField(d.name, in: outputs) else {
                 throw RuntimeError(.missingOutput(d.name, name), at: element.range)
             }
             // A text output may be null (Stripe's failure_message on a successful charge, say).

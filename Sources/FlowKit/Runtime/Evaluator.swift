@@ -41,6 +41,8 @@ enum Evaluator {
             // The buffer is on the stack (a text longer than it goes on to the heap), and the
             // parts are read in place, each looked at once: `parts[k]` copied the part (its kind
             // retained and released) once to look at it and again to evaluate it.
+            // A text without substitutions (a prompt, `"succeeded"`) is its one constant part.
+            if parts.count == 1, case .constant(.text(let t)) = parts[0].kind { return .text(t) }
             var failure: RuntimeError?
             let text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { stack -> String in
                 var bytes = UTF8Gathering(stack: stack)

@@ -82,6 +82,25 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(run.outcome, Outcome(success: true, reason: nil))
     }
 
+    /// A template's bytes are gathered on the stack up to 256 bytes, then on the heap: texts
+    /// shorter than, exactly at, and longer than that come out whole, multi-byte text included.
+    func testLongTemplatesComeOutWhole() throws {
+        let long = String(repeating: "é-x", count: 120)
+        let p = try program("""
+            flow A {
+              set a = "\(long)"
+              set n = 7
+              response "{a}"
+              response "{a}{n}{a}"
+              response "\(String(repeating: "y", count: 250)){n}{n}{n}{n}{n}{n}{n}"
+              response "only text"
+              response ""
+            }
+            """)
+        let run = try ScriptedHost().run(p)
+        XCTAssertEqual(run.responses, [long, long + "7" + long, String(repeating: "y", count: 250) + String(repeating: "7", count: 7), "only text", ""])
+    }
+
     func testEveryElementKind() throws {
         let p = try program("""
             ip Lookup(id: text) {

@@ -38,27 +38,42 @@ enum Evaluator {
         case .template(let parts):
             // The parts' UTF-8 bytes go into one buffer and the text is made once from it:
             // appending part by part to a `String` costs a few hundred instructions an append.
-            // The parts are read in place, each looked at once.
-            return try parts.withUnsafeBufferPointer { parts throws(RuntimeError) -> Value in
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(16 * parts.count + 32)
-                for k in parts.indices {
-                    if case .constant(.text(let t)) = parts[k].kind {
-                        appendUTF8(t, to: &bytes)
-                    } else {
-                        let v = try evaluate(parts[k], &c)
-                        appendUTF8(v.displayText(asCurrency: parts[k].type == .currency), to: &bytes)
+            // The buffer is on the stack (a text longer than it goes on to the heap), and the
+            // parts are read in place, each looked at once: `parts[k]` copied the part (its kind
+            // retained and released) once to look at it and again to evaluate it.
+            // A text without substitutions (a prompt, `"succeeded"`) is its one constant part.
+            if parts.count == 1, case .constant(.text(let t)) = parts[0].kind { return .text(t) }
+            var failure: RuntimeError?
+            let text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { stack -> String in
+                var bytes = UTF8Gathering(stack: stack)
+                parts.withUnsafeBufferPointer { parts in
+                    for k in parts.indices {
+                        let part = parts.baseAddress! + k
+                        switch part.pointee.kind {
+                        case .constant(.text(let t)):
+                            bytes.append(t)
+                        default:
+                            do throws(RuntimeError) {
+                                let v = try evaluate(part.pointee, &c)
+                                bytes.append(v.displayText(asCurrency: part.pointee.type == .currency))
+                            } catch {
+                                failure = error
+                                return
+                            }
+                        }
                     }
                 }
-                return .text(String(decoding: bytes, as: UTF8.self))
+                return bytes.text
             }
+            if let failure { throw failure }
+            return .text(text)
         case .member(let base, let field):
             let b = try evaluate(base, &c)
             guard case .object(let fields) = b else {
                 if case .null = b { throw RuntimeError(.missingField(field), at: e.range, hint: "the value before '.\(field)' is null") }
                 throw RuntimeError(.runTypeMismatch("\(b.kindName) has no field '\(field)'"), at: e.range)
             }
-            guard let v = fields[field] else { throw RuntimeError(.missingField(field), at: e.range) }
+            guard let v = lookUpField(field, in: fields) else { throw RuntimeError(.missingField(field), at: e.range) }
             return v
         case .index(let base, let index):
             let b = try evaluate(base, &c)
@@ -116,11 +131,52 @@ enum Evaluator {
     }
 }
 
-/// Appends the UTF-8 bytes of `text` (a whole, valid string) to `bytes`.
-@inline(__always) func appendUTF8(_ text: String, to bytes: inout [UInt8]) {
-    var text = text
-    text.withUTF8 { bytes.append(contentsOf: $0) }
+/// `fields[name]`. In an object of a few fields (a call's outputs, a record) the entries are
+/// walked and their keys compared: hashing the name costs more than comparing a few short keys.
+@inline(__always) func lookUpField(_ name: String, in fields: [String: Value]) -> Value? {
+    guard fields.count <= 8 else { return fields[name] }
+    var i = fields.startIndex
+    while i != fields.endIndex {
+        if fields.keys[i] == name { return fields.values[i] }
+        fields.formIndex(after: &i)
+    }
+    return nil
 }
+
+/// UTF-8 bytes gathered in a buffer of the caller's (on the stack), then on the heap once they
+/// no longer fit it, and made into one `String`.
+struct UTF8Gathering {
+    let stack: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+    var heap: [UInt8]?
+
+    init(stack: UnsafeMutableBufferPointer<UInt8>) { self.stack = stack }
+
+    @inline(__always) mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            guard let from = utf8.baseAddress, utf8.count > 0 else { return }
+            if heap == nil && count + utf8.count <= stack.count {
+                (stack.baseAddress! + count).initialize(from: from, count: utf8.count)
+                count += utf8.count
+            } else {
+                if heap == nil {
+                    var spilled: [UInt8] = []
+                    spilled.reserveCapacity(2 * (count + utf8.count))
+                    spilled.append(contentsOf: UnsafeBufferPointer(rebasing: stack[..<count]))
+                    heap = spilled
+                }
+                heap!.append(contentsOf: utf8)
+            }
+        }
+    }
+
+    var text: String {
+        if let heap { return String(decoding: heap, as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: stack[..<count]), as: UTF8.self)
+    }
+}
+
 
 /// Operators on values, exact.
 enum Arithmetic {

@@ -90,59 +90,73 @@ public final class Session {
         let top = state.frames.count - 1
         let flow = flowGraph(state.frames[top].flow)
         let pc = state.frames[top].pc
-        let element = flow.pointee.elements[pc]
-        switch (element.kind, reply) {
-        case (.page(let p), .answers(let raw)):
-            // Each answer is read against its question as the host is asked it (types, rules,
-            // options), built one at a time in place, without the prompt: no page request, no
-            // array of questions is made to read them.
-            let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
-            let count = page.pointee.questions.count
-            var values = Self.unset(count)
-            var problems: [String: String] = [:]
-            try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
-                for i in infos.indices {
-                    let q = try questionRequest(infos.baseAddress! + i, frame: top, shown: false)
-                    let typed = raw[q.reference] ?? raw[q.name] ?? ""
-                    switch AnswerParser.parse(typed, for: q) {
-                    case .success(let v): values[i] = v
-                    case .failure(let problem): problems[q.name] = problem.message
+        // The element is read in place (the program is a constant of the session), and the
+        // reply looked at without copying it into a tuple: an element copied out is its kind
+        // retained and released.
+        precondition(pc >= 0 && pc < flow.pointee.elements.count, "element index out of range")
+        let element = flow.pointee.elements.withUnsafeBufferPointer { $0.baseAddress! + pc }
+        switch element.pointee.kind {
+        case .page(let p):
+            switch reply {
+            case .answers(let raw):
+                // Each answer is read against its question as the host is asked it (types, rules,
+                // options), built one at a time in place, without the prompt: no page request, no
+                // array of questions is made to read them.
+                let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
+                let count = page.pointee.questions.count
+                var values = Self.unset(count)
+                var problems: [String: String] = [:]
+                try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
+                    for i in infos.indices {
+                        let q = try questionRequest(infos.baseAddress! + i, frame: top, shown: false)
+                        let typed = raw[q.reference] ?? raw[q.name] ?? ""
+                        switch AnswerParser.parse(typed, for: q) {
+                        case .success(let v): values[i] = v
+                        case .failure(let problem): problems[q.name] = problem.message
+                        }
                     }
                 }
-            }
-            if !problems.isEmpty {
-                var again = try pageRequest(flow, p, frame: top)
-                again.problems = problems
-                return StepResult(responses: [], step: .ask(again))
-            }
-            state.frames[top].answers[p] = values
-            if let trace {
-                for (i, q) in page.pointee.questions.enumerated() {
-                    trace(.answer(reference: q.reference, value: q.type == .password ? nil : values[i], range: element.range))
+                if !problems.isEmpty {
+                    var again = try pageRequest(flow, p, frame: top)
+                    again.problems = problems
+                    return StepResult(responses: [], step: .ask(again))
                 }
+                state.frames[top].answers[p] = values
+                if let trace {
+                    for (i, q) in page.pointee.questions.enumerated() {
+                        trace(.answer(reference: q.reference, value: q.type == .password ? nil : values[i], range: element.pointee.range))
+                    }
+                }
+                state.frames[top].pc = Int(element.pointee.next)
+                return try run()
+            case .back:
+                // The checkpoint on top is this page's; the one below it is the page before.
+                guard state.history.count >= 2 else { return StepResult(responses: [], step: try currentRequest()!) }
+                state.history.removeLast()
+                let previous = state.history[state.history.count - 1]
+                state.frames = previous.frames
+                state.sessionValues = previous.sessionValues
+                // The calls made since that page (all safe: an unsafe one stops `back`) are kept;
+                // going forward the same way with the same arguments uses their outcomes.
+                state.effects.replay = state.effects.completed.filter { $0.sequence >= previous.sequence }
+                trace?(.back(range: element.pointee.range))
+                return StepResult(responses: [], step: try currentRequest()!)
+            default:
+                throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.pointee.range)
             }
-            state.frames[top].pc = Int(element.next)
-            return try run()
-        case (.page, .back):
-            // The checkpoint on top is this page's; the one below it is the page before.
-            guard state.history.count >= 2 else { return StepResult(responses: [], step: try currentRequest()!) }
-            state.history.removeLast()
-            let previous = state.history[state.history.count - 1]
-            state.frames = previous.frames
-            state.sessionValues = previous.sessionValues
-            // The calls made since that page (all safe: an unsafe one stops `back`) are kept;
-            // going forward the same way with the same arguments uses their outcomes.
-            state.effects.replay = state.effects.completed.filter { $0.sequence >= previous.sequence }
-            trace?(.back(range: element.range))
-            return StepResult(responses: [], step: try currentRequest()!)
-        case (.call(let info), .result(let outputs)):
-            try complete(.result(outputs), of: info, at: element, frame: top)
-            return try run()
-        case (.call(let info), .failure(let failure)):
-            try complete(.failure(failure), of: info, at: element, frame: top)
-            return try run()
+        case .call(let info):
+            switch reply {
+            case .result(let outputs):
+                try complete(.result(outputs), of: info, at: element.pointee, frame: top)
+                return try run()
+            case .failure(let failure):
+                try complete(.failure(failure), of: info, at: element.pointee, frame: top)
+                return try run()
+            default:
+                throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.pointee.range)
+            }
         default:
-            throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.range)
+            throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.pointee.range)
         }
     }
 
@@ -425,7 +439,7 @@ public final class Session {
         // declared names (distinct, and no other: the counts are equal), each value unchanged.
         var exact = info.wholeResult != nil && outputs.count == declared.count && declared.count <= 8
         for (k, d) in declared.enumerated() {
-            guard let raw = outputs[d.name] else {
+            guard let raw = lookUpField(d.name, in: outputs) else {
                 throw RuntimeError(.missingOutput(d.name, name), at: element.range)
             }
             // A text output may be null (Stripe's failure_message on a successful charge, say).

@@ -39,6 +39,39 @@ final class LexerTests: XCTestCase {
         }
     }
 
+    /// Keywords are matched by loading up to 8 bytes at once when that many follow the word, and
+    /// byte by byte near the end of the file: both ways, for every keyword, its longer and shorter
+    /// neighbours, and words that share its first 8 bytes.
+    func testKeywordsAreFoundInTheMiddleOfTextAndAtItsEnd() {
+        func keywords(_ text: String) -> [Keyword] {
+            let file = SourceFile(path: "t", text: text)
+            var lexer = Lexer(file: file)
+            var out: [Keyword] = []
+            while true {
+                let t = lexer.next()
+                if t.kind == .eof { return out }
+                if t.kind == .word { out.append(t.keyword) }
+            }
+        }
+        for k in Keyword.allCases where k != .none {
+            XCTAssertEqual(keywords("\(k.text) long tail of words"), [k, .none, .none, .none, .none], k.text)
+            XCTAssertEqual(keywords("x \(k.text)"), [.none, k], k.text)
+            XCTAssertEqual(keywords("\(k.text)s \(k.text)x9 \(k.text.dropLast()) tail"), [.none, .none, .none, .none], k.text)
+            XCTAssertEqual(keywords("X\(k.text) \(k.text.uppercased()) tail"), [.none, .none, .none], k.text)
+        }
+        XCTAssertEqual(keywords("extensionz extension extensio extensions"), [.none, .extension, .none, .none])
+        XCTAssertEqual(keywords("questionnaire question"), [.none, .question])
+    }
+
+    /// The lexer reads word bytes from a table; it must say what `isWordByte` says of every byte.
+    func testTheWordByteTableAgreesWithTheRule() {
+        let table = Lexer.wordBytes
+        XCTAssertEqual(table.utf8CodeUnitCount, 256)
+        for b in 0...255 {
+            XCTAssertEqual(table.utf8Start[b] == 0x31, Lexer.isWordByte(UInt8(b)), "byte \(b)")
+        }
+    }
+
     func testCommentsAndBlankLinesFoldIntoOneNewline() {
         XCTAssertEqual(tokens("a // note\n\n  // more\n\nb").map(\.0), [.word, .newline, .word])
     }

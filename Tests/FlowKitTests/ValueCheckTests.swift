@@ -156,6 +156,33 @@ final class ValueCheckTests: XCTestCase {
         XCTAssertEqual(result.diagnostics.map(\.id), ["check.constantCondition"], "\(result.diagnostics.map(\.message))")
     }
 
+    /// A value that reaches a local through a `set` later in the text than where it is read: the
+    /// solver evaluates a local again when one it reads has changed, over as many rounds as the
+    /// links go backwards (here two), and must not stop with `b` still empty (unknown).
+    func testAValueThatFlowsBackwardsThroughTheTextIsKnown() {
+        assertDiagnostics("""
+            flow Main {
+              goto Start
+              label Use
+              set a = c
+              set b = a
+              if 1️⃣b == "y"2️⃣ {
+                response "yes"
+              }
+              if 3️⃣b == "z"4️⃣ {
+                response "zed"
+              }
+              finish success "done"
+              label Start
+              set c = "y"
+              goto Use
+            }
+            """, [
+                DiagnosticSpec("check.constantCondition", "always true", at: "1️⃣", to: "2️⃣", severity: .warning),
+                DiagnosticSpec("check.constantCondition", "always false", at: "3️⃣", to: "4️⃣", severity: .warning),
+            ])
+    }
+
     /// A question's rarer properties sit in a shared box: a copy changed must leave the original.
     func testAQuestionCopiedAndChangedLeavesTheOriginal() throws {
         let result = Frontend.compile(source: """

@@ -177,7 +177,6 @@ struct UTF8Gathering {
     }
 }
 
-
 /// Operators on values, exact.
 enum Arithmetic {
     static func binary(_ op: BinaryOperator, _ a: Value, _ b: Value, at range: SourceRange) throws(RuntimeError) -> Value {

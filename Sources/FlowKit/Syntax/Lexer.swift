@@ -46,13 +46,13 @@ public struct Lexer {
     }
 
     @inline(__always)
-    private static func isWordByte(_ b: UInt8) -> Bool {
+    static func isWordByte(_ b: UInt8) -> Bool {
         isWordStart(b) || b &- 0x30 < 10
     }
 
     /// `isWordByte` as a table, '1' at the index of each word byte: a string literal's bytes are
     /// constant data, read with no `swift_once` (which every access to a static array costs).
-    private static var wordBytes: StaticString {
+    static var wordBytes: StaticString {
         "0000000000000000000000000000000000000000000000001111111111000000011111111111111111111111111000010111111111111111111111111110000011111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
     }
 

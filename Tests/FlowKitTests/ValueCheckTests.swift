@@ -183,6 +183,39 @@ final class ValueCheckTests: XCTestCase {
             ])
     }
 
+    /// Every kind of place a local's value comes from is read by the solver: a call's argument,
+    /// a parameter's default when a call leaves it out, an output's default when the sub-flow
+    /// never sets it, and a sub-flow's output. Each fails when the solver skips it: `n` holds 1
+    /// and 7 (`n > 0` is always true only when both are known, `n > 3` is decided by neither),
+    /// and `f` is known only through `Flag`'s default.
+    func testValuesComeFromDefaultsArgumentsAndOutputs() {
+        assertDiagnostics("""
+            flow Main {
+              call Check(1) -> (ok: a)
+              call Check -> (ok: b)
+              call Flag -> (flag: f)
+              if 1️⃣f == 02️⃣ {
+                response "{a} {b}"
+              }
+            }
+            flow Check(n: number = 7) -> (ok: bool) {
+              set ok = false
+              if 3️⃣n > 04️⃣ {
+                set ok = true
+              }
+              if n > 3 {
+                set ok = false
+              }
+            }
+            flow Flag -> (flag: number = 0) {
+              response "flag"
+            }
+            """, [
+                DiagnosticSpec("check.constantCondition", "always true", at: "1️⃣", to: "2️⃣", severity: .warning),
+                DiagnosticSpec("check.constantCondition", "always true", at: "3️⃣", to: "4️⃣", severity: .warning),
+            ])
+    }
+
     /// A question's rarer properties sit in a shared box: a copy changed must leave the original.
     func testAQuestionCopiedAndChangedLeavesTheOriginal() throws {
         let result = Frontend.compile(source: """

@@ -23,11 +23,15 @@ public enum Compiler {
         compile(files, sources: sources, diagnostics: &diagnostics, releasingSyntax: false, cache: cache)
     }
 
+    /// `parallel`: the graph checks of each flow may run on a second thread (`GraphCheckQueue`);
+    /// the result is the same either way. Not with a cache, which keeps each flow's diagnostics
+    /// as its lowering reports them.
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
-                        releasingSyntax: Bool, cache: FlowCache? = nil) -> Program {
+                        releasingSyntax: Bool, cache: FlowCache? = nil, parallel: Bool = true) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
         builder.releaseSyntax = releasingSyntax
         builder.cache = cache
+        if cache == nil && parallel && GraphCheckQueue.isUseful { builder.graphChecks = GraphCheckQueue() }
         builder.run()
         diagnostics += builder.diagnostics
         return builder.program
@@ -67,6 +71,8 @@ final class ProgramBuilder {
     var checkedRanges = Set<SourceRange>()
     /// Per-flow results of the last compile of the same document, when the caller keeps one.
     var cache: FlowCache?
+    /// Where each flow's graph checks run when not here and now (see `checkGraph`).
+    var graphChecks: GraphCheckQueue?
     /// While a flow is lowered for the cache: every output `markOutputUsed` marks.
     var outputLog: [OutputKey]?
     /// Where each flow is declared (file, range), for the cache.
@@ -90,6 +96,15 @@ final class ProgramBuilder {
         diagnostics.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
     }
 
+    /// Runs the graph checks of a lowered flow here, or hands them to the second thread when
+    /// there is one (which takes `context`: the flow's builder no longer touches it).
+    func checkGraph(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
+        if let graphChecks { return graphChecks.add(flow, context, assignments) }
+        let out = DiagnosticList()
+        FlowChecks(out: out, flow: flow, context: context, assignments: assignments).run()
+        diagnostics += out.items
+    }
+
     func run() {
         collectDeclarations()
         if let cache { runCached(cache) } else {
@@ -101,6 +116,7 @@ final class ProgramBuilder {
                 program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
             }
         }
+        if let graphChecks { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()
         ValueChecks(self).run()

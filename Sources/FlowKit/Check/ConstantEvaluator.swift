@@ -334,33 +334,62 @@ final class ConstantEvaluator {
 
     // MARK: - Variables
 
+    /// Where a local's value comes from. An expression is named by where it is in the program,
+    /// not copied: a copy of each, with the flow it is read in, was held for every `set` of a
+    /// long flow while solving, and made and destroyed twice each (callgrind, 10,000 `set`
+    /// lines: 5.6% fewer instructions for the whole `flow check` without them).
     private enum Source {
-        case expr(IRExpr, flow: Int?)
+        /// The value of `set` element `element` of flow `flow`.
+        case set(flow: Int32, element: Int32)
+        /// Argument `argument` of call element `element` of flow `flow`.
+        case argument(flow: Int32, element: Int32, argument: Int32)
+        /// The default of parameter `index` of flow `flow` (read outside any flow).
+        case parameterDefault(flow: Int32, index: Int32)
+        /// The default of output `index` of flow `flow` (read outside any flow).
+        case outputDefault(flow: Int32, index: Int32)
+        /// Another local, by flat index (a sub-flow's output).
         case slot(Int)
         case unknown
+    }
+
+    /// The expression a source names, and the flow it is read in (nil: outside any flow).
+    @inline(__always)
+    private func expression(_ source: Source) -> (IRExpr, flow: Int?)? {
+        switch source {
+        case .set(let f, let i):
+            if case .set(_, _, let value) = program.flows[Int(f)].elements[Int(i)].kind { return (value, Int(f)) }
+        case .argument(let f, let i, let k):
+            if case .call(let info) = program.flows[Int(f)].elements[Int(i)].kind, let a = info.arguments[Int(k)] { return (a, Int(f)) }
+        case .parameterDefault(let f, let k):
+            if let d = program.flows[Int(f)].parameters[Int(k)].defaultValue { return (d, nil) }
+        case .outputDefault(let f, let k):
+            if let d = program.flows[Int(f)].outputs[Int(k)].defaultValue { return (d, nil) }
+        case .slot, .unknown: break
+        }
+        return nil
     }
 
     /// Calls `add` with every (flow, local, source) pair, in source order.
     private func visitSources(_ add: (_ flow: Int, _ slot: Int, _ source: Source) -> Void) {
         var called = [Bool](repeating: false, count: program.flows.count)
         for (f, flow) in program.flows.enumerated() {
-            for (oi, o) in flow.outputs.enumerated() {
-                if let d = o.defaultValue { add(f, flow.parameters.count + oi, .expr(d, flow: nil)) }
+            for (oi, o) in flow.outputs.enumerated() where o.defaultValue != nil {
+                add(f, flow.parameters.count + oi, .outputDefault(flow: Int32(f), index: Int32(oi)))
             }
             // Each element read in place (a copy of an element was most of the cost of this walk).
             for i in flow.elements.indices {
                 switch flow.elements[i].kind {
-                case .set(.local(let s), let op, let value):
-                    add(f, s, op == .assign ? .expr(value, flow: f) : .unknown)
+                case .set(.local(let s), let op, _):
+                    add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
                 case .call(let info):
                     if case .flow(let g) = info.target, g >= 0, g < program.flows.count {
                         called[g] = true
                         let callee = program.flows[g]
                         for (k, p) in callee.parameters.enumerated() {
-                            if k < info.arguments.count, let a = info.arguments[k] {
-                                add(g, k, .expr(a, flow: f))
-                            } else if let d = p.defaultValue {
-                                add(g, k, .expr(d, flow: nil))
+                            if k < info.arguments.count, info.arguments[k] != nil {
+                                add(g, k, .argument(flow: Int32(f), element: Int32(i), argument: Int32(k)))
+                            } else if p.defaultValue != nil {
+                                add(g, k, .parameterDefault(flow: Int32(g), index: Int32(k)))
                             }
                         }
                         for (oi, slot) in info.outputs {
@@ -454,16 +483,17 @@ final class ConstantEvaluator {
                     var t: ValueType?
                     switch sources[q] {
                     case .unknown: k = nil
-                    case .expr(let e, let fl):
+                    case .slot(let other):
+                        k = unknown[other] ? nil : (facts[other] ?? Known())
+                        t = variableType(other)
+                        if t == .any { t = inferred[other] }
+                    default:
+                        guard let (e, fl) = expression(sources[q]) else { k = nil; break }
                         k = known(e, flow: fl)
                         t = e.type != .any ? e.type : (fl.flatMap { f in
                             if case .local(let x) = e.kind, let g = index(f, x) { return inferred[g] }
                             return nil
                         })
-                    case .slot(let other):
-                        k = unknown[other] ? nil : (facts[other] ?? Known())
-                        t = variableType(other)
-                        if t == .any { t = inferred[other] }
                     }
                     if let t {
                         if type == nil { type = t } else if type != t { type = (type!.isNumeric && t.isNumeric) ? .currency : .any }
@@ -513,8 +543,8 @@ final class ConstantEvaluator {
         switch source {
         case .unknown: break
         case .slot(let other): body(other)
-        case .expr(let e, let fl):
-            guard let fl else { return }
+        default:
+            guard let (e, fl) = expression(source), let fl else { return }
             func visit(_ e: IRExpr) {
                 if case .local(let x) = e.kind {
                     if let g = index(fl, x) { body(g) }

@@ -12,8 +12,10 @@ final class FlowBuilder {
     let index: Int
     let ctx = FlowContext()
     var elements: [Element] = []
-    /// At most how many elements the flow lowers to: `add` grows `elements` by doubling up to
-    /// this, never past it, so the array is not made whole while the whole tree is still held.
+    /// At most how many elements the flow lowers to: `add` makes `elements` this size at once.
+    /// Its pages are touched only as elements are written (a large block is mapped apart, see
+    /// `MemoryUse`), so the whole array is not held while the whole tree still is; growing it by
+    /// doubling held the old and the new array at once, the peak of checking one long flow.
     var expectedElements = 0
     var entry: Int32 = -1
     var pending: [Edge] = [.entry]
@@ -41,11 +43,18 @@ final class FlowBuilder {
                 p.report(.duplicateName(param.name), param.range, notes: [DiagnosticNote("'\(param.name)' is first declared here", at: first)])
             }
         }
+        let counts = Self.count(body)
+        // At most this many locals: made once at their size (a long flow's arrays grown by
+        // doubling were up to a third unused, and held until its checks end).
+        let most = signature.parameters.count + signature.outputs.count + counts.assignments
+        ctx.localNames.reserveCapacity(most)
+        ctx.localTypes.reserveCapacity(most)
+        ctx.firstSet.reserveCapacity(most)
+        ctx.reads.reserveCapacity(most)
         for param in signature.parameters { _ = declareLocal(param.name, param.type, param.range, isParameter: true) }
         ctx.parameterCount = signature.parameters.count
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
         for slot in ctx.outputSlots { ctx.reads[slot] += 1 }  // read by the caller
-        let counts = Self.count(body)
         ctx.pageInfos.reserveCapacity(counts.pages)
         collectTopLevel()
         // Only the pre-pass reads where each variable is first set (for clashes with page names).
@@ -82,7 +91,7 @@ final class FlowBuilder {
         // before they run (peak memory).
         ctx.locals = NameTable()
         ctx.pages = NameTable()
-        FlowChecks(builder: p, flow: graph, context: ctx, assignments: assignments).run()
+        p.checkGraph(graph, ctx, assignments)
         graph.variableTypes = ctx.localTypes
         return graph
     }
@@ -100,32 +109,36 @@ final class FlowBuilder {
         return slot
     }
 
-    /// How many pages the statements declare and (at most) how many elements they lower to, so
-    /// the arrays of a long flow are made once at their size rather than grown by doubling.
-    static func count(_ statements: [Statement]) -> (pages: Int, elements: Int) {
-        var pages = 0, elements = 0
+    /// How many pages the statements declare, and at most how many elements they lower to and
+    /// how many variables they assign, so the arrays of a long flow are made once at their size
+    /// rather than grown by doubling.
+    static func count(_ statements: [Statement]) -> (pages: Int, elements: Int, assignments: Int) {
+        var pages = 0, elements = 0, assignments = 0
+        func add(_ inner: (pages: Int, elements: Int, assignments: Int)) {
+            pages += inner.pages; elements += inner.elements; assignments += inner.assignments
+        }
         for st in statements {
             switch st.kind {
             case .page: pages += 1; elements += 1
             case .call(let c):
                 elements += 1
-                if case .block(let body, _)? = c.onError {
-                    let inner = count(body)
-                    pages += inner.pages; elements += inner.elements
+                switch c.binding {
+                case .variable?: assignments += 1
+                case .mapping(let pairs)?: assignments += pairs.count
+                case nil: break
                 }
+                if case .block(let body, _)? = c.onError { add(count(body)) }
             case .decision(let branches, let otherwise):
                 for b in branches {
-                    let inner = count(b.body)
-                    pages += inner.pages; elements += inner.elements + 1
+                    add(count(b.body))
+                    elements += 1
                 }
-                if let otherwise {
-                    let inner = count(otherwise)
-                    pages += inner.pages; elements += inner.elements
-                }
-            case .response, .set, .label, .goto, .finish: elements += 1
+                if let otherwise { add(count(otherwise)) }
+            case .set: elements += 1; assignments += 1
+            case .response, .label, .goto, .finish: elements += 1
             }
         }
-        return (pages, elements)
+        return (pages, elements, assignments)
     }
 
     /// Pages of the flow's top level that lowering needs nothing more of than their page's info
@@ -255,9 +268,7 @@ final class FlowBuilder {
     private func add(_ element: consuming Element) -> Int {
         element.inHandler = p.inHandler
         let i = elements.count
-        if i == elements.capacity && i >= 1024 && i < expectedElements {
-            elements.reserveCapacity(Swift.min(i * 2, expectedElements))
-        }
+        if i == elements.capacity && i < expectedElements { elements.reserveCapacity(expectedElements) }
         elements.append(element)
         for edge in pending {
             switch edge {

@@ -1,7 +1,7 @@
 /// Runs the graph checks on one compiled flow. Each check is its own type below or in its own
 /// file; they share the successor and predecessor lists computed once here.
 struct FlowChecks {
-    let builder: ProgramBuilder
+    let out: DiagnosticList
     let flow: FlowGraph
     let context: FlowContext
     let assignments: [(slot: Int32, range: SourceRange)]
@@ -12,10 +12,10 @@ struct FlowChecks {
         // A name that did not resolve (a label, say) would make these checks report its
         // consequences again.
         guard !context.hadResolutionError else { return }
-        UnreachableElements(builder: builder, flow: flow, graph: graph, reachable: reachable).check()
-        LoopsWithoutExit(builder: builder, flow: flow, graph: graph, reachable: reachable).check()
-        ReadBeforeSet(builder: builder, flow: flow, context: context, graph: graph, reachable: reachable).check()
-        UnusedVariables(builder: builder, context: context, assignments: assignments).check()
+        UnreachableElements(out: out, flow: flow, graph: graph, reachable: reachable).check()
+        LoopsWithoutExit(out: out, flow: flow, graph: graph, reachable: reachable).check()
+        ReadBeforeSet(out: out, flow: flow, context: context, graph: graph, reachable: reachable).check()
+        UnusedVariables(out: out, context: context, assignments: assignments).check()
     }
 }
 
@@ -100,7 +100,7 @@ struct GraphIndex {
 ///
 /// One error per unreachable region, at its first element.
 struct UnreachableElements {
-    let builder: ProgramBuilder
+    let out: DiagnosticList
     let flow: FlowGraph
     let graph: GraphIndex
     let reachable: [Bool]
@@ -138,7 +138,7 @@ struct UnreachableElements {
             let r = flow.elements[i].range
             var hint = "remove it, or mark it with a label and jump to it with 'goto'"
             if case .label(let name) = flow.elements[i].kind { hint = "no 'goto \(name)' is reached; remove the label or jump to it" }
-            builder.report(.unreachable, r, label: "no path from the start of the flow reaches this", hint: hint)
+            out.report(.unreachable, r, label: "no path from the start of the flow reaches this", hint: hint)
         }
     }
 
@@ -155,7 +155,7 @@ struct UnreachableElements {
 ///     question Amount: currency
 ///     goto Ask                  // error: this loop has no way out
 struct LoopsWithoutExit {
-    let builder: ProgramBuilder
+    let out: DiagnosticList
     let flow: FlowGraph
     let graph: GraphIndex
     let reachable: [Bool]
@@ -187,19 +187,19 @@ struct LoopsWithoutExit {
             case .goto(let label):
                 reported = true
                 let target = e.next >= 0 ? flow.elements[Int(e.next)].range : nil
-                builder.report(.loopWithoutExit, e.range,
+                out.report(.loopWithoutExit, e.range,
                                notes: target.map { [DiagnosticNote("the loop starts at label '\(label)'", at: $0)] } ?? [],
                                hint: "give the loop a way out, for example:\n  if tries >= 3 {\n    finish failure \"too many attempts\"\n  }")
             case .call(let info) where info.hasErrorHandler && e.branch >= 0 && !canExit[Int(e.branch)]:
                 if case .label = flow.elements[Int(e.branch)].kind {
                     reported = true
-                    builder.report(.loopWithoutExit, e.range, hint: "give the loop a way out, for example a counter and 'finish failure'")
+                    out.report(.loopWithoutExit, e.range, hint: "give the loop a way out, for example a counter and 'finish failure'")
                 }
             default: break
             }
         }
         if !reported && flow.entry >= 0 && !canExit[flow.entry] {
-            builder.report(.flowNeverFinishes(flow.name), flow.range)
+            out.report(.flowNeverFinishes(flow.name), flow.range)
         }
     }
 }

@@ -10,14 +10,14 @@
 /// A class, not a struct: its methods are passed as closures, and capturing a struct this size
 /// copies (and retains) every field on each call.
 final class ReadBeforeSet {
-    let builder: ProgramBuilder
+    let out: DiagnosticList
     let flow: FlowGraph
     let context: FlowContext
     let graph: GraphIndex
     let reachable: [Bool]
 
-    init(builder: ProgramBuilder, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
-        self.builder = builder
+    init(out: DiagnosticList, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
+        self.out = out
         self.flow = flow
         self.context = context
         self.graph = graph
@@ -348,18 +348,18 @@ final class ReadBeforeSet {
                 let bit = Int(readBit[k])
                 let range = readRange[k]
                 if readIsOutput[k] {
-                    builder.report(.outputNotSet(flow.variables[bit]), range,
+                    out.report(.outputNotSet(flow.variables[bit]), range,
                                    hint: "set every output before the flow finishes: set \(flow.variables[bit]) = …")
                     continue
                 }
                 guard !reported.contains(range) else { continue }
                 reported.insert(range)
                 if bit < variableCount {
-                    builder.report(.readBeforeSet(flow.variables[bit]), range,
+                    out.report(.readBeforeSet(flow.variables[bit]), range,
                                    hint: "set it on every path before this, for example: set \(flow.variables[bit]) = …")
                 } else {
                     let page = flow.pages[bit - variableCount]
-                    builder.report(.answerBeforeAsked(page.name), range,
+                    out.report(.answerBeforeAsked(page.name), range,
                                    notes: [DiagnosticNote("the page is asked here", at: page.range)])
                 }
             }
@@ -436,7 +436,7 @@ final class ReadBeforeSet {
 ///
 ///     set receipt = result.id          // warning: 'receipt' is set but never read
 struct UnusedVariables {
-    let builder: ProgramBuilder
+    let out: DiagnosticList
     let context: FlowContext
     let assignments: [(slot: Int32, range: SourceRange)]
 
@@ -445,7 +445,7 @@ struct UnusedVariables {
         for (slot32, range) in assignments where context.reads[Int(slot32)] == 0 && !warned.contains(Int(slot32)) {
             let slot = Int(slot32)
             warned.insert(slot)
-            builder.report(.unusedVariable(context.localNames[slot]), range,
+            out.report(.unusedVariable(context.localNames[slot]), range,
                            hint: "remove it, or read it, for example in a response: \"{\(context.localNames[slot])}\"")
         }
     }

@@ -1,0 +1,52 @@
+import Dispatch
+import Foundation
+
+/// Diagnostics one pass of checks reports, merged into the builder's when the pass is done.
+final class DiagnosticList {
+    var items: [Diagnostic] = []
+
+    func report(_ m: Message, _ r: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil) {
+        items.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
+    }
+}
+
+/// Runs the graph checks (`FlowChecks`) of each flow on a second thread, in the order the flows
+/// are lowered, while this thread lowers the next flows.
+///
+/// Design note: the builder waits for the checks (`finish`) before it solves the constant facts:
+/// what the graph checks of a long flow hold while they run and what the solver and the value
+/// checks hold would otherwise be held at once (peak memory of `flow check` on one long flow).
+/// The checks of a flow read only its graph, its `FlowContext` and its assignments, which the
+/// flow's builder hands over whole and never touches again (the graph is a value; the program's
+/// copy shares its storage, copied on write); they report into a list of their own, which
+/// `finish` hands back after waiting for them. So nothing is shared while both threads run, and
+/// the diagnostics are the same whatever the timing (sorted by position at the end, as always).
+final class GraphCheckQueue: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "flow.graph-checks")
+    private let group = DispatchGroup()
+    /// Written only on `queue` until `finish` has waited for it.
+    private let out = DiagnosticList()
+
+    /// Whether the machine has a second core to run the checks on.
+    static var isUseful: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }
+
+    func add(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
+        let job = HandedOver(flow: flow, context: context, assignments: assignments)
+        queue.async(group: group) {
+            FlowChecks(out: self.out, flow: job.flow, context: job.context, assignments: job.assignments).run()
+        }
+    }
+
+    /// Waits for the checks of every flow added, and returns what they reported.
+    func finish() -> [Diagnostic] {
+        group.wait()
+        return out.items
+    }
+
+    /// What a flow's builder hands over and never touches again.
+    private struct HandedOver: @unchecked Sendable {
+        let flow: FlowGraph
+        let context: FlowContext
+        let assignments: [(slot: Int32, range: SourceRange)]
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+
+@testable import FlowKit
+
+/// The graph checks of each flow run on a second thread while later flows are lowered
+/// (`GraphCheckQueue`). What a compile reports and builds must not depend on that.
+final class ParallelCheckTests: XCTestCase {
+    /// Compiles `path` (through `loader`) with the graph checks on the second thread or here.
+    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool) -> (diagnostics: [Diagnostic], program: String) {
+        let sources = SourceManager()
+        guard let bytes = try? loader.load(path: path) else {
+            XCTFail("cannot read \(path)")
+            return ([], "")
+        }
+        let root = sources.add(path: path, bytes: bytes)
+        var diagnostics: [Diagnostic] = []
+        let trees = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
+        let program = Compiler.compile(trees, sources: sources, diagnostics: &diagnostics, releasingSyntax: true, parallel: parallel)
+        var dumped = ""
+        dump(program.flows, to: &dumped)
+        return (diagnostics.sortedByPosition(), dumped)
+    }
+
+    func testTheQueueIsUsedOnThisMachine() throws {
+        // Otherwise the comparisons below compare the serial path with itself.
+        try XCTSkipUnless(GraphCheckQueue.isUseful || ProcessInfo.processInfo.environment["CI"] != "true",
+                          "CI machines have two cores")
+        XCTAssertTrue(GraphCheckQueue.isUseful, "one core: the graph checks run on this thread only")
+    }
+
+    /// Many flows, each with problems only the graph checks find (unreachable code, a loop with
+    /// no way out, a read before any set, an unused variable) and problems the value checks find,
+    /// so that diagnostics from both threads interleave by position.
+    func testManyFlowsWithGraphProblemsReportTheSameEitherWay() {
+        var text = "config LIMIT = 0\n"
+        for i in 0..<300 {
+            text += """
+            flow F\(i)(n: number) -> (out: number) {
+              if n > \(i) {
+                set out = n / LIMIT
+              }
+              set unused\(i) = 1
+              response "{late\(i)}"
+              set late\(i) = 2
+              if n > 1000 {
+                goto Again\(i)
+              }
+              finish success
+              response "never"
+              label Again\(i)
+              goto Again\(i)
+            }
+
+            """
+        }
+        text += "flow Main {\n" + (0..<300).map { "  call F\($0)(\($0)) -> r\($0)\n  response \"{r\($0)}\"\n" }.joined() + "}\n"
+        let loader = MemoryLoader(["many.flow": text])
+        let serial = compile("many.flow", loader: loader, parallel: false)
+        let parallel = compile("many.flow", loader: loader, parallel: true)
+        // Each flow: read before set (out, late), unreachable, a loop with no way out, unused.
+        for id in ["check.readBeforeSet", "check.unreachable", "check.loopWithoutExit", "check.unusedVariable", "check.outputNotSet"] {
+            XCTAssertGreaterThanOrEqual(serial.diagnostics.filter { $0.id == id }.count, 300, id)
+        }
+        XCTAssertEqual(parallel.diagnostics.count, serial.diagnostics.count)
+        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
+        XCTAssertEqual(parallel.program, serial.program)
+    }
+
+    /// Every example flow and every golden input: the same diagnostics and the same graphs.
+    func testEveryExampleAndGoldenInputReportsTheSameEitherWay() throws {
+        let corpus = try FormatterTests.corpus()
+        XCTAssertGreaterThan(corpus.count, 100)
+        var withGraphProblems = 0
+        for path in corpus {
+            let serial = compile(path, loader: FileSystemLoader(), parallel: false)
+            let parallel = compile(path, loader: FileSystemLoader(), parallel: true)
+            XCTAssertEqual(parallel.diagnostics, serial.diagnostics, path)
+            XCTAssertEqual(parallel.program, serial.program, path)
+            if serial.diagnostics.contains(where: { ["check.readBeforeSet", "check.unreachable", "check.loopWithoutExit"].contains($0.id) }) {
+                withGraphProblems += 1
+            }
+        }
+        // The corpus exercises the graph checks' reports, not only clean flows.
+        XCTAssertGreaterThanOrEqual(withGraphProblems, 5)
+    }
+}

@@ -4,14 +4,17 @@ import XCTest
 @testable import FlowKit
 
 /// The graph checks of each flow run on a second thread while later flows are lowered
-/// (`GraphCheckQueue`). What a compile reports and builds must not depend on that.
+/// (`GraphCheckQueue`), and the value checks of the later flows on a second thread while this
+/// one checks the earlier (`ValueChecks.run`). What a compile reports and builds must not depend
+/// on that.
 final class ParallelCheckTests: XCTestCase {
     /// Compiles `path` (through `loader`) with the graph checks on the second thread or here.
-    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool) -> (diagnostics: [Diagnostic], program: String) {
+    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool)
+        -> (diagnostics: [Diagnostic], program: String, checked: Set<SourceRange>) {
         let sources = SourceManager()
         guard let bytes = try? loader.load(path: path) else {
             XCTFail("cannot read \(path)")
-            return ([], "")
+            return ([], "", [])
         }
         let root = sources.add(path: path, bytes: bytes)
         var diagnostics: [Diagnostic] = []
@@ -19,7 +22,7 @@ final class ParallelCheckTests: XCTestCase {
         let program = Compiler.compile(trees, sources: sources, diagnostics: &diagnostics, releasingSyntax: true, parallel: parallel)
         var dumped = ""
         dump(program.flows, to: &dumped)
-        return (diagnostics.sortedByPosition(), dumped)
+        return (diagnostics.sortedByPosition(), dumped, program.checkedRanges)
     }
 
     func testTheQueueIsUsedOnThisMachine() throws {
@@ -58,13 +61,18 @@ final class ParallelCheckTests: XCTestCase {
         let loader = MemoryLoader(["many.flow": text])
         let serial = compile("many.flow", loader: loader, parallel: false)
         let parallel = compile("many.flow", loader: loader, parallel: true)
-        // Each flow: read before set (out, late), unreachable, a loop with no way out, unused.
-        for id in ["check.readBeforeSet", "check.unreachable", "check.loopWithoutExit", "check.unusedVariable", "check.outputNotSet"] {
+        // Each flow: read before set, unreachable, a loop with no way out, unused, an output
+        // not set (graph checks), a division by a config declared 0 (value checks, whose flows
+        // are shared by two threads too).
+        for id in ["check.readBeforeSet", "check.unreachable", "check.loopWithoutExit", "check.unusedVariable", "check.outputNotSet",
+                   "check.divisionByZero"] {
             XCTAssertGreaterThanOrEqual(serial.diagnostics.filter { $0.id == id }.count, 300, id)
         }
         XCTAssertEqual(parallel.diagnostics.count, serial.diagnostics.count)
         XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
         XCTAssertEqual(parallel.program, serial.program)
+        XCTAssertEqual(parallel.checked, serial.checked)
+        XCTAssertGreaterThanOrEqual(serial.checked.count, 300)
     }
 
     /// Every example flow and every golden input: the same diagnostics and the same graphs.
@@ -77,6 +85,7 @@ final class ParallelCheckTests: XCTestCase {
             let parallel = compile(path, loader: FileSystemLoader(), parallel: true)
             XCTAssertEqual(parallel.diagnostics, serial.diagnostics, path)
             XCTAssertEqual(parallel.program, serial.program, path)
+            XCTAssertEqual(parallel.checked, serial.checked, path)
             if serial.diagnostics.contains(where: { ["check.readBeforeSet", "check.unreachable", "check.loopWithoutExit"].contains($0.id) }) {
                 withGraphProblems += 1
             }

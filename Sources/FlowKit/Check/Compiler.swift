@@ -100,9 +100,9 @@ final class ProgramBuilder {
     /// there is one (which takes `context`: the flow's builder no longer touches it).
     func checkGraph(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
         if let graphChecks { return graphChecks.add(flow, context, assignments) }
-        let out = DiagnosticList()
+        let out = CheckOutput()
         FlowChecks(out: out, flow: flow, context: context, assignments: assignments).run()
-        diagnostics += out.items
+        diagnostics += out.diagnostics
     }
 
     func run() {

@@ -40,7 +40,7 @@ struct ConstantConditions {
         // An option mistake inside was reported as such.
         var inside = false
         func visit(_ x: IRExpr) {
-            if checks.builder.checkedRanges.contains(x.range) { inside = true }
+            if checks.out.checkedRanges.contains(x.range) { inside = true }
             x.forEachChild(visit)
         }
         visit(cond)
@@ -90,8 +90,8 @@ struct ConstantConditions {
             let p = Int(falseParent[j])
             guard p >= 0, incoming[j] == 1, case .decision(let earlier) = f.elements[p].kind else { return }
             if Implication.implies(cond, earlier, checks.values) {
-                checks.builder.checkedRanges.insert(cond.range)
-                checks.builder.report(.unreachableElseIf, cond.range, label: "this holds only when an earlier condition already did",
+                checks.out.checkedRanges.insert(cond.range)
+                checks.out.report(.unreachableElseIf, cond.range, label: "this holds only when an earlier condition already did",
                                       notes: [DiagnosticNote("this condition is tried first", at: earlier.range)],
                                       hint: "try the narrower condition first, or remove this branch")
                 return

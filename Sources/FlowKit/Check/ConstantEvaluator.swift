@@ -129,6 +129,24 @@ final class ConstantEvaluator {
         inferred = Array(repeating: nil, count: total)
     }
 
+    private init(copying other: ConstantEvaluator) {
+        program = other.program
+        base = other.base
+        facts = other.facts
+        unknown = other.unknown
+        inferred = other.inferred
+        configCache = other.configCache
+        answerCache = other.answerCache
+    }
+
+    /// An evaluator for another thread, once `solve()` is done: the same facts (the arrays are
+    /// shared, and nothing writes them after solving), and caches of its own (reading what is
+    /// known writes them).
+    func sharingFacts() -> ConstantEvaluator {
+        precondition(!solving)
+        return ConstantEvaluator(copying: self)
+    }
+
     /// The index of a local in the flat arrays, or nil when the flow has no such local.
     @inline(__always)
     private func index(_ flow: Int, _ slot: Int) -> Int? {

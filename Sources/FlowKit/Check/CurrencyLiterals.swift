@@ -47,7 +47,7 @@ struct CurrencyLiterals {
 
     private func literal(_ e: IRExpr) {
         guard let c = checks.values.constant(e), case .number(let n) = c.value, n.rounded(places: 2) != n,
-              checks.builder.checkedRanges.insert(e.range).inserted else { return }
+              checks.out.checkedRanges.insert(e.range).inserted else { return }
         checks.report(.currencyDecimals(n.description), e.range, configs: c.configs,
                       label: "a currency amount has at most 2 decimals",
                       hint: "round it: \(n.rounded(places: 2).formatted(places: 2))")

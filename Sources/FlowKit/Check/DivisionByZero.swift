@@ -8,7 +8,7 @@ struct DivisionByZero {
     func check(_ e: IRExpr) {
         guard case .binary(let op, _, let r) = e.kind, op == .divide || op == .remainder,
               let c = checks.values.constant(r), case .number(let n) = c.value, n.isZero else { return }
-        checks.builder.checkedRanges.insert(e.range)
+        checks.out.checkedRanges.insert(e.range)
         checks.report(.zeroDivisor, e.range, configs: c.configs, label: "'\(op.rawValue)' by a value that is always 0",
                       hint: op == .divide ? "divide by a value that cannot be 0, or test it first: if count > 0 { … }" : nil)
     }

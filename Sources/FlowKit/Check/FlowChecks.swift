@@ -1,7 +1,7 @@
 /// Runs the graph checks on one compiled flow. Each check is its own type below or in its own
 /// file; they share the successor and predecessor lists computed once here.
 struct FlowChecks {
-    let out: DiagnosticList
+    let out: CheckOutput
     let flow: FlowGraph
     let context: FlowContext
     let assignments: [(slot: Int32, range: SourceRange)]
@@ -100,7 +100,7 @@ struct GraphIndex {
 ///
 /// One error per unreachable region, at its first element.
 struct UnreachableElements {
-    let out: DiagnosticList
+    let out: CheckOutput
     let flow: FlowGraph
     let graph: GraphIndex
     let reachable: [Bool]
@@ -155,7 +155,7 @@ struct UnreachableElements {
 ///     question Amount: currency
 ///     goto Ask                  // error: this loop has no way out
 struct LoopsWithoutExit {
-    let out: DiagnosticList
+    let out: CheckOutput
     let flow: FlowGraph
     let graph: GraphIndex
     let reachable: [Bool]

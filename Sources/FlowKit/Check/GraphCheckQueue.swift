@@ -1,12 +1,18 @@
 import Dispatch
 import Foundation
 
-/// Diagnostics one pass of checks reports, merged into the builder's when the pass is done.
-final class DiagnosticList {
-    var items: [Diagnostic] = []
+/// What one pass of checks reports, and the ranges the value checks looked at (see
+/// `Program.checkedRanges`), added to the builder's when the pass is done.
+final class CheckOutput {
+    var diagnostics: [Diagnostic] = []
+    var checkedRanges: Set<SourceRange>
+
+    init(checkedRanges: Set<SourceRange> = []) {
+        self.checkedRanges = checkedRanges
+    }
 
     func report(_ m: Message, _ r: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil) {
-        items.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
+        diagnostics.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
     }
 }
 
@@ -25,7 +31,7 @@ final class GraphCheckQueue: @unchecked Sendable {
     private let queue = DispatchQueue(label: "flow.graph-checks")
     private let group = DispatchGroup()
     /// Written only on `queue` until `finish` has waited for it.
-    private let out = DiagnosticList()
+    private let out = CheckOutput()
 
     /// Whether the machine has a second core to run the checks on.
     static var isUseful: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }
@@ -40,7 +46,7 @@ final class GraphCheckQueue: @unchecked Sendable {
     /// Waits for the checks of every flow added, and returns what they reported.
     func finish() -> [Diagnostic] {
         group.wait()
-        return out.items
+        return out.diagnostics
     }
 
     /// What a flow's builder hands over and never touches again.

@@ -62,7 +62,7 @@ struct OptionComparisons {
 
     private func report(_ t: String, _ origin: OptionOrigin, _ values: [Value], at range: SourceRange, whole: SourceRange,
                         configs: Set<Int>, through side: IRExpr, label: String = "so this comparison is never equal") {
-        checks.builder.checkedRanges.insert(whole)
+        checks.out.checkedRanges.insert(whole)
         let texts = values.compactMap { v -> String? in if case .text(let s) = v { return s } else { return nil } }
         var notes = [DiagnosticNote("the options of '\(origin.reference)' are declared here", at: origin.range)]
         if case .local(let slot) = side.kind {
@@ -83,8 +83,8 @@ struct OptionComparisons {
         let numberDate = (a.type.isNumeric && b.type == .date) || (a.type == .date && b.type.isNumeric)
         let choiceYesNo = (a.isChoice && b.type == .bool) || (a.type == .bool && b.isChoice)
         guard numberDate || choiceYesNo else { return }
-        checks.builder.checkedRanges.insert(e.range)
-        checks.builder.report(.incomparableValues(a.noun, b.noun), e.range,
+        checks.out.checkedRanges.insert(e.range)
+        checks.out.report(.incomparableValues(a.noun, b.noun), e.range,
                               label: "they are never equal, and have no order",
                               hint: numberDate ? "compare a date with a date, or a number with a number"
                                   : "compare the answer with one of its options: product == \"Billing\"")

@@ -49,7 +49,7 @@ struct QuestionRules {
         if let min, let max, let lo = Self.number(min.value), let hi = Self.number(max.value), lo > hi,
            let minRange = q.min?.range, let maxRange = q.max?.range {
             contradictory = true
-            checks.builder.checkedRanges.insert(q.range)
+            checks.out.checkedRanges.insert(q.range)
             let what = Self.boundNoun(q.type)
             checks.report(.minAboveMax(lo.description, hi.description), minRange, configs: min.configs.union(max.configs),
                           label: "no \(what) can be at least \(lo) and at most \(hi)",
@@ -64,7 +64,7 @@ struct QuestionRules {
             let tooShort = lengths.max.map { $0 < lo } ?? false
             let tooLong = hi.map { lengths.min > $0 } ?? false
             if tooShort || tooLong, let r = q.min.flatMap({ tooShort ? $0.range : nil }) ?? q.max?.range {
-                checks.builder.checkedRanges.insert(q.range)
+                checks.out.checkedRanges.insert(q.range)
                 let matches = lengths.min == lengths.max ? "\(lengths.min)" : "\(lengths.min) to \(lengths.max.map(String.init) ?? "any number of")"
                 checks.report(.patternNeverFits(pattern), patternRange(q) ?? q.range,
                               configs: (tooShort ? min?.configs : max?.configs) ?? [],
@@ -108,7 +108,7 @@ struct QuestionRules {
                 configs.formUnion(max.configs)
                 reportOutOfRange(d, "longer than 'max' (\(hi) characters)", q.max!.range, configs, q)
             } else if let pattern = q.pattern, RegexCheck.isValid(pattern), !RegexCheck.matches(t, pattern) {
-                checks.builder.checkedRanges.insert(range)
+                checks.out.checkedRanges.insert(range)
                 checks.report(.defaultMismatchesPattern(ValueChecks.shown(value.value), pattern), range, configs: configs,
                               notes: patternRange(q).map { [DiagnosticNote("the pattern is set here", at: $0)] } ?? [],
                               hint: "leaving the answer empty would give a text no one could type; make the default match the pattern")
@@ -119,14 +119,14 @@ struct QuestionRules {
     }
 
     private func reportNotAnOption(_ t: String, _ options: [String], _ range: SourceRange, _ configs: Set<Int>, _ q: QuestionInfo) {
-        checks.builder.checkedRanges.insert(range)
+        checks.out.checkedRanges.insert(range)
         checks.report(.defaultNotAnOption(ValueChecks.shown(.text(t)), q.reference), range, configs: configs,
                       hint: Suggest.closest(to: t, in: options).map { "did you mean '\($0)'?" }
                           ?? "options: " + options.map { "'\($0)'" }.joined(separator: ", "))
     }
 
     private func reportOutOfRange(_ d: IRExpr, _ why: String, _ bound: SourceRange?, _ configs: Set<Int>, _ q: QuestionInfo) {
-        checks.builder.checkedRanges.insert(d.range)
+        checks.out.checkedRanges.insert(d.range)
         checks.report(.defaultOutOfRange(q.reference), d.range, configs: configs, label: "it is \(why)",
                       notes: bound.map { [DiagnosticNote("the limit is set here", at: $0)] } ?? [],
                       hint: "leaving the answer empty would give a value no one could type; make the default fit the question's rules")

@@ -10,13 +10,13 @@
 /// A class, not a struct: its methods are passed as closures, and capturing a struct this size
 /// copies (and retains) every field on each call.
 final class ReadBeforeSet {
-    let out: DiagnosticList
+    let out: CheckOutput
     let flow: FlowGraph
     let context: FlowContext
     let graph: GraphIndex
     let reachable: [Bool]
 
-    init(out: DiagnosticList, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
+    init(out: CheckOutput, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
         self.out = out
         self.flow = flow
         self.context = context
@@ -436,7 +436,7 @@ final class ReadBeforeSet {
 ///
 ///     set receipt = result.id          // warning: 'receipt' is set but never read
 struct UnusedVariables {
-    let out: DiagnosticList
+    let out: CheckOutput
     let context: FlowContext
     let assignments: [(slot: Int32, range: SourceRange)]
 

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Runs the checks that need to know values before anything runs (`ConstantEvaluator`): question
 /// rules, comparisons with options, conditions decided by constants, division by zero, currency
 /// literals, and texts sent in headers and URLs. Each check is its own type in its own file.
@@ -6,24 +8,80 @@
 /// config's declared value is a warning, since `--define` could change it; its notes name each
 /// config involved, at its declaration.
 struct ValueChecks {
+    /// Read, not written, while the checks run (from two threads when they share the flows).
+    /// A reference, not the program: the checks make a copy of this for every expression.
     let builder: ProgramBuilder
     let values: ConstantEvaluator
+    /// What these checks report and the ranges they checked, added to the builder's at the end.
+    let out: CheckOutput
+    /// Whether the flows' checks may be shared with a second thread (see `run`).
+    let parallel: Bool
 
     init(_ builder: ProgramBuilder) {
-        self.builder = builder
-        self.values = ConstantEvaluator(program: builder.program)
+        self.init(builder: builder, values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
+                  parallel: builder.graphChecks != nil)
     }
 
+    private init(builder: ProgramBuilder, values: ConstantEvaluator, out: CheckOutput, parallel: Bool) {
+        self.builder = builder
+        self.values = values
+        self.out = out
+        self.parallel = parallel
+    }
+
+    /// Runs every check and adds what they found to the builder.
     func run() {
         values.solve()
-        for i in builder.program.integrationPoints.indices {
+        for i in program.integrationPoints.indices {
             RequestTexts(checks: self, ip: i).check()
-            for e in builder.program.integrationPoints[i].lowered.values.sorted(by: { $0.range.start < $1.range.start }) {
+            for e in program.integrationPoints[i].lowered.values.sorted(by: { $0.range.start < $1.range.start }) {
                 visit(e) { DivisionByZero(checks: self).check($0) }
             }
         }
-        for c in builder.program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
-        for f in builder.program.flows.indices {
+        for c in program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
+        if parallel, let split = Self.split(program.flows) {
+            // The later flows on a second thread, with an evaluator of its own (its caches are
+            // its own; the solved facts are shared, and nothing writes them any more) and an
+            // output of its own, added after this thread's: the same order as in one thread.
+            let other = ValueChecks(builder: builder, values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
+                                    parallel: false)
+            let work = HandedOver(checks: other, flows: split..<program.flows.count)
+            let group = DispatchGroup()
+            DispatchQueue.global().async(group: group) { work.checks.checkFlows(work.flows) }
+            checkFlows(0..<split)
+            group.wait()
+            out.diagnostics += other.out.diagnostics
+            out.checkedRanges.formUnion(other.out.checkedRanges)
+        } else {
+            checkFlows(program.flows.indices)
+        }
+        builder.diagnostics += out.diagnostics
+        builder.checkedRanges.formUnion(out.checkedRanges)
+    }
+
+    private struct HandedOver: @unchecked Sendable {
+        let checks: ValueChecks
+        let flows: Range<Int>
+    }
+
+    /// Where to cut the flows in two halves of about as many elements each, when there are
+    /// enough elements for a second thread to be worth starting; nil otherwise.
+    static func split(_ flows: [FlowGraph]) -> Int? {
+        guard flows.count > 1 else { return nil }
+        var total = 0
+        for f in flows { total += f.elements.count }
+        guard total >= 2_000 else { return nil }
+        var sum = 0
+        for (i, f) in flows.enumerated() {
+            sum += f.elements.count
+            if sum * 2 >= total { return i + 1 < flows.count ? i + 1 : nil }
+        }
+        return nil
+    }
+
+    /// The checks of each flow in `flows`, in order.
+    func checkFlows(_ flows: Range<Int>) {
+        for f in flows {
             QuestionRules(checks: self, flow: f).check()
             let options = OptionComparisons(checks: self, flow: f)
             let currency = CurrencyLiterals(checks: self, flow: f)
@@ -45,7 +103,7 @@ struct ValueChecks {
                 hint: String? = nil) {
         var d = Diagnostic(m, at: r, label: label, notes: notes + configNotes(configs), hint: hint)
         if !configs.isEmpty && d.severity == .error { d.severity = .warning }
-        builder.diagnostics.append(d)
+        out.diagnostics.append(d)
     }
 
     func configNotes(_ configs: Set<Int>) -> [DiagnosticNote] {

@@ -23,7 +23,7 @@ enum ImportResolver {
         _ file: SourceFile, _ parsed: (SourceFileSyntax, [Diagnostic])?, _ sources: SourceManager, _ loader: any SourceLoader,
         _ result: inout [SourceFileSyntax], _ loaded: inout [String: Int], _ chain: inout [String], _ diagnostics: inout [Diagnostic]
     ) {
-        let (syntax, diags) = parsed ?? Parser.parse(file)
+        let (syntax, diags) = parsed ?? Parser.parseSharingWork(file)
         diagnostics += diags
         result.append(syntax)
         let key = SourcePath.normalize(file.path)

@@ -23,15 +23,17 @@ public enum Compiler {
         compile(files, sources: sources, diagnostics: &diagnostics, releasingSyntax: false, cache: cache)
     }
 
-    /// `parallel`: the graph checks of each flow may run on a second thread (`GraphCheckQueue`);
-    /// the result is the same either way. Not with a cache, which keeps each flow's diagnostics
-    /// as its lowering reports them.
+    /// `parallel`: work may be shared with a second thread, when the machine has one: the graph
+    /// checks of each flow (`GraphCheckQueue`; not with a cache, which keeps each flow's
+    /// diagnostics as its lowering reports them) and the value checks of the later flows
+    /// (`ValueChecks.run`). The result is the same either way.
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
                         releasingSyntax: Bool, cache: FlowCache? = nil, parallel: Bool = true) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
         builder.releaseSyntax = releasingSyntax
         builder.cache = cache
-        if cache == nil && parallel && GraphCheckQueue.isUseful { builder.graphChecks = GraphCheckQueue() }
+        builder.parallel = parallel && GraphCheckQueue.isUseful
+        if cache == nil && builder.parallel { builder.graphChecks = GraphCheckQueue() }
         builder.run()
         diagnostics += builder.diagnostics
         return builder.program
@@ -71,6 +73,8 @@ final class ProgramBuilder {
     var checkedRanges = Set<SourceRange>()
     /// Per-flow results of the last compile of the same document, when the caller keeps one.
     var cache: FlowCache?
+    /// Whether work may be shared with a second thread (see `Compiler.compile`).
+    var parallel = false
     /// Where each flow's graph checks run when not here and now (see `checkGraph`).
     var graphChecks: GraphCheckQueue?
     /// While a flow is lowered for the cache: every output `markOutputUsed` marks.

@@ -19,7 +19,7 @@ struct ValueChecks {
 
     init(_ builder: ProgramBuilder) {
         self.init(builder: builder, values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
-                  parallel: builder.graphChecks != nil)
+                  parallel: builder.parallel)
     }
 
     private init(builder: ProgramBuilder, values: ConstantEvaluator, out: CheckOutput, parallel: Bool) {
@@ -47,7 +47,9 @@ struct ValueChecks {
                                     parallel: false)
             let work = HandedOver(checks: other, flows: split..<program.flows.count)
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { work.checks.checkFlows(work.flows) }
+            // A queue of its own rather than a global one: a caller that is itself on a thread of a
+            // full global pool would otherwise wait for work queued behind it.
+            DispatchQueue(label: "flow.value-checks").async(group: group) { work.checks.checkFlows(work.flows) }
             checkFlows(0..<split)
             group.wait()
             out.diagnostics += other.out.diagnostics

@@ -24,7 +24,8 @@ extension Parser {
         guard let cut = restartGuess(file.bytes) else { return (parse(file), false) }
         let tail = TailParse(file: file, cut: cut)
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { tail.run() }
+        // A queue of its own (see `ValueChecks.run`).
+        DispatchQueue(label: "flow.parse").async(group: group) { tail.run() }
 
         var head = Parser(file: file)
         var met = false

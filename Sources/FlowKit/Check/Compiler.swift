@@ -120,10 +120,19 @@ final class ProgramBuilder {
                 program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
             }
         }
-        if let graphChecks { diagnostics += graphChecks.finish() }
+        // The graph checks still running go on beside the value checks when the value checks
+        // stay on this thread (else the second thread takes the later flows' value checks) and
+        // the solver holds little: its arrays take about 80 bytes a local, and with more than
+        // 1 MB of them the graph checks finish first, so that what they hold and what the solver
+        // holds are not held at once (peak memory of one long flow of `set`s).
+        var locals = 0
+        for f in program.flows { locals += f.variables.count }
+        let overlap = !(parallel && ValueChecks.split(program.flows) != nil) && locals * 80 <= 1 << 20
+        if let graphChecks, !overlap { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()
         ValueChecks(self).run()
+        if let graphChecks, overlap { diagnostics += graphChecks.finish() }
         program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {
             program.integrationPoints[i].shape = program.integrationPoints[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }

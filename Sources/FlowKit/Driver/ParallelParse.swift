@@ -58,29 +58,38 @@ extension Parser {
 
     /// A line end near the middle of `bytes` where a declaration may start: the first of the line
     /// ends, blank lines and comment lines before a line that starts with a letter (the lexer makes
-    /// them one newline token, at that first line end); nil when there is none.
-    static func restartGuess<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Int? where Bytes.Index == Int {
+    /// them one newline token, at that first line end); nil when there is none in the third
+    /// quarter (one long flow has none: its lines are indented).
+    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         let slash = UInt8(ascii: "/")
-        var i = bytes.startIndex + bytes.count / 2
-        while i + 1 < bytes.endIndex {
+        guard let base = bytes.baseAddress, bytes.count >= 4 else { return nil }
+        let limit = bytes.count / 4 * 3
+        var i = bytes.count / 2
+        while true {
+            // The next line end, found by memchr.
+            guard i < limit, let found = memchr(base + i, Int32(lf), limit - i) else { return nil }
+            i = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             let c = bytes[i + 1] | 0x20
-            if bytes[i] == lf && c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { break }
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { break }
             i += 1
         }
-        guard i + 1 < bytes.endIndex else { return nil }
         // Back over the lines before it that are blank or only a comment.
         var p = i
         while true {
-            if p > bytes.startIndex && bytes[p - 1] == cr { p -= 1 }
+            if p > 0 && bytes[p - 1] == cr { p -= 1 }
             var lineStart = p
-            while lineStart > bytes.startIndex && bytes[lineStart - 1] != lf && bytes[lineStart - 1] != cr { lineStart -= 1 }
+            while lineStart > 0 && bytes[lineStart - 1] != lf && bytes[lineStart - 1] != cr { lineStart -= 1 }
             var k = lineStart
             while k < p && (bytes[k] == space || bytes[k] == tab) { k += 1 }
             let trivia = k == p || (k + 1 < p && bytes[k] == slash && bytes[k + 1] == slash)
-            guard trivia, lineStart > bytes.startIndex else { return p }
+            guard trivia, lineStart > 0 else { return p }
             p = lineStart - 1
         }
+    }
+
+    static func restartGuess(_ bytes: [UInt8]) -> Int? {
+        bytes.withUnsafeBufferPointer { restartGuess($0) }
     }
 }
 

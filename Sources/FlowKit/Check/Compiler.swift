@@ -131,7 +131,7 @@ final class ProgramBuilder {
         if let graphChecks, !overlap { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()
-        ValueChecks(self).run()
+        ValueChecks(self).run(into: self)
         if let graphChecks, overlap { diagnostics += graphChecks.finish() }
         program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {

@@ -8,9 +8,10 @@ import Dispatch
 /// config's declared value is a warning, since `--define` could change it; its notes name each
 /// config involved, at its declaration.
 struct ValueChecks {
-    /// Read, not written, while the checks run (from two threads when they share the flows).
-    /// A reference, not the program: the checks make a copy of this for every expression.
-    let builder: ProgramBuilder
+    /// The program, read and not written while the checks run. A reference of its own for each
+    /// thread, not the builder: the checks copy this for every expression, and two threads
+    /// counting references on one object slow each other.
+    let view: ProgramView
     let values: ConstantEvaluator
     /// What these checks report and the ranges they checked, added to the builder's at the end.
     let out: CheckOutput
@@ -18,19 +19,19 @@ struct ValueChecks {
     let parallel: Bool
 
     init(_ builder: ProgramBuilder) {
-        self.init(builder: builder, values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
+        self.init(view: ProgramView(builder.program), values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
                   parallel: builder.parallel)
     }
 
-    private init(builder: ProgramBuilder, values: ConstantEvaluator, out: CheckOutput, parallel: Bool) {
-        self.builder = builder
+    private init(view: ProgramView, values: ConstantEvaluator, out: CheckOutput, parallel: Bool) {
+        self.view = view
         self.values = values
         self.out = out
         self.parallel = parallel
     }
 
-    /// Runs every check and adds what they found to the builder.
-    func run() {
+    /// Runs every check and adds what they found to `builder`.
+    func run(into builder: ProgramBuilder) {
         values.solve()
         for i in program.integrationPoints.indices {
             RequestTexts(checks: self, ip: i).check()
@@ -43,7 +44,7 @@ struct ValueChecks {
             // The later flows on a second thread, with an evaluator of its own (its caches are
             // its own; the solved facts are shared, and nothing writes them any more) and an
             // output of its own, added after this thread's: the same order as in one thread.
-            let other = ValueChecks(builder: builder, values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
+            let other = ValueChecks(view: ProgramView(program), values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
                                     parallel: false)
             let work = HandedOver(checks: other, flows: split..<program.flows.count)
             let group = DispatchGroup()
@@ -98,7 +99,7 @@ struct ValueChecks {
         }
     }
 
-    var program: Program { builder.program }
+    var program: Program { view.program }
 
     /// Reports `m`, as a warning naming the configs when they decide it.
     func report(_ m: Message, _ r: SourceRange, configs: Set<Int>, label: String? = nil, notes: [DiagnosticNote] = [],
@@ -197,4 +198,10 @@ extension IRExpr {
             return ok
         }
     }
+}
+
+/// The program the value checks read (see `ValueChecks.view`).
+final class ProgramView {
+    let program: Program
+    init(_ program: Program) { self.program = program }
 }

@@ -13,9 +13,10 @@ final class FlowBuilder {
     let ctx = FlowContext()
     var elements: [Element] = []
     /// At most how many elements the flow lowers to: `add` makes `elements` this size at once.
-    /// Its pages are touched only as elements are written (a large block is mapped apart, see
-    /// `MemoryUse`), so the whole array is not held while the whole tree still is; growing it by
-    /// doubling held the old and the new array at once, the peak of checking one long flow.
+    /// Fresh memory is resident only once written (in `flow check` a large block is always
+    /// fresh: it is mapped apart, see `MemoryUse`), so the whole array is not held while the whole
+    /// tree still is; growing it by doubling held the old and the new array at once, which was
+    /// the peak of checking one long flow.
     var expectedElements = 0
     var entry: Int32 = -1
     var pending: [Edge] = [.entry]

@@ -7,7 +7,11 @@ import Foundation
 /// every format, and parses the same bytes as a test plan (`*.flowtest`).
 ///
 /// Holds: no crash; a program exactly when there is no error; every diagnostic inside a file
-/// that was read; `--format json` output is JSON, an array of one object per diagnostic.
+/// that was read; `--format json` output is JSON, an array of one object per diagnostic; for one
+/// input in 32 (by its length: the same inputs every run), checking with the work shared with
+/// a second thread, whatever the size, reports exactly what checking on one thread does, and
+/// parsing in two halves gives the diagnostics of one parse. (Not for every input: handing work to
+/// a thread costs more than checking a small input, most of all under AddressSanitizer.)
 enum CheckTarget {
     static let path = "fuzz.flow"
 
@@ -36,6 +40,17 @@ enum CheckTarget {
             require(items.count == diagnostics.count, "--format json has \(items.count) objects for \(diagnostics.count) diagnostics")
         default:
             fatalError("flow-fuzz: --format json output is not a JSON array: \(json.prefix(200))")
+        }
+
+        if bytes.count % 32 == 0 {
+            let loader = BytesLoader(path: path, root: bytes)
+            let alone = try? Frontend.compile(path: path, options: CheckOptions(workSharing: .never), loader: loader)
+            let shared = try? Frontend.compile(path: path, options: CheckOptions(workSharing: .always), loader: loader)
+            require(alone?.diagnostics == diagnostics, "checking on one thread must report what checking does")
+            require(shared?.diagnostics == diagnostics, "checking with the work shared must report what checking on one thread does")
+            let file = SourceManager().add(path: path, bytes: bytes)
+            require(Parser.parseSharingWork(file, minimumBytes: 0).1 == Parser.parse(file).1,
+                    "parsing in two halves must give the diagnostics of one parse")
         }
 
         // The same bytes as a test plan.

@@ -19,7 +19,8 @@ final class ParallelCheckTests: XCTestCase {
         let root = sources.add(path: path, bytes: bytes)
         var diagnostics: [Diagnostic] = []
         let trees = ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics)
-        let program = Compiler.compile(trees, sources: sources, diagnostics: &diagnostics, releasingSyntax: true, parallel: parallel)
+        let program = Compiler.compile(trees, sources: sources, diagnostics: &diagnostics, releasingSyntax: true, parallel: parallel,
+                                       parallelFrom: 0)
         var dumped = ""
         dump(program.flows, to: &dumped)
         return (diagnostics.sortedByPosition(), dumped, program.checkedRanges)

@@ -23,16 +23,21 @@ public enum Compiler {
         compile(files, sources: sources, diagnostics: &diagnostics, releasingSyntax: false, cache: cache)
     }
 
-    /// `parallel`: work may be shared with a second thread, when the machine has one: the graph
-    /// checks of each flow (`GraphCheckQueue`; not with a cache, which keeps each flow's
-    /// diagnostics as its lowering reports them) and the value checks of the later flows
-    /// (`ValueChecks.run`). The result is the same either way.
+    /// `parallel`: work may be shared with a second thread, when the machine has one and the
+    /// sources are `parallelFrom` bytes or more (below that, handing work over costs more than it
+    /// saves, and most of all under a sanitizer): the graph checks of each flow
+    /// (`GraphCheckQueue`; not with a cache, which keeps each flow's diagnostics as its lowering
+    /// reports them) and the value checks of the later flows (`ValueChecks.run`). The result is
+    /// the same either way.
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
-                        releasingSyntax: Bool, cache: FlowCache? = nil, parallel: Bool = true) -> Program {
+                        releasingSyntax: Bool, cache: FlowCache? = nil, parallel: Bool = true,
+                        parallelFrom: Int = WorkSharing.automatic.checkFrom!) -> Program {
         let builder = ProgramBuilder(files: files, sources: sources)
         builder.releaseSyntax = releasingSyntax
         builder.cache = cache
-        builder.parallel = parallel && GraphCheckQueue.isUseful
+        var bytes = 0
+        for f in sources.files { bytes += f.bytes.count }
+        builder.parallel = parallel && bytes >= parallelFrom && GraphCheckQueue.isUseful
         if cache == nil && builder.parallel { builder.graphChecks = GraphCheckQueue() }
         builder.run()
         diagnostics += builder.diagnostics

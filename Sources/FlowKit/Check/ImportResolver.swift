@@ -10,20 +10,24 @@ enum ImportResolver {
 
     /// `parsedRoot`, when given, is the root's parse already made (the language server keeps it
     /// between edits: `IncrementalParse`); it must be what `Parser.parse(root)` gives.
+    /// `parseFrom`: files of that many bytes or more are parsed in two halves on two threads
+    /// (`Parser.parseSharingWork`); nil: none.
     static func loadAll(root: SourceFile, parsedRoot: (SourceFileSyntax, [Diagnostic])? = nil, sources: SourceManager,
-                        loader: any SourceLoader, diagnostics: inout [Diagnostic]) -> [SourceFileSyntax] {
+                        loader: any SourceLoader, diagnostics: inout [Diagnostic],
+                        parseFrom: Int? = WorkSharing.automatic.parseFrom) -> [SourceFileSyntax] {
         var result: [SourceFileSyntax] = []
         var loaded: [String: Int] = [SourcePath.normalize(root.path): 0]
         var chain: [String] = []
-        visit(root, parsedRoot, sources, loader, &result, &loaded, &chain, &diagnostics)
+        visit(root, parsedRoot, sources, loader, parseFrom, &result, &loaded, &chain, &diagnostics)
         return result
     }
 
     private static func visit(
         _ file: SourceFile, _ parsed: (SourceFileSyntax, [Diagnostic])?, _ sources: SourceManager, _ loader: any SourceLoader,
+        _ parseFrom: Int?,
         _ result: inout [SourceFileSyntax], _ loaded: inout [String: Int], _ chain: inout [String], _ diagnostics: inout [Diagnostic]
     ) {
-        let (syntax, diags) = parsed ?? Parser.parseSharingWork(file)
+        let (syntax, diags) = parsed ?? (parseFrom.map { Parser.parseSharingWork(file, minimumBytes: $0) } ?? Parser.parse(file))
         diagnostics += diags
         result.append(syntax)
         let key = SourcePath.normalize(file.path)
@@ -55,7 +59,7 @@ enum ImportResolver {
             }
             let imported = sources.add(path: displayPath(target), bytes: bytes)
             loaded[target] = sources.files.count - 1
-            visit(imported, nil, sources, loader, &result, &loaded, &chain, &diagnostics)
+            visit(imported, nil, sources, loader, parseFrom, &result, &loaded, &chain, &diagnostics)
         }
     }
 

@@ -7,7 +7,43 @@ public let flowVersion = "0.1.0"
 public struct CheckOptions: Sendable {
     /// Report warnings as errors.
     public var strict: Bool
-    public init(strict: Bool = false) { self.strict = strict }
+    /// Whether the work may be shared with a second thread. The result is the same either way.
+    public var workSharing: WorkSharing
+    public init(strict: Bool = false, workSharing: WorkSharing = .automatic) {
+        self.strict = strict
+        self.workSharing = workSharing
+    }
+}
+
+/// Whether checking shares its work with a second thread: the parse of a large file's second
+/// half (`Parser.parseSharingWork`), each flow's graph checks and the value checks of the later
+/// flows (`Compiler.compile`).
+public enum WorkSharing: Sendable {
+    /// With a second core, for inputs large enough to gain from it.
+    case automatic
+    /// On this thread only.
+    case never
+    /// With a second core, whatever the size of the input (tests and fuzzing compare it with
+    /// `never`).
+    case always
+
+    /// The smallest file parsed in two halves, nil for none.
+    var parseFrom: Int? {
+        switch self {
+        case .automatic: 128 * 1024
+        case .never: nil
+        case .always: 0
+        }
+    }
+
+    /// The smallest input whose checks are shared, nil for none.
+    var checkFrom: Int? {
+        switch self {
+        case .automatic: 32 * 1024
+        case .never: nil
+        case .always: 0
+        }
+    }
 }
 
 /// The root input could not be read (exit code 66 in the command line tool).
@@ -93,9 +129,11 @@ public enum Frontend {
         let sources = SourceManager()
         let root = sources.add(path: path, bytes: bytes)
         var diagnostics: [Diagnostic] = []
+        let sharing = options.workSharing
         let program = Compiler.compile(
-            ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics),
-            sources: sources, diagnostics: &diagnostics, releasingSyntax: true)
+            ImportResolver.loadAll(root: root, sources: sources, loader: loader, diagnostics: &diagnostics, parseFrom: sharing.parseFrom),
+            sources: sources, diagnostics: &diagnostics, releasingSyntax: true, parallel: sharing.checkFrom != nil,
+            parallelFrom: sharing.checkFrom ?? 0)
         diagnostics += ExtensionFiles.check(program, sources: sources, loader: loader)
         if options.strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning {

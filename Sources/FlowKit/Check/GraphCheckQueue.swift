@@ -22,11 +22,12 @@ final class CheckOutput {
 /// Design note: when the program has many locals, the builder waits for the checks (`finish`)
 /// before it solves the constant facts: what the graph checks of a long flow hold while they run
 /// and what the solver holds would otherwise be held at once (peak memory of `flow check` on one
-/// long flow of `set`s); with few, they go on beside the value checks. The checks of a flow read only its graph, its `FlowContext` and its assignments, which the
-/// flow's builder hands over whole and never touches again (the graph is a value; the program's
-/// copy shares its storage, copied on write); they report into a list of their own, which
-/// `finish` hands back after waiting for them. So nothing is shared while both threads run, and
-/// the diagnostics are the same whatever the timing (sorted by position at the end, as always).
+/// long flow of `set`s); with few, they go on beside the value checks. The checks of a flow read
+/// only its graph, its `FlowContext` and its assignments, which the flow's builder hands over
+/// whole and never touches again (the graph is a value; the program's copy shares its storage,
+/// copied on write); they report into a list of their own, which `finish` hands back after
+/// waiting for them. So nothing is written by both threads, and the diagnostics are the same
+/// whatever the timing (sorted by position at the end, as always).
 final class GraphCheckQueue: @unchecked Sendable {
     private let queue = DispatchQueue(label: "flow.graph-checks")
     private let group = DispatchGroup()

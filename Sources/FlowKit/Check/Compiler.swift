@@ -37,7 +37,7 @@ public enum Compiler {
         builder.cache = cache
         var bytes = 0
         for f in sources.files { bytes += f.bytes.count }
-        builder.parallel = parallel && bytes >= parallelFrom && GraphCheckQueue.isUseful
+        builder.parallel = parallel && bytes >= parallelFrom && SecondThread.isAvailable
         if cache == nil && builder.parallel { builder.graphChecks = GraphCheckQueue() }
         builder.run()
         diagnostics += builder.diagnostics
@@ -132,11 +132,12 @@ final class ProgramBuilder {
         // holds are not held at once (peak memory of one long flow of `set`s).
         var locals = 0
         for f in program.flows { locals += f.variables.count }
-        let overlap = !(parallel && ValueChecks.split(program.flows) != nil) && locals * 80 <= 1 << 20
+        let split = parallel ? ValueChecks.split(program.flows) : nil
+        let overlap = split == nil && locals * 80 <= 1 << 20
         if let graphChecks, !overlap { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()
-        ValueChecks(self).run(into: self)
+        ValueChecks(self, split: split).run(into: self)
         if let graphChecks, overlap { diagnostics += graphChecks.finish() }
         program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {

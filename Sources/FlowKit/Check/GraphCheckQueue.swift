@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 
 /// What one pass of checks reports, and the ranges the value checks looked at (see
 /// `Program.checkedRanges`), added to the builder's when the pass is done.
@@ -33,9 +32,6 @@ final class GraphCheckQueue: @unchecked Sendable {
     private let group = DispatchGroup()
     /// Written only on `queue` until `finish` has waited for it.
     private let out = CheckOutput()
-
-    /// Whether the machine has a second core to run the checks on.
-    static var isUseful: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }
 
     func add(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
         let job = HandedOver(flow: flow, context: context, assignments: assignments)

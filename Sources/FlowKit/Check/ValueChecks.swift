@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Runs the checks that need to know values before anything runs (`ConstantEvaluator`): question
 /// rules, comparisons with options, conditions decided by constants, division by zero, currency
 /// literals, and texts sent in headers and URLs. Each check is its own type in its own file.
@@ -15,19 +13,20 @@ struct ValueChecks {
     let values: ConstantEvaluator
     /// What these checks report and the ranges they checked, added to the builder's at the end.
     let out: CheckOutput
-    /// Whether the flows' checks may be shared with a second thread (see `run`).
-    let parallel: Bool
+    /// The first of the flows whose checks run on a second thread (see `split`); nil: none.
+    let split: Int?
 
-    init(_ builder: ProgramBuilder) {
+    /// `split`: `ValueChecks.split(program.flows)` when the work may be shared, else nil.
+    init(_ builder: ProgramBuilder, split: Int?) {
         self.init(view: ProgramView(builder.program), values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
-                  parallel: builder.parallel)
+                  split: split)
     }
 
-    private init(view: ProgramView, values: ConstantEvaluator, out: CheckOutput, parallel: Bool) {
+    private init(view: ProgramView, values: ConstantEvaluator, out: CheckOutput, split: Int?) {
         self.view = view
         self.values = values
         self.out = out
-        self.parallel = parallel
+        self.split = split
     }
 
     /// Runs every check and adds what they found to `builder`.
@@ -40,19 +39,13 @@ struct ValueChecks {
             }
         }
         for c in program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
-        if parallel, let split = Self.split(program.flows) {
+        if let split {
             // The later flows on a second thread, with an evaluator of its own (its caches are
             // its own; the solved facts are shared, and nothing writes them any more) and an
             // output of its own, added after this thread's: the same order as in one thread.
             let other = ValueChecks(view: ProgramView(program), values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
-                                    parallel: false)
-            let work = HandedOver(checks: other, flows: split..<program.flows.count)
-            let group = DispatchGroup()
-            // A queue of its own rather than a global one: a caller that is itself on a thread of a
-            // full global pool would otherwise wait for work queued behind it.
-            DispatchQueue(label: "flow.value-checks").async(group: group) { work.checks.checkFlows(work.flows) }
-            checkFlows(0..<split)
-            group.wait()
+                                    split: nil)
+            SecondThread.run({ other.checkFlows(split..<program.flows.count) }, alongside: { checkFlows(0..<split) })
             out.diagnostics += other.out.diagnostics
             out.checkedRanges.formUnion(other.out.checkedRanges)
         } else {
@@ -60,11 +53,6 @@ struct ValueChecks {
         }
         builder.diagnostics += out.diagnostics
         builder.checkedRanges.formUnion(out.checkedRanges)
-    }
-
-    private struct HandedOver: @unchecked Sendable {
-        let checks: ValueChecks
-        let flows: Range<Int>
     }
 
     /// Where to cut the flows in two halves of about as many elements each, when there are

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 extension Parser {
@@ -14,7 +13,7 @@ extension Parser {
     /// inside a text, a comment or a block), this thread parses on to the end and the second
     /// parse is thrown away: the same result, later.
     public static func parseSharingWork(_ file: SourceFile, minimumBytes: Int = 128 * 1024) -> (SourceFileSyntax, [Diagnostic]) {
-        guard file.bytes.count >= minimumBytes, ProcessInfo.processInfo.activeProcessorCount > 1 else { return parse(file) }
+        guard file.bytes.count >= minimumBytes, SecondThread.isAvailable else { return parse(file) }
         return parseInTwo(file).result
     }
 
@@ -22,20 +21,24 @@ extension Parser {
     /// was used (the guess was a restart point), for tests.
     static func parseInTwo(_ file: SourceFile) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Bool) {
         guard let cut = restartGuess(file.bytes) else { return (parse(file), false) }
-        let tail = TailParse(file: file, cut: cut)
-        let group = DispatchGroup()
-        // A queue of its own (see `ValueChecks.run`).
-        DispatchQueue(label: "flow.parse").async(group: group) { tail.run() }
-
+        var tailResult: ([Diagnostic], [IncrementalParse.Segment]) = ([], [])
+        var tailLexerDiagnostics: [Diagnostic] = []
         var head = Parser(file: file)
         var met = false
-        let (leading, headSegments) = head.parseSegments { _, lineEnd, tooDeep in
-            guard lineEnd == cut, !tooDeep else { return false }
-            met = true
-            return true
-        }
-        group.wait()
-        let (tailLeading, tailSegments) = tail.result
+        var leading: [Diagnostic] = []
+        var headSegments: [IncrementalParse.Segment] = []
+        SecondThread.run({
+            var tail = Parser(file: file, start: cut, end: file.bytes.count, depth: 0)
+            tailResult = tail.parseSegments(stop: { _, _, _ in false })
+            tailLexerDiagnostics = tail.cursor.lexer.diagnostics
+        }, alongside: {
+            (leading, headSegments) = head.parseSegments { _, lineEnd, tooDeep in
+                guard lineEnd == cut, !tooDeep else { return false }
+                met = true
+                return true
+            }
+        })
+        let (tailLeading, tailSegments) = tailResult
         var declarations: [Declaration] = []
         var parserDiagnostics = leading
         for s in headSegments {
@@ -51,7 +54,7 @@ extension Parser {
             parserDiagnostics += s.parserDiagnostics
         }
         var all: [Diagnostic] = head.cursor.lexer.diagnostics.filter { Int($0.range.start) < cut }
-        all += tail.lexerDiagnostics
+        all += tailLexerDiagnostics
         all += parserDiagnostics
         return ((SourceFileSyntax(file: file.id, declarations: declarations), all), true)
     }
@@ -90,25 +93,5 @@ extension Parser {
 
     static func restartGuess(_ bytes: [UInt8]) -> Int? {
         bytes.withUnsafeBufferPointer { restartGuess($0) }
-    }
-}
-
-/// The parse of a file from a guessed restart point to its end, made on another thread and read
-/// by the one that started it once it has waited for it.
-private final class TailParse: @unchecked Sendable {
-    let file: SourceFile
-    let cut: Int
-    private(set) var result: ([Diagnostic], [IncrementalParse.Segment]) = ([], [])
-    private(set) var lexerDiagnostics: [Diagnostic] = []
-
-    init(file: SourceFile, cut: Int) {
-        self.file = file
-        self.cut = cut
-    }
-
-    func run() {
-        var parser = Parser(file: file, start: cut, end: file.bytes.count, depth: 0)
-        result = parser.parseSegments(stop: { _, _, _ in false })
-        lexerDiagnostics = parser.cursor.lexer.diagnostics
     }
 }

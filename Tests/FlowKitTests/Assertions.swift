@@ -7,7 +7,7 @@ struct MarkedSource {
     let text: String
     let markers: [String: Int]
 
-    static let names = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"]
+    static let names = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟", "🅰️", "🅱️", "🅲", "🅳", "🅴"]
 
     init(_ marked: String) {
         var text = ""

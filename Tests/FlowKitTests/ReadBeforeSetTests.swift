@@ -31,7 +31,11 @@ final class ReadBeforeSetTests: XCTestCase {
             + ["a", "b", "c", "d", "e"].map { "    set \($0) = 0" } + ["  }"]
         var expected: Set<Int> = []
         var labels = 0
+        var pages = 0
         let variables = ["a", "b", "c", "d", "e"]
+        /// Calls with and without `on error`, pages, `finish success` with an output: flows for
+        /// comparing the two ways of checking, whose answer `expected` does not follow.
+        var rich = false
 
         mutating func emit(_ text: String, depth: Int) { lines.append(String(repeating: "  ", count: depth + 1) + text) }
 
@@ -42,7 +46,7 @@ final class ReadBeforeSetTests: XCTestCase {
         mutating func block(depth: Int, _ set: Set<String>, length: Int) -> Set<String> {
             var set = set
             for _ in 0..<length {
-                switch random.below(depth >= 3 ? 3 : 6) {
+                switch random.below(depth >= 3 ? 3 : rich ? 9 : 6) {
                 case 0:
                     let v = variables[random.below(variables.count)]
                     emit("set \(v) = 1", depth: depth)
@@ -68,6 +72,31 @@ final class ReadBeforeSetTests: XCTestCase {
                     emit("if Q {", depth: depth)
                     _ = block(depth: depth + 1, set, length: 1 + random.below(3))
                     emit("}", depth: depth)
+                case 6 where rich:
+                    // A call whose outputs hold on its `next` edge only, with or without an
+                    // `on error` block that goes on after it.
+                    let v = variables[random.below(variables.count)]
+                    let w = variables[random.below(variables.count)]
+                    read(w, set)
+                    emit("call Sub(\(w)) -> (y: \(v))", depth: depth)
+                    if random.below(2) == 0 {
+                        emit("on error {", depth: depth)
+                        _ = block(depth: depth + 1, set, length: 1 + random.below(2))
+                        emit("}", depth: depth)
+                    } else {
+                        set.insert(v)
+                    }
+                case 7 where rich:
+                    // A page asked, then an answer read (of this page or of another).
+                    pages += 1
+                    emit("question P\(pages): number", depth: depth)
+                    let p = 1 + random.below(pages)
+                    emit("response \"{P\(p)}\"", depth: depth)
+                case 8 where rich:
+                    emit("if Q {", depth: depth)
+                    if random.below(2) == 0 { emit("set out = 1", depth: depth + 1) }
+                    emit("finish success", depth: depth + 1)
+                    emit("}", depth: depth)
                 default:
                     labels += 1
                     let label = "L\(labels)"
@@ -83,6 +112,55 @@ final class ReadBeforeSetTests: XCTestCase {
     }
 
     func testAgreesWithTheDefinitionOnGeneratedFlows() {
+        agreesWithTheDefinition()
+    }
+
+    /// The same flows through the SSA form, which only flows of more than 64 variables and
+    /// pages take otherwise.
+    func testAgreesWithTheDefinitionInSSAForm() {
+        ReadBeforeSet.alwaysSSA = true
+        defer { ReadBeforeSet.alwaysSSA = false }
+        agreesWithTheDefinition()
+    }
+
+    /// Both ways report the same diagnostics, at the same places, on generated flows with
+    /// calls and their error edges, pages and outputs, and on every example flow. Fails when
+    /// either way drops an edge's definitions or a read.
+    func testBitSetsAndSSAFormReportTheSame() throws {
+        var sources: [String] = []
+        for seed in 0..<300 {
+            var writer = FlowWriter(random: Random(state: UInt64(seed) &+ 10_000))
+            writer.rich = true
+            writer.lines[0] = "flow Generated -> (out: number) {"
+            _ = writer.block(depth: 0, [], length: 3 + writer.random.below(10))
+            writer.lines.append("}")
+            writer.lines += ["flow Sub(n: number) -> (y: number) {", "  set y = n", "}"]
+            sources.append(writer.lines.joined(separator: "\n") + "\n")
+        }
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("flows")
+        for name in try FileManager.default.contentsOfDirectory(atPath: examples.path).sorted() where name.hasSuffix(".flow") {
+            sources.append(try String(contentsOf: examples.appendingPathComponent(name), encoding: .utf8))
+        }
+        var reports = 0
+        for source in sources {
+            func shown(_ r: Compilation) -> [String] {
+                r.diagnostics.map { "\($0.id) \($0.range.start)..<\($0.range.end) \($0.message)" }
+            }
+            let bits = shown(compile(source))
+            ReadBeforeSet.alwaysSSA = true
+            let ssa = shown(compile(source))
+            ReadBeforeSet.alwaysSSA = false
+            XCTAssertEqual(bits, ssa, source)
+            if bits != ssa { return }
+            reports += bits.filter { $0.hasPrefix("check.readBeforeSet") || $0.hasPrefix("check.answerBeforeAsked")
+                || $0.hasPrefix("check.outputNotSet") }.count
+        }
+        // The generated flows do read before setting, on every kind of way.
+        XCTAssertGreaterThan(reports, 300)
+    }
+
+    private func agreesWithTheDefinition() {
         for seed in 0..<300 {
             var writer = FlowWriter(random: Random(state: UInt64(seed)))
             _ = writer.block(depth: 0, [], length: 3 + writer.random.below(8))

@@ -242,4 +242,42 @@ final class ValueCheckTests: XCTestCase {
         XCTAssertNil(original.pattern)
         XCTAssertNotNil(program.flows[0].pages[0].questions[0].min)
     }
+
+    /// Every expression is looked into, at every depth and in every place one can be written:
+    /// a division by zero inside each kind of expression (template part, list item, object
+    /// field, index, member base, function argument, unary and binary operands) and in each
+    /// place of a flow (page title, question prompt, default, min, max and options, call
+    /// argument, response, set, condition, finish). Fails when the walk skips any of them.
+    func testEveryExpressionIsLookedInto() {
+        assertDiagnostics("""
+            flow Main {
+              page Info {
+                title "T {1️⃣1 / 0}"
+                question Pick: choice {
+                  prompt "P {text(2️⃣2 / 0)}"
+                  options "a", text(3️⃣3 / 0)
+                }
+                question Count: number {
+                  default 4️⃣4 / 0
+                  min -5️⃣(5 / 0)
+                  max 1 + 6️⃣6 / 0
+                }
+              }
+              call Sub(7️⃣7 / 0) -> (ok: ok)
+              set items = [1, 8️⃣8 / 0]
+              set object = {"n": 9️⃣9 / 0}
+              set item = items[🔟10 / 0]
+              set field = {"n": 1}.n + 🅰️11 / 0
+              if 🅱️12 / 0 > len([1, 2 + 🅲13 / 0]) {
+                response "{item} {field} {object} {ok} {Info.Pick} {Info.Count} {🅳14 / 0}"
+              }
+              finish failure "F {🅴15 / 0}"
+            }
+            flow Sub(n: number) -> (ok: bool) {
+              set ok = n > 0
+            }
+            """, (["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟", "🅰️", "🅱️", "🅲", "🅳", "🅴"]).map {
+                DiagnosticSpec("check.divisionByZero", at: $0)
+            })
+    }
 }

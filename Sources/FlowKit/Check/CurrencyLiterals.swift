@@ -39,8 +39,13 @@ struct CurrencyLiterals {
 
     /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
     func visit(_ e: IRExpr) {
-        guard case .binary(let op, let l, let r) = e.kind, l.type == .currency || r.type == .currency,
-              [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .add, .subtract].contains(op) else { return }
+        switch e.kind {
+        case .binary(.equal, _, _), .binary(.notEqual, _, _), .binary(.less, _, _), .binary(.lessEqual, _, _),
+             .binary(.greater, _, _), .binary(.greaterEqual, _, _), .binary(.add, _, _), .binary(.subtract, _, _):
+            break
+        default: return
+        }
+        guard case .binary(_, let l, let r) = e.kind, l.type == .currency || r.type == .currency else { return }
         if l.type == .currency { literal(r) }
         if r.type == .currency { literal(l) }
     }

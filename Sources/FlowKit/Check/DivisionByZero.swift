@@ -6,7 +6,11 @@ struct DivisionByZero {
     let checks: ValueChecks
 
     func check(_ e: IRExpr) {
-        guard case .binary(let op, _, let r) = e.kind, op == .divide || op == .remainder,
+        switch e.kind {
+        case .binary(.divide, _, _), .binary(.remainder, _, _): break
+        default: return
+        }
+        guard case .binary(let op, _, let r) = e.kind,
               let c = checks.values.constant(r), case .number(let n) = c.value, n.isZero else { return }
         checks.out.checkedRanges.insert(e.range)
         checks.report(.zeroDivisor, e.range, configs: c.configs, label: "'\(op.rawValue)' by a value that is always 0",

@@ -14,16 +14,20 @@ struct OptionComparisons {
 
     /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
     func visit(_ e: IRExpr) {
-            switch e.kind {
-            case .binary(let op, let l, let r) where [.equal, .notEqual].contains(op):
-                if !compareWithOptions(l, r, e) { _ = compareWithOptions(r, l, e) }
-                incomparable(l, r, e)
-            case .binary(let op, let l, let r) where [.less, .lessEqual, .greater, .greaterEqual].contains(op):
-                incomparable(l, r, e)
-            case .builtin(.contains, let args) where args.count == 2:
-                containsOption(args[0], args[1], e)
-            default: break
-            }
+        // The operator tested before the operands are bound (retained): most expressions are
+        // not comparisons.
+        switch e.kind {
+        case .binary(.equal, _, _), .binary(.notEqual, _, _):
+            guard case .binary(_, let l, let r) = e.kind else { return }
+            if !compareWithOptions(l, r, e) { _ = compareWithOptions(r, l, e) }
+            incomparable(l, r, e)
+        case .binary(.less, _, _), .binary(.lessEqual, _, _), .binary(.greater, _, _), .binary(.greaterEqual, _, _):
+            guard case .binary(_, let l, let r) = e.kind else { return }
+            incomparable(l, r, e)
+        case .builtin(.contains, let args) where args.count == 2:
+            containsOption(args[0], args[1], e)
+        default: break
+        }
     }
 
     /// `side == text`, where `side` holds options; true when it reported.

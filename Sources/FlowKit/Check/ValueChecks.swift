@@ -74,15 +74,10 @@ struct ValueChecks {
     func checkFlows(_ flows: Range<Int>) {
         for f in flows {
             QuestionRules(checks: self, flow: f).check()
-            let options = OptionComparisons(checks: self, flow: f)
-            let currency = CurrencyLiterals(checks: self, flow: f)
-            let division = DivisionByZero(checks: self)
-            forEachExpression(in: f) { e in
-                options.visit(e)
-                division.check(e)
-                currency.visit(e)
-            }
-            currency.check()
+            let walk = ExpressionWalk(options: OptionComparisons(checks: self, flow: f), currency: CurrencyLiterals(checks: self, flow: f),
+                                      division: DivisionByZero(checks: self))
+            walk.flow(program.flows[f])
+            walk.currency.check()
             ConstantConditions(checks: self, flow: f).check()
         }
     }
@@ -109,31 +104,61 @@ struct ValueChecks {
         e.forEachChild { visit($0, body) }
     }
 
-    /// Every expression of a flow's elements and questions, outermost first, each subexpression
-    /// after its parent.
-    func forEachExpression(in flow: Int, _ body: (IRExpr) -> Void) {
-        func visit(_ e: IRExpr) {
-            body(e)
-            e.forEachChild(visit)
-        }
-        let f = program.flows[flow]
-        for page in f.pages {
-            if let t = page.title { visit(t) }
-            for q in page.questions {
-                // Each in turn, without making an array of them for every question.
-                if let e = q.prompt { visit(e) }
-                if let e = q.defaultValue { visit(e) }
-                if let e = q.min { visit(e) }
-                if let e = q.max { visit(e) }
-                for e in q.options { visit(e) }
+    /// The checks that look at every expression of a flow (`checkFlows`), called for each in turn,
+    /// outermost first, each subexpression after its parent. A walk of its own, not closures
+    /// handed to `IRExpr.forEachChild`: a closure's context was retained and released for every
+    /// expression of the file, most of the time of the value checks.
+    struct ExpressionWalk {
+        let options: OptionComparisons
+        let currency: CurrencyLiterals
+        let division: DivisionByZero
+
+        func flow(_ f: FlowGraph) {
+            for page in f.pages {
+                if let t = page.title { visit(t) }
+                for q in page.questions {
+                    // Each in turn, without making an array of them for every question.
+                    if let e = q.prompt { visit(e) }
+                    if let e = q.defaultValue { visit(e) }
+                    if let e = q.min { visit(e) }
+                    if let e = q.max { visit(e) }
+                    for e in q.options { visit(e) }
+                }
+            }
+            for i in f.elements.indices {
+                switch f.elements[i].kind {
+                case .call(let info): for case let a? in info.arguments { visit(a) }
+                case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
+                case .finish(_, let r?): visit(r)
+                default: break
+                }
             }
         }
-        for i in f.elements.indices {
-            switch f.elements[i].kind {
-            case .call(let info): for case let a? in info.arguments { visit(a) }
-            case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
-            case .finish(_, let r?): visit(r)
-            default: break
+
+        func visit(_ e: IRExpr) {
+            switch e.kind {
+            case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
+                return  // no check looks at a leaf
+            case .template(let parts), .list(let parts):
+                for p in parts { visit(p) }
+            case .member(let b, _):
+                visit(b)
+            case .index(let b, let i):
+                visit(b)
+                visit(i)
+            case .builtin(_, let args):
+                options.visit(e)
+                for a in args { visit(a) }
+            case .unary(_, let o):
+                visit(o)
+            case .binary(_, let l, let r):
+                options.visit(e)
+                division.check(e)
+                currency.visit(e)
+                visit(l)
+                visit(r)
+            case .object(let fields):
+                for (_, v) in fields { visit(v) }
             }
         }
     }

@@ -125,15 +125,13 @@ final class ProgramBuilder {
                 program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
             }
         }
-        // The graph checks still running go on beside the value checks when the value checks
-        // stay on this thread (else the second thread takes the later flows' value checks) and
-        // the solver holds little: its arrays take about 80 bytes a local, and with more than
-        // 1 MB of them the graph checks finish first, so that what they hold and what the solver
-        // holds are not held at once (peak memory of one long flow of `set`s).
-        var locals = 0
-        for f in program.flows { locals += f.variables.count }
+        // The graph checks still running go on beside the solver and the value checks when
+        // those stay on this thread (else the second thread takes the later flows' value checks):
+        // one long flow's graph checks then no longer wait for its lowering and hold the solver
+        // up after it. What both hold at once is the cost (peak memory of one long flow of
+        // `set`s), kept down by a small fact per local (`Known`).
         let split = parallel ? ValueChecks.split(program.flows) : nil
-        let overlap = split == nil && locals * 80 <= 1 << 20
+        let overlap = split == nil
         if let graphChecks, !overlap { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()

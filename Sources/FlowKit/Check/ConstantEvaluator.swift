@@ -15,31 +15,73 @@ struct Known {
     /// values are one constant, held here without an array (an array per value was most of the
     /// allocations of checking one flow of 100,000 `set` lines).
     private(set) var first: Value?
+    /// What most facts do not have (more values, configs, options) in one box, nil when none:
+    /// a fact is 40 bytes instead of 64, and the solver keeps one for every local (peak memory
+    /// of checking one long flow). Copied on write.
+    private var more: More?
+
+    private final class More {
+        var rest: [Value] = []
+        var configs: Set<Int> = []
+        var options: OptionOrigin?
+
+        init() {}
+
+        init(copying other: More) {
+            rest = other.rest
+            configs = other.configs
+            options = other.options
+        }
+    }
+
     /// The values after the first, distinct.
-    private var rest: [Value] = []
+    private var rest: [Value] {
+        get { more?.rest ?? [] }
+        set { change { $0.rest = newValue } }
+    }
+
     /// Configs whose declared values decide it (a `--define` could change it).
-    var configs: Set<Int> = []
+    var configs: Set<Int> {
+        get { more?.configs ?? [] }
+        set { change { $0.configs = newValue } }
+    }
+
     /// The choice question whose options these values are (possibly with others), when it is one.
-    var options: OptionOrigin?
+    var options: OptionOrigin? {
+        get { more?.options }
+        set { change { $0.options = newValue } }
+    }
+
+    /// Changes the box, made first when there is none and copied when it is shared; none is made
+    /// to hold nothing.
+    private mutating func change(_ body: (More) -> Void) {
+        if more == nil {
+            more = More()
+        } else if !isKnownUniquelyReferenced(&more!) {
+            more = More(copying: more!)
+        }
+        body(more!)
+        if let m = more, m.rest.isEmpty, m.configs.isEmpty, m.options == nil { more = nil }
+    }
 
     init(values: [Value], configs: Set<Int> = [], options: OptionOrigin? = nil) {
         if let v = values.first {
             first = v
             if values.count > 1 { rest = Array(values[1...]) }
         }
-        self.configs = configs
-        self.options = options
+        if !configs.isEmpty { self.configs = configs }
+        if options != nil { self.options = options }
     }
 
     /// One value.
     init(_ value: Value, configs: Set<Int> = []) {
         first = value
-        self.configs = configs
+        if !configs.isEmpty { self.configs = configs }
     }
 
     /// No value (yet).
     init(configs: Set<Int> = []) {
-        self.configs = configs
+        if !configs.isEmpty { self.configs = configs }
     }
 
     /// The values it can take, distinct; one value for a constant.
@@ -56,7 +98,7 @@ struct Known {
     }
 
     @inline(__always)
-    var count: Int { isEmpty ? 0 : 1 + rest.count }
+    var count: Int { isEmpty ? 0 : 1 + (more?.rest.count ?? 0) }
 
     @inline(__always)
     subscript(i: Int) -> Value {
@@ -66,17 +108,17 @@ struct Known {
 
     /// Adds `v` at the end (the caller keeps the values distinct).
     mutating func append(_ v: Value) {
-        if isEmpty { first = v } else { rest.append(v) }
+        if isEmpty { first = v } else { change { $0.rest.append(v) } }
     }
 
     /// Whether it holds `v` (as `distinct` compares).
     func holds(_ v: Value) -> Bool {
         guard let first else { return false }
         if Arithmetic.equal(first, v) && first.kindName == v.kindName { return true }
-        return rest.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName })
+        return more?.rest.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName }) ?? false
     }
 
-    var constant: Value? { rest.isEmpty ? first : nil }
+    var constant: Value? { (more?.rest.isEmpty ?? true) ? first : nil }
 }
 
 /// Where the options of a choice answer come from (a class: `Known` carries one reference

@@ -18,10 +18,9 @@ final class CheckOutput {
 /// Runs the graph checks (`FlowChecks`) of each flow on a second thread, in the order the flows
 /// are lowered, while this thread lowers the next flows.
 ///
-/// Design note: when the program has many locals, the builder waits for the checks (`finish`)
-/// before it solves the constant facts: what the graph checks of a long flow hold while they run
-/// and what the solver holds would otherwise be held at once (peak memory of `flow check` on one
-/// long flow of `set`s); with few, they go on beside the value checks. The checks of a flow read
+/// Design note: the checks still running when the last flow is lowered go on beside the solver
+/// and the value checks, unless the second thread is wanted for the later flows' value checks
+/// (then the builder waits for them first, `finish`). The checks of a flow read
 /// only its graph, its `FlowContext` and its assignments, which the flow's builder hands over
 /// whole and never touches again (the graph is a value; the program's copy shares its storage,
 /// copied on write); they report into a list of their own, which `finish` hands back after

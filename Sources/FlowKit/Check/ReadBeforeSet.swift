@@ -201,7 +201,6 @@ final class ReadBeforeSet {
     /// `check`; only `tracked` bits (those read somewhere) are followed.
     private func unsetReadsInSSAForm(bitCount: Int, tracked: [Bool], readStart: [Int32], readBit: [Int32]) -> [Bool] {
         let n = flow.elements.count
-        let variableCount = flow.variables.count
 
         // 2. The graph, with a node of its own after an element that sets something and also has
         //    a second edge: what it sets holds on `next` only (a call's error edge does not get

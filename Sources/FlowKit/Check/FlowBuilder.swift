@@ -603,8 +603,10 @@ final class FlowBuilder {
     /// `extension Tokenize token` reads as one name, 'Tokenize token'. When its first words name a
     /// declared callee and the rest does not, the '->' before the rest is what is missing.
     func splitMissingArrow(_ c: CallStatement) -> (callee: Name, rest: Name)? {
+        // Cheap tests first: this runs for every call, twice.
+        guard c.binding == nil, c.callee.text.utf8.contains(0x20) else { return nil }
         let words = c.callee.text.split(separator: " ")
-        guard words.count > 1, c.binding == nil else { return nil }
+        guard words.count > 1 else { return nil }
         func declared(_ name: String) -> Bool {
             switch c.kind {
             case .ip: p.ipIndex[name] != nil

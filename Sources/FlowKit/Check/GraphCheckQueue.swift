@@ -16,7 +16,7 @@ final class CheckOutput {
 }
 
 /// Runs the graph checks (`FlowChecks`) of each flow on a second thread, in the order the flows
-/// are lowered, while this thread lowers the next flows.
+/// are lowered (in batches), while this thread lowers the next flows.
 ///
 /// Design note: the checks still running when the last flow is lowered go on beside the solver
 /// and the value checks, unless the second thread is wanted for the later flows' value checks
@@ -31,24 +31,47 @@ final class GraphCheckQueue: @unchecked Sendable {
     private let group = DispatchGroup()
     /// Written only on `queue` until `finish` has waited for it.
     private let out = CheckOutput()
+    /// Flows handed over and not yet sent to `queue`, and their elements: they go in batches of
+    /// `batchSize` or more, since waking the other thread for each of a file's many small
+    /// flows cost this thread more than checking them would have.
+    private var batch: [HandedOver] = []
+    private var batchElements = 0
+    static let batchSize = 2_000
 
     func add(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
-        let job = HandedOver(flow: flow, context: context, assignments: assignments)
+        batch.append(HandedOver(flow: flow, context: context, assignments: assignments))
+        batchElements += flow.elements.count
+        if batchElements >= Self.batchSize { send() }
+    }
+
+    /// Sends the flows added since the last batch to the other thread.
+    private func send() {
+        guard !batch.isEmpty else { return }
+        let jobs = Batch(jobs: batch)
+        batch = []
+        batchElements = 0
         queue.async(group: group) {
-            FlowChecks(out: self.out, flow: job.flow, context: job.context, assignments: job.assignments).run()
+            for job in jobs.jobs {
+                FlowChecks(out: self.out, flow: job.flow, context: job.context, assignments: job.assignments).run()
+            }
         }
     }
 
     /// Waits for the checks of every flow added, and returns what they reported.
     func finish() -> [Diagnostic] {
+        send()
         group.wait()
         return out.diagnostics
     }
 
     /// What a flow's builder hands over and never touches again.
-    private struct HandedOver: @unchecked Sendable {
+    private struct HandedOver {
         let flow: FlowGraph
         let context: FlowContext
         let assignments: [(slot: Int32, range: SourceRange)]
+    }
+
+    private struct Batch: @unchecked Sendable {
+        let jobs: [HandedOver]
     }
 }

@@ -315,4 +315,49 @@ final class CheckTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(count, 5)
     }
+
+    /// A variable bound by a call and then by another call of the same callee (a retry) keeps
+    /// its type: every call of a callee binds its one result record. Each call used to get a
+    /// record of its own, and the second binding was refused as "'r' holds object; it cannot be
+    /// set to object". A different callee's result is still another type.
+    func testRetryOfACallBindsTheSameVariable() {
+        assertClean("""
+            ip Lookup(id: text) {
+              GET "https://example.com/{id}"
+              output name: text = json "name"
+            }
+            flow Main {
+              ip Lookup("a") -> r
+              on error {
+                ip Lookup("b") -> r
+              }
+              call Sub -> s
+              call Sub -> s
+              response "{r.name} {s.done}"
+            }
+            flow Sub -> (done: bool) {
+              set done = true
+            }
+            """)
+        assertDiagnostics("""
+            ip Lookup(id: text) {
+              GET "https://example.com/{id}"
+              output name: text = json "name"
+            }
+            ip Other(id: text) {
+              GET "https://example.com/{id}"
+              output 1️⃣name: text = json "name"
+            }
+            flow Main {
+              ip Lookup("a") -> r
+              ip Other("b") -> 2️⃣r
+              response "{r.name}"
+            }
+            """, [
+                DiagnosticSpec("check.outputNeverRead", at: "1️⃣", severity: .warning),
+                DiagnosticSpec("check.typeMismatch",
+                               "'r' holds the result of integration point 'Lookup'; it cannot be set to the result of integration point 'Other'",
+                               at: "2️⃣"),
+            ])
+    }
 }

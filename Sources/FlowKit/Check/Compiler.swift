@@ -72,6 +72,9 @@ final class ProgramBuilder {
     var callEdges: [CallEdge] = []
     /// For records made from declarations: which IP or extension each record came from.
     var recordOrigin: [Int: CallTarget] = [:]
+    /// Each callee's result record (`makeResultRecords`), -1 for a callee without outputs.
+    var resultRecords = ResultRecords(ips: [], extensions: [], flows: [])
+    struct ResultRecords { var ips: [Int32]; var extensions: [Int32]; var flows: [Int32] }
     /// (callee, output index) pairs that some flow reads.
     var usedOutputs = Set<OutputKey>()
     /// What the value checks found before anything runs (see `Program.checkedRanges`).
@@ -101,6 +104,23 @@ final class ProgramBuilder {
         self.sources = sources
     }
 
+    /// A builder for lowering some of `other`'s flows on a second thread (`lowerInTwo`): what
+    /// lowering reads is copied from `other` (values, shared until written, and nothing writes
+    /// them while both lower); what lowering writes (diagnostics, call edges, outputs read) is
+    /// its own, and added to `other`'s after. Its graph checks run inline, each after its flow.
+    init(lowering other: ProgramBuilder) {
+        files = []
+        sources = other.sources
+        releaseSyntax = other.releaseSyntax
+        program = other.program
+        globals = other.globals
+        ipIndex = other.ipIndex
+        extensionIndex = other.extensionIndex
+        flowIndex = other.flowIndex
+        recordOrigin = other.recordOrigin
+        resultRecords = other.resultRecords
+    }
+
     func report(_ m: Message, _ r: SourceRange, label: String? = nil, notes: [DiagnosticNote] = [], hint: String? = nil) {
         diagnostics.append(Diagnostic(m, at: r, label: label, notes: notes, hint: hint))
     }
@@ -118,11 +138,10 @@ final class ProgramBuilder {
         collectDeclarations()
         if let cache { runCached(cache) } else {
             files = []
-            for i in flowDecls.indices {
-                // The body moves into the builder, which releases it statement by statement.
-                var body: [Statement] = []
-                swap(&body, &flowDecls[i].body)
-                program.flows[i] = FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
+            if parallel, let cut = lowerSplit() {
+                lowerInTwo(at: cut)
+            } else {
+                for i in flowDecls.indices { program.flows[i] = lower(flow: i) }
             }
         }
         // The graph checks still running go on beside the solver and the value checks when
@@ -147,6 +166,64 @@ final class ProgramBuilder {
         for i in program.flows.indices {
             program.flows[i].shape = program.flows[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }
+    }
+
+    /// Lowers flow `i` (the body moves into its builder, which releases it statement by statement).
+    func lower(flow i: Int) -> FlowGraph {
+        var body: [Statement] = []
+        swap(&body, &flowDecls[i].body)
+        return FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
+    }
+
+    /// Where to cut the flows in two halves of about as many bytes of text each, for lowering on
+    /// two threads; nil when there are fewer than two flows.
+    func lowerSplit() -> Int? {
+        guard flowDecls.count > 1 else { return nil }
+        var sizes: [Int] = []
+        sizes.reserveCapacity(flowDecls.count)
+        var total = 0
+        for d in flowDecls {
+            let r = Self.declarationRange(d)
+            sizes.append(Int(r.end) - Int(r.start))
+            total += sizes[sizes.count - 1]
+        }
+        var sum = 0
+        for (i, size) in sizes.enumerated() {
+            sum += size
+            if sum * 2 >= total { return min(max(i + 1, 1), flowDecls.count - 1) }
+        }
+        return nil
+    }
+
+    /// Lowers the flows before `cut` here and the others on a second thread, each flow's graph
+    /// checks inline on the thread that lowered it (a queue of their own would make a third
+    /// thread on two cores). Lowering a flow reads the declarations, the callees' signatures and
+    /// their result records (`makeResultRecords`), all made before, and never another flow's
+    /// graph, so the two halves are independent; the second half's diagnostics, call edges and
+    /// outputs read are added after the first's, in the order one thread gives.
+    func lowerInTwo(at cut: Int) {
+        let queue = graphChecks
+        graphChecks = nil
+        defer { graphChecks = queue }
+        let other = ProgramBuilder(lowering: self)
+        // The second half's declarations move to the other builder: nothing here reads them.
+        var blank = flowDecls[0]
+        blank.body = []  // a placeholder holding no statements (each body must have one owner)
+        other.flowDecls = Array(repeating: blank, count: flowDecls.count)
+        for i in cut..<flowDecls.count { swap(&other.flowDecls[i], &flowDecls[i]) }
+        var first: [FlowGraph] = []
+        var second: [FlowGraph] = []
+        first.reserveCapacity(cut)
+        second.reserveCapacity(flowDecls.count - cut)
+        let count = flowDecls.count
+        SecondThread.run({ for i in cut..<count { second.append(other.lower(flow: i)) } },
+                         alongside: { for i in 0..<cut { first.append(lower(flow: i)) } })
+        for i in cut..<count { swap(&other.flowDecls[i], &flowDecls[i]) }
+        for (k, g) in first.enumerated() { program.flows[k] = g }
+        for (k, g) in second.enumerated() { program.flows[cut + k] = g }
+        diagnostics += other.diagnostics
+        callEdges += other.callEdges
+        usedOutputs.formUnion(other.usedOutputs)
     }
 
     // MARK: - Declarations
@@ -228,6 +305,25 @@ final class ProgramBuilder {
         }
         for i in program.integrationPoints.indices { IPChecker(self, i).check() }
         for i in program.extensions.indices { checkExtension(i) }
+        makeResultRecords()
+    }
+
+    /// The record type of each callee's result (`-> name`), one per callee, made before any flow
+    /// is lowered: every call of a callee binds the same type, so a variable bound by one call
+    /// and then by another of the same callee (a retry) keeps its type; and lowering only reads
+    /// the records, as a second thread lowering other flows may (see `lowerInTwo`).
+    func makeResultRecords() {
+        func make(_ target: CallTarget) -> Int32 {
+            let outputs = program.signature(of: target).outputs
+            if outputs.isEmpty { return -1 }
+            program.records.append(outputs)
+            recordOrigin[program.records.count - 1] = target
+            return Int32(program.records.count - 1)
+        }
+        resultRecords = ResultRecords(
+            ips: program.integrationPoints.indices.map { make(.ip($0)) },
+            extensions: program.extensions.indices.map { make(.extension($0)) },
+            flows: program.flows.indices.map { make(.flow($0)) })
     }
 
     func resolveType(_ t: TypeRef) -> ValueType? {
@@ -283,13 +379,27 @@ final class ProgramBuilder {
         if let w = e.declaration.web { checkAssignable(lower(w), to: .text, what: "'web'") }
     }
 
-    /// The type a call's `-> name` binding receives: a record type with a field per output, for one
-    /// output as for several.
-    func resultType(_ target: CallTarget, _ outputs: [(name: String, type: ValueType)]) -> ValueType {
-        if outputs.isEmpty { return .null }
-        program.records.append(outputs)
-        recordOrigin[program.records.count - 1] = target
-        return .record(program.records.count - 1)
+    /// The type a call's `-> name` binding receives: the callee's record type, with a field per
+    /// output, for one output as for several (`makeResultRecords`).
+    func resultType(_ target: CallTarget) -> ValueType {
+        let r: Int32
+        switch target {
+        case .ip(let i): r = resultRecords.ips[i]
+        case .extension(let i): r = resultRecords.extensions[i]
+        case .flow(let i): r = resultRecords.flows[i]
+        }
+        return r < 0 ? .null : .record(Int(r))
+    }
+
+    /// A type as a message names it: a callee's result by its callee ("the result of integration
+    /// point 'Lookup'"), any other by its name.
+    func describe(_ type: ValueType) -> String {
+        guard case .record(let r) = type, let origin = recordOrigin[r] else { return "\(type)" }
+        switch origin {
+        case .ip(let i): return "the result of integration point '\(program.integrationPoints[i].name)'"
+        case .extension(let i): return "the result of extension '\(program.extensions[i].name)'"
+        case .flow(let i): return "the result of flow '\(program.flows[i].name)'"
+        }
     }
 
     func reportUnreadOutputs() {

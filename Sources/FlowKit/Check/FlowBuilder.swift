@@ -407,7 +407,7 @@ final class FlowBuilder {
         if current == .any || current == .null || (current == .number && type == .currency) {
             ctx.localTypes[slot] = type
         } else if !p.isAssignable(type, to: current) {
-            p.report(.typeMismatch("'\(name)' holds \(current); it cannot be set to \(type)"), range)
+            p.report(.typeMismatch("'\(name)' holds \(p.describe(current)); it cannot be set to \(p.describe(type))"), range)
         }
     }
 
@@ -560,7 +560,7 @@ final class FlowBuilder {
             } else if let slot = ctx.locals[v.text] {
                 // One output or several, the variable holds the result as an object with a field
                 // per output, so adding an output changes no flow that reads one.
-                let type = p.resultType(target, outputs)
+                let type = p.resultType(target)
                 info.wholeResult = slot
                 bound.append((slot, v.range, type))
             }

@@ -466,22 +466,18 @@ extension ProgramBuilder {
             let range = fileOf[i]
             let file = sources[range.file]
             if sameOutline, i < cache.entries.count, var e = cache.entries[i], e.file == range.file,
-               Int(e.end) - Int(e.start) == Int(range.end) - Int(range.start), e.recordBase == program.records.count,
+               Int(e.end) - Int(e.start) == Int(range.end) - Int(range.start),
                cache.sameText(from: Int(e.start), range, file), e.start == range.start || e.move(to: range.start) {
                 if e.start != cache.entries[i]!.start { moved += 1 }
                 diagnostics += e.diagnostics
                 callEdges += e.callEdges
-                for (k, r) in e.records.enumerated() {
-                    program.records.append(r)
-                    if let o = e.recordOrigins[k] { recordOrigin[program.records.count - 1] = o }
-                }
                 for key in e.usedOutputs { usedOutputs.insert(key) }
                 program.flows[i] = e.graph
                 entries.append(e)
                 reused += 1
                 continue
             }
-            let diagnosticBase = diagnostics.count, edgeBase = callEdges.count, recordBase = program.records.count
+            let diagnosticBase = diagnostics.count, edgeBase = callEdges.count
             outputLog = []
             let graph = FlowBuilder(self, flowDecls[i], body: flowDecls[i].body, index: i).build()
             program.flows[i] = graph
@@ -491,11 +487,8 @@ extension ProgramBuilder {
             }
             if inside {
                 entries.append(FlowCache.Entry(
-                    file: range.file, start: range.start, end: range.end, recordBase: recordBase, graph: graph,
-                    diagnostics: produced, callEdges: Array(callEdges[edgeBase...]),
-                    records: Array(program.records[recordBase...]),
-                    recordOrigins: (recordBase..<program.records.count).map { recordOrigin[$0] },
-                    usedOutputs: outputLog ?? []))
+                    file: range.file, start: range.start, end: range.end, graph: graph,
+                    diagnostics: produced, callEdges: Array(callEdges[edgeBase...]), usedOutputs: outputLog ?? []))
             } else {
                 entries.append(nil)
             }

@@ -2,7 +2,7 @@ import Foundation
 
 /// What `ProgramBuilder` keeps of each flow between two compiles of the same document (the
 /// language server passes one per open file): the flow's lowered graph and what lowering and the
-/// graph checks did to the program (diagnostics, records, call edges, outputs read). A flow is
+/// graph checks did to the program (diagnostics, call edges, outputs read). A flow is
 /// taken from it, not lowered again, when lowering it again must give the same:
 ///
 /// - the declaration is the same bytes as before, at the same place of the same file (so its
@@ -11,8 +11,8 @@ import Foundation
 ///   `GraphShift`, which is what lowering the moved syntax tree again gives);
 /// - everything else lowering reads is the same: the text of every file outside flow bodies
 ///   (every other declaration, every flow's name, parameters and outputs, in order), so the
-///   names, indices, signatures and types of globals, IPs, extensions and flows are;
-/// - the program has as many records before it (its records get the same numbers);
+///   names, indices, signatures and types of globals, IPs, extensions and flows are, and so
+///   the result records, made from the callees' outputs before any flow is lowered;
 /// - none of its diagnostics and none of its graph's ranges points outside the declaration (a
 ///   note at another declaration, which an edit elsewhere could move): such a flow is not kept,
 ///   or not moved.
@@ -28,12 +28,9 @@ public final class FlowCache: @unchecked Sendable {
         var file: FileID
         var start: UInt32
         var end: UInt32
-        var recordBase: Int
         var graph: FlowGraph
         var diagnostics: [Diagnostic]
         var callEdges: [CallEdge]
-        var records: [[(name: String, type: ValueType)]]
-        var recordOrigins: [CallTarget?]
         var usedOutputs: [ProgramBuilder.OutputKey]
     }
 

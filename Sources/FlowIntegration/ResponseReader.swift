@@ -422,14 +422,32 @@ public struct XMLBody: Sendable {
         case (0x3C, 0x00) where b.count == 4 && b[3] == 0x00: encoding = .utf16LittleEndian
         default: encoding = nil
         }
-        guard let encoding else { return try declaredInput(data) }
-        var bytes = data
-        if b[0] == 0xFE || b[0] == 0xFF { bytes = data.dropFirst(2) }
-        guard var text = String(data: bytes, encoding: encoding) else { throw .xmlEncoding }
-        if text.hasPrefix("<?xml"), let end = text.range(of: "?>") {
-            text = String(text[end.upperBound...])
+        let input: Data
+        if let encoding {
+            var bytes = data
+            if b[0] == 0xFE || b[0] == 0xFF { bytes = data.dropFirst(2) }
+            guard var text = String(data: bytes, encoding: encoding) else { throw .xmlEncoding }
+            if text.hasPrefix("<?xml"), let end = text.range(of: "?>") {
+                text = String(text[end.upperBound...])
+            }
+            input = Data(text.utf8)
+        } else {
+            input = try declaredInput(data)
         }
-        return Data(text.utf8)
+        try refuseLeadingDeclaration(input)
+        return input
+    }
+
+    /// Refuses a document that, its declaration taken off, starts with another (after a byte
+    /// order mark or not): libxml2 would take that one for the declaration and switch to the
+    /// encoding it names, with the crash `declaredInput` keeps it from (found by fuzzing:
+    /// `<?xml version=… encoding="utf-8"?><?xml version="1.0" encoding="UTF-7"?>`). A
+    /// declaration anywhere but first is not well-formed XML.
+    static func refuseLeadingDeclaration(_ input: Data) throws(ResponseReadError) {
+        var u = [UInt8](input.prefix(9))
+        if u.starts(with: [0xEF, 0xBB, 0xBF]) { u.removeFirst(3) }
+        guard u.count >= 6, u[0..<5].elementsEqual("<?xml".utf8), [0x20, 0x09, 0x0A, 0x0D].contains(u[5]) else { return }
+        throw .xmlSyntax("a second XML declaration, or one never closed", 1)
     }
 
     /// A document that is not UTF-16, as UTF-8 without its XML declaration: the encoding the

@@ -32,6 +32,34 @@ final class FuzzRegressionTests: XCTestCase {
         }
     }
 
+    /// fuzz xml: a declaration right after the declaration (`<?xml … encoding="utf-8"?><?xml
+    /// version="1.0" encoding="UTF-7"?>`) killed the process the same way: the first was taken
+    /// off and read here, and libxml2 took the second for the declaration and switched to
+    /// UTF-7. Refused now, as after a byte order mark, in UTF-16, and a UTF-16 declaration never
+    /// closed; a declaration inside CDATA or after the document element's start is still text
+    /// or a parse error, not a crash. Input: `fuzz/crashes/xml/second-declaration-utf7`.
+    func testASecondDeclarationAtTheStartIsRefused() throws {
+        let second = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>"
+        var bodies = [
+            Data(("<?xml version=\"1.0\" encoding=\"utf-8\"?>" + second + "<a>x</a>").utf8),
+            Data(("<?xml version=\"1.0\"?>\u{FEFF}" + second + "<a>x</a>").utf8),
+            Data(("<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>" + second + "<a>x</a>").utf8),
+            Data([0xFE, 0xFF]) + ("<?xml version=\"1.0\"?>" + second + "<a>x</a>").data(using: .utf16BigEndian)!,
+            Data([0xFF, 0xFE]) + ("<?xml version=\"1.0\" encoding=\"UTF-7\"<a>x</a>").data(using: .utf16LittleEndian)!,
+        ]
+        let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/crashes/xml/second-declaration-utf7")
+        bodies.append(try Data(contentsOf: saved))
+        for (k, body) in bodies.enumerated() {
+            XCTAssertThrowsError(try XMLBody.parse(body), "body \(k)") { error in
+                XCTAssertEqual((error as? IntegrationError)?.id, "response.xmlSyntax", "body \(k)")
+            }
+        }
+        let inText = try XMLBody.parse(Data("<?xml version=\"1.0\"?><a><![CDATA[\(second)<b/>]]></a>".utf8))
+        XCTAssertEqual(inText.text(of: inText.documentElement), second + "<b/>")
+        XCTAssertThrowsError(try XMLBody.parse(Data("<?xml version=\"1.0\"?>\n\(second)<a>x</a>".utf8)))
+    }
+
     /// fuzz soapfault: a fault code that is not a qualified name (`r xDe`, with a blank) was
     /// resolved as one and given the default namespace, as if it were a code of that namespace.
     /// It is now the code as written, with no namespace. Input: `fuzz/crashes/soapfault/`.

@@ -15,4 +15,14 @@ import Testing
         #expect(table.count == names.count)
         #expect(Set(table.names) == Set(names))
     }
+
+    /// `insertIfAbsent` adds a new name and leaves a present one as it is, through growth.
+    @Test func insertsOnlyWhatIsAbsent() {
+        var table = NameTable<Int>()
+        for i in 0..<500 { #expect(table.insertIfAbsent("page \(i)", i) == nil) }
+        for i in 0..<500 { #expect(table.insertIfAbsent("page \(i)", -i) == i) }
+        #expect(table.count == 500)
+        for i in 0..<500 { #expect(table["page \(i)"] == i) }
+        #expect(table["page 500"] == nil)
+    }
 }

@@ -161,10 +161,12 @@ final class FlowBuilder {
         var released = 0
         for k in body.indices {
             let st = body[k]
+            let pagesBefore = ctx.pageInfos.count
             collect(st)
-            guard case .page(let page) = st.kind, page.title == nil,
-                  page.questions.allSatisfy({ $0.properties.isEmpty && $0.type != .choice && $0.type != .choices }),
-                  let pi = ctx.pages[page.name.text], ctx.pageInfos[pi].range == page.name.range else { continue }
+            // A page that `collect` registered (not a duplicate) is the last page info.
+            guard case .page(let page) = st.kind, ctx.pageInfos.count == pagesBefore + 1, page.title == nil,
+                  page.questions.allSatisfy({ $0.properties.isEmpty && $0.type != .choice && $0.type != .choices }) else { continue }
+            let pi = pagesBefore
             if releasedPages.isEmpty { releasedPages = [Int32](repeating: -1, count: body.count) }
             releasedPages[k] = Int32(pi)
             body[k] = Statement(kind: releasedPage, range: page.range)
@@ -182,7 +184,7 @@ final class FlowBuilder {
     private func collect(_ st: Statement) {
             switch st.kind {
             case .page(let page):
-                if let first = ctx.pages[page.name.text] {
+                if let first = ctx.pages.insertIfAbsent(page.name.text, ctx.pageInfos.count) {
                     p.report(.duplicateName(page.name.text), page.name.range,
                              notes: [DiagnosticNote("'\(page.name.text)' is first declared here", at: ctx.pageInfos[first].range)])
                     ctx.hadResolutionError = true
@@ -201,7 +203,6 @@ final class FlowBuilder {
                                                   prompt: nil, defaultValue: nil, optional: false,
                                                   min: nil, max: nil, pattern: nil, options: [], range: q.name.range))
                 }
-                ctx.pages[page.name.text] = ctx.pageInfos.count
                 ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: questions, isLoneQuestion: page.isLoneQuestion, range: page.name.range))
             case .set(let target, _, _):
                 if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }

@@ -79,6 +79,18 @@ struct NameTable<Value> {
         }
     }
 
+    /// Adds `key` with `value` unless it is there; returns the value it had then (nil: added).
+    /// One hash and one probe where a lookup and then an insertion took two of each.
+    mutating func insertIfAbsent(_ key: String, _ value: Value) -> Value? {
+        let h = Self.hash(key)
+        let (i, e) = find(key, h)
+        if let e { return entries[e].value }
+        entries.append((key, value))
+        slots[i] = Self.tag(h) << 32 | UInt64(entries.count)
+        if entries.count * 2 > slots.count { grow() }
+        return nil
+    }
+
     /// Doubles the probe table, re-inserting in the old table's order (as the table did when it
     /// held the keys itself, so `names` comes out in the same order).
     private mutating func grow() {

@@ -190,7 +190,7 @@ final class ProgramBuilder {
         var sum = 0
         for (i, size) in sizes.enumerated() {
             sum += size
-            if sum * 2 >= total { return min(max(i + 1, 1), flowDecls.count - 1) }
+            if sum * 2 >= total { return min(i + 1, flowDecls.count - 1) }
         }
         return nil
     }

@@ -359,5 +359,18 @@ final class CheckTests: XCTestCase {
                                "'r' holds the result of integration point 'Lookup'; it cannot be set to the result of integration point 'Other'",
                                at: "2️⃣"),
             ])
+        assertDiagnostics("""
+            flow Main {
+              call A -> s
+              call B -> 1️⃣s
+              response "{s.done}"
+            }
+            flow A -> (done: bool) {
+              set done = true
+            }
+            flow B -> (done: bool) {
+              set done = false
+            }
+            """, [DiagnosticSpec("check.typeMismatch", "'s' holds the result of flow 'A'; it cannot be set to the result of flow 'B'", at: "1️⃣")])
     }
 }

@@ -135,30 +135,31 @@ struct ValueChecks {
             }
         }
 
+        /// Each check is called with every expression but the leaves (no check looks at a
+        /// literal or a name alone, and they are most of a file's expressions); each tests for
+        /// the kinds it looks at itself.
         func visit(_ e: IRExpr) {
             switch e.kind {
             case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
-                return  // no check looks at a leaf
-            case .template(let parts), .list(let parts):
+                return
+            default:
+                break
+            }
+            options.visit(e)
+            division.check(e)
+            currency.visit(e)
+            switch e.kind {
+            case .template(let parts), .list(let parts), .builtin(_, let parts):
                 for p in parts { visit(p) }
-            case .member(let b, _):
+            case .member(let b, _), .unary(_, let b):
                 visit(b)
-            case .index(let b, let i):
+            case .index(let a, let b), .binary(_, let a, let b):
+                visit(a)
                 visit(b)
-                visit(i)
-            case .builtin(_, let args):
-                options.visit(e)
-                for a in args { visit(a) }
-            case .unary(_, let o):
-                visit(o)
-            case .binary(_, let l, let r):
-                options.visit(e)
-                division.check(e)
-                currency.visit(e)
-                visit(l)
-                visit(r)
             case .object(let fields):
                 for (_, v) in fields { visit(v) }
+            case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
+                break
             }
         }
     }

@@ -12,27 +12,35 @@ struct CurrencyLiterals {
 
     func check() {
         let f = checks.program.flows[flow]
-        for page in f.pages {
-            for q in page.questions where q.type == .currency {
-                for e in [q.defaultValue, q.min, q.max].compactMap({ $0 }) { literal(e) }
+        // Pages, questions and elements are read in place, not copied out one by one (a flow of
+        // many lone questions has one of each per line).
+        f.pages.withUnsafeBufferPointer { pages in
+            for p in pages.indices {
+                pages[p].questions.withUnsafeBufferPointer { questions in
+                    for q in questions.indices where questions[q].type == .currency && questions[q].hasDetails {
+                        for e in [questions[q].defaultValue, questions[q].min, questions[q].max].compactMap({ $0 }) { literal(e) }
+                    }
+                }
             }
         }
-        for i in f.elements.indices {
-            switch f.elements[i].kind {
-            case .call(let info):
-                let parameters: [ParameterInfo]
-                switch info.target {
-                case .ip(let i) where i >= 0: parameters = checks.program.integrationPoints[i].parameters
-                case .extension(let i): parameters = checks.program.extensions[i].parameters
-                case .flow(let g): parameters = checks.program.flows[g].parameters
-                default: parameters = []
+        f.elements.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                switch elements[i].kind {
+                case .call(let info):
+                    let parameters: [ParameterInfo]
+                    switch info.target {
+                    case .ip(let i) where i >= 0: parameters = checks.program.integrationPoints[i].parameters
+                    case .extension(let i): parameters = checks.program.extensions[i].parameters
+                    case .flow(let g): parameters = checks.program.flows[g].parameters
+                    default: parameters = []
+                    }
+                    for (k, p) in parameters.enumerated() where p.type == .currency && k < info.arguments.count {
+                        if let a = info.arguments[k] { literal(a) }
+                    }
+                case .set(.local(let s), _, let value) where f.variableTypes[s] == .currency:
+                    literal(value)
+                default: break
                 }
-                for (k, p) in parameters.enumerated() where p.type == .currency && k < info.arguments.count {
-                    if let a = info.arguments[k] { literal(a) }
-                }
-            case .set(.local(let s), _, let value) where f.variableTypes[s] == .currency:
-                literal(value)
-            default: break
             }
         }
     }

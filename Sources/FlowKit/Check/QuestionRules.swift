@@ -14,9 +14,17 @@ struct QuestionRules {
     let flow: Int
 
     func check() {
-        let f = checks.program.flows[flow]
-        for page in f.pages {
-            for q in page.questions { check(q) }
+        // Read in place: a flow of many lone questions has a page and a question per line, and
+        // copying each out to look at it was most of this check's time. Only a question with
+        // rules (min, max, default, pattern, options) has anything to check.
+        checks.program.flows.withUnsafeBufferPointer { flows in
+            flows[flow].pages.withUnsafeBufferPointer { pages in
+                for p in pages.indices {
+                    pages[p].questions.withUnsafeBufferPointer { questions in
+                        for q in questions.indices where questions[q].hasDetails { check(questions[q]) }
+                    }
+                }
+            }
         }
     }
 

@@ -24,8 +24,8 @@ final class ReadBeforeSet {
         self.reachable = reachable
     }
 
-    /// Tests set this to put every flow through the SSA path, which otherwise only flows of more
-    /// than 64 variables and pages take (`testBitSetsAndSSAFormReportTheSame`).
+    /// Tests set this to put every flow through the SSA path, which otherwise only flows that read
+    /// more than 64 of their variables and pages take (`testBitSetsAndSSAFormReportTheSame`).
     nonisolated(unsafe) static var alwaysSSA = false
 
     /// Markers for what a variable holds at a point, besides a phi's index (0 or more).
@@ -40,9 +40,10 @@ final class ReadBeforeSet {
     /// renaming walk of the dominator tree for all of them at once: linear in the flow's elements,
     /// reads and definitions for flows as people write them.
     ///
-    /// A flow of 64 variables and pages or fewer, which is most flows, takes a cheaper way to the
-    /// same answer (`unsetReadsInBits`): a word of bits per element, "definitely set" met over
-    /// the ways in, by a work list. Building the SSA form cost more than the whole answer there.
+    /// A flow that reads 64 of its variables and pages or fewer, which is most flows (a long
+    /// questionnaire too), takes a cheaper way to the same answer (`unsetReadsInBits`): a word of
+    /// bits per element, "definitely set" met over the ways in, by a work list. Building the SSA
+    /// form cost more than the whole answer there.
     func check() {
         let n = flow.elements.count
         guard n > 0, flow.entry >= 0, flow.entry < n else { return }
@@ -96,8 +97,17 @@ final class ReadBeforeSet {
             readStart[i + 1] = Int32(readBit.count)
         }
         guard !readBit.isEmpty else { return }
-        let unset = bitCount <= 64 && !Self.alwaysSSA
-            ? unsetReadsInBits(initiallySet: initiallySet, readStart: readStart, readBit: readBit)
+        // A word holds 64 bits: the tracked ones (those read somewhere), numbered in order.
+        // A long flow that reads few of its variables and pages (a questionnaire whose last
+        // response reads two answers) takes the cheap way too.
+        var word = [Int8](repeating: -1, count: bitCount)
+        var trackedCount = 0
+        for bit in 0..<bitCount where tracked[bit] {
+            if trackedCount < 64 { word[bit] = Int8(trackedCount) }
+            trackedCount += 1
+        }
+        let unset = trackedCount <= 64 && !Self.alwaysSSA
+            ? unsetReadsInBits(initiallySet: initiallySet, word: word, readStart: readStart, readBit: readBit)
             : unsetReadsInSSAForm(bitCount: bitCount, tracked: tracked, readStart: readStart, readBit: readBit)
 
         // Report each read of something not definitely set, in element order.
@@ -151,16 +161,17 @@ final class ReadBeforeSet {
     /// what is definitely set on the way into an element is what is set on every way in (the
     /// entry: parameters and outputs with a default, whatever loops back to it). An element's
     /// definitions hold on its `next` edge, never on its second edge, as in the SSA form (a
-    /// call's error edge does not get the call's outputs).
-    private func unsetReadsInBits(initiallySet: [Bool], readStart: [Int32], readBit: [Int32]) -> [Bool] {
+    /// call's error edge does not get the call's outputs). `word[bit]` is the bit's place in a
+    /// word, or -1 for a bit read nowhere (not followed).
+    private func unsetReadsInBits(initiallySet: [Bool], word: [Int8], readStart: [Int32], readBit: [Int32]) -> [Bool] {
         let n = flow.elements.count
         let entry = flow.entry
         var entryIn: UInt64 = 0
-        for (bit, isSet) in initiallySet.enumerated() where isSet { entryIn |= 1 << UInt64(bit) }
+        for (bit, isSet) in initiallySet.enumerated() where isSet && word[bit] >= 0 { entryIn |= 1 << UInt64(word[bit]) }
         var defs = [UInt64](repeating: 0, count: n)
-        let (defStart, defList) = definitions { _ in true }
+        let (defStart, defList) = definitions { word[$0] >= 0 }
         for i in 0..<n {
-            for k in Int(defStart[i])..<Int(defStart[i + 1]) { defs[i] |= 1 << UInt64(defList[k]) }
+            for k in Int(defStart[i])..<Int(defStart[i + 1]) { defs[i] |= 1 << UInt64(word[Int(defList[k])]) }
         }
         // `into[x]`: set on every way into x found so far (all ones until a way in is found).
         var into = [UInt64](repeating: ~0, count: n)
@@ -191,7 +202,7 @@ final class ReadBeforeSet {
         var unset = [Bool](repeating: false, count: readBit.count)
         for i in 0..<n where seen[i] {
             for k in Int(readStart[i])..<Int(readStart[i + 1]) {
-                unset[k] = into[i] & (1 << UInt64(readBit[k])) == 0
+                unset[k] = into[i] & (1 << UInt64(word[Int(readBit[k])])) == 0
             }
         }
         return unset

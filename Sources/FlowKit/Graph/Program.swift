@@ -106,6 +106,10 @@ public struct QuestionInfo: Sendable {
         }
     }
 
+    /// Whether any of the rarer properties (prompt, default, min, max, pattern, options) is set:
+    /// checks that look only at those skip a question without them.
+    var hasDetails: Bool { details != nil }
+
     /// The options of a `choice` or `choices` question (in the details box: other questions have none).
     public var options: [IRExpr] {
         get { details?.options ?? [] }

@@ -66,6 +66,24 @@ final class CheckTests: XCTestCase {
             ])
     }
 
+    /// A parameter or an output given again is reported at each repeat, with a note at the first
+    /// declaration, in a short list (searched back) and a long one (hashed) alike.
+    func testDuplicateParametersAndOutputsNoteTheFirst() {
+        let long = (0..<20).map { "p\($0): number" }.joined(separator: ", ")
+        for list in ["a: number, b: text, a: text, a: bool", long + ", a: number, a: text, a: bool"] {
+            let source = "flow Main {\n  finish success\n}\nflow Sub(\(list)) -> (y: number, z: text, y: text) {\n  set y = 1\n  set z = \"\"\n}\n"
+            let result = compile(source)
+            let duplicates = result.diagnostics.filter { $0.id == "check.duplicateName" }
+            let firstA = source.range(of: "a: number", range: source.range(of: "flow Sub")!.upperBound..<source.endIndex)!.lowerBound
+            let firstY = source.range(of: "y: number")!.lowerBound
+            XCTAssertEqual(duplicates.count, 3, "\(result.diagnostics)")
+            for d in duplicates {
+                let name = d.message.contains("'a'") ? firstA : firstY
+                XCTAssertEqual(d.notes.map { $0.range.map { Int($0.start) } }, [source.utf8.distance(from: source.startIndex, to: name)], d.message)
+            }
+        }
+    }
+
     func testArityAndArgumentNames() {
         assertDiagnostics(charge + """
             flow A {

@@ -333,13 +333,28 @@ final class ProgramBuilder {
         return nil
     }
 
-    func parameters(_ params: [Parameter], _ owner: String) -> [ParameterInfo] {
+    /// Reports each name given again in a list (of parameters, of outputs), with a note at its
+    /// first declaration. A list of a few names is searched back, not hashed: a dictionary for
+    /// each declaration cost more than the rest of collecting a small flow's signature.
+    private func reportDuplicates<Names: RandomAccessCollection>(_ names: Names) where Names.Element == Name, Names.Index == Int {
+        guard names.count > 1 else { return }
         var seen: [String: SourceRange] = [:]
-        return params.map { p in
-            if let first = seen[p.name.text] {
-                report(.duplicateName(p.name.text), p.name.range, notes: [DiagnosticNote("'\(p.name.text)' is first declared here", at: first)])
+        for k in names.indices {
+            let name = names[k]
+            let first = names.count <= 16
+                ? names[..<k].first(where: { $0.text == name.text })?.range
+                : seen[name.text]
+            if let first {
+                report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])
+            } else if names.count > 16 {
+                seen[name.text] = name.range
             }
-            seen[p.name.text] = p.name.range
+        }
+    }
+
+    func parameters(_ params: [Parameter], _ owner: String) -> [ParameterInfo] {
+        reportDuplicates(params.lazy.map(\.name))
+        return params.map { p in
             var type = p.type.flatMap { resolveType($0) } ?? .any
             var value: IRExpr?
             if let d = p.defaultValue {
@@ -355,12 +370,8 @@ final class ProgramBuilder {
     }
 
     func outputs(_ outs: [OutputDecl]) -> [OutputInfo] {
-        var seen: [String: SourceRange] = [:]
+        reportDuplicates(outs.lazy.map(\.name))
         return outs.map { o in
-            if let first = seen[o.name.text] {
-                report(.duplicateName(o.name.text), o.name.range, notes: [DiagnosticNote("'\(o.name.text)' is first declared here", at: first)])
-            }
-            seen[o.name.text] = o.name.range
             return OutputInfo(name: o.name.text, type: o.type.flatMap { resolveType($0) } ?? .any, source: o.source, range: o.name.range)
         }
     }

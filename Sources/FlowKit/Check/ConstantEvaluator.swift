@@ -436,30 +436,33 @@ final class ConstantEvaluator {
             for (oi, o) in flow.outputs.enumerated() where o.defaultValue != nil {
                 add(f, flow.parameters.count + oi, .outputDefault(flow: Int32(f), index: Int32(oi)))
             }
-            // Each element read in place (a copy of an element was most of the cost of this walk).
-            for i in flow.elements.indices {
-                switch flow.elements[i].kind {
-                case .set(.local(let s), let op, _):
-                    add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
-                case .call(let info):
-                    if case .flow(let g) = info.target, g >= 0, g < program.flows.count {
-                        called[g] = true
-                        let callee = program.flows[g]
-                        for (k, p) in callee.parameters.enumerated() {
-                            if k < info.arguments.count, info.arguments[k] != nil {
-                                add(g, k, .argument(flow: Int32(f), element: Int32(i), argument: Int32(k)))
-                            } else if p.defaultValue != nil {
-                                add(g, k, .parameterDefault(flow: Int32(g), index: Int32(k)))
+            // Each element read in place through its buffer (a copy of an element was most of the
+            // cost of this walk, and `flow.elements[i].kind` in a switch still copied it).
+            flow.elements.withUnsafeBufferPointer { elements in
+                for i in elements.indices {
+                    switch (elements.baseAddress! + i).pointee.kind {
+                    case .set(.local(let s), let op, _):
+                        add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
+                    case .call(let info):
+                        if case .flow(let g) = info.target, g >= 0, g < program.flows.count {
+                            called[g] = true
+                            let callee = program.flows[g]
+                            for (k, p) in callee.parameters.enumerated() {
+                                if k < info.arguments.count, info.arguments[k] != nil {
+                                    add(g, k, .argument(flow: Int32(f), element: Int32(i), argument: Int32(k)))
+                                } else if p.defaultValue != nil {
+                                    add(g, k, .parameterDefault(flow: Int32(g), index: Int32(k)))
+                                }
                             }
+                            for (oi, slot) in info.outputs {
+                                if let other = index(g, callee.parameters.count + oi) { add(f, slot, .slot(other)) }
+                            }
+                        } else {
+                            for (_, slot) in info.outputs { add(f, slot, .unknown) }
                         }
-                        for (oi, slot) in info.outputs {
-                            if let other = index(g, callee.parameters.count + oi) { add(f, slot, .slot(other)) }
-                        }
-                    } else {
-                        for (_, slot) in info.outputs { add(f, slot, .unknown) }
+                        if let w = info.wholeResult { add(f, w, .unknown) }
+                    default: break
                     }
-                    if let w = info.wholeResult { add(f, w, .unknown) }
-                default: break
                 }
             }
         }

@@ -37,23 +37,33 @@ struct Known {
     /// The values after the first, distinct.
     private var rest: [Value] {
         get { more?.rest ?? [] }
-        set { change { $0.rest = newValue } }
+        set {
+            if newValue.isEmpty && more == nil { return }  // nothing to hold, and no box to clear
+            change { $0.rest = newValue }
+        }
     }
 
     /// Configs whose declared values decide it (a `--define` could change it).
     var configs: Set<Int> {
         get { more?.configs ?? [] }
-        set { change { $0.configs = newValue } }
+        set {
+            if newValue.isEmpty && more == nil { return }
+            change { $0.configs = newValue }
+        }
     }
 
     /// The choice question whose options these values are (possibly with others), when it is one.
     var options: OptionOrigin? {
         get { more?.options }
-        set { change { $0.options = newValue } }
+        set {
+            if newValue == nil && more == nil { return }
+            change { $0.options = newValue }
+        }
     }
 
     /// Changes the box, made first when there is none and copied when it is shared; none is made
-    /// to hold nothing.
+    /// to hold nothing (the setters return before making one to set nothing: the solver sets
+    /// every local's configs and options in every round, almost always to none).
     private mutating func change(_ body: (More) -> Void) {
         if more == nil {
             more = More()
@@ -417,9 +427,18 @@ final class ConstantEvaluator {
     private func expression(_ source: Source) -> (IRExpr, flow: Int?)? {
         switch source {
         case .set(let f, let i):
-            if case .set(_, _, let value) = program.flows[Int(f)].elements[Int(i)].kind { return (value, Int(f)) }
+            // The element read in place (`elements[i].kind` in a pattern copied the element).
+            let value: IRExpr? = program.flows[Int(f)].elements.withUnsafeBufferPointer { elements in
+                guard case .set(_, _, let value) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                return value
+            }
+            if let value { return (value, Int(f)) }
         case .argument(let f, let i, let k):
-            if case .call(let info) = program.flows[Int(f)].elements[Int(i)].kind, let a = info.arguments[Int(k)] { return (a, Int(f)) }
+            let argument: IRExpr? = program.flows[Int(f)].elements.withUnsafeBufferPointer { elements in
+                guard case .call(let info) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                return info.arguments[Int(k)]
+            }
+            if let argument { return (argument, Int(f)) }
         case .parameterDefault(let f, let k):
             if let d = program.flows[Int(f)].parameters[Int(k)].defaultValue { return (d, nil) }
         case .outputDefault(let f, let k):

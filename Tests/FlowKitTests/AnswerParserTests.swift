@@ -1,4 +1,4 @@
-import FlowKit
+@testable import FlowKit
 import Foundation
 import XCTest
 
@@ -294,5 +294,21 @@ final class AnswerParserTests: XCTestCase {
         refuses("short1", q, "enter at least 8 characters")
         refuses("longenough", q, "enter an answer that matches the pattern '.*[0-9].*'")
         accepts("longenough1", q, .text("longenough1"))
+    }
+
+    /// The ASCII way to an option's key gives what the Unicode way gives, on every kind of ASCII
+    /// text (capitals, blanks of each kind, commas, runs of them, at either end); and a text with
+    /// anything else takes the Unicode way.
+    func testTheASCIIKeyIsTheUnicodeKey() {
+        let alphabet = Array("aZ ,\t\n\r\u{0B}\u{0C}1-.Q  ,,")
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let text = String((0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            XCTAssertEqual(AnswerParser.asciiKey(text), AnswerParser.unicodeKey(text), "\(Array(text.unicodeScalars))")
+            XCTAssertEqual(AnswerParser.asciiKey(text[...]), AnswerParser.unicodeKey(text), "a substring")
+        }
+        XCTAssertEqual(AnswerParser.key("  Mobile \t APP ,  no,Thanks "), "mobile app,no,thanks")
+        XCTAssertNil(AnswerParser.asciiKey("caf\u{E9}"))
+        XCTAssertEqual(AnswerParser.key("Caf\u{C9}\u{A0}Au  Lait"), "caf\u{E9} au lait")
     }
 }

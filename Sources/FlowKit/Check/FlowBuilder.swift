@@ -118,25 +118,28 @@ final class FlowBuilder {
         func add(_ inner: (pages: Int, elements: Int, assignments: Int)) {
             pages += inner.pages; elements += inner.elements; assignments += inner.assignments
         }
-        for st in statements {
-            switch st.kind {
-            case .page: pages += 1; elements += 1
-            case .call(let c):
-                elements += 1
-                switch c.binding {
-                case .variable?: assignments += 1
-                case .mapping(let pairs)?: assignments += pairs.count
-                case nil: break
-                }
-                if case .block(let body, _)? = c.onError { add(count(body)) }
-            case .decision(let branches, let otherwise):
-                for b in branches {
-                    add(count(b.body))
+        // Read in place: copying each statement out retained and released its parts.
+        statements.withUnsafeBufferPointer { statements in
+            for k in statements.indices {
+                switch (statements.baseAddress! + k).pointee.kind {
+                case .page: pages += 1; elements += 1
+                case .call(let c):
                     elements += 1
+                    switch c.binding {
+                    case .variable?: assignments += 1
+                    case .mapping(let pairs)?: assignments += pairs.count
+                    case nil: break
+                    }
+                    if case .block(let body, _)? = c.onError { add(count(body)) }
+                case .decision(let branches, let otherwise):
+                    for b in branches {
+                        add(count(b.body))
+                        elements += 1
+                    }
+                    if let otherwise { add(count(otherwise)) }
+                case .set: elements += 1; assignments += 1
+                case .response, .label, .goto, .finish: elements += 1
                 }
-                if let otherwise { add(count(otherwise)) }
-            case .set: elements += 1; assignments += 1
-            case .response, .label, .goto, .finish: elements += 1
             }
         }
         return (pages, elements, assignments)

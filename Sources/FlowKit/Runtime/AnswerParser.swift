@@ -326,6 +326,34 @@ public enum AnswerParser {
     /// is one character, which would keep the blank from being seen (found by fuzzing: an
     /// option starting with a mark, picked after `, `, was not found).
     static func key(_ text: some StringProtocol) -> String {
+        asciiKey(text) ?? unicodeKey(text)
+    }
+
+    /// `key` of a text that is all ASCII, byte by byte: the same result without a lowercased
+    /// copy and a Unicode property lookup for every scalar (most options are ASCII, and the
+    /// checker keys every option of every question). Nil when there is a byte above 127.
+    static func asciiKey(_ text: some StringProtocol) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var pendingBlank = false
+        for b in text.utf8 {
+            guard b < 0x80 else { return nil }
+            if b == 0x20 || (b >= 0x09 && b <= 0x0D) {  // the ASCII scalars that are whitespace
+                pendingBlank = true
+            } else if b == UInt8(ascii: ",") {
+                out.append(b)
+                pendingBlank = false
+            } else {
+                if pendingBlank && !out.isEmpty && out.last != UInt8(ascii: ",") { out.append(0x20) }
+                out.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
+                pendingBlank = false
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `key` by Unicode scalars, for any text.
+    static func unicodeKey(_ text: some StringProtocol) -> String {
         var out = String.UnicodeScalarView()
         var pendingBlank = false
         for c in text.lowercased().unicodeScalars {

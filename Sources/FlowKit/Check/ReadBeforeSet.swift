@@ -100,15 +100,21 @@ final class ReadBeforeSet {
         // A word holds 64 bits: the tracked ones (those read somewhere), numbered in order.
         // A long flow that reads few of its variables and pages (a questionnaire whose last
         // response reads two answers) takes the cheap way too.
-        var word = [Int8](repeating: -1, count: bitCount)
+        // (The numbering is made only for that way: a long flow of `set`s reads all of its.)
         var trackedCount = 0
-        for bit in 0..<bitCount where tracked[bit] {
-            if trackedCount < 64 { word[bit] = Int8(trackedCount) }
-            trackedCount += 1
+        for bit in 0..<bitCount where tracked[bit] { trackedCount += 1 }
+        let unset: [Bool]
+        if trackedCount <= 64 && !Self.alwaysSSA {
+            var word = [Int8](repeating: -1, count: bitCount)
+            var next: Int8 = 0
+            for bit in 0..<bitCount where tracked[bit] {
+                word[bit] = next
+                next += 1
+            }
+            unset = unsetReadsInBits(initiallySet: initiallySet, word: word, readStart: readStart, readBit: readBit)
+        } else {
+            unset = unsetReadsInSSAForm(bitCount: bitCount, tracked: tracked, readStart: readStart, readBit: readBit)
         }
-        let unset = trackedCount <= 64 && !Self.alwaysSSA
-            ? unsetReadsInBits(initiallySet: initiallySet, word: word, readStart: readStart, readBit: readBit)
-            : unsetReadsInSSAForm(bitCount: bitCount, tracked: tracked, readStart: readStart, readBit: readBit)
 
         // Report each read of something not definitely set, in element order.
         var reported = Set<SourceRange>()

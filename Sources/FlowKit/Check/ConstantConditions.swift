@@ -16,6 +16,12 @@ struct ConstantConditions {
 
     func check() {
         let f = checks.program.flows[flow]
+        // A flow without a decision (a long questionnaire) has nothing to check here: no arrays
+        // of its size to make.
+        let hasDecision = f.elements.withUnsafeBufferPointer { elements in
+            elements.indices.contains { if case .decision = (elements.baseAddress! + $0).pointee.kind { true } else { false } }
+        }
+        guard hasDecision else { return }
         // How many edges lead to each element, and which decision's false edge leads to it.
         var incoming = [Int32](repeating: 0, count: f.elements.count)
         var falseParent = [Int32](repeating: -1, count: f.elements.count)

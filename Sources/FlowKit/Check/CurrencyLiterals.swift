@@ -25,7 +25,7 @@ struct CurrencyLiterals {
         }
         f.elements.withUnsafeBufferPointer { elements in
             for i in elements.indices {
-                switch elements[i].kind {
+                switch (elements.baseAddress! + i).pointee.kind {
                 case .call(let info):
                     let parameters: [ParameterInfo]
                     switch info.target {

@@ -114,23 +114,33 @@ struct ValueChecks {
         let division: DivisionByZero
 
         func flow(_ f: FlowGraph) {
-            for page in f.pages {
-                if let t = page.title { visit(t) }
-                for q in page.questions {
-                    // Each in turn, without making an array of them for every question.
-                    if let e = q.prompt { visit(e) }
-                    if let e = q.defaultValue { visit(e) }
-                    if let e = q.min { visit(e) }
-                    if let e = q.max { visit(e) }
-                    for e in q.options { visit(e) }
+            // Pages, questions and elements read in place through their buffers, not copied out
+            // one by one (a flow of many lone questions has one of each per line); a question
+            // without the rarer properties has no expression.
+            f.pages.withUnsafeBufferPointer { pages in
+                for p in pages.indices {
+                    if let t = pages[p].title { visit(t) }
+                    pages[p].questions.withUnsafeBufferPointer { questions in
+                        for k in questions.indices where questions[k].hasDetails {
+                            let q = questions.baseAddress! + k
+                            // Each in turn, without making an array of them for every question.
+                            if let e = q.pointee.prompt { visit(e) }
+                            if let e = q.pointee.defaultValue { visit(e) }
+                            if let e = q.pointee.min { visit(e) }
+                            if let e = q.pointee.max { visit(e) }
+                            for e in q.pointee.options { visit(e) }
+                        }
+                    }
                 }
             }
-            for i in f.elements.indices {
-                switch f.elements[i].kind {
-                case .call(let info): for case let a? in info.arguments { visit(a) }
-                case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
-                case .finish(_, let r?): visit(r)
-                default: break
+            f.elements.withUnsafeBufferPointer { elements in
+                for i in elements.indices {
+                    switch (elements.baseAddress! + i).pointee.kind {
+                    case .call(let info): for case let a? in info.arguments { visit(a) }
+                    case .response(let x), .set(_, _, let x), .decision(let x): visit(x)
+                    case .finish(_, let r?): visit(r)
+                    default: break
+                    }
                 }
             }
         }

@@ -311,4 +311,33 @@ final class AnswerParserTests: XCTestCase {
         XCTAssertNil(AnswerParser.asciiKey("caf\u{E9}"))
         XCTAssertEqual(AnswerParser.key("Caf\u{C9}\u{A0}Au  Lait"), "caf\u{E9} au lait")
     }
+
+    /// Trimming an answer: the ASCII shortcut (printable at both ends: nothing to trim) gives
+    /// what trimming scalar by scalar gives, on texts with blanks, controls and non-ASCII
+    /// characters (a no-break space, an ideographic space, an accent) at either end.
+    func testTrimmingBlanksIsTrimmingScalarByScalar() {
+        func blank(_ c: Unicode.Scalar) -> Bool {
+            c.value < 0x80 ? (c == " " || (c.value >= 0x09 && c.value <= 0x0D)) : c.properties.isWhitespace
+        }
+        func reference(_ text: String) -> String {
+            var scalars = Array(text.unicodeScalars)
+            while let f = scalars.first, blank(f) { scalars.removeFirst() }
+            while let l = scalars.last, blank(l) { scalars.removeLast() }
+            var out = String.UnicodeScalarView()
+            out.append(contentsOf: scalars)
+            return String(out)
+        }
+        let alphabet: [Unicode.Scalar] = ["a", "4", ".", "~", "!", " ", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "\u{00}", "\u{1F}", "\u{7F}",
+                                          "\u{A0}", "\u{3000}", "\u{E9}", "\u{301}", "\u{1F600}"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            var view = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...8, using: &random) { view.append(alphabet.randomElement(using: &random)!) }
+            let text = String(view)
+            XCTAssertEqual(text.trimmingBlanks(), reference(text), "\(Array(text.unicodeScalars))")
+        }
+        XCTAssertEqual(" 4.00\n".trimmingBlanks(), "4.00")
+        XCTAssertEqual("4.00".trimmingBlanks(), "4.00")
+        XCTAssertEqual("\u{A0}4.00\u{3000}".trimmingBlanks(), "4.00")
+    }
 }

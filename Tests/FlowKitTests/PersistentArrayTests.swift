@@ -24,4 +24,21 @@ final class PersistentArrayTests: XCTestCase {
             XCTAssertEqual(try JSONDecoder().decode(PersistentArray<Int>.self, from: data), a)
         }
     }
+
+    /// Equality compares the elements, whichever way the arrays are stored (up to 32 elements
+    /// they are a plain array, beyond that a tree): a changed copy is never equal to the original.
+    func testEqualityComparesTheElements() {
+        for count in [1, 2, 31, 32, 33, 1025] {
+            let a = PersistentArray((0..<count).map { $0 })
+            var b = a
+            XCTAssertEqual(a, b)
+            b[count - 1] = -1
+            XCTAssertNotEqual(a, b, "\(count) elements")
+            XCTAssertEqual(a[count - 1], count - 1)
+            b[count - 1] = count - 1
+            XCTAssertEqual(a, b, "\(count) elements, changed back")
+        }
+        XCTAssertEqual(PersistentArray<Int>([]), PersistentArray<Int>([]))
+        XCTAssertNotEqual(PersistentArray([1]), PersistentArray([1, 1]))
+    }
 }

@@ -19,7 +19,12 @@ public struct PersistentArray<Element> {
         func copy() -> Node { Node(children: children, items: items) }
     }
 
-    private var root: Node
+    /// The elements themselves while there are 32 or fewer (`root` is nil then): a write to a
+    /// shared copy copies at most 32 of them, and a page or two of answers (most flows) costs no
+    /// node to make, copy and free. Empty once there is a tree.
+    private var items: [Element]
+    /// The trie, for more than 32 elements.
+    private var root: Node?
     public let count: Int
     /// Bits of the index consumed above the leaves: 0 when the root is a leaf, then 5, 10, …
     private let shift: Int
@@ -27,11 +32,13 @@ public struct PersistentArray<Element> {
     public init(_ elements: [Element]) {
         count = elements.count
         if elements.count <= 32 {
-            // One leaf: the array itself, shared, not copied slice by slice.
-            root = Node(items: elements)
+            // The array itself, shared, not copied.
+            items = elements
+            root = nil
             shift = 0
             return
         }
+        items = []
         var level: [Node] = stride(from: 0, to: elements.count, by: 32).map {
             Node(items: Array(elements[$0..<Swift.min($0 + 32, elements.count)]))
         }
@@ -56,7 +63,7 @@ public struct PersistentArray<Element> {
     public subscript(position: Int) -> Element {
         get {
             precondition(position >= 0 && position < count, "index out of range")
-            var node = root
+            guard var node = root else { return items[position] }
             var s = shift
             while s > 0 {
                 node = node.children[(position >> s) & 31]
@@ -66,7 +73,15 @@ public struct PersistentArray<Element> {
         }
         set {
             precondition(position >= 0 && position < count, "index out of range")
-            Self.update(&root, position, shift, newValue)
+            guard var node = root else {
+                items[position] = newValue
+                return
+            }
+            // Taken out of `root` while it is changed, so that a tree no copy shares is
+            // changed in place.
+            root = nil
+            Self.update(&node, position, shift, newValue)
+            root = node
         }
     }
 
@@ -89,7 +104,7 @@ extension PersistentArray: RandomAccessCollection {
 
 extension PersistentArray: Equatable where Element: Equatable {
     public static func == (a: PersistentArray, b: PersistentArray) -> Bool {
-        a.count == b.count && (a.root === b.root || a.elementsEqual(b))
+        a.count == b.count && ((a.root != nil && a.root === b.root) || a.elementsEqual(b))
     }
 }
 

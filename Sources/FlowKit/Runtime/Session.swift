@@ -147,10 +147,10 @@ public final class Session {
         case .call(let info):
             switch reply {
             case .result(let outputs):
-                try complete(.result(outputs), of: info, at: element.pointee, frame: top)
+                try complete(.result(outputs), of: info, at: Place(element), frame: top)
                 return try run()
             case .failure(let failure):
-                try complete(.failure(failure), of: info, at: element.pointee, frame: top)
+                try complete(.failure(failure), of: info, at: Place(element), frame: top)
                 return try run()
             default:
                 throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.pointee.range)
@@ -326,9 +326,10 @@ public final class Session {
                 }
             }
             withExtendedLifetime(elements) {}
-            // Elements that suspend the session, change frames or finish.
-            let element = elements[pc]
-            switch element.kind {
+            // Elements that suspend the session, change frames or finish, read in place (the
+            // program is a constant of the session): only the payload a case binds is copied.
+            let element = Place(base + pc)
+            switch base[pc].kind {
             case .page(let p):
                 let request = try pageRequest(flow, p, frame: top)
                 state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues,
@@ -386,7 +387,7 @@ public final class Session {
 
     /// Ends the top frame. For the entry flow that is the session's outcome; for a sub-flow the
     /// caller continues (with the outputs bound, or on its error edge after a failure).
-    private func finishFrame(success: Bool, reason: String?, element: Element) throws(RuntimeError) -> Step? {
+    private func finishFrame(success: Bool, reason: String?, element: Place) throws(RuntimeError) -> Step? {
         if state.frames.count == 1 {
             let outcome = Outcome(success: success, reason: reason)
             state.outcome = outcome
@@ -398,8 +399,9 @@ public final class Session {
         let callee = program.flows[finished.flow]
         let top = state.frames.count - 1
         let caller = program.flows[state.frames[top].flow]
-        let callElement = caller.elements[state.frames[top].pc]
-        guard case .call(let info) = callElement.kind else { throw RuntimeError(.fellOffGraph, at: callElement.range) }
+        let element = caller.elements[state.frames[top].pc]
+        guard case .call(let info) = element.kind else { throw RuntimeError(.fellOffGraph, at: element.range) }
+        let callElement = Place(element)
         if success {
             var outputs: [String: Value] = [:]
             for o in callee.outputs {
@@ -415,7 +417,7 @@ public final class Session {
         return nil
     }
 
-    private func takeErrorEdge(_ failure: CallFailure, at element: Element, frame: Int, callee: String) throws(RuntimeError) {
+    private func takeErrorEdge(_ failure: CallFailure, at element: Place, frame: Int, callee: String) throws(RuntimeError) {
         guard element.branch >= 0 else {
             throw RuntimeError(.callFailed(callee, failure.message), at: element.range,
                                hint: "handle it with 'on error { … }' after the call")
@@ -425,7 +427,7 @@ public final class Session {
         state.frames[frame].pc = Int(element.branch)
     }
 
-    private func bind(_ outputs: [String: Value], of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+    private func bind(_ outputs: [String: Value], of info: CallInfo, at element: Place, frame: Int) throws(RuntimeError) {
         let declared: [OutputShape]
         let name = calleeName(info.target)
         switch info.target {
@@ -490,8 +492,9 @@ public final class Session {
         let pc = state.frames[top].pc
         // A session that has not run yet waits for nothing.
         guard state.steps > 0 else { return nil }
-        let element = flow.pointee.elements[pc]
-        switch element.kind {
+        let current = flow.pointee.elements[pc]
+        let element = Place(current)
+        switch current.kind {
         case .page(let p):
             var r = try pageRequest(flow, p, frame: top)
             r.canGoBack = state.history.count >= 2
@@ -558,7 +561,7 @@ public final class Session {
     }
 
     private func callRequest(
-        _ name: String, _ index: Int, _ parameters: [ParameterInfo], _ info: CallInfo, _ element: Element, _ frame: Int
+        _ name: String, _ index: Int, _ parameters: [ParameterInfo], _ info: CallInfo, _ element: Place, _ frame: Int
     ) throws(RuntimeError) -> CallRequest {
         var arguments: [(name: String, value: Value)] = []
         arguments.reserveCapacity(parameters.count)
@@ -626,7 +629,7 @@ public final class Session {
     /// After `back`: when the next call is the one made here before with the same arguments, its
     /// recorded outcome is used and nothing is asked of the host. Any other call ends the replay,
     /// and the calls of the abandoned way are forgotten.
-    private func replayed(_ request: CallRequest, _ info: CallInfo, _ element: Element, frame: Int) throws(RuntimeError) -> Bool {
+    private func replayed(_ request: CallRequest, _ info: CallInfo, _ element: Place, frame: Int) throws(RuntimeError) -> Bool {
         guard let next = state.effects.replay.first else { return false }
         let flow = state.frames[frame].flow, pc = state.frames[frame].pc
         guard next.flow == flow, next.element == pc, next.callArguments.matches(request.arguments),
@@ -644,7 +647,7 @@ public final class Session {
     }
 
     /// The host's reply to the call in flight: recorded with the call, then bound or handled.
-    private func complete(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+    private func complete(_ outcome: EffectOutcome, of info: CallInfo, at element: Place, frame: Int) throws(RuntimeError) {
         // A result that does not fit the call (a stale result of another call given again) is
         // refused before anything changes: outputs are checked and bound first (`bind` throws
         // before it sets anything), and only then is the call recorded as done.
@@ -672,7 +675,7 @@ public final class Session {
         }
     }
 
-    private func apply(_ outcome: EffectOutcome, of info: CallInfo, at element: Element, frame: Int) throws(RuntimeError) {
+    private func apply(_ outcome: EffectOutcome, of info: CallInfo, at element: Place, frame: Int) throws(RuntimeError) {
         switch outcome {
         case .result(let outputs):
             try bind(outputs, of: info, at: element, frame: frame)
@@ -771,5 +774,25 @@ struct SessionContext: EvaluationContext {
     func variableName(_ slot: Int) -> String {
         guard let frame else { return "?" }
         return session.program.flows[session.state.frames[frame].flow].variables[slot]
+    }
+}
+
+/// What the call and finish steps read of their element: where it is and where it goes next.
+/// Plain words: an `Element` passed or copied is its kind retained and released.
+private struct Place {
+    let range: SourceRange
+    let next: Int32
+    let branch: Int32
+
+    init(_ element: UnsafePointer<Element>) {
+        range = element.pointee.range
+        next = element.pointee.next
+        branch = element.pointee.branch
+    }
+
+    init(_ element: Element) {
+        range = element.range
+        next = element.next
+        branch = element.branch
     }
 }

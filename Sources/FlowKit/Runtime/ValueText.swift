@@ -647,6 +647,9 @@ extension String {
     /// Without white space and line ends at either end; ASCII is checked byte by byte, anything
     /// else by its Unicode properties (Foundation's `trimmingCharacters` is far slower).
     func trimmingBlanks() -> String {
+        // Most answers start and end with a printable ASCII character: nothing to trim, and no
+        // scalar to decode. (A last byte below 0x80 is a whole scalar: UTF-8's other bytes are not.)
+        if let a = utf8.first, let z = utf8.last, a > 0x20 && a < 0x7F, z > 0x20 && z < 0x7F { return self }
         let scalars = unicodeScalars
         func blank(_ c: Unicode.Scalar) -> Bool {
             c.value < 0x80 ? (c == " " || (c.value >= 0x09 && c.value <= 0x0D)) : c.properties.isWhitespace

@@ -151,6 +151,48 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(try host.run(p), run)
     }
 
+    /// A `-> name` binding is the outputs bound to their declared types: the host's object as it
+    /// is when every output already has its type, else an object built anew with every output
+    /// converted (those before the first converted one too); the trace shows the bound values.
+    func testAWholeResultHoldsTheOutputsBoundToTheirTypes() throws {
+        let p = try program("""
+            ip Fetch() {
+              GET "https://x.test"
+              output id: text = json "id"
+              output count: number = json "count"
+              output paid: bool = json "paid"
+              output note: text = json "note"
+            }
+            flow A {
+              ip Fetch() -> r
+              response "{r.id} {r.count + 1} {r.paid} [{r.note}]"
+            }
+            """)
+        let exact: [String: Value] = ["id": .text("ch_1"), "count": .number(12), "paid": .bool(true), "note": .null]
+        let converted: [String: Value] = ["id": .text("ch_1"), "count": .text(" 12 "), "paid": .text("true"), "note": .null]
+        let wrongName: [String: Value] = ["id": .text("ch_1"), "count": .number(12), "paid": .bool(true), "notes": .null]
+        for outputs in [exact, converted, exact.merging(["count": .text("12")]) { $1 }, exact.merging(["paid": .text("TRUE")]) { $1 }] {
+            var results: [[String: Value?]] = []
+            let session = try Session(program: p, options: RuntimeOptions(today: { "2026-11-26" })) { event in
+                if case .result(_, let shown, _) = event { results.append(shown) }
+            }
+            _ = try session.start()
+            let done = try session.resume(.result(outputs))
+            XCTAssertEqual(done.responses, ["ch_1 13 yes []"], "\(outputs)")
+            let bound: [String: Value?] = ["id": .text("ch_1"), "count": .number(12), "paid": .bool(true), "note": .null]
+            XCTAssertEqual(results, [bound], "\(outputs)")
+            guard case .object(let object)? = session.state.frames.first?.locals.compactMap({ $0 }).first else {
+                return XCTFail("no object bound")
+            }
+            XCTAssertEqual(object, ["id": .text("ch_1"), "count": .number(12), "paid": .bool(true), "note": .null], "\(outputs)")
+        }
+        let session = try Session(program: p)
+        _ = try session.start()
+        XCTAssertThrowsError(try session.resume(.result(wrongName))) { error in
+            XCTAssertEqual((error as? RuntimeError)?.diagnostic.message, "'Fetch' returned no value for its output 'note'")
+        }
+    }
+
     func testErrorHandlerReceivesTheFailure() throws {
         let p = try program("""
             ip Charge(amount: currency) {

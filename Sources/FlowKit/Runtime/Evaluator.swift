@@ -143,6 +143,20 @@ enum Evaluator {
     return nil
 }
 
+/// `fields[name]` and, in an object of 8 fields or fewer, the position where it was found
+/// (0 ..< 8, distinct for distinct fields; 0 in a larger object).
+@inline(__always) func lookUpFieldAndPosition(_ name: String, in fields: [String: Value]) -> (Value, Int)? {
+    guard fields.count <= 8 else { return fields[name].map { ($0, 0) } }
+    var i = fields.startIndex
+    var position = 0
+    while i != fields.endIndex {
+        if fields.keys[i] == name { return (fields.values[i], position) }
+        fields.formIndex(after: &i)
+        position += 1
+    }
+    return nil
+}
+
 /// UTF-8 bytes gathered in a buffer of the caller's (on the stack), then on the heap once they
 /// no longer fit it, and made into one `String`.
 struct UTF8Gathering {

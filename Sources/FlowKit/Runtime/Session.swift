@@ -429,36 +429,53 @@ public final class Session {
 
     private func bind(_ outputs: [String: Value], of info: CallInfo, at element: Place, frame: Int) throws(RuntimeError) {
         let declared: [OutputShape]
-        let name = calleeName(info.target)
         switch info.target {
         case .ip(let i): declared = program.integrationPoints[i].shape
         case .extension(let i): declared = program.extensions[i].shape
         case .flow(let i): declared = program.flows[i].shape
         }
-        var values: [Value] = []
-        values.reserveCapacity(declared.count)
-        // Whether the host's outputs are exactly the object a `-> name` binding makes: the
-        // declared names (distinct, and no other: the counts are equal), each value unchanged.
+        // Whether the host's outputs are exactly the object a `-> name` binding makes: each
+        // declared name found at its own position (so no other name: the counts are equal), each
+        // value unchanged. The positions found are bits of `found`.
         var exact = info.wholeResult != nil && outputs.count == declared.count && declared.count <= 8
-        for (k, d) in declared.enumerated() {
-            guard let raw = lookUpField(d.name, in: outputs) else {
-                throw RuntimeError(.missingOutput(d.name, name), at: element.range)
+        var found: UInt8 = 0
+        // The values in declared order, for the variables they are bound to or for an object
+        // built anew; a `-> name` binding of the host's outputs as they are needs neither.
+        var values: [Value] = []
+        let keepValues = !info.outputs.isEmpty || !exact
+        if keepValues { values.reserveCapacity(declared.count) }
+        // Read in place; the callee's name is looked up only for an error.
+        try declared.withUnsafeBufferPointer { declared throws(RuntimeError) in
+            for k in declared.indices {
+                let d = declared.baseAddress! + k
+                guard let (raw, position) = lookUpFieldAndPosition(d.pointee.name, in: outputs) else {
+                    throw RuntimeError(.missingOutput(d.pointee.name, calleeName(info.target)), at: element.range)
+                }
+                guard let v = Self.bound(raw, d.pointee.type) else {
+                    throw RuntimeError(.runTypeMismatch("output '\(d.pointee.name)' of '\(calleeName(info.target))' should be \(d.pointee.type), not \(raw.kindName)"),
+                                       at: element.range)
+                }
+                if exact {
+                    let bit: UInt8 = 1 << UInt8(position)
+                    exact = Self.unchanged(raw, v) && found & bit == 0
+                    found |= bit
+                    if !exact && !keepValues {
+                        // The object is built anew after all: the values so far, again.
+                        values.reserveCapacity(declared.count)
+                        for j in 0..<k { values.append(Self.bound(lookUpField(declared[j].name, in: outputs)!, declared[j].type)!) }
+                    }
+                }
+                if keepValues || !exact { values.append(v) }
             }
-            // A text output may be null (Stripe's failure_message on a successful charge, say).
-            guard let v = raw == .null ? (d.type.acceptsNullOutput ? .null : nil) : raw.coerced(to: d.type) else {
-                throw RuntimeError(.runTypeMismatch("output '\(d.name)' of '\(name)' should be \(d.type), not \(raw.kindName)"), at: element.range)
-            }
-            if exact {
-                exact = Self.unchanged(raw, v)
-                for e in declared[..<k] where e.name == d.name { exact = false }
-            }
-            values.append(v)
         }
         if let trace {
             // Secure outputs are never traced.
             var shown: [String: Value?] = [:]
-            for (k, d) in declared.enumerated() { shown[d.name] = d.type == .secure ? .some(nil) : .some(values[k]) }
-            trace(.result(name: name, outputs: shown, range: element.range))
+            for (k, d) in declared.enumerated() {
+                let v = keepValues || !exact ? values[k] : lookUpField(d.name, in: outputs)!
+                shown[d.name] = d.type == .secure ? .some(nil) : .some(v)
+            }
+            trace(.result(name: calleeName(info.target), outputs: shown, range: element.range))
         }
         for (o, slot) in info.outputs { state.frames[frame].locals[slot] = values[o] }
         if let whole = info.wholeResult {
@@ -472,6 +489,12 @@ public final class Session {
             }
         }
         state.frames[frame].error = nil
+    }
+
+    /// An output's value as bound to its declared type, or nil when it cannot be.
+    private static func bound(_ raw: Value, _ type: ValueType) -> Value? {
+        // A text output may be null (Stripe's failure_message on a successful charge, say).
+        raw == .null ? (type.acceptsNullOutput ? .null : nil) : raw.coerced(to: type)
     }
 
     /// Whether an output's value was bound as the host gave it: a value of the kind its type

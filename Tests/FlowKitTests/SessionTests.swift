@@ -193,6 +193,33 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    /// Config values: literal ones are shared by every session not given others; a config
+    /// computed from others, the host's overrides and a changed declaration are evaluated.
+    func testConfigValuesAreTheDeclaredOnesUnlessOverridden() throws {
+        var p = try program("""
+            config BASE = "https://x.test"
+            config TRIES = 3
+            flow A {
+              response "{BASE} {TRIES}"
+            }
+            """)
+        XCTAssertEqual(try p.configValues(overrides: [:]), [.text("https://x.test"), .number(3)])
+        XCTAssertEqual(try p.configValues(overrides: ["TRIES": "5"]), [.text("https://x.test"), .number(5)])
+        XCTAssertEqual(try Session(program: p).start().responses, ["https://x.test 3"])
+        p.configs[1].value = IRExpr(kind: .constant(.number(4)), type: .number, range: p.configs[1].range)
+        XCTAssertEqual(try p.configValues(overrides: [:]), [.text("https://x.test"), .number(4)])
+        XCTAssertEqual(try Session(program: p).start().responses, ["https://x.test 4"])
+        let computed = try program("""
+            config BASE = "https://x.test"
+            config URL = BASE + "/v1"
+            flow A {
+              response "{URL}"
+            }
+            """)
+        XCTAssertEqual(try computed.configValues(overrides: [:]), [.text("https://x.test"), .text("https://x.test/v1")])
+        XCTAssertEqual(try Session(program: computed).start().responses, ["https://x.test/v1"])
+    }
+
     func testErrorHandlerReceivesTheFailure() throws {
         let p = try program("""
             ip Charge(amount: currency) {

@@ -166,6 +166,7 @@ final class ProgramBuilder {
         for i in program.flows.indices {
             program.flows[i].shape = program.flows[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }
+        program.noteLiteralConfigs()
     }
 
     /// Lowers flow `i` (the body moves into its builder, which releases it statement by statement).

@@ -338,7 +338,9 @@ public struct Program: Sendable {
     public var entry: Int
     public var integrationPoints: [IntegrationPoint]
     public var extensions: [ExtensionInfo]
-    public var configs: [NamedValue]
+    public var configs: [NamedValue] {
+        didSet { literalConfigs = nil }
+    }
     public var secrets: [NamedValue]
     public var sessionVariables: [NamedValue]
     /// Field names and types of each record type (`ValueType.record(i)`).
@@ -346,6 +348,23 @@ public struct Program: Sendable {
     /// Where `flow check` found, before anything runs, what a run would meet (a default the
     /// question refuses, a division by zero): `flow explore` does not report those again.
     public internal(set) var checkedRanges: Set<SourceRange> = []
+    /// The configs' values when every one is a literal (or has none), as a session not given
+    /// other values starts with: one array shared by every session, not one made for each.
+    /// Set by the compiler (`noteLiteralConfigs`), and dropped when `configs` changes.
+    private(set) var literalConfigs: [Value]?
+
+    mutating func noteLiteralConfigs() {
+        var values: [Value] = []
+        values.reserveCapacity(configs.count)
+        for c in configs {
+            switch c.value?.kind {
+            case nil: values.append(.null)
+            case .constant(let v)?: values.append(v)
+            default: return
+            }
+        }
+        literalConfigs = values
+    }
 }
 
 /// The name and type of one output of a callee, as a call's binding needs them.

@@ -60,6 +60,7 @@ extension Program {
     /// Config values: the host's overrides (by name, converted to the declared type), else the
     /// declared values, evaluated in order.
     public func configValues(overrides: [String: String]) throws(RuntimeError) -> [Value] {
+        if overrides.isEmpty, let literalConfigs { return literalConfigs }
         let anywhere = flows.isEmpty ? (configs.first?.range ?? SourceRange(file: FileID(0), start: 0, end: 0)) : flows[0].range
         for name in overrides.isEmpty ? [] : overrides.keys.sorted() where !configs.contains(where: { $0.name == name }) {
             throw RuntimeError(.unknownOption("config", name), at: anywhere,

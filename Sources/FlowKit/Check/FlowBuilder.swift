@@ -100,9 +100,10 @@ final class FlowBuilder {
     // MARK: - Pre-pass: names of variables and pages
 
     private func declareLocal(_ name: String, _ type: ValueType, _ range: SourceRange, isParameter: Bool = false) -> Int {
-        if let slot = ctx.locals[name] { return slot }
+        // One hash and one probe of the table, found or added (a long flow's table is large:
+        // each probe is likely a cache miss).
         let slot = ctx.localNames.count
-        ctx.locals[name] = slot
+        if let existing = ctx.locals.insertIfAbsent(name, slot) { return existing }
         ctx.localNames.append(name)
         ctx.localTypes.append(type)
         ctx.firstSet.append(isParameter ? nil : range)

@@ -239,6 +239,30 @@ public enum ElementKind: Sendable {
     case end
 }
 
+/// Which case an `ElementKind` is, without its payload.
+enum ElementTag: UInt8 {
+    case page, call, response, set, decision, label, goto, finish, end
+}
+
+extension ElementKind {
+    /// The case alone. The run loop switches on this: a `switch` on a kind read through a
+    /// pointer copied the whole kind first (its expression retained and released) whatever the
+    /// case, where this reads the discriminator and each case binds only what it uses.
+    @inline(__always) var tag: ElementTag {
+        switch self {
+        case .page: .page
+        case .call: .call
+        case .response: .response
+        case .set: .set
+        case .decision: .decision
+        case .label: .label
+        case .goto: .goto
+        case .finish: .finish
+        case .end: .end
+        }
+    }
+}
+
 public enum VariableRef: Sendable, Hashable {
     case local(Int)
     case session(Int)

@@ -270,9 +270,11 @@ public final class Session {
                 if hot == nil && state.steps >= HotCode.threshold { hot = hotCode(flowIndex) }
                 if let trace { trace(.enter(kind: element.pointee.kind.traceName, range: element.pointee.range)) }
                 if let visit { visit(.element(flow: state.frames[top].flow, element: pc)) }
-                // The expression of a `set` or an `if` is bound (copied out) only off the hot path.
-                switch element.pointee.kind {
-                case .set(let ref, let op, _):
+                // Switched on the case alone; the expression of a `set` or an `if` is bound (copied
+                // out) only off the hot path.
+                switch element.pointee.kind.tag {
+                case .set:
+                    guard case .set(let ref, let op, _) = element.pointee.kind else { preconditionFailure("not a set") }
                     var value: Value
                     if let hot, case let start = hot.starts[pc], start >= 0 {
                         var context = SessionContext(session: self, frame: top)
@@ -315,7 +317,8 @@ public final class Session {
                     pc = Int(b ? element.pointee.next : element.pointee.branch)
                 case .label, .goto:
                     pc = Int(element.pointee.next)
-                case .response(let x):
+                case .response:
+                    guard case .response(let x) = element.pointee.kind else { preconditionFailure("not a response") }
                     let text = try render(x, frame: top)
                     responses.append(text)
                     trace?(.response(text: text, range: element.pointee.range))
@@ -329,8 +332,9 @@ public final class Session {
             // Elements that suspend the session, change frames or finish, read in place (the
             // program is a constant of the session): only the payload a case binds is copied.
             let element = Place(base + pc)
-            switch base[pc].kind {
-            case .page(let p):
+            switch base[pc].kind.tag {
+            case .page:
+                guard case .page(let p) = base[pc].kind else { preconditionFailure("not a page") }
                 let request = try pageRequest(flow, p, frame: top)
                 state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues,
                                                 sequence: state.effects.nextSequence))
@@ -343,7 +347,8 @@ public final class Session {
                 r.canGoBack = state.history.count >= 2
                 r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
                 return StepResult(responses: responses, step: .ask(r))
-            case .call(let info):
+            case .call:
+                guard case .call(let info) = base[pc].kind else { preconditionFailure("not a call") }
                 switch info.target {
                 case .ip(let i), .extension(let i):
                     // Read in place: an IntegrationPoint copied whole is its declaration and more.
@@ -370,7 +375,8 @@ public final class Session {
                         throw RuntimeError(.callDepth(options.maxCallDepth), at: element.range)
                     }
                 }
-            case .finish(let success, let reason):
+            case .finish:
+                guard case .finish(let success, let reason) = base[pc].kind else { preconditionFailure("not a finish") }
                 let text = try reason.map { r throws(RuntimeError) in try render(r, frame: top) }
                 if let result = try finishFrame(success: success, reason: text, element: element) {
                     return StepResult(responses: responses, step: result)

@@ -95,8 +95,9 @@ public final class Session {
         // retained and released.
         precondition(pc >= 0 && pc < flow.pointee.elements.count, "element index out of range")
         let element = flow.pointee.elements.withUnsafeBufferPointer { $0.baseAddress! + pc }
-        switch element.pointee.kind {
-        case .page(let p):
+        switch element.pointee.kind.tag {
+        case .page:
+            guard case .page(let p) = element.pointee.kind else { preconditionFailure("not a page") }
             switch reply {
             case .answers(let raw):
                 // Each answer is read against its question as the host is asked it (types, rules,
@@ -144,7 +145,8 @@ public final class Session {
             default:
                 throw RuntimeError(.unexpectedReply(reply.kindDescription), at: element.pointee.range)
             }
-        case .call(let info):
+        case .call:
+            guard case .call(let info) = element.pointee.kind else { preconditionFailure("not a call") }
             switch reply {
             case .result(let outputs):
                 try complete(.result(outputs), of: info, at: Place(element), frame: top)

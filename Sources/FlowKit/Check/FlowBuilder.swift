@@ -52,6 +52,7 @@ final class FlowBuilder {
         ctx.localTypes.reserveCapacity(most)
         ctx.firstSet.reserveCapacity(most)
         ctx.reads.reserveCapacity(most)
+        ctx.locals.reserveCapacity(most)
         for param in signature.parameters { _ = declareLocal(param.name, param.type, param.range, isParameter: true) }
         ctx.parameterCount = signature.parameters.count
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }

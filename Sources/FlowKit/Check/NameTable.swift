@@ -16,6 +16,19 @@ struct NameTable<Value> {
         slots = Array(repeating: 0, count: 16)
     }
 
+    /// Room for `count` names made at once, for a long flow whose count is known before its
+    /// names are added: the table is not grown (every slot moved) a dozen times on the way, and
+    /// the entries are not copied into arrays twice as large. The probe table is the size growing
+    /// would have reached. Small tables are grown as before (the order of `names`, which breaks
+    /// ties between suggestions, stays as it was for them).
+    mutating func reserveCapacity(_ count: Int) {
+        guard count > 4096, entries.isEmpty else { return }
+        var size = slots.count
+        while count * 2 > size { size *= 2 }
+        slots = Array(repeating: 0, count: size)
+        entries.reserveCapacity(count)
+    }
+
     var count: Int { entries.count }
 
     /// Every name in the table, in no particular order.

@@ -355,6 +355,47 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(run.outcome, Outcome(success: true, reason: nil))
     }
 
+    /// A finished session keeps no password in its state (the answer and the back history are
+    /// dropped), and keeps the other answers of a flow that has no password.
+    func testAFinishedSessionKeepsNoPassword() throws {
+        let withPIN = try program("""
+            ip Login(pin: secure) {
+              POST "https://x.test"
+              output ok: bool = json "ok"
+            }
+            flow A {
+              page Sign In {
+                question Name: text
+                question PIN: password
+              }
+              ip Login(Sign In.PIN) -> (ok: ok)
+              response "{Sign In.Name} {ok}"
+            }
+            """)
+        var session = try Session(program: withPIN)
+        _ = try session.start()
+        _ = try session.resume(.answers(["Sign In.Name": "Ann", "Sign In.PIN": "4921"]))
+        XCTAssertTrue(String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self).contains("4921"), "kept while running")
+        let done = try session.resume(.result(["ok": .bool(true)]))
+        XCTAssertEqual(done.responses, ["Ann yes"])
+        var state = String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self)
+        XCTAssertFalse(state.contains("4921"), state)
+        XCTAssertTrue(state.contains("Ann"), state)
+
+        let plain = try program("""
+            flow A {
+              question Name: text
+              response "{Name}"
+            }
+            """)
+        session = try Session(program: plain)
+        _ = try session.start()
+        _ = try session.resume(.answers(["Name.Name": "Ann"]))
+        state = String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self)
+        XCTAssertNotNil(session.state.outcome)
+        XCTAssertTrue(state.contains("Ann"), state)
+    }
+
     func testPasswordsNeverReachTheTrace() throws {
         let c = Frontend.compile(source: """
             ip Login(pin: secure) {

@@ -52,6 +52,9 @@ final class FlowBuilder {
         ctx.localTypes.reserveCapacity(most)
         ctx.firstSet.reserveCapacity(most)
         ctx.reads.reserveCapacity(most)
+        // `most` counts assignments, so a long flow that sets few variables many times reserves
+        // more than it uses, as the arrays above do (100,000 `set total += 1` lines: 1.9 MB more
+        // at peak, 15.5x the file), where a flow of many variables is no longer grown by doubling.
         ctx.locals.reserveCapacity(most)
         for param in signature.parameters { _ = declareLocal(param.name, param.type, param.range, isParameter: true) }
         ctx.parameterCount = signature.parameters.count

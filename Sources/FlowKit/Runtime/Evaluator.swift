@@ -134,13 +134,7 @@ enum Evaluator {
 /// `fields[name]`. In an object of a few fields (a call's outputs, a record) the entries are
 /// walked and their keys compared: hashing the name costs more than comparing a few short keys.
 @inline(__always) func lookUpField(_ name: String, in fields: [String: Value]) -> Value? {
-    guard fields.count <= 8 else { return fields[name] }
-    var i = fields.startIndex
-    while i != fields.endIndex {
-        if fields.keys[i] == name { return fields.values[i] }
-        fields.formIndex(after: &i)
-    }
-    return nil
+    lookUpFieldAndPosition(name, in: fields)?.0
 }
 
 /// `fields[name]` and, in an object of 8 fields or fewer, the position where it was found

@@ -57,7 +57,7 @@ final class ParserTests: XCTestCase {
             switch e.kind {
             case .answer(page: 0, question: 0): answers += 1
             case .template(let parts): parts.forEach(count)
-            case .binary(_, let a, let b): count(a); count(b)
+            case .binary(_, let ab): count(ab.first); count(ab.second)
             default: break
             }
         }

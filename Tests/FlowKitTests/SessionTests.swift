@@ -280,6 +280,59 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    /// Operators, members and indexes read their operands in place (`IROperands`): values come
+    /// out as before, `and`/`or` skip their right side, and an operand's failure is reported at
+    /// that operand's range.
+    func testOperandsAreEvaluatedInPlaceWithTheirRanges() throws {
+        let source = MarkedSource("""
+            ip Get() {
+              GET "https://x.test"
+              output n: number = json "n"
+              output xs: list = json "xs"
+              output o: object = json "o"
+            }
+            flow A {
+              ip Get() -> (n: n, xs: xs, o: o)
+              response "{not (n > 1) or xs[3️⃣3 - n4️⃣] == 2} {-(n * 3) + o.k} {len(xs)} {[n, n + 1][1]} {o.name}"
+              if 1️⃣o.flag2️⃣ and true {
+                response "flagged"
+              }
+              response "{xs[len(xs) - n]}"
+            }
+            """)
+        let p = try program(source.text)
+        func run(n: Int, flag: Value) throws -> ScriptedHost.Run {
+            var host = ScriptedHost()
+            host.results["Get"] = .result([
+                "n": .number(Number(n)), "xs": .list([.number(1), .number(2)]),
+                "o": .object(["k": .number(4), "name": .text("Ann"), "flag": flag]),
+            ])
+            return try host.run(p)
+        }
+        func failure(n: Int, flag: Value) -> (id: String, range: Range<Int>)? {
+            do {
+                _ = try run(n: n, flag: flag)
+                return nil
+            } catch {
+                return (error as? RuntimeError).map { ($0.diagnostic.id, Int($0.diagnostic.range.start) ..< Int($0.diagnostic.range.end)) }
+            }
+        }
+
+        // n = 1: `not (1 > 1)` is true, so `or` does not evaluate `xs[2]` (outside the list).
+        XCTAssertEqual(try run(n: 1, flag: .bool(true)).responses, ["yes 1 2 2 Ann", "flagged", "2"])
+        // n = 2: `or` evaluates `xs[1] == 2`; -(6) + 4 = -2; `and` stops at false.
+        XCTAssertEqual(try run(n: 2, flag: .bool(false)).responses, ["yes -2 2 3 Ann", "1"])
+
+        // n = 5: `or` evaluates `xs[-2]`, outside the list: the error is at the index.
+        let outside = failure(n: 5, flag: .bool(false))
+        XCTAssertEqual(outside?.id, "run.indexOutOfRange")
+        XCTAssertEqual(outside?.range, source.markers["3️⃣"]! ..< source.markers["4️⃣"]!)
+        // A number where `and` needs yes or no: at the left operand.
+        let notBool = failure(n: 1, flag: .number(3))
+        XCTAssertEqual(notBool?.id, "run.typeMismatch")
+        XCTAssertEqual(notBool?.range, source.markers["1️⃣"]! ..< source.markers["2️⃣"]!)
+    }
+
     func testStepLimitStopsALoop() throws {
         let p = try program("""
             flow A {

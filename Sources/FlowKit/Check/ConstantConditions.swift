@@ -112,10 +112,10 @@ struct ConstantConditions {
 enum Implication {
     static func implies(_ a: IRExpr, _ b: IRExpr, _ values: ConstantEvaluator) -> Bool {
         if same(a, b) { return true }
-        if case .binary(.and, let x, let y) = a.kind, implies(x, b, values) || implies(y, b, values) { return true }
-        if case .binary(.or, let x, let y) = b.kind, implies(a, x, values) || implies(a, y, values) { return true }
-        if case .binary(.or, let x, let y) = a.kind { return implies(x, b, values) && implies(y, b, values) }
-        if case .binary(.and, let x, let y) = b.kind { return implies(a, x, values) && implies(a, y, values) }
+        if case .binary(.and, let xy) = a.kind, implies(xy.first, b, values) || implies(xy.second, b, values) { return true }
+        if case .binary(.or, let xy) = b.kind, implies(a, xy.first, values) || implies(a, xy.second, values) { return true }
+        if case .binary(.or, let xy) = a.kind { return implies(xy.first, b, values) && implies(xy.second, b, values) }
+        if case .binary(.and, let xy) = b.kind { return implies(a, xy.first, values) && implies(a, xy.second, values) }
         guard let (s1, op1, c1) = comparison(a, values), let (s2, op2, c2) = comparison(b, values), same(s1, s2) else { return false }
         func holds(_ op: BinaryOperator, _ x: Value, _ y: Value) -> Bool {
             (try? Arithmetic.binary(op, x, y, at: a.range)) == .bool(true)
@@ -155,8 +155,9 @@ enum Implication {
 
     /// `subject op literal`, with the literal moved to the right.
     private static func comparison(_ e: IRExpr, _ values: ConstantEvaluator) -> (IRExpr, BinaryOperator, Value)? {
-        guard case .binary(let op, let l, let r) = e.kind,
-              [.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual].contains(op) else { return nil }
+        guard case .binary(let op, let lr) = e.kind,
+              [BinaryOperator.equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual].contains(op) else { return nil }
+        let l = lr.first, r = lr.second
         func literal(_ x: IRExpr) -> Value? {
             guard let c = values.constant(x), c.configs.isEmpty else { return nil }
             return c.value
@@ -177,12 +178,12 @@ enum Implication {
         case (.session(let x), .session(let y)), (.config(let x), .config(let y)), (.secret(let x), .secret(let y)): return x == y
         case (.answer(let p, let q), .answer(let p2, let q2)): return p == p2 && q == q2
         case (.error, .error): return true
-        case (.member(let x, let f), .member(let y, let g)): return f == g && same(x, y)
-        case (.index(let x, let i), .index(let y, let j)): return same(x, y) && same(i, j)
+        case (.member(let x), .member(let y)): return x.field == y.field && same(x.base, y.base)
+        case (.index(let x), .index(let y)): return same(x.first, y.first) && same(x.second, y.second)
+        case (.unary(let o, let x), .unary(let p, let y)): return o == p && same(x.first, y.first)
         case (.builtin(let f, let xs), .builtin(let g, let ys)):
             return f == g && f != .today && xs.count == ys.count && zip(xs, ys).allSatisfy { same($0, $1) }
-        case (.unary(let o, let x), .unary(let p, let y)): return o == p && same(x, y)
-        case (.binary(let o, let x1, let x2), .binary(let p, let y1, let y2)): return o == p && same(x1, y1) && same(x2, y2)
+        case (.binary(let o, let x), .binary(let p, let y)): return o == p && same(x.first, y.first) && same(x.second, y.second)
         case (.template(let xs), .template(let ys)), (.list(let xs), .list(let ys)):
             return xs.count == ys.count && zip(xs, ys).allSatisfy { same($0, $1) }
         default: return false

@@ -244,7 +244,7 @@ final class ConstantEvaluator {
                 return .text(text)
             }
         case .unary(let op, let operand):
-            guard let a = known(operand, flow: flow) else { return nil }
+            guard let a = known(operand.first, flow: flow) else { return nil }
             return combine(a, nil) { x, _ throws(RuntimeError) in
                 switch (op, x) {
                 case (.not, .bool(let b)): return .bool(!b)
@@ -252,9 +252,9 @@ final class ConstantEvaluator {
                 default: throw RuntimeError(.invalidExpression, at: e.range)
                 }
             }
-        case .binary(let op, let l, let r):
-            if op == .and || op == .or { return logical(op, l, r, flow: flow) }
-            guard let a = known(l, flow: flow), let b = known(r, flow: flow) else { return nil }
+        case .binary(let op, let lr):
+            if op == .and || op == .or { return logical(op, lr.first, lr.second, flow: flow) }
+            guard let a = known(lr.first, flow: flow), let b = known(lr.second, flow: flow) else { return nil }
             return combine(a, b) { x, y throws(RuntimeError) in try Arithmetic.binary(op, x, y!, at: e.range) }
         case .builtin(let f, let args):
             if f == .today { return nil }
@@ -627,14 +627,14 @@ final class ConstantEvaluator {
         case .slot(let other): body(other)
         default:
             guard let (e, fl) = expression(source), let fl else { return }
-            func visit(_ e: IRExpr) {
-                if case .local(let x) = e.kind {
+            func visit(_ e: UnsafePointer<IRExpr>) {
+                if case .local(let x) = e.pointee.kind {
                     if let g = index(fl, x) { body(g) }
                 } else {
-                    e.forEachChild(visit)
+                    IRExpr.forEachChild(of: e, visit)
                 }
             }
-            visit(e)
+            withUnsafePointer(to: e) { visit($0) }
         }
     }
 

@@ -47,15 +47,18 @@ struct CurrencyLiterals {
 
     /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
     func visit(_ e: IRExpr) {
+        let lr: IROperands
         switch e.kind {
-        case .binary(.equal, _, _), .binary(.notEqual, _, _), .binary(.less, _, _), .binary(.lessEqual, _, _),
-             .binary(.greater, _, _), .binary(.greaterEqual, _, _), .binary(.add, _, _), .binary(.subtract, _, _):
-            break
+        case .binary(.equal, let o), .binary(.notEqual, let o), .binary(.less, let o), .binary(.lessEqual, let o),
+             .binary(.greater, let o), .binary(.greaterEqual, let o), .binary(.add, let o), .binary(.subtract, let o):
+            lr = o
         default: return
         }
-        guard case .binary(_, let l, let r) = e.kind, l.type == .currency || r.type == .currency else { return }
-        if l.type == .currency { literal(r) }
-        if r.type == .currency { literal(l) }
+        // The types are read in place: most operands are not amounts, and copying them costs.
+        let (left, right) = lr.withOperands { ($0[0].type == .currency, $0[1].type == .currency) }
+        guard left || right else { return }
+        if left { literal(lr.second) }
+        if right { literal(lr.first) }
     }
 
     private func literal(_ e: IRExpr) {

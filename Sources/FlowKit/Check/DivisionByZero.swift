@@ -6,12 +6,8 @@ struct DivisionByZero {
     let checks: ValueChecks
 
     func check(_ e: IRExpr) {
-        switch e.kind {
-        case .binary(.divide, _, _), .binary(.remainder, _, _): break
-        default: return
-        }
-        guard case .binary(let op, _, let r) = e.kind,
-              let c = checks.values.constant(r), case .number(let n) = c.value, n.isZero else { return }
+        guard case .binary(let op, let lr) = e.kind, op == .divide || op == .remainder,
+              let c = checks.values.constant(lr.second), case .number(let n) = c.value, n.isZero else { return }
         checks.out.checkedRanges.insert(e.range)
         checks.report(.zeroDivisor, e.range, configs: c.configs, label: "'\(op.rawValue)' by a value that is always 0",
                       hint: op == .divide ? "divide by a value that cannot be 0, or test it first: if count > 0 { … }" : nil)

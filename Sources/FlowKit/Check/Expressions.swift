@@ -43,7 +43,9 @@ extension ProgramBuilder {
             }
             let b: IRExpr
             if case .name(let n) = base.kind { b = resolve(n) } else { b = lower(base) }
-            return ir(.member(b, field.text), memberType(b, field))
+            // The type first: the operands are then moved into the expression, not copied.
+            let type = memberType(b, field)
+            return ir(.member(b, field.text), type)
         case .index(let base, let index):
             let b = lower(base)
             let i = lower(index)
@@ -66,12 +68,14 @@ extension ProgramBuilder {
                 return ir(.unary(op, o), .bool)
             case .negate:
                 if !(o.type.isNumeric || o.type == .any) { report(.typeMismatch("cannot negate \(o.type)"), o.range) }
-                return ir(.unary(op, o), o.type == .any ? .number : o.type)
+                let type = o.type == .any ? ValueType.number : o.type
+                return ir(.unary(op, o), type)
             }
         case .binary(let op, let l, let r):
             let a = lower(l)
             let b = lower(r)
-            return ir(.binary(op, a, b), binaryType(op, a, b, e.range))
+            let type = binaryType(op, a, b, e.range)
+            return ir(.binary(op, a, b), type)
         case .list(let items):
             return ir(.list(items.map { lower($0) }), .list)
         case .object(let fields):

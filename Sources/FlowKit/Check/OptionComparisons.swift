@@ -14,15 +14,13 @@ struct OptionComparisons {
 
     /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
     func visit(_ e: IRExpr) {
-        // The operator tested before the operands are bound (retained): most expressions are
-        // not comparisons.
         switch e.kind {
-        case .binary(.equal, _, _), .binary(.notEqual, _, _):
-            guard case .binary(_, let l, let r) = e.kind else { return }
+        case .binary(.equal, let lr), .binary(.notEqual, let lr):
+            let l = lr.first, r = lr.second
             if !compareWithOptions(l, r, e) { _ = compareWithOptions(r, l, e) }
             incomparable(l, r, e)
-        case .binary(.less, _, _), .binary(.lessEqual, _, _), .binary(.greater, _, _), .binary(.greaterEqual, _, _):
-            guard case .binary(_, let l, let r) = e.kind else { return }
+        case .binary(.less, let lr), .binary(.lessEqual, let lr), .binary(.greater, let lr), .binary(.greaterEqual, let lr):
+            let l = lr.first, r = lr.second
             incomparable(l, r, e)
         case .builtin(.contains, let args) where args.count == 2:
             containsOption(args[0], args[1], e)

@@ -516,16 +516,16 @@ final class ReadBeforeSet {
     }
 
     private func collectReads(_ x: IRExpr, _ out: inout [(bit: Int, range: SourceRange)]) {
-        switch x.kind {
-        case .local(let slot): out.append((slot, x.range))
-        case .answer(let page, _): out.append((flow.variables.count + page, x.range))
-        case .template(let parts), .list(let parts), .builtin(_, let parts): for p in parts { collectReads(p, &out) }
-        case .member(let b, _): collectReads(b, &out)
-        case .index(let a, let b), .binary(_, let a, let b):
-            collectReads(a, &out)
-            collectReads(b, &out)
-        case .unary(_, let a): collectReads(a, &out)
-        case .object(let fields): for f in fields { collectReads(f.1, &out) }
+        withUnsafePointer(to: x) { collectReads(at: $0, &out) }
+    }
+
+    /// The operands are read in place, not copied.
+    private func collectReads(at x: UnsafePointer<IRExpr>, _ out: inout [(bit: Int, range: SourceRange)]) {
+        switch x.pointee.kind {
+        case .local(let slot): out.append((slot, x.pointee.range))
+        case .answer(let page, _): out.append((flow.variables.count + page, x.pointee.range))
+        case .template, .list, .builtin, .member, .unary, .index, .binary, .object:
+            IRExpr.forEachChild(of: x) { collectReads(at: $0, &out) }
         case .constant, .session, .config, .secret, .error, .invalid: break
         }
     }

@@ -149,28 +149,23 @@ struct ValueChecks {
         /// literal or a name alone, and they are most of a file's expressions); each tests for
         /// the kinds it looks at itself.
         func visit(_ e: IRExpr) {
-            switch e.kind {
+            withUnsafePointer(to: e) { visit(at: $0) }
+        }
+
+        /// Leaves are looked at in place; an operator, a call or a template is copied once for
+        /// the checks, and its operands are visited in place.
+        private func visit(at p: UnsafePointer<IRExpr>) {
+            switch p.pointee.kind {
             case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
                 return
             default:
                 break
             }
+            let e = p.pointee
             options.visit(e)
             division.check(e)
             currency.visit(e)
-            switch e.kind {
-            case .template(let parts), .list(let parts), .builtin(_, let parts):
-                for p in parts { visit(p) }
-            case .member(let b, _), .unary(_, let b):
-                visit(b)
-            case .index(let a, let b), .binary(_, let a, let b):
-                visit(a)
-                visit(b)
-            case .object(let fields):
-                for (_, v) in fields { visit(v) }
-            case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
-                break
-            }
+            IRExpr.forEachChild(of: p) { visit(at: $0) }
         }
     }
 
@@ -198,13 +193,32 @@ extension IRExpr {
     func forEachChild(_ body: (IRExpr) -> Void) {
         switch kind {
         case .template(let parts): parts.forEach(body)
-        case .member(let b, _): body(b)
-        case .index(let b, let i): body(b); body(i)
+        case .member(let m): body(m.base)
+        case .unary(_, let b): body(b.first)
+        case .index(let ab), .binary(_, let ab): body(ab.first); body(ab.second)
         case .builtin(_, let args): args.forEach(body)
-        case .unary(_, let o): body(o)
-        case .binary(_, let l, let r): body(l); body(r)
         case .list(let items): items.forEach(body)
         case .object(let fields): for (_, v) in fields { body(v) }
+        case .constant, .local, .session, .answer, .config, .secret, .error, .invalid: break
+        }
+    }
+
+    /// Calls `body` with each direct subexpression of `e` in place: passing an operand as a
+    /// value copies it (its payload retained and released), for every node of every walk.
+    static func forEachChild(of e: UnsafePointer<IRExpr>, _ body: (UnsafePointer<IRExpr>) -> Void) {
+        switch e.pointee.kind {
+        case .template(let parts), .builtin(_, let parts), .list(let parts):
+            parts.withUnsafeBufferPointer { parts in
+                for k in parts.indices { body(parts.baseAddress! + k) }
+            }
+        case .member(let m): m.withBase { body($0) }
+        case .unary(_, let o): o.withOperands { body($0) }
+        case .index(let o), .binary(_, let o):
+            o.withOperands { operands in
+                body(operands)
+                body(operands + 1)
+            }
+        case .object(let fields): for (_, v) in fields { withUnsafePointer(to: v) { body($0) } }
         case .constant, .local, .session, .answer, .config, .secret, .error, .invalid: break
         }
     }

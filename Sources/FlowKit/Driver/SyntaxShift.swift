@@ -259,11 +259,11 @@ final class GraphShift {
         switch k {
         case .constant, .local, .session, .answer, .config, .secret, .error, .invalid: return k
         case .template(let parts): return .template(parts.map(expr))
-        case .member(let base, let field): return .member(expr(base), field)
-        case .index(let base, let i): return .index(expr(base), expr(i))
+        case .member(let m): return .member(expr(m.base), m.field)
+        case .index(let bi): return .index(expr(bi.first), expr(bi.second))
         case .builtin(let b, let args): return .builtin(b, args.map(expr))
-        case .unary(let op, let e): return .unary(op, expr(e))
-        case .binary(let op, let a, let b): return .binary(op, expr(a), expr(b))
+        case .unary(let op, let e): return .unary(op, expr(e.first))
+        case .binary(let op, let ab): return .binary(op, expr(ab.first), expr(ab.second))
         case .list(let items): return .list(items.map(expr))
         case .object(let fields): return .object(fields.map { ($0.0, expr($0.1)) })
         }

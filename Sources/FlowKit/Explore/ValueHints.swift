@@ -136,7 +136,8 @@ struct ValueHints {
         /// The answers, outputs and error fields an expression's value is made of.
         func targets(_ e: IRExpr) -> [Target] {
             switch e.kind {
-            case .member(let base, let field):
+            case .member(let m):
+                let base = m.base, field = m.field
                 if case .local(let slot) = base.kind, let callees = wholeResults[slot] {
                     return callees.map { .output($0, field) }
                 }
@@ -152,8 +153,9 @@ struct ValueHints {
                 default: return []
                 }
             case .unary(.negate, let x):
-                return targets(x)
-            case .binary(let op, let a, let b):
+                return targets(x.first)
+            case .binary(let op, let ab):
+                let a = ab.first, b = ab.second
                 switch op {
                 case .add, .subtract, .multiply, .divide, .remainder: return targets(a) + targets(b)
                 default: return []
@@ -165,7 +167,8 @@ struct ValueHints {
 
         mutating func visit(_ e: IRExpr) {
             switch e.kind {
-            case .binary(let op, let l, let r):
+            case .binary(let op, let lr):
+                let l = lr.first, r = lr.second
                 switch op {
                 case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
                     let relation: Relation = op == .equal || op == .notEqual ? .equal : .ordered
@@ -185,17 +188,19 @@ struct ValueHints {
                     for t in targets(a) { add(t, .numericText) }
                 }
                 for a in args { visit(a) }
-            case .member(let base, let field):
-                if case .index(let list, _) = base.kind {
-                    for t in targets(list) { itemFields[t, default: []].appendNew([field]) }
+            case .member(let m):
+                let base = m.base, field = m.field
+                if case .index(let li) = base.kind {
+                    for t in targets(li.first) { itemFields[t, default: []].appendNew([field]) }
                 }
                 for t in targets(base) { objectFields[t, default: []].appendNew([field]) }
                 visit(base)
-            case .index(let base, let index):
+            case .index(let bi):
+                let base = bi.first, index = bi.second
                 visit(base)
                 visit(index)
             case .unary(_, let x):
-                visit(x)
+                visit(x.first)
             case .template(let parts), .list(let parts):
                 for p in parts { visit(p) }
             case .object(let fields):

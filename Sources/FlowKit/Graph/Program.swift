@@ -70,15 +70,81 @@ public enum IRKind: Sendable {
     case secret(Int)
     /// The error object inside an `on error` block.
     case error
-    indirect case member(IRExpr, String)
-    indirect case index(IRExpr, IRExpr)
+    /// The base and the field's name (one payload: a name beside it would make every
+    /// expression 8 bytes larger).
+    case member(IRMember)
+    /// The base, then the index.
+    case index(IROperands)
     case builtin(Builtin, [IRExpr])
-    indirect case unary(UnaryOperator, IRExpr)
-    indirect case binary(BinaryOperator, IRExpr, IRExpr)
+    case unary(UnaryOperator, IROperands)
+    /// The left operand, then the right.
+    case binary(BinaryOperator, IROperands)
     case list([IRExpr])
     case object([(String, IRExpr)])
     /// Stands for an expression that failed to compile; already reported.
     case invalid
+
+    static func member(_ base: consuming IRExpr, _ field: String) -> IRKind { .member(IRMember(base, field)) }
+    static func index(_ base: consuming IRExpr, _ index: consuming IRExpr) -> IRKind { .index(IROperands(base, index)) }
+    static func unary(_ op: UnaryOperator, _ operand: consuming IRExpr) -> IRKind { .unary(op, IROperands(operand)) }
+    static func binary(_ op: BinaryOperator, _ l: consuming IRExpr, _ r: consuming IRExpr) -> IRKind { .binary(op, IROperands(l, r)) }
+}
+
+/// The one or two operands of an index, unary or binary expression, in one allocation.
+///
+/// Design note: these were `indirect` cases. Binding an indirect case's payload copies each
+/// operand out of its box (the operand's own payload retained, through an outlined copy of the
+/// enum, and released after), and the evaluator did so for every operator, member and index on
+/// every evaluation: about a twentieth of a payment session. Here the operands sit in the
+/// object's tail, where the evaluator reads them in place through `pointer`; binding the case
+/// retains one object. The operands never change once made.
+public struct IROperands: @unchecked Sendable {
+    private let storage: Storage
+
+    /// The operands are moved in, not copied.
+    init(_ a: consuming IRExpr) {
+        storage = Storage.make(count: 1)
+        elements.initialize(to: a)
+    }
+
+    init(_ a: consuming IRExpr, _ b: consuming IRExpr) {
+        storage = Storage.make(count: 2)
+        elements.initialize(to: a)
+        (elements + 1).initialize(to: b)
+    }
+
+    /// The operands' place: the elements of a `ManagedBuffer` sit in the object's tail and stay
+    /// where they are while it lives.
+    @inline(__always) private var elements: UnsafeMutablePointer<IRExpr> { storage.withUnsafeMutablePointerToElements { $0 } }
+
+    /// The first operand (an index's base, a unary or binary operator's left).
+    var first: IRExpr { elements.pointee }
+    /// The second operand (an index, a binary operator's right). Only for two operands.
+    var second: IRExpr {
+        precondition(storage.header == 2)
+        return elements[1]
+    }
+
+    /// Calls `body` with the operands in place (one or two of them, as made).
+    @inline(__always) func withOperands<R, E: Error>(_ body: (UnsafePointer<IRExpr>) throws(E) -> R) throws(E) -> R {
+        // `withExtendedLifetime` keeps the object, and so the operands, alive for the call.
+        defer { withExtendedLifetime(storage) {} }
+        return try body(elements)
+    }
+
+    /// The operands, copied: one or two of them, as made.
+    var all: [IRExpr] { storage.withUnsafeMutablePointers { count, e in Array(UnsafeBufferPointer(start: e, count: count.pointee)) } }
+
+    private final class Storage: ManagedBuffer<Int, IRExpr> {
+        /// Room for `count` operands, which the caller initializes at once.
+        static func make(count: Int) -> Storage {
+            unsafeDowncast(create(minimumCapacity: count) { _ in count }, to: Storage.self)
+        }
+
+        deinit {
+            _ = withUnsafeMutablePointers { count, e in e.deinitialize(count: count.pointee) }
+        }
+    }
 }
 
 public struct QuestionInfo: Sendable {
@@ -142,6 +208,19 @@ public struct QuestionInfo: Sendable {
         set { editDetails { $0.patternRange = newValue } }
     }
 
+    /// Calls `body` with the prompt, default, min and max in place (nil when not set).
+    func withExpressions<R, E: Error>(
+        _ body: (_ prompt: UnsafePointer<IRExpr>?, _ defaultValue: UnsafePointer<IRExpr>?, _ min: UnsafePointer<IRExpr>?,
+                 _ max: UnsafePointer<IRExpr>?) throws(E) -> R
+    ) throws(E) -> R {
+        guard let details else { return try body(nil, nil, nil, nil) }
+        let at = details.at
+        return try details.expressions.withUnsafeBufferPointer { (es) throws(E) -> R in
+            func pointer(_ k: Int8) -> UnsafePointer<IRExpr>? { k < 0 ? nil : es.baseAddress! + Int(k) }
+            return try body(pointer(at.prompt), pointer(at.defaultValue), pointer(at.min), pointer(at.max))
+        }
+    }
+
     private mutating func editDetails(_ body: (QuestionDetails) -> Void) {
         if details == nil {
             details = QuestionDetails()
@@ -152,26 +231,103 @@ public struct QuestionInfo: Sendable {
     }
 }
 
+/// A member expression's base, in place as `IROperands` keeps operands, and its field's name.
+public struct IRMember: @unchecked Sendable {
+    private let storage: Storage
+
+    init(_ base: consuming IRExpr, _ field: String) {
+        storage = unsafeDowncast(Storage.create(minimumCapacity: 1) { _ in field }, to: Storage.self)
+        storage.withUnsafeMutablePointerToElements { $0 }.initialize(to: base)
+    }
+
+    var field: String { storage.header }
+    var base: IRExpr { storage.withUnsafeMutablePointerToElements { $0 }.pointee }
+
+    /// Calls `body` with the base in place.
+    @inline(__always) func withBase<R, E: Error>(_ body: (UnsafePointer<IRExpr>) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(storage) {} }
+        return try body(storage.withUnsafeMutablePointerToElements { $0 })
+    }
+
+    private final class Storage: ManagedBuffer<String, IRExpr> {
+        deinit {
+            _ = withUnsafeMutablePointerToElements { $0.deinitialize(count: 1) }
+        }
+    }
+}
+
+extension IRMember: CustomReflectable {
+    public var customMirror: Mirror { Mirror(self, children: ["base": base, "field": field]) }
+}
+
+extension IROperands: CustomReflectable {
+    /// The operands themselves (the tail of a `ManagedBuffer` is not reflected): a dump of a
+    /// graph shows them.
+    public var customMirror: Mirror { Mirror(self, unlabeledChildren: all, displayStyle: .collection) }
+}
+
 /// The rarer properties of a question (`QuestionInfo`). Mutated only through `QuestionInfo`'s
 /// setters, which copy it first unless it is uniquely referenced, so a shared box never changes.
-final class QuestionDetails: @unchecked Sendable {
-    var prompt: IRExpr?
-    var defaultValue: IRExpr?
-    var min: IRExpr?
-    var max: IRExpr?
+final class QuestionDetails: @unchecked Sendable, CustomReflectable {
+    /// The prompt, default, min and max that are set, in one array a session reads in place
+    /// (`withExpressions`): reading an optional expression out of a class copies it (its payload
+    /// retained and released), some seventeen copies for a question with a prompt, min and max.
+    private(set) var expressions: [IRExpr] = []
+    /// Where the prompt, default, min and max are in `expressions`; -1 when not set.
+    private(set) var at: (prompt: Int8, defaultValue: Int8, min: Int8, max: Int8) = (-1, -1, -1, -1)
     var pattern: String?
     var patternRange: SourceRange?
     var options: [IRExpr]
 
     init(prompt: IRExpr? = nil, defaultValue: IRExpr? = nil, min: IRExpr? = nil, max: IRExpr? = nil, pattern: String? = nil,
          patternRange: SourceRange? = nil, options: [IRExpr] = []) {
+        self.pattern = pattern
+        self.patternRange = patternRange
+        self.options = options
         self.prompt = prompt
         self.defaultValue = defaultValue
         self.min = min
         self.max = max
-        self.pattern = pattern
-        self.patternRange = patternRange
-        self.options = options
+    }
+
+    var prompt: IRExpr? {
+        get { expression(at.prompt) }
+        set { put(newValue, &at.prompt) }
+    }
+    var defaultValue: IRExpr? {
+        get { expression(at.defaultValue) }
+        set { put(newValue, &at.defaultValue) }
+    }
+    var min: IRExpr? {
+        get { expression(at.min) }
+        set { put(newValue, &at.min) }
+    }
+    var max: IRExpr? {
+        get { expression(at.max) }
+        set { put(newValue, &at.max) }
+    }
+
+    private func expression(_ k: Int8) -> IRExpr? { k < 0 ? nil : expressions[Int(k)] }
+
+    private func put(_ e: IRExpr?, _ k: inout Int8) {
+        guard let e else {
+            // The expression stays in the array, unreachable: a property is unset rarely if ever.
+            k = -1
+            return
+        }
+        if k >= 0 {
+            expressions[Int(k)] = e
+        } else {
+            expressions.append(e)
+            k = Int8(expressions.count - 1)
+        }
+    }
+
+    /// The properties by name, as they were stored before `expressions`, for a dump of a graph.
+    var customMirror: Mirror {
+        Mirror(self, children: ["prompt": prompt as Any, "defaultValue": defaultValue as Any, "min": min as Any, "max": max as Any,
+                                "pattern": pattern as Any, "patternRange": patternRange as Any, "options": options],
+               displayStyle: .class)
     }
 
     func copy() -> QuestionDetails {

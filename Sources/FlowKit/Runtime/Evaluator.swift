@@ -15,32 +15,49 @@ protocol EvaluationContext {
 
 /// Evaluates typed expressions. Every failure is a `RuntimeError` at the exact range of the
 /// expression that failed; numbers stay exact decimals throughout.
+///
+/// Design note: expressions are read in place, through pointers: an operator's operands in
+/// their `IROperands` object, a template's parts and a call's arguments in their arrays.
+/// Passing an operand as a value copied it (its payload retained, through an outlined copy of
+/// `IRKind`, and released after) at every node of every evaluation.
 enum Evaluator {
     static func evaluate<C: EvaluationContext>(_ e: IRExpr, _ c: inout C) throws(RuntimeError) -> Value {
-        switch e.kind {
+        try withUnsafePointer(to: e) { (e) throws(RuntimeError) -> Value in try evaluate(at: e, &c) }
+    }
+
+    /// Each of `es` in order.
+    @inline(__always) private static func evaluateEach<C: EvaluationContext>(_ es: [IRExpr], _ c: inout C) throws(RuntimeError) -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(es.count)
+        try es.withUnsafeBufferPointer { (es) throws(RuntimeError) in
+            for k in es.indices { values.append(try evaluate(at: es.baseAddress! + k, &c)) }
+        }
+        return values
+    }
+
+    static func evaluate<C: EvaluationContext>(at e: UnsafePointer<IRExpr>, _ c: inout C) throws(RuntimeError) -> Value {
+        switch e.pointee.kind {
         case .constant(let v):
             return v
         case .local(let slot):
-            guard let v = c.local(slot) else { throw RuntimeError(.unsetVariable(c.variableName(slot)), at: e.range) }
+            guard let v = c.local(slot) else { throw RuntimeError(.unsetVariable(c.variableName(slot)), at: e.pointee.range) }
             return v
         case .session(let i):
             return c.session(i) ?? .null
         case .answer(let page, let question):
-            guard let v = c.answer(page: page, question: question) else { throw RuntimeError(.unansweredQuestion, at: e.range) }
+            guard let v = c.answer(page: page, question: question) else { throw RuntimeError(.unansweredQuestion, at: e.pointee.range) }
             return v
         case .config(let i):
             return c.config(i) ?? .null
         case .secret(let i):
-            guard let v = c.secret(i) else { throw RuntimeError(.secretUnavailable, at: e.range) }
+            guard let v = c.secret(i) else { throw RuntimeError(.secretUnavailable, at: e.pointee.range) }
             return v
         case .error:
             return c.error ?? .null
         case .template(let parts):
             // The parts' UTF-8 bytes go into one buffer and the text is made once from it:
             // appending part by part to a `String` costs a few hundred instructions an append.
-            // The buffer is on the stack (a text longer than it goes on to the heap), and the
-            // parts are read in place, each looked at once: `parts[k]` copied the part (its kind
-            // retained and released) once to look at it and again to evaluate it.
+            // The buffer is on the stack (a text longer than it goes on to the heap).
             // A text without substitutions (a prompt, `"succeeded"`) is its one constant part.
             if parts.count == 1, case .constant(.text(let t)) = parts[0].kind { return .text(t) }
             var failure: RuntimeError?
@@ -54,7 +71,7 @@ enum Evaluator {
                             bytes.append(t)
                         default:
                             do throws(RuntimeError) {
-                                let v = try evaluate(part.pointee, &c)
+                                let v = try evaluate(at: part, &c)
                                 bytes.append(v.displayText(asCurrency: part.pointee.type == .currency))
                             } catch {
                                 failure = error
@@ -67,66 +84,70 @@ enum Evaluator {
             }
             if let failure { throw failure }
             return .text(text)
-        case .member(let base, let field):
-            let b = try evaluate(base, &c)
+        case .member(let m):
+            let field = m.field
+            let b = try m.withBase { (base) throws(RuntimeError) in try evaluate(at: base, &c) }
             guard case .object(let fields) = b else {
-                if case .null = b { throw RuntimeError(.missingField(field), at: e.range, hint: "the value before '.\(field)' is null") }
-                throw RuntimeError(.runTypeMismatch("\(b.kindName) has no field '\(field)'"), at: e.range)
+                if case .null = b { throw RuntimeError(.missingField(field), at: e.pointee.range, hint: "the value before '.\(field)' is null") }
+                throw RuntimeError(.runTypeMismatch("\(b.kindName) has no field '\(field)'"), at: e.pointee.range)
             }
-            guard let v = lookUpField(field, in: fields) else { throw RuntimeError(.missingField(field), at: e.range) }
+            guard let v = lookUpField(field, in: fields) else { throw RuntimeError(.missingField(field), at: e.pointee.range) }
             return v
-        case .index(let base, let index):
-            let b = try evaluate(base, &c)
-            let i = try evaluate(index, &c)
-            switch (b, i) {
-            case (.list(let items), .number(let n)):
-                guard let k = Arithmetic.integer(n), k >= 0, k < items.count else {
-                    throw RuntimeError(.indexOutOfRange(n.description, items.count), at: index.range)
+        case .index(let operands):
+            return try operands.withOperands { (operands) throws(RuntimeError) in
+                let b = try evaluate(at: operands, &c)
+                let i = try evaluate(at: operands + 1, &c)
+                switch (b, i) {
+                case (.list(let items), .number(let n)):
+                    guard let k = Arithmetic.integer(n), k >= 0, k < items.count else {
+                        throw RuntimeError(.indexOutOfRange(n.description, items.count), at: operands[1].range)
+                    }
+                    return items[k]
+                case (.object(let fields), .text(let key)):
+                    guard let v = fields[key] else { throw RuntimeError(.missingField(key), at: e.pointee.range) }
+                    return v
+                default:
+                    throw RuntimeError(.runTypeMismatch("cannot index \(b.kindName) with \(i.kindName)"), at: e.pointee.range)
                 }
-                return items[k]
-            case (.object(let fields), .text(let key)):
-                guard let v = fields[key] else { throw RuntimeError(.missingField(key), at: e.range) }
-                return v
-            default:
-                throw RuntimeError(.runTypeMismatch("cannot index \(b.kindName) with \(i.kindName)"), at: e.range)
             }
         case .builtin(let f, let args):
-            var values: [Value] = []
-            values.reserveCapacity(args.count)
-            for a in args { values.append(try evaluate(a, &c)) }
-            return try Builtins.call(f, values, args, today: c.today, at: e.range)
+            let values = try evaluateEach(args, &c)
+            return try Builtins.call(f, values, args, today: c.today, at: e.pointee.range)
         case .unary(let op, let operand):
-            let v = try evaluate(operand, &c)
+            let v = try operand.withOperands { (operand) throws(RuntimeError) in try evaluate(at: operand, &c) }
             switch (op, v) {
             case (.not, .bool(let b)): return .bool(!b)
             case (.negate, .number(let n)): return .number(-n)
-            default: throw RuntimeError(.runTypeMismatch("cannot apply '\(op.rawValue)' to \(v.kindName)"), at: e.range)
+            default: throw RuntimeError(.runTypeMismatch("cannot apply '\(op.rawValue)' to \(v.kindName)"), at: e.pointee.range)
             }
-        case .binary(let op, let l, let r):
-            // `and` and `or` evaluate their right side only when needed.
-            if op == .and || op == .or {
-                let a = try evaluate(l, &c)
-                guard case .bool(let x) = a else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(a.kindName)"), at: l.range) }
-                if op == .and && !x { return .bool(false) }
-                if op == .or && x { return .bool(true) }
-                let b = try evaluate(r, &c)
-                guard case .bool(let y) = b else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(b.kindName)"), at: r.range) }
-                return .bool(y)
+        case .binary(let op, let operands):
+            return try operands.withOperands { (operands) throws(RuntimeError) in
+                // `and` and `or` evaluate their right side only when needed.
+                if op == .and || op == .or {
+                    let a = try evaluate(at: operands, &c)
+                    guard case .bool(let x) = a else {
+                        throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(a.kindName)"), at: operands[0].range)
+                    }
+                    if op == .and && !x { return .bool(false) }
+                    if op == .or && x { return .bool(true) }
+                    let b = try evaluate(at: operands + 1, &c)
+                    guard case .bool(let y) = b else {
+                        throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(b.kindName)"), at: operands[1].range)
+                    }
+                    return .bool(y)
+                }
+                let a = try evaluate(at: operands, &c)
+                let b = try evaluate(at: operands + 1, &c)
+                return try Arithmetic.binary(op, a, b, at: e.pointee.range)
             }
-            let a = try evaluate(l, &c)
-            let b = try evaluate(r, &c)
-            return try Arithmetic.binary(op, a, b, at: e.range)
         case .list(let items):
-            var values: [Value] = []
-            values.reserveCapacity(items.count)
-            for x in items { values.append(try evaluate(x, &c)) }
-            return .list(values)
+            return .list(try evaluateEach(items, &c))
         case .object(let fields):
             var out: [String: Value] = [:]
             for (k, x) in fields { out[k] = try evaluate(x, &c) }
             return .object(out)
         case .invalid:
-            throw RuntimeError(.invalidExpression, at: e.range)
+            throw RuntimeError(.invalidExpression, at: e.pointee.range)
         }
     }
 }

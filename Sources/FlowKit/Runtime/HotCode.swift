@@ -1,11 +1,12 @@
 /// The `set` and `if` expressions of a flow in a flat form, for the run loop once a session has
 /// run many steps (a loop): each expression is its operations in prefix order, read in place.
 ///
-/// Design note: evaluating the tree (`Evaluator`) copies each operand out of `IRKind`'s
-/// `indirect` cases (a retain, an outlined copy and a release each), about a fifth of a loop's
-/// time. Here an operation is a few plain words (or a constant), and the operands of an operator
-/// are simply the operations that follow it. Only what a loop's arithmetic and conditions are
-/// made of is flattened (constants, locals, session variables, configs, answers, unary and binary
+/// Design note: evaluating the tree (`Evaluator`) recurses once per node, retaining each
+/// operator's operands and switching on each kind; the tree's operands were `indirect` cases,
+/// copied out of their box on every evaluation, about a fifth of a loop's time then. Here an
+/// operation is a few plain words (or a constant), and the operands of an operator are simply
+/// the operations that follow it. Only what a loop's arithmetic and conditions are made of is
+/// flattened (constants, locals, session variables, configs, answers, unary and binary
 /// operators); an expression with anything else keeps the tree. The results and errors are the
 /// tree's, at the same ranges: each case below is `Evaluator.evaluate`'s.
 ///
@@ -66,8 +67,9 @@ final class HotCode {
         case .config(let i): ops.append(.config(i))
         case .unary(let op, let operand):
             ops.append(.unary(op, e.range))
-            return flatten(operand, into: &ops)
-        case .binary(let op, let l, let r):
+            return flatten(operand.first, into: &ops)
+        case .binary(let op, let lr):
+            let l = lr.first, r = lr.second
             if op == .and || op == .or {
                 let at = ops.count
                 ops.append(.logical(op, left: l.range, right: r.range, skip: 0))

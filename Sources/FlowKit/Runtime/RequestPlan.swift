@@ -239,8 +239,10 @@ extension IRExpr {
             switch e.kind {
             case .secret(let i): out.append(i)
             case .template(let parts), .list(let parts), .builtin(_, let parts): parts.forEach(walk)
-            case .member(let b, _), .unary(_, let b): walk(b)
-            case .index(let a, let b), .binary(_, let a, let b):
+            case .member(let m): walk(m.base)
+            case .unary(_, let b): walk(b.first)
+            case .index(let ab), .binary(_, let ab):
+                let a = ab.first, b = ab.second
                 walk(a)
                 walk(b)
             case .object(let fields): for f in fields { walk(f.1) }

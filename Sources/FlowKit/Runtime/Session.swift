@@ -565,19 +565,31 @@ public final class Session {
 
     /// A question as the host is asked it; with `shown` false, without its prompt (empty).
     private func questionRequest(_ q: UnsafePointer<QuestionInfo>, frame: Int, shown: Bool) throws(RuntimeError) -> QuestionRequest {
-        let prompt = shown ? try q.pointee.prompt.map { e throws(RuntimeError) in try render(e, frame: frame) } ?? q.pointee.name : ""
-        var options: [String] = []
-        if !q.pointee.options.isEmpty {
-            options.reserveCapacity(q.pointee.options.count)
-            for o in q.pointee.options { options.append(try render(o, frame: frame)) }
+        // The prompt, default, min and max are evaluated in place (in this order, the options
+        // after the prompt): reading them out of the question copied each.
+        return try q.pointee.withExpressions { (prompt, defaultValue, min, max) throws(RuntimeError) in
+            func value(_ e: UnsafePointer<IRExpr>?) throws(RuntimeError) -> Value? {
+                guard let e else { return nil }
+                return try evaluate(at: e, frame: frame)
+            }
+            var shownPrompt = ""
+            if shown {
+                if let prompt {
+                    shownPrompt = try evaluate(at: prompt, frame: frame).displayText(asCurrency: prompt.pointee.type == .currency)
+                } else {
+                    shownPrompt = q.pointee.name
+                }
+            }
+            var options: [String] = []
+            if !q.pointee.options.isEmpty {
+                options.reserveCapacity(q.pointee.options.count)
+                for o in q.pointee.options { options.append(try render(o, frame: frame)) }
+            }
+            return QuestionRequest(
+                name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: shownPrompt, options: options,
+                defaultValue: try value(defaultValue), optional: q.pointee.optional, min: try value(min), max: try value(max),
+                pattern: q.pointee.pattern)
         }
-        return QuestionRequest(
-            name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: prompt, options: options,
-            defaultValue: try q.pointee.defaultValue.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-            optional: q.pointee.optional,
-            min: try q.pointee.min.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-            max: try q.pointee.max.map { e throws(RuntimeError) in try evaluate(e, frame: frame) },
-            pattern: q.pointee.pattern)
     }
 
     /// `IntegrationPoint.isSafe` and `ExtensionInfo.isSafe` from the declaration's fields, read in
@@ -763,6 +775,11 @@ public final class Session {
     func evaluate(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> Value {
         var context = SessionContext(session: self, frame: frame)
         return try Evaluator.evaluate(e, &context)
+    }
+
+    func evaluate(at e: UnsafePointer<IRExpr>, frame: Int?) throws(RuntimeError) -> Value {
+        var context = SessionContext(session: self, frame: frame)
+        return try Evaluator.evaluate(at: e, &context)
     }
 
     func render(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> String {

@@ -1,0 +1,51 @@
+@testable import FlowKit
+import XCTest
+
+/// A question's prompt, default, min and max sit in one array of its details box, found by index;
+/// setting, replacing and unsetting them, and copying the question, behave as stored properties.
+final class QuestionDetailsTests: XCTestCase {
+    private func constant(_ n: Int) -> IRExpr {
+        IRExpr(kind: .constant(.number(Number(n))), type: .number, range: SourceRange(file: FileID(0), start: n, end: n + 1))
+    }
+
+    private func number(_ e: IRExpr?) -> Value? {
+        guard let e, case .constant(let v) = e.kind else { return nil }
+        return v
+    }
+
+    private func inPlace(_ q: QuestionInfo) -> [Value?] {
+        q.withExpressions { prompt, defaultValue, min, max in
+            [prompt, defaultValue, min, max].map { p in p.flatMap { number($0.pointee) } }
+        }
+    }
+
+    func testPropertiesAreSetReplacedAndUnsetByName() {
+        var q = QuestionInfo(name: "Amount", type: .number, prompt: nil, defaultValue: nil, optional: false, min: constant(1), max: nil,
+                             pattern: nil, options: [], range: SourceRange(file: FileID(0), start: 0, end: 1))
+        XCTAssertEqual(inPlace(q), [nil, nil, .number(1), nil])
+        q.max = constant(9)
+        q.prompt = constant(5)
+        XCTAssertEqual(inPlace(q), [.number(5), nil, .number(1), .number(9)])
+        q.min = constant(2)
+        XCTAssertEqual([number(q.prompt), number(q.defaultValue), number(q.min), number(q.max)], [.number(5), nil, .number(2), .number(9)])
+        XCTAssertEqual(inPlace(q), [.number(5), nil, .number(2), .number(9)])
+
+        // A copy keeps its own values once either is changed (the box is shared until then).
+        var copy = q
+        copy.min = nil
+        copy.defaultValue = constant(7)
+        XCTAssertEqual(inPlace(copy), [.number(5), .number(7), nil, .number(9)])
+        XCTAssertEqual(inPlace(q), [.number(5), nil, .number(2), .number(9)])
+        XCTAssertNil(copy.min)
+        // Unset, then set again.
+        copy.min = constant(3)
+        XCTAssertEqual(inPlace(copy), [.number(5), .number(7), .number(3), .number(9)])
+    }
+
+    func testAQuestionWithoutDetailsHasNoExpressions() {
+        let q = QuestionInfo(name: "Name", type: .text, prompt: nil, defaultValue: nil, optional: true, min: nil, max: nil,
+                             pattern: nil, options: [], range: SourceRange(file: FileID(0), start: 0, end: 1))
+        XCTAssertFalse(q.hasDetails)
+        XCTAssertEqual(inPlace(q), [nil, nil, nil, nil])
+    }
+}

@@ -183,20 +183,20 @@ public struct QuestionInfo: Sendable {
     }
 
     public var prompt: IRExpr? {
-        get { details?.prompt }
-        set { editDetails { $0.prompt = newValue } }
+        get { details?[.prompt] }
+        set { editDetails { $0[.prompt] = newValue } }
     }
     public var defaultValue: IRExpr? {
-        get { details?.defaultValue }
-        set { editDetails { $0.defaultValue = newValue } }
+        get { details?[.defaultValue] }
+        set { editDetails { $0[.defaultValue] = newValue } }
     }
     public var min: IRExpr? {
-        get { details?.min }
-        set { editDetails { $0.min = newValue } }
+        get { details?[.min] }
+        set { editDetails { $0[.min] = newValue } }
     }
     public var max: IRExpr? {
-        get { details?.max }
-        set { editDetails { $0.max = newValue } }
+        get { details?[.max] }
+        set { editDetails { $0[.max] = newValue } }
     }
     public var pattern: String? {
         get { details?.pattern }
@@ -217,7 +217,7 @@ public struct QuestionInfo: Sendable {
         let at = details.at
         return try details.expressions.withUnsafeBufferPointer { (es) throws(E) -> R in
             func pointer(_ k: Int8) -> UnsafePointer<IRExpr>? { k < 0 ? nil : es.baseAddress! + Int(k) }
-            return try body(pointer(at.prompt), pointer(at.defaultValue), pointer(at.min), pointer(at.max))
+            return try body(pointer(at[0]), pointer(at[1]), pointer(at[2]), pointer(at[3]))
         }
     }
 
@@ -273,66 +273,58 @@ final class QuestionDetails: @unchecked Sendable, CustomReflectable {
     /// (`withExpressions`): reading an optional expression out of a class copies it (its payload
     /// retained and released), some seventeen copies for a question with a prompt, min and max.
     private(set) var expressions: [IRExpr] = []
-    /// Where the prompt, default, min and max are in `expressions`; -1 when not set.
-    private(set) var at: (prompt: Int8, defaultValue: Int8, min: Int8, max: Int8) = (-1, -1, -1, -1)
+    /// Where each `Slot` is in `expressions`; -1 when not set.
+    private(set) var at = SIMD4<Int8>(repeating: -1)
     var pattern: String?
     var patternRange: SourceRange?
     var options: [IRExpr]
+
+    enum Slot: Int {
+        case prompt, defaultValue, min, max
+    }
 
     init(prompt: IRExpr? = nil, defaultValue: IRExpr? = nil, min: IRExpr? = nil, max: IRExpr? = nil, pattern: String? = nil,
          patternRange: SourceRange? = nil, options: [IRExpr] = []) {
         self.pattern = pattern
         self.patternRange = patternRange
         self.options = options
-        self.prompt = prompt
-        self.defaultValue = defaultValue
-        self.min = min
-        self.max = max
+        self[.prompt] = prompt
+        self[.defaultValue] = defaultValue
+        self[.min] = min
+        self[.max] = max
     }
 
-    var prompt: IRExpr? {
-        get { expression(at.prompt) }
-        set { put(newValue, &at.prompt) }
-    }
-    var defaultValue: IRExpr? {
-        get { expression(at.defaultValue) }
-        set { put(newValue, &at.defaultValue) }
-    }
-    var min: IRExpr? {
-        get { expression(at.min) }
-        set { put(newValue, &at.min) }
-    }
-    var max: IRExpr? {
-        get { expression(at.max) }
-        set { put(newValue, &at.max) }
-    }
-
-    private func expression(_ k: Int8) -> IRExpr? { k < 0 ? nil : expressions[Int(k)] }
-
-    private func put(_ e: IRExpr?, _ k: inout Int8) {
-        guard let e else {
-            // The expression stays in the array, unreachable: a property is unset rarely if ever.
-            k = -1
-            return
+    subscript(slot: Slot) -> IRExpr? {
+        get {
+            let k = at[slot.rawValue]
+            return k < 0 ? nil : expressions[Int(k)]
         }
-        if k >= 0 {
-            expressions[Int(k)] = e
-        } else {
-            expressions.append(e)
-            k = Int8(expressions.count - 1)
+        set {
+            let k = at[slot.rawValue]
+            guard let e = newValue else {
+                // The expression stays in the array, unreachable: a property is unset rarely if ever.
+                at[slot.rawValue] = -1
+                return
+            }
+            if k >= 0 {
+                expressions[Int(k)] = e
+            } else {
+                expressions.append(e)
+                at[slot.rawValue] = Int8(expressions.count - 1)
+            }
         }
     }
 
     /// The properties by name, as they were stored before `expressions`, for a dump of a graph.
     var customMirror: Mirror {
-        Mirror(self, children: ["prompt": prompt as Any, "defaultValue": defaultValue as Any, "min": min as Any, "max": max as Any,
-                                "pattern": pattern as Any, "patternRange": patternRange as Any, "options": options],
+        Mirror(self, children: ["prompt": self[.prompt] as Any, "defaultValue": self[.defaultValue] as Any, "min": self[.min] as Any,
+                                "max": self[.max] as Any, "pattern": pattern as Any, "patternRange": patternRange as Any, "options": options],
                displayStyle: .class)
     }
 
     func copy() -> QuestionDetails {
-        QuestionDetails(prompt: prompt, defaultValue: defaultValue, min: min, max: max, pattern: pattern, patternRange: patternRange,
-                        options: options)
+        QuestionDetails(prompt: self[.prompt], defaultValue: self[.defaultValue], min: self[.min], max: self[.max], pattern: pattern,
+                        patternRange: patternRange, options: options)
     }
 }
 

@@ -1,9 +1,48 @@
-import FlowKit
+@testable import FlowKit
 import XCTest
 
 /// The checks the constant evaluator enables (issue 14), with exact spans, and what they must
 /// leave alone.
 final class ValueCheckTests: XCTestCase {
+    /// Only decisions and comparisons read what the solver knows of locals: a flow with neither
+    /// is marked so, and a program whose flows are all so is not solved for. A flow with either
+    /// is solved for, and its facts still decide (the constant condition below, through `set`s).
+    func testOnlyDecisionsAndComparisonsNeedTheSolvedFacts() throws {
+        let plain = try XCTUnwrap(assertClean("""
+            flow A {
+              set x = 1
+              set y = x + 1
+              response "{y}"
+            }
+            """))
+        XCTAssertEqual(plain.flows.map(\.readsLocalFacts), [false])
+
+        let compared = try XCTUnwrap(assertClean("""
+            flow A {
+              question Amount: number
+              set big = Amount.Amount > 100
+              response "{big}"
+            }
+            flow B {
+              set y = 2
+              response "{y}"
+            }
+            """))
+        XCTAssertEqual(compared.flows.map(\.readsLocalFacts), [true, false])
+
+        let decided = compile("""
+            flow A {
+              set x = 1
+              set y = x + 1
+              if y == 2 {
+                response "two"
+              }
+            }
+            """)
+        XCTAssertEqual(decided.program?.flows.map(\.readsLocalFacts), [true])
+        XCTAssertEqual(decided.diagnostics.map(\.id), ["check.constantCondition"])
+    }
+
     func testAnOptionFlowsThroughSetArgumentsAndOutputs() {
         assertDiagnostics("""
             flow Support {

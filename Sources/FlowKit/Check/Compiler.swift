@@ -93,6 +93,9 @@ final class ProgramBuilder {
 
     // The scope of the expression being compiled.
     var flow: FlowContext?
+    /// Comparisons lowered so far (each thread's builder counts its own): a flow with none and no
+    /// decision does not need the constant solver's facts (`FlowGraph.readsLocalFacts`).
+    var comparisonsLowered = 0
     var ipParameters: [String: (Int, ValueType)]?
     var allowSecrets = false
     var inHandler = false

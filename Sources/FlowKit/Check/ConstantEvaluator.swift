@@ -154,12 +154,14 @@ final class ConstantEvaluator {
     /// `base[f] ..< base[f + 1]` (a dictionary keyed by (flow, slot) made `solve` hash on every
     /// read, most of the time of checking one flow of 100,000 `set` lines).
     private let base: [Int]
-    /// Values of locals, solved by `solve()`; nil is unknown.
-    private var facts: [Known?]
-    private var unknown: [Bool]
+    /// Values of locals, solved by `solve()`; nil is unknown. Empty until then: a program that
+    /// does not solve (no decision, no comparison) does not hold them.
+    private var facts: [Known?] = []
+    private var unknown: [Bool] = []
     /// The types locals hold when their declared type is `any` (untyped parameters).
-    private var inferred: [ValueType?]
+    private var inferred: [ValueType?] = []
     private var solving = false
+    private var solved = false
     private var configCache: [Int: Known?] = [:]
     /// What is known of choice answers read so far (see `known`).
     private var answerCache: [AnswerKey: Known?] = [:]
@@ -175,10 +177,6 @@ final class ConstantEvaluator {
             base.append(base[base.count - 1] + max(f.variables.count, f.parameters.count + f.outputs.count))
         }
         self.base = base
-        let total = base[base.count - 1]
-        facts = Array(repeating: nil, count: total)
-        unknown = Array(repeating: false, count: total)
-        inferred = Array(repeating: nil, count: total)
     }
 
     private init(copying other: ConstantEvaluator) {
@@ -187,6 +185,7 @@ final class ConstantEvaluator {
         facts = other.facts
         unknown = other.unknown
         inferred = other.inferred
+        solved = other.solved
         configCache = other.configCache
         answerCache = other.answerCache
     }
@@ -209,7 +208,8 @@ final class ConstantEvaluator {
 
     /// The type `solve()` inferred for a local whose declared type is `any`.
     func inferredType(flow: Int, slot: Int) -> ValueType? {
-        index(flow, slot).flatMap { inferred[$0] }
+        guard solved else { return nil }
+        return index(flow, slot).flatMap { inferred[$0] }
     }
 
     // MARK: - Expressions
@@ -224,6 +224,11 @@ final class ConstantEvaluator {
             return config(i)
         case .local(let slot):
             guard let flow else { return nil }
+            // Only a flow with a decision or a comparison is solved for (`readsLocalFacts`).
+            guard solved || solving else {
+                assertionFailure("the facts of flow \(flow) read, but the program was not solved for")
+                return nil
+            }
             guard let g = index(flow, slot) else { return solving ? Known() : nil }
             if unknown[g] { return nil }
             if let k = facts[g] { return k }
@@ -493,6 +498,11 @@ final class ConstantEvaluator {
 
     /// Solves what every local of every flow can hold.
     func solve() {
+        let total = base[base.count - 1]
+        facts = Array(repeating: nil, count: total)
+        unknown = Array(repeating: false, count: total)
+        inferred = Array(repeating: nil, count: total)
+        defer { solved = true }
         // Every (local, source) pair in the order met, grouped by local in that order: counted in
         // one walk of the program, then put in place in a second, rather than listed and then
         // copied grouped (which held both lists at once: peak memory on a long flow).

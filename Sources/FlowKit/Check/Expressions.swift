@@ -74,6 +74,7 @@ extension ProgramBuilder {
         case .binary(let op, let l, let r):
             let a = lower(l)
             let b = lower(r)
+            if op.isComparison { comparisonsLowered += 1 }
             let type = binaryType(op, a, b, e.range)
             return ir(.binary(op, a, b), type)
         case .list(let items):

@@ -67,6 +67,7 @@ final class FlowBuilder {
         expectedElements = counts.elements + 1
         p.flow = ctx
         defer { p.flow = nil }
+        let comparisonsBefore = p.comparisonsLowered
         lowerBody()
         add(Element(kind: .end, range: decl.endRange))
         for (element, label) in gotos {
@@ -92,6 +93,7 @@ final class FlowBuilder {
             name: decl.name.text, range: decl.name.range, elements: elements, entry: Int(entry),
             variables: ctx.localNames, variableTypes: ctx.localTypes, parameterCount: ctx.parameterCount,
             parameters: signature.parameters, outputs: signature.outputs, pages: ctx.pageInfos)
+        graph.readsLocalFacts = p.comparisonsLowered != comparisonsBefore || elements.contains { $0.kind.tag == .decision }
         // The checks go by slot and page index, not by name: a long flow's name tables are freed
         // before they run (peak memory).
         ctx.locals = NameTable()

@@ -31,7 +31,9 @@ struct ValueChecks {
 
     /// Runs every check and adds what they found to `builder`.
     func run(into builder: ProgramBuilder) {
-        values.solve()
+        // Only decisions and comparisons read what is known of locals: a program without any
+        // (one long flow of `set`s, say) does not solve for them.
+        if program.flows.contains(where: \.readsLocalFacts) { values.solve() }
         for i in program.integrationPoints.indices {
             RequestTexts(checks: self, ip: i).check()
             for e in program.integrationPoints[i].lowered.values.sorted(by: { $0.range.start < $1.range.start }) {

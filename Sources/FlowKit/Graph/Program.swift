@@ -448,6 +448,10 @@ public struct FlowGraph: Sendable {
     public var pages: [PageInfo]
     /// The outputs' names and types, kept ready for binding results (set by the compiler).
     public internal(set) var shape: [OutputShape] = []
+    /// Whether a check reads what the constant solver knows of this flow's locals: the flow has
+    /// a decision or a comparison (`ConstantConditions`, `OptionComparisons`). Set by the
+    /// compiler; true unless it found neither.
+    var readsLocalFacts = true
 }
 
 public struct ParameterInfo: Sendable {

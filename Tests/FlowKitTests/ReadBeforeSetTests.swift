@@ -166,6 +166,52 @@ final class ReadBeforeSetTests: XCTestCase {
         XCTAssertGreaterThan(reports, 300)
     }
 
+    /// A flow whose reachable elements are one line (no decision, no error edge, no jump back)
+    /// takes its own way (`unsetReadsInLine`); it reports what the SSA form reports. Random lines
+    /// of `set`s (some compound), questions, answers and variables read before or after they are
+    /// set, outputs set or not, and a `finish` or a jump forward that leaves the rest unreached;
+    /// with a decision or a jump back the flow takes the other ways, and is compared too.
+    func testALineReportsWhatTheSSAFormReports() {
+        var reports = 0
+        for seed in 0..<400 {
+            var random = Random(state: UInt64(seed) &+ 50_000)
+            var lines = ["flow Line -> (out: number) {"]
+            let variables = 2 + random.below(6)
+            var questions = 0
+            for k in 0..<(3 + random.below(25)) {
+                let v = "v\(random.below(variables))", w = "v\(random.below(variables))"
+                switch random.below(12) {
+                case 0, 1, 2: lines.append("  set \(v) = \(w) + \(k)")
+                case 3: lines.append("  set \(v) += 1")
+                case 4: lines.append("  set \(v) = \(k)")
+                case 5:
+                    lines.append("  question Q\(questions): number")
+                    questions += 1
+                case 6: if questions > 0 || random.below(2) == 0 { lines.append("  response \"{Q\(random.below(questions + 1)).Q\(random.below(questions + 1))}\"") }
+                case 7: lines.append("  response \"{\(w)}\"")
+                case 8: lines.append("  set out = \(w)")
+                case 9: if random.below(4) == 0 { lines.append("  finish success \"done\"") }
+                case 10: if random.below(5) == 0 { lines.append("  if \(w) > 2 {\n    set \(v) = 1\n  }") }
+                default: if random.below(6) == 0 { lines.append(random.below(2) == 0 ? "  goto end\(k)\n  label end\(k)" : "  label top\(k)\n  set \(v) = 1") }
+                }
+            }
+            lines.append("}")
+            let source = lines.joined(separator: "\n") + "\n"
+            func shown(_ r: Compilation) -> [String] {
+                r.diagnostics.map { "\($0.id) \($0.range.start)..<\($0.range.end) \($0.message)" }
+            }
+            let inLine = shown(compile(source))
+            ReadBeforeSet.alwaysSSA = true
+            let ssa = shown(compile(source))
+            ReadBeforeSet.alwaysSSA = false
+            XCTAssertEqual(inLine, ssa, source)
+            if inLine != ssa { return }
+            reports += inLine.filter { $0.hasPrefix("check.readBeforeSet") || $0.hasPrefix("check.answerBeforeAsked")
+                || $0.hasPrefix("check.outputNotSet") }.count
+        }
+        XCTAssertGreaterThan(reports, 300)
+    }
+
     private func agreesWithTheDefinition() {
         for seed in 0..<300 {
             var writer = FlowWriter(random: Random(state: UInt64(seed)))

@@ -104,7 +104,9 @@ final class ReadBeforeSet {
         var trackedCount = 0
         for bit in 0..<bitCount where tracked[bit] { trackedCount += 1 }
         let unset: [Bool]
-        if trackedCount <= 64 && !Self.alwaysSSA {
+        if !Self.alwaysSSA, let inLine = unsetReadsInLine(initiallySet: initiallySet, tracked: tracked, readStart: readStart, readBit: readBit) {
+            unset = inLine
+        } else if trackedCount <= 64 && !Self.alwaysSSA {
             var word = [Int8](repeating: -1, count: bitCount)
             var next: Int8 = 0
             for bit in 0..<bitCount where tracked[bit] {
@@ -161,6 +163,33 @@ final class ReadBeforeSet {
             elementDefStart[i + 1] = Int32(elementDefs.count)
         }
         return (elementDefStart, elementDefs)
+    }
+
+    /// For each read, whether what it reads may be unset there, when the reachable elements are
+    /// one line from the entry (no decision, no error edge, no jump back): what is set on the
+    /// way into an element is then what the elements before it set. Nil for any other shape.
+    /// A long flow of `set`s or of questions takes this way: the SSA form of one, most of the
+    /// time of checking it, is built for nothing.
+    private func unsetReadsInLine(initiallySet: [Bool], tracked: [Bool], readStart: [Int32], readBit: [Int32]) -> [Bool]? {
+        let n = flow.elements.count
+        var x = flow.entry
+        var steps = 0
+        // The line first, without writing anything: most flows with a decision stop early.
+        while x >= 0 {
+            guard steps < n, flow.elements[x].branch < 0 else { return nil }
+            steps += 1
+            x = Int(flow.elements[x].next)
+        }
+        let (defStart, defList) = definitions { tracked[$0] }
+        var isSet = initiallySet
+        var unset = [Bool](repeating: false, count: readBit.count)
+        x = flow.entry
+        while x >= 0 {
+            for k in Int(readStart[x])..<Int(readStart[x + 1]) { unset[k] = !isSet[Int(readBit[k])] }
+            for k in Int(defStart[x])..<Int(defStart[x + 1]) { isSet[Int(defList[k])] = true }
+            x = Int(flow.elements[x].next)
+        }
+        return unset
     }
 
     /// For each read, whether what it reads may be unset there, with one 64-bit word per element:

@@ -46,14 +46,10 @@ struct CurrencyLiterals {
     }
 
     /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
-    func visit(_ e: IRExpr) {
-        let lr: IROperands
-        switch e.kind {
-        case .binary(.equal, let o), .binary(.notEqual, let o), .binary(.less, let o), .binary(.lessEqual, let o),
-             .binary(.greater, let o), .binary(.greaterEqual, let o), .binary(.add, let o), .binary(.subtract, let o):
-            lr = o
-        default: return
-        }
+    func visit(at p: UnsafePointer<IRExpr>) {
+        // The operator is tested in place before the operands are bound.
+        guard case .binary(let op, _) = p.pointee.kind, op.isComparison || op == .add || op == .subtract,
+              case .binary(_, let lr) = p.pointee.kind else { return }
         // The types are read in place: most operands are not amounts, and copying them costs.
         let (left, right) = lr.withOperands { ($0[0].type == .currency, $0[1].type == .currency) }
         guard left || right else { return }

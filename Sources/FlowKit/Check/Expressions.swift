@@ -12,7 +12,9 @@ extension ProgramBuilder {
         switch e.kind {
         case .string(let s): return ir(.constant(.text(s)), .text)
         case .number(let n):
-            guard let d = Number(parsing: n), d.description.count <= 40 || DecimalText.parse(n) != nil else {
+            // A small number (an Int64 count of 10^-scale) has at most 21 characters written: its
+            // description is made only for a large one.
+            guard let d = Number(parsing: n), d.isSmall || d.description.count <= 40 || DecimalText.parse(n) != nil else {
                 report(.numberOutOfRange, e.range)
                 return ir(.invalid, .any)
             }

@@ -93,7 +93,7 @@ final class FlowBuilder {
             name: decl.name.text, range: decl.name.range, elements: elements, entry: Int(entry),
             variables: ctx.localNames, variableTypes: ctx.localTypes, parameterCount: ctx.parameterCount,
             parameters: signature.parameters, outputs: signature.outputs, pages: ctx.pageInfos)
-        graph.readsLocalFacts = p.comparisonsLowered != comparisonsBefore || elements.contains { $0.kind.tag == .decision }
+        graph.readsLocalFacts = p.comparisonsLowered != comparisonsBefore || decisionsLowered
         // The checks go by slot and page index, not by name: a long flow's name tables are freed
         // before they run (peak memory).
         ctx.locals = NameTable()
@@ -158,6 +158,9 @@ final class FlowBuilder {
     /// releases syntax), so the tree of a flow of many questions and its pages are not both held
     /// whole (peak memory of `flow check`). -1: not released.
     private var releasedPages: [Int32] = []
+    /// Whether a decision was lowered: the flow then reads what the solver knows of its locals
+    /// (`FlowGraph.readsLocalFacts`).
+    private var decisionsLowered = false
     /// Stands in `body` for a released page: one box for the builder, so releasing allocates
     /// nothing. (Not a `static`: a global holding an indirect case is reported as a leak by
     /// LeakSanitizer, which does not see the tagged pointer, and the fuzz targets run under it.)
@@ -359,6 +362,7 @@ final class FlowBuilder {
                 let cond = p.lower(b.condition)
                 p.requireBool(cond, "a condition")
                 let d = add(Element(kind: .decision(cond), range: b.condition.range))
+                decisionsLowered = true
                 block(b.body)
                 exits += pending
                 pending.removeAll(keepingCapacity: true)

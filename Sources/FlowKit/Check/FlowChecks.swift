@@ -48,11 +48,15 @@ struct GraphIndex {
         predecessorStart = counts
         var fill = counts
         predecessorList = [Int32](repeating: 0, count: Int(counts[n]))
+        // Each edge on its own: `for j in [next[i], branch[i]]` made an array for every element.
+        func add(_ i: Int, _ j: Int32) {
+            guard j >= 0 else { return }
+            predecessorList[Int(fill[Int(j)])] = Int32(i)
+            fill[Int(j)] += 1
+        }
         for i in 0..<n {
-            for j in [next[i], branch[i]] where j >= 0 {
-                predecessorList[Int(fill[Int(j)])] = Int32(i)
-                fill[Int(j)] += 1
-            }
+            add(i, next[i])
+            add(i, branch[i])
         }
     }
 

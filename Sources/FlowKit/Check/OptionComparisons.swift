@@ -12,8 +12,16 @@ struct OptionComparisons {
     let checks: ValueChecks
     let flow: Int
 
-    /// Called with every expression of the flow (`ValueChecks` walks them once for every check).
-    func visit(_ e: IRExpr) {
+    /// Called with every expression of the flow but the leaves (`ValueChecks` walks them once for
+    /// every check); the operator is tested in place, and only a comparison or a `contains` is
+    /// copied out.
+    func visit(at p: UnsafePointer<IRExpr>) {
+        switch p.pointee.kind {
+        case .binary(let op, _) where op.isComparison: break
+        case .builtin(.contains, _): break
+        default: return
+        }
+        let e = p.pointee
         switch e.kind {
         case .binary(.equal, let lr), .binary(.notEqual, let lr):
             let l = lr.first, r = lr.second

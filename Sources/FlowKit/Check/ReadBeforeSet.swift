@@ -66,35 +66,39 @@ final class ReadBeforeSet {
         var readIsOutput: [Bool] = []
         var tracked = [Bool](repeating: false, count: bitCount)
         var scratch: [(bit: Int, range: SourceRange)] = []
-        for i in 0..<n {
-            if reachable[i] {
-                scratch.removeAll(keepingCapacity: true)
-                forEachExpression(i) { collectReads($0, &scratch) }
-                if case .set(.local(let slot), let op, _) = flow.elements[i].kind, op != .assign {
-                    scratch.append((slot, flow.elements[i].range))
-                }
-                for (bit, range) in scratch where !initiallySet[bit] {
-                    readBit.append(Int32(bit))
-                    readRange.append(range)
-                    readIsOutput.append(false)
-                    tracked[bit] = true
-                }
-                var finishesWithSuccess = false
-                switch flow.elements[i].kind {
-                case .end: finishesWithSuccess = true
-                case .finish(let success, _): finishesWithSuccess = success
-                default: break
-                }
-                if finishesWithSuccess {
-                    for slot in context.outputSlots where !initiallySet[slot] {
-                        readBit.append(Int32(slot))
-                        readRange.append(flow.elements[i].range)
-                        readIsOutput.append(true)
-                        tracked[slot] = true
+        // Each element read in place through `pointee` (see `forEachExpression`).
+        flow.elements.withUnsafeBufferPointer { elements in
+            for i in 0..<n {
+                let element = elements.baseAddress! + i
+                if reachable[i] {
+                    scratch.removeAll(keepingCapacity: true)
+                    forEachExpression(i) { collectReads($0, &scratch) }
+                    if case .set(.local(let slot), let op, _) = element.pointee.kind, op != .assign {
+                        scratch.append((slot, element.pointee.range))
+                    }
+                    for (bit, range) in scratch where !initiallySet[bit] {
+                        readBit.append(Int32(bit))
+                        readRange.append(range)
+                        readIsOutput.append(false)
+                        tracked[bit] = true
+                    }
+                    var finishesWithSuccess = false
+                    switch element.pointee.kind {
+                    case .end: finishesWithSuccess = true
+                    case .finish(let success, _): finishesWithSuccess = success
+                    default: break
+                    }
+                    if finishesWithSuccess {
+                        for slot in context.outputSlots where !initiallySet[slot] {
+                            readBit.append(Int32(slot))
+                            readRange.append(element.pointee.range)
+                            readIsOutput.append(true)
+                            tracked[slot] = true
+                        }
                     }
                 }
+                readStart[i + 1] = Int32(readBit.count)
             }
-            readStart[i + 1] = Int32(readBit.count)
         }
         guard !readBit.isEmpty else { return }
         // A word holds 64 bits: the tracked ones (those read somewhere), numbered in order.
@@ -150,17 +154,24 @@ final class ReadBeforeSet {
         let variableCount = flow.variables.count
         var elementDefStart = [Int32](repeating: 0, count: n + 1)
         var elementDefs: [Int32] = []
-        for i in 0..<n {
-            func define(_ bit: Int) { if keep(bit) { elementDefs.append(Int32(bit)) } }
-            switch flow.elements[i].kind {
-            case .page(let p): define(variableCount + p)
-            case .set(.local(let slot), _, _): define(slot)
-            case .call(let info):
-                for o in info.outputs { define(o.slot) }
-                if let w = info.wholeResult { define(w) }
-            default: break
+        // Read in place, by tag: `flow.elements[i].kind` in a `switch`, and a buffer's
+        // subscript, copied each element out (and destroyed it).
+        flow.elements.withUnsafeBufferPointer { elements in
+            for i in 0..<n {
+                func define(_ bit: Int) { if keep(bit) { elementDefs.append(Int32(bit)) } }
+                let element = elements.baseAddress! + i
+                switch element.pointee.kind.tag {
+                case .page: if case .page(let p) = element.pointee.kind { define(variableCount + p) }
+                case .set: if let slot = element.pointee.kind.assignedLocal { define(slot) }
+                case .call:
+                    if case .call(let info) = element.pointee.kind {
+                        for o in info.outputs { define(o.slot) }
+                        if let w = info.wholeResult { define(w) }
+                    }
+                default: break
+                }
+                elementDefStart[i + 1] = Int32(elementDefs.count)
             }
-            elementDefStart[i + 1] = Int32(elementDefs.count)
         }
         return (elementDefStart, elementDefs)
     }
@@ -523,10 +534,16 @@ final class ReadBeforeSet {
         return (start, list)
     }
 
-    /// Every expression of element `i` (read in place: a copy of the element cost more than the walk).
+    /// Every expression of element `i`, the element read in place (`flow.elements[i].kind` in a
+    /// `switch` copied it out, which cost more than the walk).
     private func forEachExpression(_ i: Int, _ body: (IRExpr) -> Void) {
-        switch flow.elements[i].kind {
-        case .page(let p):
+        flow.elements.withUnsafeBufferPointer { elements in
+            let element = elements.baseAddress! + i
+            // The tag first: binding a case copies the whole kind (see `ElementKind.tag`).
+            guard element.pointee.kind.tag == .page, case .page(let p) = element.pointee.kind else {
+                element.pointee.kind.forEachExpression(body)
+                return
+            }
             if let t = flow.pages[p].title { body(t) }
             for q in flow.pages[p].questions.indices {
                 // Each read in place: no array of the four, no copy of the question.
@@ -536,11 +553,6 @@ final class ReadBeforeSet {
                 if let x = flow.pages[p].questions[q].max { body(x) }
                 for x in flow.pages[p].questions[q].options { body(x) }
             }
-        case .call(let info): for a in info.arguments { if let a { body(a) } }
-        case .response(let x), .decision(let x): body(x)
-        case .set(_, _, let x): body(x)
-        case .finish(_, let x): if let x { body(x) }
-        case .label, .goto, .end: break
         }
     }
 

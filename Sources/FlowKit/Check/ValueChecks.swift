@@ -154,8 +154,8 @@ struct ValueChecks {
             withUnsafePointer(to: e) { visit(at: $0) }
         }
 
-        /// Leaves are looked at in place; an operator, a call or a template is copied once for
-        /// the checks, and its operands are visited in place.
+        /// Read in place: each check tests the kind and operator it looks at before it copies
+        /// anything, and the operands are visited in place.
         private func visit(at p: UnsafePointer<IRExpr>) {
             switch p.pointee.kind {
             case .constant, .local, .session, .answer, .config, .secret, .error, .invalid:
@@ -163,10 +163,9 @@ struct ValueChecks {
             default:
                 break
             }
-            let e = p.pointee
-            options.visit(e)
-            division.check(e)
-            currency.visit(e)
+            options.visit(at: p)
+            division.check(at: p)
+            currency.visit(at: p)
             IRExpr.forEachChild(of: p) { visit(at: $0) }
         }
     }

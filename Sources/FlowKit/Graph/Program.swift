@@ -411,6 +411,31 @@ extension ElementKind {
     }
 }
 
+extension ElementKind {
+    /// Calls `body` with each expression the element holds itself (a page's are in its page
+    /// info), in order. `self` is borrowed here, so the payload is not copied: a `switch` on
+    /// `elements[i].kind` (or on a kind read through a pointer) copied the whole kind first, and
+    /// destroyed it after, for every element of a walk.
+    @inline(__always) func forEachExpression(_ body: (IRExpr) -> Void) {
+        switch self {
+        case .call(let info):
+            info.arguments.withUnsafeBufferPointer { arguments in
+                for k in arguments.indices { if let a = arguments[k] { body(a) } }
+            }
+        case .response(let x), .decision(let x): body(x)
+        case .set(_, _, let x): body(x)
+        case .finish(_, let x?): body(x)
+        case .page, .label, .goto, .finish, .end: break
+        }
+    }
+
+    /// The local a `set` writes, if it is one (read without copying the payload).
+    @inline(__always) var assignedLocal: Int? {
+        if case .set(.local(let slot), _, _) = self { return slot }
+        return nil
+    }
+}
+
 public enum VariableRef: Sendable, Hashable {
     case local(Int)
     case session(Int)

@@ -90,6 +90,12 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
     }
 
+    /// Held as a count of 10^-scale in an `Int64` (not as a `Decimal`).
+    var isSmall: Bool {
+        if case .small = storage { return true }
+        return false
+    }
+
     public var isZero: Bool {
         switch storage {
         case .small(let m, _): return m == 0

@@ -319,4 +319,32 @@ final class ValueCheckTests: XCTestCase {
                 DiagnosticSpec("check.divisionByZero", at: $0)
             })
     }
+
+    /// A remainder by zero is found as a division is, in a flow and in an integration point's
+    /// request (checked apart from the flows); a `finish` reason that reads a variable set on one
+    /// branch only is a read before set. Fails when the walk tests only `/`, skips the
+    /// integration points' expressions, or skips a finish's reason.
+    func testRemaindersRequestsAndFinishReasons() {
+        assertDiagnostics("""
+            ip Charge(amount: number) {
+              POST "https://x.test/charges"
+              form {
+                amount = 1️⃣amount / 0
+              }
+            }
+            flow Main {
+              question Big: yesno
+              if Big {
+                set note = "big"
+              }
+              set parts = 7 + 2️⃣7 % 0
+              ip Charge(parts)
+              finish failure "{3️⃣note}"
+            }
+            """, [
+                DiagnosticSpec("check.divisionByZero", at: "1️⃣"),
+                DiagnosticSpec("check.divisionByZero", at: "2️⃣"),
+                DiagnosticSpec("check.readBeforeSet", "'note' may be read before it is set", at: "3️⃣"),
+            ])
+    }
 }

@@ -66,7 +66,8 @@ final class ReadBeforeSet {
         var readIsOutput: [Bool] = []
         var tracked = [Bool](repeating: false, count: bitCount)
         var scratch: [(bit: Int, range: SourceRange)] = []
-        // Each element read in place through `pointee` (see `forEachExpression`).
+        // Each element's expressions read in place (`forEachExpression`). The two patterns below
+        // still copy the kind: reading them through getters copied it once for each (measured).
         flow.elements.withUnsafeBufferPointer { elements in
             for i in 0..<n {
                 let element = elements.baseAddress! + i

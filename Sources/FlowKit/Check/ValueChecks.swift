@@ -136,6 +136,8 @@ struct ValueChecks {
                 }
             }
             f.elements.withUnsafeBufferPointer { elements in
+                // A `switch` of its own, not `ElementKind.forEachExpression`: through that, this
+                // walk took 16% more instructions (callgrind, one flow of 100,000 `set`s).
                 for i in elements.indices {
                     switch (elements.baseAddress! + i).pointee.kind {
                     case .call(let info): for case let a? in info.arguments { visit(a) }

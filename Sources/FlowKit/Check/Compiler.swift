@@ -462,6 +462,26 @@ final class FlowContext {
     var parameterCount = 0
     var outputSlots: [Int] = []
     var hadResolutionError = false
+    /// The slot `local(_:)` found last.
+    private var lastLocal = -1
+
+    /// The slot of local `name`, if the flow has one. The pre-pass gave the locals their slots in
+    /// the order of their first sets, and lowering meets them in that order, reading the one just
+    /// set: the slot found last and the one after it are tried first, by name, before the table,
+    /// whose probes in a long flow are mostly cache misses. The guess is checked, so a wrong one
+    /// only costs the compare.
+    @inline(__always)
+    func local(_ name: String) -> Int? {
+        let next = lastLocal + 1
+        if next < localNames.count, localNames[next] == name {
+            lastLocal = next
+            return next
+        }
+        if lastLocal >= 0, localNames[lastLocal] == name { return lastLocal }
+        guard let slot = locals[name] else { return nil }
+        lastLocal = slot
+        return slot
+    }
 }
 
 extension ProgramBuilder {

@@ -87,7 +87,7 @@ extension ProgramBuilder {
     }
 
     func pageNamed(_ n: Name) -> Int? {
-        guard let flow, flow.locals[n.text] == nil, let p = flow.pages[n.text] else { return nil }
+        guard let flow, flow.local(n.text) == nil, let p = flow.pages[n.text] else { return nil }
         return p
     }
 
@@ -117,7 +117,7 @@ extension ProgramBuilder {
 
     func resolve(_ n: Name) -> IRExpr {
         func ir(_ k: IRKind, _ t: ValueType) -> IRExpr { IRExpr(kind: k, type: t, range: n.range) }
-        if let flow, let slot = flow.locals[n.text] {
+        if let flow, let slot = flow.local(n.text) {
             flow.reads[slot] += 1
             return ir(.local(slot), flow.localTypes[slot])
         }

@@ -254,7 +254,7 @@ final class FlowBuilder {
     /// variable (one namespace per flow).
     private func claimName(_ name: Name) {
         var first: SourceRange?
-        if let slot = ctx.locals[name.text] { first = (slot < ctx.firstSet.count ? ctx.firstSet[slot] : nil) ?? decl.name.range }
+        if let slot = ctx.local(name.text) { first = (slot < ctx.firstSet.count ? ctx.firstSet[slot] : nil) ?? decl.name.range }
         if let (_, r) = p.globals[name.text] { first = r }
         if let first {
             p.report(.duplicateName(name.text), name.range, notes: [DiagnosticNote("'\(name.text)' is first declared here", at: first)])
@@ -395,7 +395,7 @@ final class FlowBuilder {
             if op != .assign { checkArithmeticAssign(t, value, op) }
             return .session(i)
         }
-        guard let slot = ctx.locals[target.text], ctx.pages[target.text] == nil else { return nil }
+        guard let slot = ctx.local(target.text), ctx.pages[target.text] == nil else { return nil }
         if slot < ctx.parameterCount && !ctx.outputSlots.contains(slot) {
             // Parameters may be reassigned like variables.
         }
@@ -576,8 +576,8 @@ final class FlowBuilder {
         case .variable(let v)?:
             if outputs.isEmpty {
                 p.report(.noOutputs(noun, c.callee.text), v.range)
-                if let slot = ctx.locals[v.text] { ctx.reads[slot] += 1; info.wholeResult = slot; bound.append((slot, v.range, .any)) }
-            } else if let slot = ctx.locals[v.text] {
+                if let slot = ctx.local(v.text) { ctx.reads[slot] += 1; info.wholeResult = slot; bound.append((slot, v.range, .any)) }
+            } else if let slot = ctx.local(v.text) {
                 // One output or several, the variable holds the result as an object with a field
                 // per output, so adding an output changes no flow that reads one.
                 let type = p.resultType(target)
@@ -596,7 +596,7 @@ final class FlowBuilder {
                     continue
                 }
                 p.markOutputUsed(target, oi)
-                if let slot = ctx.locals[pair.variable.text] {
+                if let slot = ctx.local(pair.variable.text) {
                     info.outputs.append((oi, slot))
                     bound.append((slot, pair.variable.range, outputs[oi].type))
                 }
@@ -664,8 +664,8 @@ final class FlowBuilder {
 
     private func bindUnknown(_ binding: Binding?) {
         switch binding {
-        case .variable(let v)?: if let s = ctx.locals[v.text] { assignments.append((Int32(s), v.range)); ctx.reads[s] += 1 }
-        case .mapping(let pairs)?: for pr in pairs { if let s = ctx.locals[pr.variable.text] { assignments.append((Int32(s), pr.variable.range)); ctx.reads[s] += 1 } }
+        case .variable(let v)?: if let s = ctx.local(v.text) { assignments.append((Int32(s), v.range)); ctx.reads[s] += 1 }
+        case .mapping(let pairs)?: for pr in pairs { if let s = ctx.local(pr.variable.text) { assignments.append((Int32(s), pr.variable.range)); ctx.reads[s] += 1 } }
         case nil: break
         }
     }

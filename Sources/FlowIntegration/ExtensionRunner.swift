@@ -202,8 +202,8 @@ public struct ExtensionRunner: Sendable {
         case .string(let s): return .text(s)
         case .number(let s): return Number(parsing: s).map { .number($0) }
         case .name(let n):
-            if let v = arguments[n.text] { return v }
-            if let i = program.configs.firstIndex(where: { $0.name == n.text }), i < configs.count { return configs[i] }
+            if let v = arguments[n] { return v }
+            if let i = program.configs.firstIndex(where: { $0.name == n }), i < configs.count { return configs[i] }
             return nil
         case .template(let parts):
             var text = ""

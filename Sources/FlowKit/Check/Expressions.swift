@@ -34,17 +34,17 @@ extension ProgramBuilder {
                 }
             }
             return ir(.template(out), .text)
-        case .name(let n):
-            let r = resolve(n)
+        case .name(let text):
+            let r = resolve(Name(text, e.range))
             markRecordUsed(r.type, field: nil)
             return r
         case .member(let base, let field):
             // `Page.Question` is an answer, not a field.
-            if case .name(let n) = base.kind, let page = pageNamed(n) {
+            if let n = base.name, let page = pageNamed(n) {
                 return answer(page: page, question: field, e.range)
             }
             let b: IRExpr
-            if case .name(let n) = base.kind { b = resolve(n) } else { b = lower(base) }
+            if let n = base.name { b = resolve(n) } else { b = lower(base) }
             // The type first: the operands are then moved into the expression, not copied.
             let type = memberType(b, field)
             return ir(.member(b, field.text), type)

@@ -36,13 +36,12 @@ struct SyntaxShift {
 
     func kind(_ k: ExprKind) -> ExprKind {
         switch k {
-        case .string, .number, .bool, .null, .error: return k
+        case .string, .number, .bool, .null, .error, .name: return k
         case .template(let parts):
             return .template(parts.map { p in
                 if case .expr(let e) = p { return .expr(expr(e)) }
                 return p
             })
-        case .name(let n): return .name(name(n))
         case .member(let base, let n): return .member(expr(base), name(n))
         case .index(let base, let i): return .index(expr(base), expr(i))
         case .call(let n, let args): return .call(name(n), args.map(argument))

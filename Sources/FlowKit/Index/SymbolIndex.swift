@@ -570,10 +570,10 @@ final class IndexBuilder {
         case .string, .number, .bool, .null, .error: break
         case .template(let parts):
             for p in parts { if case .expr(let x) = p { expr(x) } }
-        case .name(let n):
-            name(n)
+        case .name(let text):
+            name(Name(text, e.range))
         case .member(let base, let field):
-            if case .name(let n) = base.kind {
+            if let n = base.name {
                 if locals[n.text] == nil, let page = pages[n.text] {
                     use(page.page, n.range)
                     use(page.questions[field.text], field.range)

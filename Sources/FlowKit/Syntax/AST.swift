@@ -16,12 +16,21 @@ public struct Name: Hashable, Sendable, CustomStringConvertible {
     public var description: String { text }
 }
 
+/// 32 bytes: no case of `ExprKind` holds more than a string inline (a name's range is the
+/// expression's, a call is boxed), where holding a `Name` and a call's arguments inline made every
+/// expression 56 bytes, the syntax of a `set` line about 80 bytes more (peak memory of `flow check`).
 public struct Expr: Sendable {
     public var kind: ExprKind
     public var range: SourceRange
     public init(_ kind: ExprKind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
+    }
+
+    /// The name this expression is, with its range, if it is a lone name.
+    public var name: Name? {
+        if case .name(let text) = kind { return Name(text, range) }
+        return nil
     }
 }
 
@@ -63,13 +72,14 @@ public enum ExprKind: Sendable {
     case bool(Bool)
     case null
     /// The first segment of a path: a variable, an answer's page, a config value, a secret, `error`.
-    case name(Name)
+    /// The text alone: its range is the expression's (`Expr.name` gives both).
+    case name(String)
     /// `base.member`
     indirect case member(Expr, Name)
     /// `base[index]`
     indirect case index(Expr, Expr)
-    /// `function(arguments)`
-    case call(Name, [Argument])
+    /// `function(arguments)`; boxed, as the operators are.
+    indirect case call(Name, [Argument])
     indirect case unary(UnaryOperator, Expr)
     indirect case binary(BinaryOperator, Expr, Expr)
     case list([Expr])

@@ -298,8 +298,8 @@ struct LayoutHints {
         case .string, .template, .number, .bool, .null, .error:
             // Expressions inside templates are part of a text literal token: nothing to space.
             break
-        case .name(let name):
-            add(name)
+        case .name:
+            nameEnds.insert(e.range.end)
         case .member(let base, let name):
             add(base)
             add(name)

@@ -175,7 +175,7 @@ extension Parser {
                 let arguments = parseArguments()
                 return Expr(.call(name, arguments), rangeFrom(s))
             }
-            return Expr(.name(name), name.range)
+            return Expr(.name(name.text), name.range)
         default:
             report(.expectedExpression, at: missingRange, label: found)
             // Consume the offending token unless it ends the line or a block, so callers advance.

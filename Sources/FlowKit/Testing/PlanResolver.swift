@@ -151,8 +151,8 @@ struct PlanResolver {
             return nil
         case .bool(let b): return .bool(b)
         // As at a terminal, yes and no answer a yes/no question.
-        case .name(let n) where ["yes", "no"].contains(n.text.lowercased()):
-            return .bool(n.text.lowercased() == "yes")
+        case .name(let n) where ["yes", "no"].contains(n.lowercased()):
+            return .bool(n.lowercased() == "yes")
         case .null: return .null
         case .list(let items):
             var values: [Value] = []

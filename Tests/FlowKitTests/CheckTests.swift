@@ -17,6 +17,24 @@ final class CheckTests: XCTestCase {
 
         """
 
+    /// A type names a record type in two bytes (`ValueType.record`): past 65,536 of them a
+    /// result is typed `object` (its fields are checked when it runs), and nothing crashes or
+    /// reads another record's fields.
+    func testMoreRecordTypesThanATypeNames() {
+        var text = ""
+        let count = Int(UInt16.max) + 2
+        for k in 0..<count {
+            text += "ip P\(k)(x: text) {\n  GET \"https://x.test/{x}\"\n  output id: text = json \"id\"\n  output n\(k): number = json \"n\"\n}\n"
+        }
+        text += "flow A {\n  ip P0(\"a\") -> first\n  ip P\(count - 1)(\"b\") -> last\n  response \"{first.id} {first.n0} {last.id} {last.n\(count - 1)}\"\n}\n"
+        let compiled = Frontend.compile(source: text)
+        XCTAssertEqual(compiled.diagnostics.filter { $0.severity == .error }.map(\.message), [])
+        XCTAssertNotNil(compiled.program)
+        // The first's fields are still checked.
+        let typo = Frontend.compile(source: text.replacingOccurrences(of: "{first.n0}", with: "{first.n1}"))
+        XCTAssertEqual(typo.diagnostics.filter { $0.severity == .error }.count, 1, typo.diagnostics.map(\.message).joined(separator: "\n"))
+    }
+
     func testUndefinedNameWithDidYouMean() {
         assertDiagnostics("""
             flow A {

@@ -60,7 +60,7 @@ final class ProgramBuilder {
     var diagnostics: [Diagnostic] = []
     var program = Program(flows: [], entry: -1, integrationPoints: [], extensions: [], configs: [], secrets: [],
                           sessionVariables: [], records: [errorFields])
-    static let errorRecord = 0
+    static let errorRecord: UInt16 = 0
 
     enum Global { case config(Int), secret(Int), session(Int) }
     var globals = NameTable<(Global, SourceRange)>()
@@ -403,13 +403,14 @@ final class ProgramBuilder {
         case .extension(let i): r = resultRecords.extensions[i]
         case .flow(let i): r = resultRecords.flows[i]
         }
-        return r < 0 ? .null : .record(Int(r))
+        if r < 0 { return .null }
+        return r <= Int32(UInt16.max) ? .record(UInt16(r)) : .object
     }
 
     /// A type as a message names it: a callee's result by its callee ("the result of integration
     /// point 'Lookup'"), any other by its name.
     func describe(_ type: ValueType) -> String {
-        guard case .record(let r) = type, let origin = recordOrigin[r] else { return "\(type)" }
+        guard case .record(let r) = type, let origin = recordOrigin[Int(r)] else { return "\(type)" }
         switch origin {
         case .ip(let i): return "the result of integration point '\(program.integrationPoints[i].name)'"
         case .extension(let i): return "the result of extension '\(program.extensions[i].name)'"
@@ -444,8 +445,8 @@ final class ProgramBuilder {
     }
 
     func markRecordUsed(_ type: ValueType, field: String?) {
-        guard case .record(let r) = type, let origin = recordOrigin[r] else { return }
-        for (j, f) in program.records[r].enumerated() where field == nil || f.name == field { markOutputUsed(origin, j) }
+        guard case .record(let r) = type, let origin = recordOrigin[Int(r)] else { return }
+        for (j, f) in program.records[Int(r)].enumerated() where field == nil || f.name == field { markOutputUsed(origin, j) }
     }
 }
 

@@ -171,7 +171,7 @@ extension ProgramBuilder {
     func memberType(_ base: IRExpr, _ field: Name) -> ValueType {
         switch base.type {
         case .record(let r):
-            let fields = program.records[r]
+            let fields = program.records[Int(r)]
             if let f = fields.first(where: { $0.name == field.text }) {
                 markRecordUsed(base.type, field: field.text)
                 return f.type

@@ -14,8 +14,10 @@ public enum ValueType: Sendable, Hashable, CustomStringConvertible {
     case null
     /// Unknown until run time (decoded JSON, list items, …).
     case any
-    /// The result of an IP, extension or sub-flow with several outputs.
-    case record(Int)
+    /// The result of an IP, extension or sub-flow with several outputs: an index into
+    /// `Program.records`. Two bytes, so a type is 3 bytes and an expression 40, not 48 (beyond
+    /// 65,536 record types a result is typed `object`, its fields then checked when it runs).
+    case record(UInt16)
 
     public var description: String {
         switch self {
@@ -444,7 +446,7 @@ public enum VariableRef: Sendable, Hashable {
 public struct Element: Sendable {
     public var kind: ElementKind
     /// True for elements inside an `on error` block (where `error` is defined). Stored right
-    /// after `kind` (65 bytes), in its padding: an element is 88 bytes instead of 96.
+    /// after `kind` (57 bytes), in its padding: an element is 80 bytes instead of 88.
     public var inHandler = false
     public var range: SourceRange
     public var next: Int32 = -1

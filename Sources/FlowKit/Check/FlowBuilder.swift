@@ -395,10 +395,8 @@ final class FlowBuilder {
             if op != .assign { checkArithmeticAssign(t, value, op) }
             return .session(i)
         }
+        // Parameters may be reassigned like variables.
         guard let slot = ctx.local(target.text), ctx.pages[target.text] == nil else { return nil }
-        if slot < ctx.parameterCount && !ctx.outputSlots.contains(slot) {
-            // Parameters may be reassigned like variables.
-        }
         assignments.append((Int32(slot), target.range))
         if op != .assign {
             ctx.reads[slot] += 1

@@ -298,8 +298,8 @@ struct LayoutHints {
         case .string, .template, .number, .bool, .null, .error:
             // Expressions inside templates are part of a text literal token: nothing to space.
             break
-        case .name:
-            nameEnds.insert(e.range.end)
+        case .name(let text):
+            add(Name(text, e.range))
         case .member(let base, let name):
             add(base)
             add(name)

@@ -118,6 +118,29 @@ func measureRuns(_ runs: Int, _ path: String, _ arguments: [String], input: Stri
     return (median(times), median(peaks), nil)
 }
 
+/// `measureRuns` of two commands, the runs alternating (`a`, then `b`), for a scaling figure: a
+/// slow spell of the machine then falls on both, not on all the runs of one of them.
+func measurePairedRuns(_ runs: Int, _ path: String, _ a: [String], _ b: [String], timeout: Double = 60)
+    -> (a: (seconds: Double, peakKB: Double, failed: String?), b: (seconds: Double, peakKB: Double, failed: String?)) {
+    var times: ([Double], [Double]) = ([], [])
+    var peaks: ([Double], [Double]) = ([], [])
+    for _ in 0..<runs {
+        for (k, arguments) in [a, b].enumerated() {
+            let f = measureProcess(path, arguments, input: "/dev/null", timeout: timeout, memory: true)
+            let failed: String? = f.timedOut ? "stopped after \(Int(timeout)) s of wall time"
+                : f.status < 0 || f.status > 1 ? "exit \(f.status)" : nil
+            if let failed {
+                let failure = (seconds: f.timedOut ? Double.infinity : .nan, peakKB: Double.nan, failed: Optional(failed))
+                let other = k == 0 ? b : a
+                let rest = measureRuns(1, path, other, timeout: timeout)
+                return k == 0 ? (failure, rest) : (rest, failure)
+            }
+            if k == 0 { times.0.append(f.seconds); peaks.0.append(Double(f.peakKB)) } else { times.1.append(f.seconds); peaks.1.append(Double(f.peakKB)) }
+        }
+    }
+    return ((median(times.0), median(peaks.0), nil), (median(times.1), median(peaks.1), nil))
+}
+
 // MARK: - The table
 
 struct Row {
@@ -173,6 +196,22 @@ func checkInProcess(_ path: String, runs: Int) -> (seconds: Double, lines: Int) 
         times.append(t)
     }
     return (median(times), lines)
+}
+
+/// In-process `check` of two files, the runs alternating (`a`, then `b`, `runs` times), so that
+/// a slow spell of the machine falls on both sizes of a scaling figure, not on one of them.
+func checkPairInProcess(_ a: String, _ b: String, runs: Int) -> (a: (seconds: Double, lines: Int), b: (seconds: Double, lines: Int)) {
+    var timesA: [Double] = [], timesB: [Double] = []
+    var linesA = 0, linesB = 0
+    for _ in 0..<runs {
+        let one = checkInProcess(a, runs: 1)
+        let other = checkInProcess(b, runs: 1)
+        timesA.append(one.seconds)
+        timesB.append(other.seconds)
+        linesA = one.lines
+        linesB = other.lines
+    }
+    return ((median(timesA), linesA), (median(timesB), linesB))
 }
 
 func allBenchmarks(arguments: [String]) {
@@ -238,8 +277,7 @@ func allBenchmarks(arguments: [String]) {
         let tag = shape == "questions" ? "questions" : "sets"
         let a = write("\(tag)-\(small).flow", make(small))
         let b = write("\(tag)-\(large).flow", make(large))
-        let ca = checkInProcess(a, runs: runs)
-        let cb = checkInProcess(b, runs: runs)
+        let (ca, cb) = checkPairInProcess(a, b, runs: runs)
         let rate = Double(cb.lines) / cb.seconds
         rows.append(Row(measure: "`flow check` of one flow of \(fmt(Double(large))) \(shape) (\(fmt(Double(size(b)) / 1e6, 2)) MB), in process, median of \(runs)",
                         target: "1,000,000 lines/s", figure: "\(fmt(rate)) lines/s (\(fmt(cb.seconds * 1000, 1)) ms)", met: rate >= 1_000_000,
@@ -262,13 +300,10 @@ func allBenchmarks(arguments: [String]) {
 
     // --- run: pages answered from --answers, `back` available at each
     progress("run")
-    var runFigures: [(seconds: Double, peakKB: Double, failed: String?)] = []
-    for n in [small, large] {
-        let f = write("pages-\(n).flow", questionsFlow(n))
-        let answers = write("pages-\(n).json", questionsAnswers(n))
-        runFigures.append(measureRuns(max(1, runs / 2), flow, ["run", f, "--answers", answers, "--max-steps", "10000000"], timeout: 120))
+    let runArguments = [small, large].map { n in
+        ["run", write("pages-\(n).flow", questionsFlow(n)), "--answers", write("pages-\(n).json", questionsAnswers(n)), "--max-steps", "10000000"]
     }
-    let r0 = runFigures[0], r1 = runFigures[1]
+    let (r0, r1) = measurePairedRuns(max(1, runs / 2), flow, runArguments[0], runArguments[1], timeout: 120)
     rows.append(Row(measure: "`flow run` of one flow of \(fmt(Double(large))) pages answered from `--answers` (`back` available at each), whole process, median of \(max(1, runs / 2))",
                     target: "under 1 s", figure: r1.failed ?? String(format: "%.2f s (%@ MB peak)", r1.seconds, fmt(r1.peakKB / 1024, 1)),
                     met: r1.failed == nil && r1.seconds < 1, command: "flow-bench generate \(large) --shape questions > p.flow; flow-bench answers \(large) > a.json; flow run p.flow --answers a.json --max-steps 10000000"))
@@ -300,8 +335,7 @@ func allBenchmarks(arguments: [String]) {
         let (_, argsA) = make(tSmall)
         let (_, argsB) = make(tLarge)
         let unitA = unit == "lines" ? tSmall * 10 : tSmall, unitB = unit == "lines" ? tLarge * 10 : tLarge
-        let a = measureRuns(max(1, runs / 2), flow, argsA, timeout: 120)
-        let b = measureRuns(max(1, runs / 2), flow, argsB, timeout: 120)
+        let (a, b) = measurePairedRuns(max(1, runs / 2), flow, argsA, argsB, timeout: 120)
         let failed = b.failed ?? a.failed
         rows.append(Row(measure: "\(what): \(fmt(Double(unitB))) \(unit) against \(fmt(Double(unitA))), time, whole process, median of \(max(1, runs / 2))",
                         target: "12x or less", figure: failed ?? String(format: "%.1fx (%.3f s against %.3f s)", b.seconds / a.seconds, b.seconds, a.seconds),

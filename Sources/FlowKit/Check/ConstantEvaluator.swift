@@ -353,6 +353,7 @@ final class ConstantEvaluator {
             guard let b else {
                 if a.count == 1 { return Known(try f(a[0], nil), configs: configs) }
                 var out: [Value] = []
+                out.reserveCapacity(a.count)
                 for i in 0..<a.count { out.append(try f(a[i], nil)) }
                 return Known(values: Self.distinct(out), configs: configs)
             }
@@ -360,6 +361,7 @@ final class ConstantEvaluator {
                 return Known(try f(a[0], b[0]), configs: configs)
             }
             var out: [Value] = []
+            out.reserveCapacity(a.count * b.count)
             for i in 0..<a.count { for j in 0..<b.count { out.append(try f(a[i], b[j])) } }
             return Known(values: Self.distinct(out), configs: configs)
         } catch {
@@ -402,7 +404,9 @@ final class ConstantEvaluator {
     }
 
     static func distinct(_ values: [Value]) -> [Value] {
+        if values.count < 2 { return values }
         var out: [Value] = []
+        out.reserveCapacity(values.count)
         for v in values where !out.contains(where: { Arithmetic.equal($0, v) && $0.kindName == v.kindName }) { out.append(v) }
         return out
     }

@@ -24,6 +24,7 @@ extension ProgramBuilder {
         case .error: return ir(.invalid, .any)
         case .template(let parts):
             var out: [IRExpr] = []
+            out.reserveCapacity(parts.count)
             for p in parts {
                 switch p {
                 case .text(let t): out.append(IRExpr(kind: .constant(.text(t)), type: .text, range: e.range))

@@ -154,7 +154,7 @@ extension Parser {
             recover()
             return nil
         }
-        let (body, close) = parseBlock()
+        let (body, close) = parseBlock(reserving: 16)
         return .flow(FlowDecl(name: name, parameters: params, outputs: outputs, body: body, range: rangeFrom(s), endRange: close))
     }
 }

@@ -4,7 +4,9 @@ extension Parser {
     // MARK: - Blocks and statements
 
     /// `{ statement* }`; returns the statements and the range of the closing brace.
-    mutating func parseBlock() -> ([Statement], SourceRange) {
+    /// `reserving`: room made for that many statements first (a flow's body: most hold more than
+    /// a few, and an array grown from empty took a buffer per doubling).
+    mutating func parseBlock(reserving: Int = 0) -> ([Statement], SourceRange) {
         let open = range(of: current)
         advance()  // {
         guard enter() else {
@@ -20,6 +22,7 @@ extension Parser {
         }
         defer { leave() }
         var statements: [Statement] = []
+        statements.reserveCapacity(reserving)
         while true {
             skipNewlines()
             if at(.rightBrace) || at(.eof) { break }
@@ -263,6 +266,7 @@ extension Parser {
         case .optional, .required:
             break
         case .options:
+            values.reserveCapacity(4)  // most lists are short: one buffer, not one per doubling
             values.append(parseExpression())
             while match(.comma) {
                 skipNewlines()

@@ -25,13 +25,22 @@ extension Parser {
         let terminated = end - s >= 1 && bytes[end - 1] == 0x22 && !isEscaped(bytes, end - 1, from: s)
         if terminated { end -= 1 }
         // Fast path: no escape, no brace: the text is the bytes as they are.
+        // Each '{' makes at most two parts (the text before it and its expression), so the parts
+        // are counted first: an array grown part by part made two or three buffers per template.
         var plain = true
-        for k in s..<end where bytes[k] == 0x5C || bytes[k] == 0x7B || bytes[k] == 0x7D {
-            plain = false
-            break
+        var braces = 0
+        for k in s..<end {
+            let b = bytes[k]
+            if b == 0x7B {
+                braces += 1
+                plain = false
+            } else if b == 0x5C || b == 0x7D {
+                plain = false
+            }
         }
         if plain { return Expr(.string(String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<end]), as: UTF8.self)), tokenRange) }
         var parts: [TemplatePart] = []
+        parts.reserveCapacity(2 * braces + 1)
         // The text read since the last part: bytes `run..<i` as written, after `text` (what escapes
         // made, with the bytes before them); most texts have no escape and make no array.
         var text: [UInt8] = []

@@ -9,7 +9,8 @@ import XCTest
 /// on that.
 final class ParallelCheckTests: XCTestCase {
     /// Compiles `path` (through `loader`) with the graph checks on the second thread or here.
-    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool)
+    /// `sorted`: the diagnostics sorted by position, else in the order the compiler gave them.
+    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool, sorted: Bool = true)
         -> (diagnostics: [Diagnostic], program: String, checked: Set<SourceRange>) {
         let sources = SourceManager()
         guard let bytes = try? loader.load(path: path) else {
@@ -23,7 +24,7 @@ final class ParallelCheckTests: XCTestCase {
                                        parallelFrom: 0)
         var dumped = ""
         dump(program.flows, to: &dumped)
-        return (diagnostics.sortedByPosition(), dumped, program.checkedRanges)
+        return (sorted ? diagnostics.sortedByPosition() : diagnostics, dumped, program.checkedRanges)
     }
 
     func testTheQueueIsUsedOnThisMachine() throws {
@@ -112,5 +113,45 @@ final class ParallelCheckTests: XCTestCase {
         }
         // The corpus exercises the graph checks' reports, not only clean flows.
         XCTAssertGreaterThanOrEqual(withGraphProblems, 5)
+    }
+
+    /// Flows lowered and value-checked from both ends (`SecondThread.Ends`): the diagnostics in
+    /// the very order one thread gives, flow by flow, though the second thread meets its flows
+    /// last first. The flows report while lowering (an unknown name) or in their graph checks (a
+    /// read before a set), and each in its value checks (a division by a config declared 0);
+    /// sizes differ from flow to flow, so the two threads meet at no fixed place.
+    func testFlowsTakenFromBothEndsReportInTheOrderOfOneThread() {
+        var text = "config LIMIT = 0\n"
+        for i in 0..<200 {
+            // An unknown name stops a flow's graph checks: half the flows have one, half a read
+            // before a set.
+            let read = i % 2 == 0 ? "nowhere\(i)" : "late\(i)"
+            text += "flow F\(i)(n: number) {\n  response \"{\(read)}\"\n  set late\(i) = n / LIMIT\n"
+            for k in 0..<(i * 7 % 23) { text += "  set pad\(k) = n + \(k)\n  response \"{pad\(k)}\"\n" }
+            text += "  call F\((i + 1) % 200)(n)\n}\n\n"
+        }
+        let loader = MemoryLoader(["ends.flow": text])
+        let serial = compile("ends.flow", loader: loader, parallel: false, sorted: false)
+        let parallel = compile("ends.flow", loader: loader, parallel: true, sorted: false)
+        for (id, count) in [("check.undefinedName", 100), ("check.readBeforeSet", 100), ("check.divisionByZero", 200)] {
+            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
+        }
+        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id))
+        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
+        XCTAssertEqual(parallel.program, serial.program)
+        XCTAssertEqual(parallel.checked, serial.checked)
+    }
+
+    /// Two threads taking indices from both ends take each exactly once, the front a prefix.
+    func testEndsGiveEachIndexOnce() {
+        for count in [0, 1, 2, 3, 1_000] {
+            let ends = SecondThread.Ends(count: count)
+            var front: [Int] = []
+            var back: [Int] = []
+            SecondThread.run({ while let i = ends.fromBack() { back.append(i) } },
+                             alongside: { while let i = ends.fromFront() { front.append(i) } })
+            XCTAssertEqual(front, Array(0..<front.count), "count \(count)")
+            XCTAssertEqual(back, Array((front.count..<count).reversed()), "count \(count)")
+        }
     }
 }

@@ -27,8 +27,8 @@ public enum Compiler {
     /// sources are `parallelFrom` bytes or more (below that, handing work over costs more than it
     /// saves, and most of all under a sanitizer): the graph checks of each flow
     /// (`GraphCheckQueue`; not with a cache, which keeps each flow's diagnostics as its lowering
-    /// reports them) and the value checks of the later flows (`ValueChecks.run`). The result is
-    /// the same either way.
+    /// reports them), the lowering of flows (`lowerInTwo`) and their value checks
+    /// (`ValueChecks.run`). The result is the same either way.
     static func compile(_ files: consuming [SourceFileSyntax], sources: SourceManager, diagnostics: inout [Diagnostic],
                         releasingSyntax: Bool, cache: FlowCache? = nil, parallel: Bool = true,
                         parallelFrom: Int = WorkSharing.automatic.checkFrom!) -> Program {
@@ -141,23 +141,23 @@ final class ProgramBuilder {
         collectDeclarations()
         if let cache { runCached(cache) } else {
             files = []
-            if parallel, let cut = lowerSplit() {
-                lowerInTwo(at: cut)
+            if parallel && flowDecls.count > 1 {
+                lowerInTwo()
             } else {
                 for i in flowDecls.indices { program.flows[i] = lower(flow: i) }
             }
         }
         // The graph checks still running go on beside the solver and the value checks when
-        // those stay on this thread (else the second thread takes the later flows' value checks):
+        // those stay on this thread (else the second thread takes a share of the flows' value checks):
         // one long flow's graph checks then no longer wait for its lowering and hold the solver
         // up after it. What both hold at once is the cost (peak memory of one long flow of
         // `set`s), kept down by a small fact per local (`Known`).
-        let split = parallel ? ValueChecks.split(program.flows) : nil
-        let overlap = split == nil
+        let shared = parallel && ValueChecks.shared(program.flows)
+        let overlap = !shared
         if let graphChecks, !overlap { diagnostics += graphChecks.finish() }
         reportUnreadOutputs()
         reportCallCycles()
-        ValueChecks(self, split: split).run(into: self)
+        ValueChecks(self, shared: shared).run(into: self)
         if let graphChecks, overlap { diagnostics += graphChecks.finish() }
         program.checkedRanges = checkedRanges
         for i in program.integrationPoints.indices {
@@ -173,60 +173,60 @@ final class ProgramBuilder {
     }
 
     /// Lowers flow `i` (the body moves into its builder, which releases it statement by statement).
-    func lower(flow i: Int) -> FlowGraph {
+    func lower(flow i: Int) -> FlowGraph { lower(&flowDecls[i], index: i) }
+
+    /// Lowers `decl`, flow `i`, moving its body out.
+    func lower(_ decl: inout FlowDecl, index i: Int) -> FlowGraph {
         var body: [Statement] = []
-        swap(&body, &flowDecls[i].body)
-        return FlowBuilder(self, flowDecls[i], body: consume body, index: i).build()
+        swap(&body, &decl.body)
+        return FlowBuilder(self, decl, body: consume body, index: i).build()
     }
 
-    /// Where to cut the flows in two halves of about as many bytes of text each, for lowering on
-    /// two threads; nil when there are fewer than two flows.
-    func lowerSplit() -> Int? {
-        guard flowDecls.count > 1 else { return nil }
-        var sizes: [Int] = []
-        sizes.reserveCapacity(flowDecls.count)
-        var total = 0
-        for d in flowDecls {
-            let r = Self.declarationRange(d)
-            sizes.append(Int(r.end) - Int(r.start))
-            total += sizes[sizes.count - 1]
-        }
-        var sum = 0
-        for (i, size) in sizes.enumerated() {
-            sum += size
-            if sum * 2 >= total { return min(i + 1, flowDecls.count - 1) }
-        }
-        return nil
-    }
-
-    /// Lowers the flows before `cut` here and the others on a second thread, each flow's graph
-    /// checks inline on the thread that lowered it (a queue of their own would make a third
-    /// thread on two cores). Lowering a flow reads the declarations, the callees' signatures and
-    /// their result records (`makeResultRecords`), all made before, and never another flow's
-    /// graph, so the two halves are independent; the second half's diagnostics, call edges and
-    /// outputs read are added after the first's, in the order one thread gives.
-    func lowerInTwo(at cut: Int) {
+    /// Lowers the flows on two threads, this one taking them from the first on and the second
+    /// from the last back, until they meet (`SecondThread.Ends`), each flow's graph checks inline
+    /// on the thread that lowered it (a queue of their own would make a third thread on two
+    /// cores). Lowering a flow reads the declarations, the callees' signatures and their result
+    /// records (`makeResultRecords`), all made before, and never another flow's graph, so the
+    /// flows are independent. What the second thread's builder writes (diagnostics, call edges,
+    /// outputs read) is put back in flow order after this thread's: the order one thread gives.
+    func lowerInTwo() {
         let queue = graphChecks
         graphChecks = nil
         defer { graphChecks = queue }
         let other = ProgramBuilder(lowering: self)
-        // The second half's declarations move to the other builder: nothing here reads them.
-        var blank = flowDecls[0]
-        blank.body = []  // a placeholder holding no statements (each body must have one owner)
-        other.flowDecls = Array(repeating: blank, count: flowDecls.count)
-        for i in cut..<flowDecls.count { swap(&other.flowDecls[i], &flowDecls[i]) }
-        var first: [FlowGraph] = []
-        var second: [FlowGraph] = []
-        first.reserveCapacity(cut)
-        second.reserveCapacity(flowDecls.count - cut)
         let count = flowDecls.count
-        SecondThread.run({ for i in cut..<count { second.append(other.lower(flow: i)) } },
-                         alongside: { for i in 0..<cut { first.append(lower(flow: i)) } })
-        for i in cut..<count { swap(&other.flowDecls[i], &flowDecls[i]) }
+        // The declarations move out of `flowDecls` for the while: each thread takes the bodies
+        // of the flows it claims through one pointer, at indices the other never touches.
+        var decls: [FlowDecl] = []
+        swap(&decls, &flowDecls)
+        var first: [FlowGraph] = []
+        var last: [FlowGraph] = []  // from the last flow back
+        /// The other builder's diagnostics and call edges counted after each flow it lowered.
+        var marks: [(diagnostics: Int, callEdges: Int)] = []
+        first.reserveCapacity(count)
+        last.reserveCapacity(count)
+        marks.reserveCapacity(count)
+        let ends = SecondThread.Ends(count: count)
+        decls.withUnsafeMutableBufferPointer { d in
+            let base = d.baseAddress!
+            SecondThread.run({
+                while let i = ends.fromBack() {
+                    last.append(other.lower(&base[i], index: i))
+                    marks.append((other.diagnostics.count, other.callEdges.count))
+                }
+            }, alongside: {
+                while let i = ends.fromFront() { first.append(lower(&base[i], index: i)) }
+            })
+        }
+        swap(&decls, &flowDecls)
         for (k, g) in first.enumerated() { program.flows[k] = g }
-        for (k, g) in second.enumerated() { program.flows[cut + k] = g }
-        diagnostics += other.diagnostics
-        callEdges += other.callEdges
+        for (k, g) in last.enumerated() { program.flows[count - 1 - k] = g }
+        // The other builder's findings, flow by flow, from its last flow (the earliest) on.
+        for k in marks.indices.reversed() {
+            let d = k == 0 ? 0 : marks[k - 1].diagnostics, c = k == 0 ? 0 : marks[k - 1].callEdges
+            diagnostics += other.diagnostics[d..<marks[k].diagnostics]
+            callEdges += other.callEdges[c..<marks[k].callEdges]
+        }
         usedOutputs.formUnion(other.usedOutputs)
     }
 

@@ -19,7 +19,7 @@ final class CheckOutput {
 /// are lowered (in batches), while this thread lowers the next flows.
 ///
 /// Design note: the checks still running when the last flow is lowered go on beside the solver
-/// and the value checks, unless the second thread is wanted for the later flows' value checks
+/// and the value checks, unless the second thread is wanted for a share of the flows' value checks
 /// (then the builder waits for them first, `finish`). The checks of a flow read
 /// only its graph, its `FlowContext` and its assignments, which the flow's builder hands over
 /// whole and never touches again (the graph is a value; the program's copy shares its storage,

@@ -13,20 +13,20 @@ struct ValueChecks {
     let values: ConstantEvaluator
     /// What these checks report and the ranges they checked, added to the builder's at the end.
     let out: CheckOutput
-    /// The first of the flows whose checks run on a second thread (see `split`); nil: none.
-    let split: Int?
+    /// Whether the flows' checks are shared with a second thread (see `shared(_:)`).
+    let shared: Bool
 
-    /// `split`: `ValueChecks.split(program.flows)` when the work may be shared, else nil.
-    init(_ builder: ProgramBuilder, split: Int?) {
+    /// `shared`: `ValueChecks.shared(program.flows)` when the work may be shared, else false.
+    init(_ builder: ProgramBuilder, shared: Bool) {
         self.init(view: ProgramView(builder.program), values: ConstantEvaluator(program: builder.program), out: CheckOutput(),
-                  split: split)
+                  shared: shared)
     }
 
-    private init(view: ProgramView, values: ConstantEvaluator, out: CheckOutput, split: Int?) {
+    private init(view: ProgramView, values: ConstantEvaluator, out: CheckOutput, shared: Bool) {
         self.view = view
         self.values = values
         self.out = out
-        self.split = split
+        self.shared = shared
     }
 
     /// Runs every check and adds what they found to `builder`.
@@ -41,14 +41,26 @@ struct ValueChecks {
             }
         }
         for c in program.configs { if let e = c.value { visit(e) { DivisionByZero(checks: self).check($0) } } }
-        if let split {
-            // The later flows on a second thread, with an evaluator of its own (its caches are
-            // its own; the solved facts are shared, and nothing writes them any more) and an
-            // output of its own, added after this thread's: the same order as in one thread.
+        if shared {
+            // Flows on a second thread too, with an evaluator of its own (its caches are its own;
+            // the solved facts are shared, and nothing writes them any more) and an output of its
+            // own. The flows are taken from both ends (`SecondThread.Ends`): this thread's from
+            // the first on, the other's from the last back; its findings are added after this
+            // thread's, flow by flow in flow order: the same order as in one thread.
             let other = ValueChecks(view: ProgramView(program), values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
-                                    split: nil)
-            SecondThread.run({ other.checkFlows(split..<program.flows.count) }, alongside: { checkFlows(0..<split) })
-            out.diagnostics += other.out.diagnostics
+                                    shared: false)
+            let ends = SecondThread.Ends(count: program.flows.count)
+            var marks: [Int] = []
+            marks.reserveCapacity(program.flows.count)
+            SecondThread.run({
+                while let f = ends.fromBack() {
+                    other.checkFlows(f..<f + 1)
+                    marks.append(other.out.diagnostics.count)
+                }
+            }, alongside: {
+                while let f = ends.fromFront() { checkFlows(f..<f + 1) }
+            })
+            for k in marks.indices.reversed() { out.diagnostics += other.out.diagnostics[(k == 0 ? 0 : marks[k - 1])..<marks[k]] }
             out.checkedRanges.formUnion(other.out.checkedRanges)
         } else {
             checkFlows(program.flows.indices)
@@ -57,19 +69,15 @@ struct ValueChecks {
         builder.checkedRanges.formUnion(out.checkedRanges)
     }
 
-    /// Where to cut the flows in two halves of about as many elements each, when there are
-    /// enough elements for a second thread to be worth starting; nil otherwise.
-    static func split(_ flows: [FlowGraph]) -> Int? {
-        guard flows.count > 1 else { return nil }
+    /// Whether a second thread is worth starting for the flows' checks: there are enough
+    /// elements, and the last flow does not hold more than half of them (one long flow: its graph
+    /// checks then go on beside the solver instead, see `ProgramBuilder.run`).
+    static func shared(_ flows: [FlowGraph]) -> Bool {
+        guard flows.count > 1 else { return false }
         var total = 0
         for f in flows { total += f.elements.count }
-        guard total >= 2_000 else { return nil }
-        var sum = 0
-        for (i, f) in flows.enumerated() {
-            sum += f.elements.count
-            if sum * 2 >= total { return i + 1 < flows.count ? i + 1 : nil }
-        }
-        return nil
+        guard total >= 2_000 else { return false }
+        return flows[flows.count - 1].elements.count * 2 <= total
     }
 
     /// The checks of each flow in `flows`, in order.

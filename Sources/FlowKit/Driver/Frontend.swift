@@ -16,8 +16,8 @@ public struct CheckOptions: Sendable {
 }
 
 /// Whether checking shares its work with a second thread: the parse of a large file's second
-/// half (`Parser.parseSharingWork`), each flow's graph checks and the value checks of the later
-/// flows (`Compiler.compile`).
+/// half (`Parser.parseSharingWork`), and the lowering, the graph checks and the value checks of
+/// a share of the flows (`Compiler.compile`).
 public enum WorkSharing: Sendable {
     /// With a second core, for inputs large enough to gain from it.
     case automatic

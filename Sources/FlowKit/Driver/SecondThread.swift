@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Work done on a second thread while this one does its own part (`flow check` of a large input:
-/// the parse of a file's second half, the value checks of the later flows).
+/// the parse of a file's second half, the lowering and the value checks of a share of the flows).
 enum SecondThread {
     /// Whether the machine has a second core to run it on.
     static var isAvailable: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }
@@ -21,6 +21,36 @@ enum SecondThread {
             DispatchQueue(label: "flow.second-thread").async(group: group) { job.body() }
             here()
             group.wait()
+        }
+    }
+
+    /// Indices `0..<count` shared by two threads working from both ends: this one takes them
+    /// from the front and the second thread from the back, one at a time, until they meet.
+    /// Each index is taken once; the front's are `0..<k` and the back's `k..<count` for some `k`,
+    /// so each thread's results stay in order (the back's reversed), and neither waits for the
+    /// other while both have work: a cut made in advance left one thread idle when the two
+    /// halves took different times (the second thread's often did, by 10 to 25%).
+    final class Ends: @unchecked Sendable {
+        private let lock = NSLock()
+        private var front = 0
+        private var back: Int
+
+        init(count: Int) { back = count }
+
+        func fromFront() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard front < back else { return nil }
+            front += 1
+            return front - 1
+        }
+
+        func fromBack() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard front < back else { return nil }
+            back -= 1
+            return back
         }
     }
 

@@ -106,39 +106,34 @@ func median(_ xs: [Double]) -> Double {
 
 /// Median wall time and median peak memory of `runs` runs of one command.
 func measureRuns(_ runs: Int, _ path: String, _ arguments: [String], input: String = "/dev/null", timeout: Double = 60, memory: Bool = true) -> (seconds: Double, peakKB: Double, failed: String?) {
-    var times: [Double] = []
-    var peaks: [Double] = []
-    for _ in 0..<runs {
-        let f = measureProcess(path, arguments, input: input, timeout: timeout, memory: memory)
-        if f.timedOut { return (.infinity, .nan, "stopped after \(Int(timeout)) s of wall time") }
-        if f.status < 0 || f.status > 1 { return (.nan, .nan, "exit \(f.status)") }
-        times.append(f.seconds)
-        peaks.append(Double(f.peakKB))
-    }
-    return (median(times), median(peaks), nil)
+    measureRuns(runs, path, each: [arguments], input: input, timeout: timeout, memory: memory)[0]
 }
 
-/// `measureRuns` of two commands, the runs alternating (`a`, then `b`), for a scaling figure: a
-/// slow spell of the machine then falls on both, not on all the runs of one of them.
-func measurePairedRuns(_ runs: Int, _ path: String, _ a: [String], _ b: [String], timeout: Double = 60)
-    -> (a: (seconds: Double, peakKB: Double, failed: String?), b: (seconds: Double, peakKB: Double, failed: String?)) {
-    var times: ([Double], [Double]) = ([], [])
-    var peaks: ([Double], [Double]) = ([], [])
+/// The same for each command of `commands`, their runs taken in turn (the first, the second, …,
+/// `runs` times): a slow spell of the machine then falls on all of them, not on all the runs of
+/// one (the two sizes of a scaling figure). A command that fails is not run again.
+func measureRuns(_ runs: Int, _ path: String, each commands: [[String]], input: String = "/dev/null", timeout: Double = 60,
+                 memory: Bool = true) -> [(seconds: Double, peakKB: Double, failed: String?)] {
+    var times = [[Double]](repeating: [], count: commands.count)
+    var peaks = [[Double]](repeating: [], count: commands.count)
+    var failures = [(seconds: Double, failed: String)?](repeating: nil, count: commands.count)
     for _ in 0..<runs {
-        for (k, arguments) in [a, b].enumerated() {
-            let f = measureProcess(path, arguments, input: "/dev/null", timeout: timeout, memory: true)
-            let failed: String? = f.timedOut ? "stopped after \(Int(timeout)) s of wall time"
-                : f.status < 0 || f.status > 1 ? "exit \(f.status)" : nil
-            if let failed {
-                let failure = (seconds: f.timedOut ? Double.infinity : .nan, peakKB: Double.nan, failed: Optional(failed))
-                let other = k == 0 ? b : a
-                let rest = measureRuns(1, path, other, timeout: timeout)
-                return k == 0 ? (failure, rest) : (rest, failure)
+        for (k, arguments) in commands.enumerated() where failures[k] == nil {
+            let f = measureProcess(path, arguments, input: input, timeout: timeout, memory: memory)
+            if f.timedOut {
+                failures[k] = (.infinity, "stopped after \(Int(timeout)) s of wall time")
+            } else if f.status < 0 || f.status > 1 {
+                failures[k] = (.nan, "exit \(f.status)")
+            } else {
+                times[k].append(f.seconds)
+                peaks[k].append(Double(f.peakKB))
             }
-            if k == 0 { times.0.append(f.seconds); peaks.0.append(Double(f.peakKB)) } else { times.1.append(f.seconds); peaks.1.append(Double(f.peakKB)) }
         }
     }
-    return ((median(times.0), median(peaks.0), nil), (median(times.1), median(peaks.1), nil))
+    return commands.indices.map { k in
+        if let failure = failures[k] { return (failure.seconds, .nan, failure.failed) }
+        return (median(times[k]), median(peaks[k]), nil)
+    }
 }
 
 // MARK: - The table
@@ -303,7 +298,8 @@ func allBenchmarks(arguments: [String]) {
     let runArguments = [small, large].map { n in
         ["run", write("pages-\(n).flow", questionsFlow(n)), "--answers", write("pages-\(n).json", questionsAnswers(n)), "--max-steps", "10000000"]
     }
-    let (r0, r1) = measurePairedRuns(max(1, runs / 2), flow, runArguments[0], runArguments[1], timeout: 120)
+    let runFigures = measureRuns(max(1, runs / 2), flow, each: runArguments, timeout: 120)
+    let r0 = runFigures[0], r1 = runFigures[1]
     rows.append(Row(measure: "`flow run` of one flow of \(fmt(Double(large))) pages answered from `--answers` (`back` available at each), whole process, median of \(max(1, runs / 2))",
                     target: "under 1 s", figure: r1.failed ?? String(format: "%.2f s (%@ MB peak)", r1.seconds, fmt(r1.peakKB / 1024, 1)),
                     met: r1.failed == nil && r1.seconds < 1, command: "flow-bench generate \(large) --shape questions > p.flow; flow-bench answers \(large) > a.json; flow run p.flow --answers a.json --max-steps 10000000"))
@@ -335,7 +331,8 @@ func allBenchmarks(arguments: [String]) {
         let (_, argsA) = make(tSmall)
         let (_, argsB) = make(tLarge)
         let unitA = unit == "lines" ? tSmall * 10 : tSmall, unitB = unit == "lines" ? tLarge * 10 : tLarge
-        let (a, b) = measurePairedRuns(max(1, runs / 2), flow, argsA, argsB, timeout: 120)
+        let figures = measureRuns(max(1, runs / 2), flow, each: [argsA, argsB], timeout: 120)
+        let a = figures[0], b = figures[1]
         let failed = b.failed ?? a.failed
         rows.append(Row(measure: "\(what): \(fmt(Double(unitB))) \(unit) against \(fmt(Double(unitA))), time, whole process, median of \(max(1, runs / 2))",
                         target: "12x or less", figure: failed ?? String(format: "%.1fx (%.3f s against %.3f s)", b.seconds / a.seconds, b.seconds, a.seconds),

@@ -202,17 +202,19 @@ final class ProgramBuilder {
         var first: [FlowGraph] = []
         var last: [FlowGraph] = []  // from the last flow back
         /// The other builder's diagnostics and call edges counted after each flow it lowered.
-        var marks: [(diagnostics: Int, callEdges: Int)] = []
+        var diagnosticMarks: [Int] = [], edgeMarks: [Int] = []
         first.reserveCapacity(count)
         last.reserveCapacity(count)
-        marks.reserveCapacity(count)
+        diagnosticMarks.reserveCapacity(count)
+        edgeMarks.reserveCapacity(count)
         let ends = SecondThread.Ends(count: count)
         decls.withUnsafeMutableBufferPointer { d in
             let base = d.baseAddress!
             SecondThread.run({
                 while let i = ends.fromBack() {
                     last.append(other.lower(&base[i], index: i))
-                    marks.append((other.diagnostics.count, other.callEdges.count))
+                    diagnosticMarks.append(other.diagnostics.count)
+                    edgeMarks.append(other.callEdges.count)
                 }
             }, alongside: {
                 while let i = ends.fromFront() { first.append(lower(&base[i], index: i)) }
@@ -221,12 +223,8 @@ final class ProgramBuilder {
         swap(&decls, &flowDecls)
         for (k, g) in first.enumerated() { program.flows[k] = g }
         for (k, g) in last.enumerated() { program.flows[count - 1 - k] = g }
-        // The other builder's findings, flow by flow, from its last flow (the earliest) on.
-        for k in marks.indices.reversed() {
-            let d = k == 0 ? 0 : marks[k - 1].diagnostics, c = k == 0 ? 0 : marks[k - 1].callEdges
-            diagnostics += other.diagnostics[d..<marks[k].diagnostics]
-            callEdges += other.callEdges[c..<marks[k].callEdges]
-        }
+        diagnostics += SecondThread.Ends.inIndexOrder(other.diagnostics, marks: diagnosticMarks)
+        callEdges += SecondThread.Ends.inIndexOrder(other.callEdges, marks: edgeMarks)
         usedOutputs.formUnion(other.usedOutputs)
     }
 

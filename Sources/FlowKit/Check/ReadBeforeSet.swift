@@ -64,10 +64,6 @@ final class ReadBeforeSet {
         var readBit: [Int32] = []
         var readRange: [SourceRange] = []
         var readIsOutput: [Bool] = []
-        // About one read per element: one buffer each, not one per doubling.
-        readBit.reserveCapacity(n)
-        readRange.reserveCapacity(n)
-        readIsOutput.reserveCapacity(n)
         var tracked = [Bool](repeating: false, count: bitCount)
         var scratch: [(bit: Int, range: SourceRange)] = []
         // Each element's expressions read in place (`forEachExpression`). The two patterns below

@@ -60,7 +60,7 @@ struct ValueChecks {
             }, alongside: {
                 while let f = ends.fromFront() { checkFlows(f..<f + 1) }
             })
-            for k in marks.indices.reversed() { out.diagnostics += other.out.diagnostics[(k == 0 ? 0 : marks[k - 1])..<marks[k]] }
+            out.diagnostics += SecondThread.Ends.inIndexOrder(other.out.diagnostics, marks: marks)
             out.checkedRanges.formUnion(other.out.checkedRanges)
         } else {
             checkFlows(program.flows.indices)

@@ -52,6 +52,16 @@ enum SecondThread {
             back -= 1
             return back
         }
+
+        /// What the back's thread found, `items`, put in index order: `marks[j]` is how many
+        /// items there were once it had done its `j`th index (the last index first), so the
+        /// items of each index stay in their order and the indices go up.
+        static func inIndexOrder<T>(_ items: [T], marks: [Int]) -> [T] {
+            var out: [T] = []
+            out.reserveCapacity(items.count)
+            for j in marks.indices.reversed() { out += items[(j == 0 ? 0 : marks[j - 1])..<marks[j]] }
+            return out
+        }
     }
 
     private struct Job: @unchecked Sendable {

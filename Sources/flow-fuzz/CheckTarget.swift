@@ -10,7 +10,7 @@ import Foundation
 /// that was read; `--format json` output is JSON, an array of one object per diagnostic; for one
 /// input in 32 (by its length: the same inputs every run), checking with the work shared with
 /// a second thread, whatever the size, reports exactly what checking on one thread does, and
-/// parsing in two halves gives the diagnostics of one parse. (Not for every input: handing work to
+/// parsing in pieces on two threads gives the diagnostics of one parse. (Not for every input: handing work to
 /// a thread costs more than checking a small input, most of all under AddressSanitizer.)
 enum CheckTarget {
     static let path = "fuzz.flow"
@@ -50,7 +50,7 @@ enum CheckTarget {
             require(shared?.diagnostics == diagnostics, "checking with the work shared must report what checking on one thread does")
             let file = SourceManager().add(path: path, bytes: bytes)
             require(Parser.parseSharingWork(file, minimumBytes: 0).1 == Parser.parse(file).1,
-                    "parsing in two halves must give the diagnostics of one parse")
+                    "parsing in pieces must give the diagnostics of one parse")
         }
 
         // The same bytes as a test plan.

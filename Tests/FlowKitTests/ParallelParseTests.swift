@@ -3,21 +3,23 @@ import XCTest
 
 @testable import FlowKit
 
-/// A large file's second half is parsed on another thread from a guessed restart point
-/// (`Parser.parseSharingWork`); the result must be what one parse gives, whether the guess was
-/// a restart point or fell inside a text, a comment or a block.
+/// A large file is parsed in pieces on two threads, each piece from a guessed restart point
+/// (`Parser.parseSharingWork`); the result must be what one parse gives, whether the guesses were
+/// restart points or fell inside a text, a comment or a block.
 final class ParallelParseTests: XCTestCase {
-    /// Asserts the result is one parse's; returns whether the second parse was joined.
+    /// Asserts the result is one parse's; returns how many pieces' parses were joined.
     @discardableResult
-    private func assertSameAsOneParse(_ text: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) -> Bool {
-        assertSameAsOneParse(Array(text.utf8), message, file: file, line: line)
+    private func assertSameAsOneParse(_ text: String, _ message: String, pieces: Int = 2, file: StaticString = #filePath, line: UInt = #line) -> Int {
+        assertSameAsOneParse(Array(text.utf8), message, pieces: pieces, file: file, line: line)
     }
 
     @discardableResult
-    private func assertSameAsOneParse(_ bytes: [UInt8], _ message: String, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+    private func assertSameAsOneParse(_ bytes: [UInt8], _ message: String, pieces: Int = 2, starts: [Int]? = nil,
+                                      file: StaticString = #filePath, line: UInt = #line) -> Int {
         let source = SourceFile(id: FileID(0), path: "test.flow", bytes: bytes)
         let (oneTree, oneDiagnostics) = Parser.parse(source)
-        let ((sharedTree, sharedDiagnostics), joined) = Parser.parseInTwo(source)
+        let ((sharedTree, sharedDiagnostics), joined) = starts.map { Parser.parseInPieces(source, starts: $0) }
+            ?? Parser.parseInPieces(source, pieces: pieces)
         var one = "", shared = ""
         dump(oneTree, to: &one)
         dump(sharedTree, to: &shared)
@@ -37,20 +39,65 @@ final class ParallelParseTests: XCTestCase {
         return bytes
     }
 
-    func testTheGuessIsARestartPointInAFormattedFile() throws {
+    func testTheGuessesAreRestartPointsInAFormattedFile() throws {
         let bytes = try joinedCorpus(goldenToo: false)
-        let cut = try XCTUnwrap(Parser.restartGuess(bytes))
-        XCTAssertLessThan(abs(cut - bytes.count / 2), bytes.count / 4, "near the middle")
-        XCTAssertTrue(assertSameAsOneParse(bytes, "the examples joined"), "the two parses were not joined")
+        let cuts = Parser.restartGuesses(bytes, pieces: 2)
+        XCTAssertEqual(cuts.count, 1)
+        XCTAssertLessThan(abs(try XCTUnwrap(cuts.first) - bytes.count / 2), bytes.count / 4, "near the middle")
+        XCTAssertEqual(assertSameAsOneParse(bytes, "the examples joined"), 2, "the two parses were not joined")
+        // In more pieces: each guess is a restart point, and every piece's parse is used.
+        for pieces in [3, 5, 8] {
+            let cuts = Parser.restartGuesses(bytes, pieces: pieces)
+            // (A span within one long flow has no guess.)
+            XCTAssertGreaterThanOrEqual(cuts.count, pieces / 2, "\(pieces) pieces")
+            XCTAssertEqual(cuts, cuts.sorted(), "the cuts rise")
+            XCTAssertEqual(assertSameAsOneParse(bytes, "\(pieces) pieces", pieces: pieces), cuts.count + 1, "\(pieces) pieces: not all joined")
+        }
         // With errors in both halves (lexer and parser diagnostics from each thread).
         let broken = Array("flow Broken {\n  set x = (1 +\n  response \"\u{1}\n}\n".utf8)
-        XCTAssertTrue(assertSameAsOneParse(broken + bytes + broken, "errors in both halves"), "the two parses were not joined")
+        XCTAssertEqual(assertSameAsOneParse(broken + bytes + broken, "errors in both halves"), 2, "the two parses were not joined")
+        XCTAssertEqual(assertSameAsOneParse(broken + bytes + broken + bytes + broken, "errors in four pieces", pieces: 4), 4)
         // The generated benchmark file.
         var generated = ""
         for k in 0..<200 { generated += "flow Step \(k)(n: number) -> (total: number) {\n  set total = n * \(k)\n  if total > 10 {\n    response \"{total}\"\n  }\n}\n\n" }
-        XCTAssertTrue(assertSameAsOneParse(generated, "generated"), "the two parses were not joined")
+        XCTAssertEqual(assertSameAsOneParse(generated, "generated"), 2, "the two parses were not joined")
+        XCTAssertEqual(assertSameAsOneParse(generated, "generated, 32 pieces", pieces: 32), 32)
         // And the golden inputs after them: whatever they leave open.
         assertSameAsOneParse(bytes + (try joinedCorpus(goldenToo: true)), "with the golden inputs")
+        assertSameAsOneParse(bytes + (try joinedCorpus(goldenToo: true)), "with the golden inputs, in pieces", pieces: 7)
+    }
+
+    /// A piece starting inside a block is passed over: the piece before it parses on to the next
+    /// start it meets as a restart point, and the pieces after that are joined as usual.
+    func testAPieceStartingInsideABlockIsPassedOver() throws {
+        let a = "flow A {\n  response \"a\"\n}\n"
+        let text = String(repeating: a, count: 10) + "flow B {\n  if x {\nflow C {\n}\n  }\n}\n" + String(repeating: a, count: 10)
+        let bytes = Array(text.utf8)
+        /// The offsets at which `needle` is found in the text.
+        func offsets(of needle: String) -> [Int] {
+            let n = Array(needle.utf8)
+            return bytes.indices.filter { $0 + n.count <= bytes.count && Array(bytes[$0..<$0 + n.count]) == n }
+        }
+        let inside = try XCTUnwrap(offsets(of: "\nflow C").first)
+        let after = try XCTUnwrap(offsets(of: "\nflow A").last)
+        let middle = try XCTUnwrap(offsets(of: "\nflow A").dropLast(3).last)
+        // Pieces: the start, one inside flow B's block, one after it, one further on.
+        XCTAssertEqual(assertSameAsOneParse(bytes, "passed over", starts: [0, inside, middle, after]), 3)
+        // The piece inside the block is never met: it is thrown away, whatever it parsed.
+        XCTAssertEqual(assertSameAsOneParse(bytes, "the last piece passed over", starts: [0, inside]), 1)
+    }
+
+    /// The first token after a piece's start is read by the lexers of both pieces: an error in it
+    /// is reported once, by the piece it starts.
+    func testALexerErrorAtAPieceStartIsReportedOnce() throws {
+        let a = "flow A {\n  response \"a\"\n}\n"
+        let text = String(repeating: a, count: 5) + "f\u{202E}low X {\n}\n" + String(repeating: a, count: 5)
+        let bytes = Array(text.utf8)
+        let start = try XCTUnwrap(String(repeating: a, count: 5).utf8.count - 1)
+        XCTAssertEqual(bytes[start], UInt8(ascii: "\n"))
+        XCTAssertEqual(assertSameAsOneParse(bytes, "a lexer error in the first token of a piece", starts: [0, start]), 2)
+        let one = Parser.parse(SourceFile(id: FileID(0), path: "test.flow", bytes: bytes)).1
+        XCTAssertEqual(one.filter { $0.id == "lex.bidiControl" }.count, 1, "\(one.map(\.id))")
     }
 
     /// The guess inside a multi-line comment, a text, a block, an expression: the cut is not met
@@ -65,9 +112,10 @@ final class ParallelParseTests: XCTestCase {
             "// a comment\nflow C {\n}\n}\n}\n",                                  // stray closing braces after it
         ] {
             // The guess falls in the middle piece's first line ends.
-            if !assertSameAsOneParse(half + middle + half, middle) { notJoined += 1 }
+            if assertSameAsOneParse(half + middle + half, middle) < 2 { notJoined += 1 }
             assertSameAsOneParse(half + half + middle, middle)
             assertSameAsOneParse(middle + half + half, middle)
+            for pieces in [3, 6] { assertSameAsOneParse(half + middle + half + middle + half, middle, pieces: pieces) }
         }
         // The second parse was thrown away at least there: that path is tested.
         XCTAssertGreaterThan(notJoined, 0)
@@ -89,7 +137,7 @@ final class ParallelParseTests: XCTestCase {
                     bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...200, using: &random)))
                 }
             }
-            if assertSameAsOneParse(bytes, "round \(round)") { restartsMet += 1 }
+            if assertSameAsOneParse(bytes, "round \(round)", pieces: 2 + round % 7) > 1 { restartsMet += 1 }
         }
         // Most damage leaves the middle's declaration a restart point: the joined path is tested.
         XCTAssertGreaterThan(restartsMet, 10)

@@ -10,7 +10,7 @@ enum ImportResolver {
 
     /// `parsedRoot`, when given, is the root's parse already made (the language server keeps it
     /// between edits: `IncrementalParse`); it must be what `Parser.parse(root)` gives.
-    /// `parseFrom`: files of that many bytes or more are parsed in two halves on two threads
+    /// `parseFrom`: files of that many bytes or more are parsed in pieces on two threads
     /// (`Parser.parseSharingWork`); nil: none.
     static func loadAll(root: SourceFile, parsedRoot: (SourceFileSyntax, [Diagnostic])? = nil, sources: SourceManager,
                         loader: any SourceLoader, diagnostics: inout [Diagnostic],

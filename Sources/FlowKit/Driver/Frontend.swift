@@ -15,8 +15,8 @@ public struct CheckOptions: Sendable {
     }
 }
 
-/// Whether checking shares its work with a second thread: the parse of a large file's second
-/// half (`Parser.parseSharingWork`), and the lowering, the graph checks and the value checks of
+/// Whether checking shares its work with a second thread: the parse of a share of a large file's
+/// pieces (`Parser.parseSharingWork`), and the lowering, the graph checks and the value checks of
 /// a share of the flows (`Compiler.compile`).
 public enum WorkSharing: Sendable {
     /// With a second core, for inputs large enough to gain from it.
@@ -27,7 +27,7 @@ public enum WorkSharing: Sendable {
     /// `never`).
     case always
 
-    /// The smallest file parsed in two halves, nil for none.
+    /// The smallest file parsed in pieces on two threads, nil for none.
     var parseFrom: Int? {
         switch self {
         case .automatic: 128 * 1024

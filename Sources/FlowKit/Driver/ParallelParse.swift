@@ -1,74 +1,133 @@
 import Foundation
 
 extension Parser {
-    /// What `parse(file)` gives, with the second half of a large file parsed on another thread.
+    /// What `parse(file)` gives, with a large file parsed in pieces on two threads.
     ///
-    /// Design note: the cut is a restart point of `IncrementalParse` (a line end before a
-    /// declaration, at depth zero), guessed from the text: a line end near the middle followed by
-    /// a letter, where a top-level declaration starts in a file laid out as `flow fmt` lays it out.
-    /// The second thread parses from there. This thread parses from the start and stops at the
-    /// cut only when its own parse reaches the cut as a restart point in the state the second
-    /// parse started from (as `IncrementalParse.updated` stops where the old parse resumes); the
-    /// two results joined are then what one parse gives. When the guess was wrong (the cut fell
-    /// inside a text, a comment or a block), this thread parses on to the end and the second
-    /// parse is thrown away: the same result, later.
+    /// Design note: a piece starts at a restart point of `IncrementalParse` (a line end before a
+    /// declaration, at depth zero), guessed from the text: a line end followed by a letter, where
+    /// a top-level declaration starts in a file laid out as `flow fmt` lays it out. A piece's parse
+    /// stops at the first later piece's start that it reaches as a restart point in the state that
+    /// piece's parse started from (as `IncrementalParse.updated` stops where the old parse
+    /// resumes); the pieces joined along those stops are then what one parse gives. When a guess
+    /// was wrong (it fell inside a text, a comment or a block), the piece before it parses on to
+    /// the next start it does meet, or to the end, and the pieces it passed over are thrown away:
+    /// the same result, later.
+    ///
+    /// The two threads take the pieces from both ends (`SecondThread.Ends`), this one from the
+    /// first on and the second from the last back, so that neither waits for the other: a cut in
+    /// two made in advance left this thread waiting for the second one's half, which took 20 to
+    /// 30% longer in most checks of the generated benchmark file (and twice as long in some)
+    /// whichever half it was given.
     public static func parseSharingWork(_ file: SourceFile, minimumBytes: Int = 128 * 1024) -> (SourceFileSyntax, [Diagnostic]) {
         guard file.bytes.count >= minimumBytes, SecondThread.isAvailable else { return parse(file) }
-        return parseInTwo(file).result
+        return parseInPieces(file).result
     }
 
-    /// `parseSharingWork` on any machine and for any size; `joined`: whether the second parse
-    /// was used (the guess was a restart point), for tests.
-    static func parseInTwo(_ file: SourceFile) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Bool) {
-        guard let cut = restartGuess(file.bytes) else { return (parse(file), false) }
-        var tailResult: ([Diagnostic], [IncrementalParse.Segment]) = ([], [])
-        var tailLexerDiagnostics: [Diagnostic] = []
-        var head = Parser(file: file)
-        var met = false
+    /// How many pieces a file of `byteCount` bytes is cut into: one per 64 KB, at least two and at
+    /// most 32 (a piece is then about a millisecond of parsing or more).
+    static func pieceCount(_ byteCount: Int) -> Int { max(2, min(32, byteCount / (64 * 1024))) }
+
+    /// The parse of a piece: from `starts[index]` to the start of piece `endsAt` (nil: to the end).
+    private struct Piece {
         var leading: [Diagnostic] = []
-        var headSegments: [IncrementalParse.Segment] = []
-        SecondThread.run({
-            var tail = Parser(file: file, start: cut, end: file.bytes.count, depth: 0)
-            tailResult = tail.parseSegments(stop: { _, _, _ in false })
-            tailLexerDiagnostics = tail.cursor.lexer.diagnostics
-        }, alongside: {
-            (leading, headSegments) = head.parseSegments { _, lineEnd, tooDeep in
-                guard lineEnd == cut, !tooDeep else { return false }
-                met = true
-                return true
-            }
-        })
-        let (tailLeading, tailSegments) = tailResult
-        var declarations: [Declaration] = []
-        var parserDiagnostics = leading
-        for s in headSegments {
-            declarations += s.declarations
-            parserDiagnostics += s.parserDiagnostics
-        }
-        guard met, tailLeading.isEmpty, tailSegments.first?.lineEnd == cut else {
-            // The guess was not a restart point: `head` parsed the whole file.
-            return ((SourceFileSyntax(file: file.id, declarations: declarations), head.cursor.lexer.diagnostics + parserDiagnostics), false)
-        }
-        for s in tailSegments {
-            declarations += s.declarations
-            parserDiagnostics += s.parserDiagnostics
-        }
-        var all: [Diagnostic] = head.cursor.lexer.diagnostics.filter { Int($0.range.start) < cut }
-        all += tailLexerDiagnostics
-        all += parserDiagnostics
-        return ((SourceFileSyntax(file: file.id, declarations: declarations), all), true)
+        var segments: [IncrementalParse.Segment] = []
+        var lexerDiagnostics: [Diagnostic] = []
+        var endsAt: Int?
     }
 
-    /// A line end near the middle of `bytes` where a declaration may start: the first of the line
-    /// ends, blank lines and comment lines before a line that starts with a letter (the lexer makes
-    /// them one newline token, at that first line end); nil when there is none in the third
-    /// quarter (one long flow has none: its lines are indented).
-    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    /// `parseSharingWork` on any machine and for any size, in `pieces` pieces (fewer when the text
+    /// has fewer restart guesses); `joined`: how many pieces' parses were used (1: one parse from
+    /// the start, because there was no guess or the first parse met none), for tests.
+    static func parseInPieces(_ file: SourceFile, pieces: Int? = nil) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int) {
+        parseInPieces(file, starts: [0] + restartGuesses(file.bytes, pieces: pieces ?? pieceCount(file.bytes.count)))
+    }
+
+    /// The same, from the pieces' starts given (0, then rising offsets of line ends).
+    static func parseInPieces(_ file: SourceFile, starts: [Int]) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int) {
+        guard starts.count > 1 else { return (parse(file), 1) }
+        let count = starts.count
+        var parsed = [Piece](repeating: Piece(), count: count)
+        let ends = SecondThread.Ends(count: count)
+        parsed.withUnsafeMutableBufferPointer { parsed in
+            let base = parsed.baseAddress!
+            SecondThread.run({
+                while let j = ends.fromBack() { base[j] = parsePiece(file, starts, j) }
+            }, alongside: {
+                while let j = ends.fromFront() { base[j] = parsePiece(file, starts, j) }
+            })
+        }
+        // Join the pieces along their stops: from the first, to the piece each one stopped at.
+        var declarations: [Declaration] = []
+        var lexical: [Diagnostic] = []
+        var parserDiagnostics = parsed[0].leading
+        var j = 0
+        var joined = 0
+        while true {
+            let piece = parsed[j]
+            // A piece met as a restart point starts as one parse goes on from there; checked anyway.
+            if j > 0 && (!piece.leading.isEmpty || piece.segments.first?.lineEnd != starts[j]) { return (parse(file), 1) }
+            joined += 1
+            for s in piece.segments {
+                declarations += s.declarations
+                parserDiagnostics += s.parserDiagnostics
+            }
+            guard let next = piece.endsAt else {
+                lexical += piece.lexerDiagnostics
+                break
+            }
+            // The lexer read a token or two past the stop; the next piece's lexer reads them too.
+            lexical += piece.lexerDiagnostics.filter { Int($0.range.start) < starts[next] }
+            j = next
+        }
+        return ((SourceFileSyntax(file: file.id, declarations: declarations), lexical + parserDiagnostics), joined)
+    }
+
+    /// Parses piece `j`: from `starts[j]` until a later piece's start is reached as a restart point
+    /// (not having reported "too deeply nested", as a piece's parse starts), or to the end.
+    private static func parsePiece(_ file: SourceFile, _ starts: [Int], _ j: Int) -> Piece {
+        var parser = j == 0 ? Parser(file: file) : Parser(file: file, start: starts[j], end: file.bytes.count, depth: 0)
+        var later = j + 1
+        var endsAt: Int?
+        let from = starts[j]
+        let (leading, segments) = parser.parseSegments { _, lineEnd, tooDeep in
+            guard let lineEnd, lineEnd > from, !tooDeep else { return false }
+            while later < starts.count && starts[later] < lineEnd { later += 1 }
+            guard later < starts.count, starts[later] == lineEnd else { return false }
+            endsAt = later
+            return true
+        }
+        return Piece(leading: leading, segments: segments, lexerDiagnostics: parser.cursor.lexer.diagnostics, endsAt: endsAt)
+    }
+
+    /// Restart guesses cutting `bytes` into about `pieces` pieces: for each of the `pieces - 1`
+    /// points evenly spread, a restart guess in the piece after it (`restartGuess`), kept when it
+    /// is past the one before.
+    static func restartGuesses(_ bytes: UnsafeBufferPointer<UInt8>, pieces: Int) -> [Int] {
+        var cuts: [Int] = []
+        guard pieces > 1 else { return cuts }
+        cuts.reserveCapacity(pieces - 1)
+        for k in 1..<pieces {
+            let from = bytes.count / pieces * k
+            let to = k == pieces - 1 ? bytes.count - 1 : bytes.count / pieces * (k + 1)
+            if let cut = restartGuess(bytes, from: from, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
+        }
+        return cuts
+    }
+
+    static func restartGuesses(_ bytes: [UInt8], pieces: Int) -> [Int] {
+        bytes.withUnsafeBufferPointer { restartGuesses($0, pieces: pieces) }
+    }
+
+    /// A line end between `from` and `to` in `bytes` where a declaration may start: the first of
+    /// the line ends, blank lines and comment lines before a line that starts with a letter (the
+    /// lexer makes them one newline token, at that first line end); nil when there is none (one
+    /// long flow has none: its lines are indented).
+    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         let slash = UInt8(ascii: "/")
         guard let base = bytes.baseAddress, bytes.count >= 4 else { return nil }
-        let limit = bytes.count / 4 * 3
-        var i = bytes.count / 2
+        let limit = min(to, bytes.count - 1)
+        var i = max(from, 0)
         while true {
             // The next line end, found by memchr.
             guard i < limit, let found = memchr(base + i, Int32(lf), limit - i) else { return nil }
@@ -89,9 +148,5 @@ extension Parser {
             guard trivia, lineStart > 0 else { return p }
             p = lineStart - 1
         }
-    }
-
-    static func restartGuess(_ bytes: [UInt8]) -> Int? {
-        bytes.withUnsafeBufferPointer { restartGuess($0) }
     }
 }

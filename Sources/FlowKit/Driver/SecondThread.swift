@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Work done on a second thread while this one does its own part (`flow check` of a large input:
-/// the parse of a file's second half, the lowering and the value checks of a share of the flows).
+/// a share of the pieces of a file's parse, the lowering and the value checks of a share of the flows).
 enum SecondThread {
     /// Whether the machine has a second core to run it on.
     static var isAvailable: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }

@@ -56,30 +56,33 @@ extension Parser {
                 while let j = ends.fromFront() { base[j] = parsePiece(file, starts, j) }
             })
         }
-        // Join the pieces along their stops: from the first, to the piece each one stopped at.
+        // The pieces joined: from the first, to the piece each one stopped at.
+        var chain: [Int] = [0]
+        while let next = parsed[chain[chain.count - 1]].endsAt {
+            // A piece met as a restart point starts as one parse goes on from there; checked anyway.
+            guard parsed[next].leading.isEmpty, parsed[next].segments.first?.lineEnd == starts[next] else { return (parse(file), 1) }
+            chain.append(next)
+        }
+        var declarationCount = 0
+        for j in chain { declarationCount += parsed[j].segments.count }
         var declarations: [Declaration] = []
+        declarations.reserveCapacity(declarationCount)
         var lexical: [Diagnostic] = []
         var parserDiagnostics = parsed[0].leading
-        var j = 0
-        var joined = 0
-        while true {
-            let piece = parsed[j]
-            // A piece met as a restart point starts as one parse goes on from there; checked anyway.
-            if j > 0 && (!piece.leading.isEmpty || piece.segments.first?.lineEnd != starts[j]) { return (parse(file), 1) }
-            joined += 1
-            for s in piece.segments {
+        for (k, j) in chain.enumerated() {
+            for s in parsed[j].segments {
                 declarations += s.declarations
                 parserDiagnostics += s.parserDiagnostics
             }
-            guard let next = piece.endsAt else {
-                lexical += piece.lexerDiagnostics
-                break
+            if k + 1 < chain.count {
+                // The lexer read a token or two past the stop; the next piece's lexer reads them too.
+                let next = starts[chain[k + 1]]
+                lexical += parsed[j].lexerDiagnostics.filter { Int($0.range.start) < next }
+            } else {
+                lexical += parsed[j].lexerDiagnostics
             }
-            // The lexer read a token or two past the stop; the next piece's lexer reads them too.
-            lexical += piece.lexerDiagnostics.filter { Int($0.range.start) < starts[next] }
-            j = next
         }
-        return ((SourceFileSyntax(file: file.id, declarations: declarations), lexical + parserDiagnostics), joined)
+        return ((SourceFileSyntax(file: file.id, declarations: declarations), lexical + parserDiagnostics), chain.count)
     }
 
     /// Parses piece `j`: from `starts[j]` until a later piece's start is reached as a restart point

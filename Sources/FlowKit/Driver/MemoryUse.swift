@@ -14,14 +14,22 @@ public enum MemoryUse {
     /// syntax tree freed as a flow is lowered leaves room the graph's blocks fill compactly,
     /// not holes between them that keep whole pages resident.
     public static func returnLargeBlocks() {
+        givesMemoryBack = true
         #if canImport(Glibc)
             _ = mallopt?(-3, 128 * 1024)  // M_MMAP_THRESHOLD
             _ = mallopt?(1, 0)  // M_MXFAST
         #endif
     }
 
-    /// Gives back the free pages inside the heap, not only at its top.
+    /// Whether the process asked to give memory back (`returnLargeBlocks`): set once, at start.
+    nonisolated(unsafe) private(set) static var givesMemoryBack = false
+
+    /// Gives back the free pages inside the heap, not only at its top, in a process that asked to
+    /// give memory back (`flow check`). A process that goes on (an editor, a server, a test run,
+    /// `flow-bench`) keeps them: what it allocates next faulted them in again, page by page (the
+    /// kernel took 12% of an in-process check of one flow of 100,000 `set` lines, mostly that).
     static func trim() {
+        guard givesMemoryBack else { return }
         #if canImport(Glibc)
             _ = mallocTrim?(0)
         #endif

@@ -18,8 +18,12 @@ final class ParallelParseTests: XCTestCase {
                                       file: StaticString = #filePath, line: UInt = #line) -> Int {
         let source = SourceFile(id: FileID(0), path: "test.flow", bytes: bytes)
         let (oneTree, oneDiagnostics) = Parser.parse(source)
-        let ((sharedTree, sharedDiagnostics), joined) = starts.map { Parser.parseInPieces(source, starts: $0) }
+        let ((sharedTree, sharedDiagnostics), joined, work) = starts.map { Parser.parseInPieces(source, starts: $0) }
             ?? Parser.parseInPieces(source, pieces: pieces)
+        // Each piece's parse reads at most twice the piece's length, and one parse of the file
+        // goes on from a piece that met no later start: at most about three times the file is
+        // parsed, whatever the guesses.
+        XCTAssertLessThanOrEqual(work, 3 * bytes.count, message, file: file, line: line)
         var one = "", shared = ""
         dump(oneTree, to: &one)
         dump(sharedTree, to: &shared)
@@ -85,6 +89,27 @@ final class ParallelParseTests: XCTestCase {
         XCTAssertEqual(assertSameAsOneParse(bytes, "passed over", starts: [0, inside, middle, after]), 3)
         // The piece inside the block is never met: it is thrown away, whatever it parsed.
         XCTAssertEqual(assertSameAsOneParse(bytes, "the last piece passed over", starts: [0, inside]), 1)
+    }
+
+    /// Files where no piece's parse meets the next piece's start: written without indentation
+    /// (nearly every guess falls inside a flow), or every flow missing a closing brace (the parse
+    /// never comes back to the top level). Each piece's parse stops at twice its length, and one
+    /// parse goes on from the first (the bound on the work is in `assertSameAsOneParse`; parsing
+    /// each piece to the end was about half the pieces' count times the file).
+    func testFilesWhereNoPieceMeetsTheNextAreParsedAFewTimesAtMost() {
+        var text = ""
+        for k in 0..<40 {
+            text += "flow A\(k)(n: number) {\n"
+            for i in 0..<60 { text += "set x\(i) = n + \(i)\nresponse \"{x\(i)}\"\n" }
+            text += "}\n"
+        }
+        let bytes = Array(text.utf8)
+        XCTAssertGreaterThan(Parser.restartGuesses(bytes, pieces: 16).count, 10)
+        assertSameAsOneParse(bytes, "no indentation, 16 pieces", pieces: 16)
+        assertSameAsOneParse(bytes + Array("set stray = 1\n}\n".utf8) + bytes, "no indentation, damaged, 32 pieces", pieces: 32)
+        let unclosed = String(repeating: "flow A {\n  if x {\n  response \"a\"\n}\n", count: 3000)
+        XCTAssertEqual(assertSameAsOneParse(unclosed, "every flow missing a brace", pieces: 32), 1)
+        assertSameAsOneParse(String(repeating: "flow A {\n", count: 10000), "only openings", pieces: 32)
     }
 
     /// The first token after a piece's start is read by the lexers of both pieces: an error in it

@@ -27,40 +27,64 @@ extension Parser {
     /// most 32 (a piece is then about a millisecond of parsing or more).
     static func pieceCount(_ byteCount: Int) -> Int { max(2, min(32, byteCount / (64 * 1024))) }
 
-    /// The parse of a piece: from `starts[index]` to the start of piece `endsAt` (nil: to the end).
+    /// The parse of a piece: from its start to the start of piece `endsAt` (nil: to the end,
+    /// unless `capped`).
     private struct Piece {
         var leading: [Diagnostic] = []
         var segments: [IncrementalParse.Segment] = []
         var lexerDiagnostics: [Diagnostic] = []
         var endsAt: Int?
+        /// The parse met no later piece's start before its text ended, at twice the piece's
+        /// length: what it made after its last stop is not what one parse makes.
+        var capped = false
+        /// Bytes parsed, for tests.
+        var work = 0
     }
 
     /// `parseSharingWork` on any machine and for any size, in `pieces` pieces (fewer when the text
     /// has fewer restart guesses); `joined`: how many pieces' parses were used (1: one parse from
-    /// the start, because there was no guess or the first parse met none), for tests.
-    static func parseInPieces(_ file: SourceFile, pieces: Int? = nil) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int) {
+    /// the start, because there was no guess or the first parse met none); `work`: the bytes
+    /// parsed in all (for tests).
+    static func parseInPieces(_ file: SourceFile, pieces: Int? = nil) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int, work: Int) {
         parseInPieces(file, starts: [0] + restartGuesses(file.bytes, pieces: pieces ?? pieceCount(file.bytes.count)))
     }
 
     /// The same, from the pieces' starts given (0, then rising offsets of line ends).
-    static func parseInPieces(_ file: SourceFile, starts: [Int]) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int) {
-        guard starts.count > 1 else { return (parse(file), 1) }
+    ///
+    /// A piece's parse reads at most twice the piece's length of text (its lexer's end), so that
+    /// a file where no parse meets the next piece's start (every flow missing a closing brace, say)
+    /// is not parsed from each start to the end of the file: that took up to half the pieces'
+    /// count times the work of one parse. When the pieces are joined, a piece whose parse ran out
+    /// of text before meeting a later piece's start is parsed again here, from its start, with
+    /// the whole text, to the next piece's start it meets or to the end: at worst the file is
+    /// parsed about three times, twice of it on two threads.
+    static func parseInPieces(_ file: SourceFile, starts: [Int]) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int, work: Int) {
+        guard starts.count > 1 else { return (parse(file), 1, file.bytes.count) }
         let count = starts.count
         var parsed = [Piece](repeating: Piece(), count: count)
         let ends = SecondThread.Ends(count: count)
         parsed.withUnsafeMutableBufferPointer { parsed in
             let base = parsed.baseAddress!
             SecondThread.run({
-                while let j = ends.fromBack() { base[j] = parsePiece(file, starts, j) }
+                while let j = ends.fromBack() { base[j] = parsePiece(file, starts, j, capped: true) }
             }, alongside: {
-                while let j = ends.fromFront() { base[j] = parsePiece(file, starts, j) }
+                while let j = ends.fromFront() { base[j] = parsePiece(file, starts, j, capped: true) }
             })
         }
+        var work = parsed.reduce(0) { $0 + $1.work }
         // The pieces joined: from the first, to the piece each one stopped at.
         var chain: [Int] = [0]
-        while let next = parsed[chain[chain.count - 1]].endsAt {
+        while true {
+            let j = chain[chain.count - 1]
+            if parsed[j].capped {
+                parsed[j] = parsePiece(file, starts, j, capped: false)
+                work += parsed[j].work
+            }
+            guard let next = parsed[j].endsAt else { break }
             // A piece met as a restart point starts as one parse goes on from there; checked anyway.
-            guard parsed[next].leading.isEmpty, parsed[next].segments.first?.lineEnd == starts[next] else { return (parse(file), 1) }
+            guard parsed[next].leading.isEmpty, parsed[next].segments.first?.lineEnd == starts[next] else {
+                return (parse(file), 1, work + file.bytes.count)
+            }
             chain.append(next)
         }
         var declarationCount = 0
@@ -82,16 +106,19 @@ extension Parser {
                 lexical += parsed[j].lexerDiagnostics
             }
         }
-        return ((SourceFileSyntax(file: file.id, declarations: declarations), lexical + parserDiagnostics), chain.count)
+        return ((SourceFileSyntax(file: file.id, declarations: declarations), lexical + parserDiagnostics), chain.count, work)
     }
 
     /// Parses piece `j`: from `starts[j]` until a later piece's start is reached as a restart point
-    /// (not having reported "too deeply nested", as a piece's parse starts), or to the end.
-    private static func parsePiece(_ file: SourceFile, _ starts: [Int], _ j: Int) -> Piece {
-        var parser = j == 0 ? Parser(file: file) : Parser(file: file, start: starts[j], end: file.bytes.count, depth: 0)
+    /// (not having reported "too deeply nested", as a piece's parse starts), or to the end of the
+    /// text: with `capped`, twice the piece's length (the last piece's, the whole file's).
+    private static func parsePiece(_ file: SourceFile, _ starts: [Int], _ j: Int, capped: Bool) -> Piece {
+        let from = starts[j]
+        var end = file.bytes.count
+        if capped && j + 1 < starts.count { end = min(end, starts[j + 1] + (starts[j + 1] - from)) }
+        var parser = Parser(file: file, start: from, end: end, depth: 0)
         var later = j + 1
         var endsAt: Int?
-        let from = starts[j]
         let (leading, segments) = parser.parseSegments { _, lineEnd, tooDeep in
             guard let lineEnd, lineEnd > from, !tooDeep else { return false }
             while later < starts.count && starts[later] < lineEnd { later += 1 }
@@ -99,7 +126,8 @@ extension Parser {
             endsAt = later
             return true
         }
-        return Piece(leading: leading, segments: segments, lexerDiagnostics: parser.cursor.lexer.diagnostics, endsAt: endsAt)
+        return Piece(leading: leading, segments: segments, lexerDiagnostics: parser.cursor.lexer.diagnostics, endsAt: endsAt,
+                     capped: endsAt == nil && end < file.bytes.count, work: parser.previousEnd - from)
     }
 
     /// Restart guesses cutting `bytes` into about `pieces` pieces: for each of the `pieces - 1`

@@ -142,6 +142,27 @@ final class ParallelCheckTests: XCTestCase {
         XCTAssertEqual(parallel.checked, serial.checked)
     }
 
+    /// A long flow's graph checks run in two parts that may run on two threads at once (the reads
+    /// before sets, and the others): what they report comes in the order one thread gives.
+    func testALongFlowsChecksInTwoPartsReportInTheOrderOfOneThread() {
+        var text = "flow Long(n: number) -> (out: number) {\n  response \"{early}\"\n  set early = 1\n  set unused1 = 2\n"
+        for _ in 0..<3 { text += "  response \"{late0}\"\n" }
+        let lines = GraphCheckQueue.splitFrom / 2 + 10
+        for k in 0..<lines { text += "  set v\(k) = n + \(k)\n  response \"{v\(k)}\"\n" }
+        text += "  set late0 = 1\n  set unused2 = 3\n  if n > 1000 {\n    goto Again\n  }\n  set out = 1\n  finish success\n"
+        text += "  response \"never\"\n  label Again\n  goto Again\n}\n"
+        let loader = MemoryLoader(["long.flow": text])
+        let serial = compile("long.flow", loader: loader, parallel: false, sorted: false)
+        let parallel = compile("long.flow", loader: loader, parallel: true, sorted: false)
+        // Every part reports: the others' first part, the reads before sets, the others' last part.
+        for (id, count) in [("check.unreachable", 1), ("check.loopWithoutExit", 2), ("check.readBeforeSet", 4), ("check.unusedVariable", 2)] {
+            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
+        }
+        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id))
+        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
+        XCTAssertEqual(parallel.program, serial.program)
+    }
+
     /// Two threads taking indices from both ends take each exactly once, the front a prefix; what
     /// the back's thread made is put back in index order.
     func testEndsGiveEachIndexOnce() {

@@ -14,8 +14,49 @@ struct FlowChecks {
         guard !context.hadResolutionError else { return }
         UnreachableElements(out: out, flow: flow, graph: graph, reachable: reachable).check()
         LoopsWithoutExit(out: out, flow: flow, graph: graph, reachable: reachable).check()
-        ReadBeforeSet(out: out, flow: flow, context: context, graph: graph, reachable: reachable).check()
+        ReadBeforeSet(out: out, flow: flow, context: context, reachable: reachable).check()
         UnusedVariables(out: out, context: context, assignments: assignments).check()
+    }
+
+    /// `run` in two parts that may run on two threads at once (a long flow's, `GraphCheckQueue`):
+    /// the reads before sets into `out`, and the rest (`runOthers`). Reported in `run`'s order,
+    /// the rest's first part, then `out`, then its last part.
+    func runReadsBeforeSets() {
+        guard !context.hadResolutionError else { return }
+        ReadBeforeSet(out: out, flow: flow, context: context, reachable: Self.reachable(flow)).check()
+    }
+
+    /// The checks of `run` but the reads before sets: those before them into `before`, those
+    /// after into `after`.
+    func runOthers(before: CheckOutput, after: CheckOutput) {
+        let graph = GraphIndex(flow)
+        let reachable = graph.reachable(from: flow.entry)
+        guard !context.hadResolutionError else { return }
+        UnreachableElements(out: before, flow: flow, graph: graph, reachable: reachable).check()
+        LoopsWithoutExit(out: before, flow: flow, graph: graph, reachable: reachable).check()
+        UnusedVariables(out: after, context: context, assignments: assignments).check()
+    }
+
+    /// The elements reached from the entry, read off the elements' edges (`GraphIndex.reachable`
+    /// without the index).
+    static func reachable(_ flow: FlowGraph) -> [Bool] {
+        let n = flow.elements.count
+        var seen = [Bool](repeating: false, count: n)
+        guard flow.entry >= 0 && flow.entry < n else { return seen }
+        var stack = [Int32(flow.entry)]
+        seen[flow.entry] = true
+        flow.elements.withUnsafeBufferPointer { elements in
+            func reach(_ s: Int32) {
+                guard s >= 0, !seen[Int(s)] else { return }
+                seen[Int(s)] = true
+                stack.append(s)
+            }
+            while let i = stack.popLast() {
+                reach(elements[Int(i)].next)
+                reach(elements[Int(i)].branch)
+            }
+        }
+        return seen
     }
 }
 

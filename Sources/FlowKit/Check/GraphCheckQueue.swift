@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// What one pass of checks reports, and the ranges the value checks looked at (see
 /// `Program.checkedRanges`), added to the builder's when the pass is done.
@@ -38,7 +39,19 @@ final class GraphCheckQueue: @unchecked Sendable {
     private var batchElements = 0
     static let batchSize = 2_000
 
+    /// Long flows (this many elements or more) have their checks in two parts (`Split`).
+    static let splitFrom = 20_000
+    /// The long flows' split checks, in the order added.
+    private var split: [Split] = []
+
     func add(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
+        if flow.elements.count >= Self.splitFrom {
+            send()
+            let job = Split(FlowChecks(out: CheckOutput(), flow: flow, context: context, assignments: assignments))
+            split.append(job)
+            queue.async(group: group) { job.runThere(into: self.out) }
+            return
+        }
         batch.append(HandedOver(flow: flow, context: context, assignments: assignments))
         batchElements += flow.elements.count
         if batchElements >= Self.batchSize { send() }
@@ -60,8 +73,55 @@ final class GraphCheckQueue: @unchecked Sendable {
     /// Waits for the checks of every flow added, and returns what they reported.
     func finish() -> [Diagnostic] {
         send()
+        // The part of a long flow's checks the second thread has not begun is done here.
+        for job in split { job.runHereIfNotBegun() }
+        split = []
         group.wait()
         return out.diagnostics
+    }
+
+    /// A long flow's checks in two parts: the reads before sets, which the second thread starts
+    /// with, and the others, which whichever thread comes to them first does: this one once it
+    /// has done the value checks (`finish`), or the second once it has done the reads before sets.
+    /// A long flow's checks all on the second thread made this thread wait for them after its
+    /// value checks (timed on one flow of 100,000 `set` lines: value checks 5.5 ms here, the graph
+    /// checks 16.9 ms there, of which the reads before sets 12.2 ms). What each part reports goes
+    /// into an output of its own; the second thread adds them to the queue's in `run`'s order.
+    private final class Split: @unchecked Sendable {
+        let checks: FlowChecks
+        private let before = CheckOutput(), after = CheckOutput()
+        private let lock = NSLock()
+        private var begun = false
+        private let othersDone = DispatchSemaphore(value: 0)
+
+        init(_ checks: FlowChecks) { self.checks = checks }
+
+        /// Whether this thread is the first to come to the others (and so does them).
+        private func claim() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if begun { return false }
+            begun = true
+            return true
+        }
+
+        func runThere(into out: CheckOutput) {
+            checks.runReadsBeforeSets()
+            if claim() {
+                checks.runOthers(before: before, after: after)
+            } else {
+                othersDone.wait()
+            }
+            out.diagnostics += before.diagnostics
+            out.diagnostics += checks.out.diagnostics
+            out.diagnostics += after.diagnostics
+        }
+
+        func runHereIfNotBegun() {
+            guard claim() else { return }
+            checks.runOthers(before: before, after: after)
+            othersDone.signal()
+        }
     }
 
     /// What a flow's builder hands over and never touches again.

@@ -13,14 +13,12 @@ final class ReadBeforeSet {
     let out: CheckOutput
     let flow: FlowGraph
     let context: FlowContext
-    let graph: GraphIndex
     let reachable: [Bool]
 
-    init(out: CheckOutput, flow: FlowGraph, context: FlowContext, graph: GraphIndex, reachable: [Bool]) {
+    init(out: CheckOutput, flow: FlowGraph, context: FlowContext, reachable: [Bool]) {
         self.out = out
         self.flow = flow
         self.context = context
-        self.graph = graph
         self.reachable = reachable
     }
 

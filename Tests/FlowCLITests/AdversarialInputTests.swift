@@ -155,9 +155,11 @@ final class AdversarialInputTests: XCTestCase {
     /// A generated flow of 50 MB (70,000 sub-flows, 2 million lines) with one error on its last
     /// line. Measured in a debug build: 21 s (of processor and of wall time, alone on the
     /// machine; 66 s of wall time with two other busy processes on its two cores) and 720 MB
-    /// (14x the file). Bounds: 60 s of processor time (a release build takes about 2 s), 20x the
-    /// file in memory (the growth the benchmarks hold `flow check` to), and 300 s of wall time
-    /// against a hang.
+    /// (14x the file), when checking ran on one thread. With the work shared by two threads the
+    /// processor time is about twice the wall time: on 2026-12-06, 32 to 34 s of wall time and 61
+    /// to 63 s of processor time, 631 MB (the same with the parse of 18d7080, in two halves).
+    /// Bounds: 120 s of processor time (a release build takes about 6 s), 20x the file in memory
+    /// (the growth the benchmarks hold `flow check` to), and 300 s of wall time against a hang.
     func testAFiftyMegabyteFlowIsCheckedWithinBounds() throws {
         let path = directory.appendingPathComponent("large.flow").path
         let (bytes, lines) = try LargeFlow.write(to: path, megabytes: 50)
@@ -165,7 +167,7 @@ final class AdversarialInputTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: path)
         XCTAssertEqual(run.status, 65, "\(run)")
         XCTAssertEqual(run.errors, ["\(path):\(lines):14: error: cannot find 'undefined name' in this scope [check.undefinedName]"])
-        XCTAssertLessThan(run.cpuSeconds, 60, "\(run)")
+        XCTAssertLessThan(run.cpuSeconds, 120, "\(run)")
         XCTAssertLessThan(run.peakMB, 20 * Double(bytes) / 1_048_576, "\(run)")
     }
 

@@ -167,19 +167,16 @@ final class ParallelCheckTests: XCTestCase {
     /// the back's thread made is put back in index order.
     func testEndsGiveEachIndexOnce() {
         for count in [0, 1, 2, 3, 1_000] {
-            let ends = SecondThread.Ends(count: count)
             var front: [Int] = []
             var back: [Int] = []
             // What the back's thread makes: for index i, i % 3 items (some none), each (i, k).
             var made: [(index: Int, k: Int)] = []
             var marks: [Int] = []
-            SecondThread.run({
-                while let i = ends.fromBack() {
-                    back.append(i)
-                    for k in 0..<(i % 3) { made.append((i, k)) }
-                    marks.append(made.count)
-                }
-            }, alongside: { while let i = ends.fromFront() { front.append(i) } })
+            SecondThread.fromBothEnds(count, there: { i in
+                back.append(i)
+                for k in 0..<(i % 3) { made.append((i, k)) }
+                marks.append(made.count)
+            }, here: { i in front.append(i) })
             XCTAssertEqual(front, Array(0..<front.count), "count \(count)")
             XCTAssertEqual(back, Array((front.count..<count).reversed()), "count \(count)")
             let ordered = SecondThread.Ends.inIndexOrder(made, marks: marks)

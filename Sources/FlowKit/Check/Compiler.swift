@@ -207,18 +207,13 @@ final class ProgramBuilder {
         last.reserveCapacity(count)
         diagnosticMarks.reserveCapacity(count)
         edgeMarks.reserveCapacity(count)
-        let ends = SecondThread.Ends(count: count)
         decls.withUnsafeMutableBufferPointer { d in
             let base = d.baseAddress!
-            SecondThread.run({
-                while let i = ends.fromBack() {
-                    last.append(other.lower(&base[i], index: i))
-                    diagnosticMarks.append(other.diagnostics.count)
-                    edgeMarks.append(other.callEdges.count)
-                }
-            }, alongside: {
-                while let i = ends.fromFront() { first.append(lower(&base[i], index: i)) }
-            })
+            SecondThread.fromBothEnds(count, there: { i in
+                last.append(other.lower(&base[i], index: i))
+                diagnosticMarks.append(other.diagnostics.count)
+                edgeMarks.append(other.callEdges.count)
+            }, here: { i in first.append(lower(&base[i], index: i)) })
         }
         swap(&decls, &flowDecls)
         for (k, g) in first.enumerated() { program.flows[k] = g }

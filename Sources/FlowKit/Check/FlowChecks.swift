@@ -8,7 +8,7 @@ struct FlowChecks {
 
     func run() {
         let graph = GraphIndex(flow)
-        let reachable = graph.reachable(from: flow.entry)
+        let reachable = GraphIndex.reachable(in: flow)
         // A name that did not resolve (a label, say) would make these checks report its
         // consequences again.
         guard !context.hadResolutionError else { return }
@@ -23,40 +23,18 @@ struct FlowChecks {
     /// the rest's first part, then `out`, then its last part.
     func runReadsBeforeSets() {
         guard !context.hadResolutionError else { return }
-        ReadBeforeSet(out: out, flow: flow, context: context, reachable: Self.reachable(flow)).check()
+        ReadBeforeSet(out: out, flow: flow, context: context, reachable: GraphIndex.reachable(in: flow)).check()
     }
 
     /// The checks of `run` but the reads before sets: those before them into `before`, those
     /// after into `after`.
     func runOthers(before: CheckOutput, after: CheckOutput) {
         let graph = GraphIndex(flow)
-        let reachable = graph.reachable(from: flow.entry)
+        let reachable = GraphIndex.reachable(in: flow)
         guard !context.hadResolutionError else { return }
         UnreachableElements(out: before, flow: flow, graph: graph, reachable: reachable).check()
         LoopsWithoutExit(out: before, flow: flow, graph: graph, reachable: reachable).check()
         UnusedVariables(out: after, context: context, assignments: assignments).check()
-    }
-
-    /// The elements reached from the entry, read off the elements' edges (`GraphIndex.reachable`
-    /// without the index).
-    static func reachable(_ flow: FlowGraph) -> [Bool] {
-        let n = flow.elements.count
-        var seen = [Bool](repeating: false, count: n)
-        guard flow.entry >= 0 && flow.entry < n else { return seen }
-        var stack = [Int32(flow.entry)]
-        seen[flow.entry] = true
-        flow.elements.withUnsafeBufferPointer { elements in
-            func reach(_ s: Int32) {
-                guard s >= 0, !seen[Int(s)] else { return }
-                seen[Int(s)] = true
-                stack.append(s)
-            }
-            while let i = stack.popLast() {
-                reach(elements[Int(i)].next)
-                reach(elements[Int(i)].branch)
-            }
-        }
-        return seen
     }
 }
 
@@ -120,17 +98,23 @@ struct GraphIndex {
         return false
     }
 
-    func reachable(from entry: Int) -> [Bool] {
-        var seen = [Bool](repeating: false, count: count)
-        guard entry >= 0 && entry < count else { return seen }
-        var stack = [entry]
-        seen[entry] = true
-        while let i = stack.popLast() {
-            forEachSuccessor(i) { j in
-                if !seen[j] {
-                    seen[j] = true
-                    stack.append(j)
-                }
+    /// The elements reached from the flow's entry, read off the elements' edges (no index needed:
+    /// the reads before sets, on a thread of their own for a long flow, make none).
+    static func reachable(in flow: FlowGraph) -> [Bool] {
+        let n = flow.elements.count
+        var seen = [Bool](repeating: false, count: n)
+        guard flow.entry >= 0 && flow.entry < n else { return seen }
+        var stack = [Int32(flow.entry)]
+        seen[flow.entry] = true
+        flow.elements.withUnsafeBufferPointer { elements in
+            func reach(_ s: Int32) {
+                guard s >= 0, !seen[Int(s)] else { return }
+                seen[Int(s)] = true
+                stack.append(s)
+            }
+            while let i = stack.popLast() {
+                reach(elements[Int(i)].next)
+                reach(elements[Int(i)].branch)
             }
         }
         return seen

@@ -49,17 +49,12 @@ struct ValueChecks {
             // thread's, flow by flow in flow order: the same order as in one thread.
             let other = ValueChecks(view: ProgramView(program), values: values.sharingFacts(), out: CheckOutput(checkedRanges: out.checkedRanges),
                                     shared: false)
-            let ends = SecondThread.Ends(count: program.flows.count)
             var marks: [Int] = []
             marks.reserveCapacity(program.flows.count)
-            SecondThread.run({
-                while let f = ends.fromBack() {
-                    other.checkFlows(f..<f + 1)
-                    marks.append(other.out.diagnostics.count)
-                }
-            }, alongside: {
-                while let f = ends.fromFront() { checkFlows(f..<f + 1) }
-            })
+            SecondThread.fromBothEnds(program.flows.count, there: { f in
+                other.checkFlows(f..<f + 1)
+                marks.append(other.out.diagnostics.count)
+            }, here: { f in checkFlows(f..<f + 1) })
             out.diagnostics += SecondThread.Ends.inIndexOrder(other.out.diagnostics, marks: marks)
             out.checkedRanges.formUnion(other.out.checkedRanges)
         } else {

@@ -10,7 +10,8 @@ extension Parser {
     /// piece's parse started from (as `IncrementalParse.updated` stops where the old parse
     /// resumes); the pieces joined along those stops are then what one parse gives. When a guess
     /// was wrong (it fell inside a text, a comment or a block), the piece before it parses on to
-    /// the next start it does meet, or to the end, and the pieces it passed over are thrown away:
+    /// the next start it does meet, or to the end (again at the join, past the text its first
+    /// parse read: see `parseInPieces(_:starts:)`), and the pieces it passed over are thrown away:
     /// the same result, later.
     ///
     /// The two threads take the pieces from both ends (`SecondThread.Ends`), this one from the
@@ -62,14 +63,10 @@ extension Parser {
         guard starts.count > 1 else { return (parse(file), 1, file.bytes.count) }
         let count = starts.count
         var parsed = [Piece](repeating: Piece(), count: count)
-        let ends = SecondThread.Ends(count: count)
         parsed.withUnsafeMutableBufferPointer { parsed in
             let base = parsed.baseAddress!
-            SecondThread.run({
-                while let j = ends.fromBack() { base[j] = parsePiece(file, starts, j, capped: true) }
-            }, alongside: {
-                while let j = ends.fromFront() { base[j] = parsePiece(file, starts, j, capped: true) }
-            })
+            SecondThread.fromBothEnds(count, there: { j in base[j] = parsePiece(file, starts, j, capped: true) },
+                                      here: { j in base[j] = parsePiece(file, starts, j, capped: true) })
         }
         var work = parsed.reduce(0) { $0 + $1.work }
         // The pieces joined: from the first, to the piece each one stopped at.

@@ -24,6 +24,13 @@ enum SecondThread {
         }
     }
 
+    /// Indices `0..<count` shared out by `Ends`: `there(i)` on the second thread for those taken
+    /// from the back, `here(i)` on this one for those from the front, until they meet.
+    static func fromBothEnds(_ count: Int, there: (Int) -> Void, here: (Int) -> Void) {
+        let ends = Ends(count: count)
+        run({ while let i = ends.fromBack() { there(i) } }, alongside: { while let i = ends.fromFront() { here(i) } })
+    }
+
     /// Indices `0..<count` shared by two threads working from both ends: this one takes them
     /// from the front and the second thread from the back, one at a time, until they meet.
     /// Each index is taken once; the front's are `0..<k` and the back's `k..<count` for some `k`,

@@ -67,7 +67,7 @@ public struct GraphExport: Sendable {
         for f in flows {
             let flow = program.flows[f]
             let graph = GraphIndex(flow)
-            let reachable = graph.reachable(from: flow.entry)
+            let reachable = GraphIndex.reachable(in: flow)
             var box = Drawing.Flow(id: "f\(f)", title: "flow \(flow.name)")
             var shown = [Bool](repeating: true, count: flow.elements.count)
             for (i, element) in flow.elements.enumerated() {

@@ -160,14 +160,7 @@ public struct CoverageReport: Sendable {
     /// Elements a run can reach from the flow's entry (the checker reports any other statement;
     /// the implicit end of a flow that always finishes is not a thing to cover).
     static func reachable(_ flow: FlowGraph) -> [Int] {
-        var seen = [Bool](repeating: false, count: flow.elements.count)
-        var stack = [flow.entry]
-        while let e = stack.popLast() {
-            guard e >= 0 && e < seen.count && !seen[e] else { continue }
-            seen[e] = true
-            stack.append(Int(flow.elements[e].next))
-            stack.append(Int(flow.elements[e].branch))
-        }
+        let seen = GraphIndex.reachable(in: flow)
         return seen.indices.filter { seen[$0] }
     }
 

@@ -106,6 +106,65 @@ final class HotCodeTests: XCTestCase {
         }
     }
 
+    /// The integers path (`HotCode.small`) gives exactly the tree's value, down to the scale the
+    /// number is kept at, or leaves it to the general path: every operator on small numbers of
+    /// equal and unequal scales, on numbers at the edges of 64 bits (overflow) and past them
+    /// (kept as decimals), and on yes/no values.
+    func testTheIntegersPathGivesTheTreesValuesExactly() throws {
+        let numbers = ["0", "1", "7", "-3", "2.5", "0.10", "1.000", "0.000000000000000001", "123456789012.345678",
+                       "9223372036854775807", "-9223372036854775807", "92233720368547758070", "3037000500", "1000000000000"]
+        let bools = ["true", "false"]
+        let numberOperators = ["+", "-", "*", "%", "/", "<", "<=", ">", ">=", "==", "!="]
+        let boolOperators = ["and", "or", "==", "!="]
+        var cases: [(a: String, b: String, expression: String)] = []
+        for a in numbers {
+            cases.append((a, "1", "-a"))
+            for b in numbers {
+                for op in numberOperators { cases.append((a, b, "a \(op) b")) }
+                cases.append((a, b, "(a < b) == (b < a)"))
+                cases.append((a, b, "a * b - a"))
+            }
+        }
+        for a in bools {
+            cases.append((a, "true", "not a"))
+            for b in bools {
+                for op in boolOperators { cases.append((a, b, "a \(op) b")) }
+            }
+        }
+        /// The value of `r` as kept, a number with its form and scale.
+        func exact(_ v: Value?) -> String {
+            guard case .number(let n)? = v else { return String(describing: v) }
+            switch n.storage {
+            case .small(let m, let s): return "small \(m) scale \(s)"
+            case .large(let d): return "large \(d)"
+            }
+        }
+        func run(_ p: Program, threshold: Int) -> String {
+            HotCode.threshold = threshold
+            do {
+                let session = try Session(program: p)
+                _ = try session.start()
+                let slot = p.flows[0].variables.firstIndex(of: "r")!
+                return exact(session.state.frames[0].locals[slot])
+            } catch {
+                return "error \(error.diagnostic.message) at \(error.diagnostic.range)"
+            }
+        }
+        var compared = 0, onIntegers = 0
+        for c in cases {
+            let compilation = Frontend.compile(source: "flow Main {\n  set a = \(c.a)\n  set b = \(c.b)\n  set r = \(c.expression)\n  response \"{r}\"\n}\n")
+            guard let p = compilation.program else { continue }  // a division by a constant zero, say
+            let tree = run(p, threshold: .max)
+            XCTAssertEqual(run(p, threshold: 0), tree, "\(c.expression) with a = \(c.a), b = \(c.b)")
+            compared += 1
+            if tree.hasPrefix("small") || tree.hasPrefix("Optional(FlowKit.Value.bool") { onIntegers += 1 }
+        }
+        // Most cases compile, and most of those are computed on integers (the rest overflow,
+        // divide or are decimals).
+        XCTAssertGreaterThan(compared, cases.count * 9 / 10)
+        XCTAssertGreaterThan(onIntegers, compared / 2)
+    }
+
     /// What is not flattened (a text template, a call of a built-in) keeps the tree, in the same
     /// flow as what is.
     func testWhatIsNotFlattenedKeepsTheTree() throws {

@@ -10,6 +10,11 @@
 /// operators); an expression with anything else keeps the tree. The results and errors are the
 /// tree's, at the same ranges: each case below is `Evaluator.evaluate`'s.
 ///
+/// An expression is first computed on plain integers (`small`): a loop's counters, sums and
+/// conditions are small numbers and yes/no, and a `Value` made, copied and destroyed at every
+/// operation was most of a step's work. Anything else (text, a large number, an overflow, an
+/// error) leaves it to the general evaluation, from the expression's start.
+///
 /// Made per session, and only once it has run `HotCode.threshold` steps, so that a short session
 /// (a page, a call, a response) pays nothing for it.
 final class HotCode {
@@ -17,8 +22,10 @@ final class HotCode {
     /// run the same flow both ways.
     nonisolated(unsafe) static var threshold = 4096
 
+    /// Plain words only (a constant is an index into `constants`): switching on an operation
+    /// read in place then copies no value out of it.
     enum Op {
-        case constant(Value)
+        case constant(Int)
         case local(Int, SourceRange)
         case session(Int)
         case answer(page: Int, question: Int, SourceRange)
@@ -31,18 +38,25 @@ final class HotCode {
 
     /// All the flow's flattened expressions, one after the other.
     private let ops: [Op]
+    /// The constants the operations name, by index.
+    private let constants: [Value]
+    private let constantsBase: UnsafePointer<Value>?
+    /// The constants as `Small` values, where they are small numbers or yes/no.
+    private let smallConstants: [Small?]
+    private let smallConstantsBase: UnsafePointer<Small?>?
     /// By element: where its expression starts in `ops`, or -1 when it has none flattened.
     let starts: [Int32]
     private let base: UnsafePointer<Op>?
 
     init(_ flow: FlowGraph) {
         var ops: [Op] = []
+        var constants: [Value] = []
         var starts = [Int32](repeating: -1, count: flow.elements.count)
         for (k, element) in flow.elements.enumerated() {
             let start = ops.count
             let flattened: Bool
             switch element.kind {
-            case .set(_, _, let x), .decision(let x): flattened = Self.flatten(x, into: &ops)
+            case .set(_, _, let x), .decision(let x): flattened = Self.flatten(x, into: &ops, &constants)
             default: continue
             }
             if flattened, start <= Int(Int32.max) {
@@ -52,35 +66,42 @@ final class HotCode {
             }
         }
         self.ops = ops
+        self.constants = constants
         self.starts = starts
-        // `ops` is a constant of this object: its buffer stays where it is while the object lives.
+        // `ops` and `constants` are constants of this object: their buffers stay where they are
+        // while the object lives.
         base = ops.withUnsafeBufferPointer { $0.baseAddress }
+        constantsBase = constants.withUnsafeBufferPointer { $0.baseAddress }
+        smallConstants = constants.map { v in withUnsafePointer(to: Optional(v)) { Small($0) } }
+        smallConstantsBase = smallConstants.withUnsafeBufferPointer { $0.baseAddress }
     }
 
     /// Appends `e`'s operations; false (with some appended) when it holds something not flattened.
-    private static func flatten(_ e: IRExpr, into ops: inout [Op]) -> Bool {
+    private static func flatten(_ e: IRExpr, into ops: inout [Op], _ constants: inout [Value]) -> Bool {
         switch e.kind {
-        case .constant(let v): ops.append(.constant(v))
+        case .constant(let v):
+            ops.append(.constant(constants.count))
+            constants.append(v)
         case .local(let slot): ops.append(.local(slot, e.range))
         case .session(let i): ops.append(.session(i))
         case .answer(let page, let question): ops.append(.answer(page: page, question: question, e.range))
         case .config(let i): ops.append(.config(i))
         case .unary(let op, let operand):
             ops.append(.unary(op, e.range))
-            return flatten(operand.first, into: &ops)
+            return flatten(operand.first, into: &ops, &constants)
         case .binary(let op, let lr):
             let l = lr.first, r = lr.second
             if op == .and || op == .or {
                 let at = ops.count
                 ops.append(.logical(op, left: l.range, right: r.range, skip: 0))
-                guard flatten(l, into: &ops) else { return false }
+                guard flatten(l, into: &ops, &constants) else { return false }
                 let right = ops.count
-                guard flatten(r, into: &ops) else { return false }
+                guard flatten(r, into: &ops, &constants) else { return false }
                 ops[at] = .logical(op, left: l.range, right: r.range, skip: ops.count - right)
                 return true
             }
             ops.append(.binary(op, e.range))
-            return flatten(l, into: &ops) && flatten(r, into: &ops)
+            return flatten(l, into: &ops, &constants) && flatten(r, into: &ops, &constants)
         default:
             return false
         }
@@ -89,18 +110,167 @@ final class HotCode {
 
     /// The value of the expression starting at `start` (from `starts`).
     func evaluate<C: EvaluationContext>(_ start: Int32, _ c: inout C) throws(RuntimeError) -> Value {
-        var k = Int(start)
-        let value = try Self.evaluate(base!, &k, &c)
-        withExtendedLifetime(ops) {}
+        let value = try view.evaluate(start, &c)
+        withExtendedLifetime(self) {}
         return value
     }
 
-    private static func evaluate<C: EvaluationContext>(_ ops: UnsafePointer<Op>, _ k: inout Int, _ c: inout C) throws(RuntimeError) -> Value {
+    /// The code through its buffers, for the run loop: plain pointers, so that using it retains
+    /// nothing. Valid while this object lives (a session keeps its codes, `Session.hotCodes`).
+    var view: View {
+        View(ops: base!, constants: constantsBase, smallConstants: smallConstantsBase, starts: starts.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    struct View {
+        fileprivate let ops: UnsafePointer<Op>
+        fileprivate let constants: UnsafePointer<Value>?
+        fileprivate let smallConstants: UnsafePointer<Small?>?
+        private let starts: UnsafePointer<Int32>
+
+        fileprivate init(ops: UnsafePointer<Op>, constants: UnsafePointer<Value>?, smallConstants: UnsafePointer<Small?>?, starts: UnsafePointer<Int32>) {
+            self.ops = ops
+            self.constants = constants
+            self.smallConstants = smallConstants
+            self.starts = starts
+        }
+
+        /// Where element `pc`'s expression starts, or -1 (`HotCode.starts`).
+        @inline(__always) func start(_ pc: Int) -> Int32 { starts[pc] }
+
+        /// The value of the expression starting at `start`: on plain integers when it can be,
+        /// else the general way.
+        func evaluate<C: EvaluationContext>(_ start: Int32, _ c: inout C) throws(RuntimeError) -> Value {
+            var k = Int(start)
+            if let small = HotCode.small(ops, smallConstants, &k, &c) { return small.value }
+            k = Int(start)
+            return try HotCode.evaluate(ops, constants, &k, &c)
+        }
+    }
+
+    /// A value of the fast path: a small number (`Number`'s integer and scale) or yes/no, in
+    /// plain words.
+    enum Small {
+        case number(Int64, UInt8)
+        case bool(Bool)
+
+        /// `v` as a small value, read in place; nil for any other value, or none.
+        @inline(__always) init?(_ v: UnsafePointer<Value?>) {
+            switch v.pointee {
+            case .number(let n)?:
+                guard case .small(let m, let s) = n.storage else { return nil }
+                self = .number(m, s)
+            case .bool(let b)?: self = .bool(b)
+            default: return nil
+            }
+        }
+
+        var value: Value {
+            switch self {
+            case .number(let m, let s): .number(Number(small: m, scale: s))
+            case .bool(let b): .bool(b)
+            }
+        }
+    }
+
+    /// The value of the expression starting at `k` computed on plain integers, when all its
+    /// operands are small numbers or yes/no and nothing overflows: what a loop's counters, sums
+    /// and conditions are. Each case gives what `Number`'s operators and `Arithmetic.binary` give
+    /// (the same integers, scales and trimming) in the cases it takes; for anything else (text, a
+    /// large number, an unset local, an overflow, a division, a remainder by zero, a type error)
+    /// it gives nil, and the expression is evaluated again from its start the general way, which
+    /// gives the value or the error. Evaluating reads the session and changes nothing, so the
+    /// second evaluation sees what the first saw. In the tree's order: the operand of an `and`
+    /// or `or` that the tree does not evaluate is passed over here too.
+    private static func small<C: EvaluationContext>(_ ops: UnsafePointer<Op>, _ constants: UnsafePointer<Small?>?, _ k: inout Int, _ c: inout C) -> Small? {
         let op = ops + k
         k += 1
         switch op.pointee {
-        case .constant(let v):
-            return v
+        case .constant(let i):
+            return constants.unsafelyUnwrapped[i]
+        case .local(let slot, _):
+            return c.smallLocal(slot)
+        case .session(let i):
+            return withUnsafePointer(to: c.session(i)) { Small($0) }
+        case .answer(let page, let question, _):
+            return withUnsafePointer(to: c.answer(page: page, question: question)) { Small($0) }
+        case .config(let i):
+            return withUnsafePointer(to: c.config(i)) { Small($0) }
+        case .unary(let op, _):
+            switch (op, small(ops, constants, &k, &c)) {
+            case (.not, .bool(let b)?): return .bool(!b)
+            case (.negate, .number(let m, let s)?):
+                let (r, o) = Int64(0).subtractingReportingOverflow(m)
+                return o ? nil : .number(r, s)
+            default: return nil
+            }
+        case .binary(let op, _):
+            guard let a = small(ops, constants, &k, &c), let b = small(ops, constants, &k, &c) else { return nil }
+            switch (a, b) {
+            case (.number(let m, let s), .number(let n, let t)):
+                if op == .multiply {
+                    // `Number.*`: the product at the sum of the scales, trimmed to the larger.
+                    guard Int(s) + Int(t) <= 18 else { return nil }
+                    let (r, o) = m.multipliedReportingOverflow(by: n)
+                    if o { return nil }
+                    var (p, scale) = (r, s + t)
+                    while scale > max(s, t) && p % 10 == 0 {
+                        p /= 10
+                        scale -= 1
+                    }
+                    return .number(p, scale)
+                }
+                // `Number.aligned`: the one of the smaller scale brought to the larger.
+                var (x, y, scale) = (m, n, s)
+                if s < t {
+                    let (r, o) = m.multipliedReportingOverflow(by: Number.powers[Int(t - s)])
+                    if o { return nil }
+                    (x, scale) = (r, t)
+                } else if t < s {
+                    let (r, o) = n.multipliedReportingOverflow(by: Number.powers[Int(s - t)])
+                    if o { return nil }
+                    y = r
+                }
+                switch op {
+                case .add:
+                    let (r, o) = x.addingReportingOverflow(y)
+                    return o ? nil : .number(r, scale)
+                case .subtract:
+                    let (r, o) = x.subtractingReportingOverflow(y)
+                    return o ? nil : .number(r, scale)
+                case .remainder:
+                    return y == 0 ? nil : .number(x.remainderReportingOverflow(dividingBy: y).partialValue, scale)
+                case .equal: return .bool(x == y)
+                case .notEqual: return .bool(x != y)
+                case .less: return .bool(x < y)
+                case .lessEqual: return .bool(x <= y)
+                case .greater: return .bool(x > y)
+                case .greaterEqual: return .bool(x >= y)
+                default: return nil
+                }
+            case (.bool(let x), .bool(let y)):
+                switch op {
+                case .equal: return .bool(x == y)
+                case .notEqual: return .bool(x != y)
+                default: return nil
+                }
+            default:
+                return nil
+            }
+        case .logical(let op, _, _, let skip):
+            guard case .bool(let x)? = small(ops, constants, &k, &c) else { return nil }
+            if op == .and && !x { k += skip; return .bool(false) }
+            if op == .or && x { k += skip; return .bool(true) }
+            guard case .bool(let y)? = small(ops, constants, &k, &c) else { return nil }
+            return .bool(y)
+        }
+    }
+
+    private static func evaluate<C: EvaluationContext>(_ ops: UnsafePointer<Op>, _ constants: UnsafePointer<Value>?, _ k: inout Int, _ c: inout C) throws(RuntimeError) -> Value {
+        let op = ops + k
+        k += 1
+        switch op.pointee {
+        case .constant(let i):
+            return constants.unsafelyUnwrapped[i]
         case .local(let slot, let range):
             guard let v = c.local(slot) else { throw RuntimeError(.unsetVariable(c.variableName(slot)), at: range) }
             return v
@@ -112,22 +282,22 @@ final class HotCode {
         case .config(let i):
             return c.config(i) ?? .null
         case .unary(let op, let range):
-            let v = try evaluate(ops, &k, &c)
+            let v = try evaluate(ops, constants, &k, &c)
             switch (op, v) {
             case (.not, .bool(let b)): return .bool(!b)
             case (.negate, .number(let n)): return .number(-n)
             default: throw RuntimeError(.runTypeMismatch("cannot apply '\(op.rawValue)' to \(v.kindName)"), at: range)
             }
         case .binary(let op, let range):
-            let a = try evaluate(ops, &k, &c)
-            let b = try evaluate(ops, &k, &c)
+            let a = try evaluate(ops, constants, &k, &c)
+            let b = try evaluate(ops, constants, &k, &c)
             return try Arithmetic.binary(op, a, b, at: range)
         case .logical(let op, let left, let right, let skip):
-            let a = try evaluate(ops, &k, &c)
+            let a = try evaluate(ops, constants, &k, &c)
             guard case .bool(let x) = a else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(a.kindName)"), at: left) }
             if op == .and && !x { k += skip; return .bool(false) }
             if op == .or && x { k += skip; return .bool(true) }
-            let b = try evaluate(ops, &k, &c)
+            let b = try evaluate(ops, constants, &k, &c)
             guard case .bool(let y) = b else { throw RuntimeError(.runTypeMismatch("'\(op.rawValue)' needs yes/no values, not \(b.kindName)"), at: right) }
             return .bool(y)
         }

@@ -248,7 +248,8 @@ public final class Session {
             let flowIndex = state.frames[top].flow
             let flow = flowGraph(flowIndex)
             // The flow's expressions flattened, once the session has run many steps (a loop).
-            var hot = state.steps >= HotCode.threshold ? hotCode(flowIndex) : nil
+            // Through its buffers (`HotCode.View`): the session keeps the code alive.
+            var hot = state.steps >= HotCode.threshold ? hotCode(flowIndex).view : nil
             let elements = flow.pointee.elements
             var pc = state.frames[top].pc
             // The elements are read in place through their buffer (kept alive and unchanged by
@@ -269,7 +270,7 @@ public final class Session {
                     state.frames[top].pc = pc
                     throw RuntimeError(.stepLimit(limit), at: element.pointee.range, hint: "raise the limit with --max-steps, or give the loop a way out")
                 }
-                if hot == nil && state.steps >= HotCode.threshold { hot = hotCode(flowIndex) }
+                if hot == nil && state.steps >= HotCode.threshold { hot = hotCode(flowIndex).view }
                 if let trace { trace(.enter(kind: element.pointee.kind.traceName, range: element.pointee.range)) }
                 if let visit { visit(.element(flow: state.frames[top].flow, element: pc)) }
                 // Switched on the case alone; the expression of a `set` or an `if` is bound (copied
@@ -278,7 +279,7 @@ public final class Session {
                 case .set:
                     guard case .set(let ref, let op, _) = element.pointee.kind else { preconditionFailure("not a set") }
                     var value: Value
-                    if let hot, case let start = hot.starts[pc], start >= 0 {
+                    if let hot, case let start = hot.start(pc), start >= 0 {
                         var context = SessionContext(session: self, frame: top)
                         value = try hot.evaluate(start, &context)
                     } else {
@@ -304,7 +305,7 @@ public final class Session {
                     pc = Int(element.pointee.next)
                 case .decision:
                     let v: Value
-                    if let hot, case let start = hot.starts[pc], start >= 0 {
+                    if let hot, case let start = hot.start(pc), start >= 0 {
                         var context = SessionContext(session: self, frame: top)
                         v = try hot.evaluate(start, &context)
                     } else {
@@ -804,8 +805,17 @@ struct SessionContext: EvaluationContext {
 
     func local(_ slot: Int) -> Value? {
         guard let frame else { return nil }
-        // Through the buffer, so that reading one local does not copy the whole frame.
-        return session.state.frames.withUnsafeBufferPointer { $0[frame].locals[slot] }
+        // The frame read in place: a subscript of the frames' buffer copies the frame out,
+        // retaining its parts, to read one local.
+        return session.state.frames.withUnsafeBufferPointer { frames in
+            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals[slot]
+        }
+    }
+    func smallLocal(_ slot: Int) -> HotCode.Small? {
+        guard let frame else { return nil }
+        return session.state.frames.withUnsafeBufferPointer { frames in
+            withUnsafePointer(to: (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals[slot]) { HotCode.Small($0) }
+        }
     }
     func session(_ i: Int) -> Value? { session.state.sessionValues[i] }
     func answer(page: Int, question: Int) -> Value? {

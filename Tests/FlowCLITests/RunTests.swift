@@ -580,6 +580,15 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(
             close.stderr,
             "error: unknown question 'Embedded Payment.Embedded Paymnt' in '\(typo)'\nhint: did you mean 'Embedded Payment.Embedded Payment'?\n")
+        // Of several bad names, the first in the names' order is reported, whatever order the
+        // file's object is read in (a dictionary's, which changes from process to process).
+        let several = try makeDirectory(["a.json": #"{"Zeta.Z": "1", "Kappa.K": "1", "Embedded Payment.Embedded Payment": "4", "Delta.D": "1", "Alpha.A": "1", "Mu.M": "1"}"#])
+            .appendingPathComponent("a.json").path
+        for _ in 0..<4 {
+            let first = try FlowProcess.run(["run", "flows/payment.flow", "--answers", several])
+            XCTAssertEqual(first.status, 65, "\(first)")
+            XCTAssertEqual(first.stderr, "error: unknown question 'Alpha.A' in '\(several)'\nhint: the questions are: 'Embedded Payment.Embedded Payment'\n")
+        }
     }
 
     func testBadAnswersAndStubFiles() throws {

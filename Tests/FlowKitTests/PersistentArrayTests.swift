@@ -5,7 +5,7 @@ import XCTest
 /// The frame's answers: copies share storage, a write to one never shows in another.
 final class PersistentArrayTests: XCTestCase {
     func testCopiesAreIndependentAtEverySize() throws {
-        for count in [0, 1, 31, 32, 33, 1024, 1025, 40_000] {
+        for count in [0, 1, 31, 32, 33, 64, 65, 512, 513, 1024, 1025, 4096, 4097, 32_768, 32_769, 40_000] {
             var a = PersistentArray(repeating: 0, count: count)
             XCTAssertEqual(a.count, count)
             var copies: [PersistentArray<Int>] = []

@@ -1,12 +1,22 @@
 /// An array whose copies share their storage: writing one element of a copy that shares it
-/// copies only the path to that element (a node of 32 references per level, four levels for a
+/// copies only the path to that element (a node of 8 references per level, seven levels for a
 /// million elements), not the whole array. A frame's answers are one: every page's `back`
 /// checkpoint holds a copy of them, and with a plain array the next answer copied all of them,
 /// which made a run quadratic in its number of pages. Unshared, a write is in place.
 ///
 /// Encoded as a plain array, so snapshots read and write the same JSON as before.
 public struct PersistentArray<Element> {
-    /// A trie of fan-out 32: a leaf holds up to 32 elements, an inner node up to 32 nodes.
+    /// A trie of fan-out 8: a leaf holds up to 8 elements, an inner node up to 8 nodes.
+    ///
+    /// Each write to a shared copy copies one node per level, each of its references retained
+    /// (and released when the copy is freed), so the cost of a write is the fan-out times the
+    /// depth: 8 × 6 = 48 references for 100,000 elements, against 32 × 4 = 128 with a fan-out of
+    /// 32, which was most of a 100,000-page `flow run` (every page's `back` checkpoint shares
+    /// the answers, so every answer is such a write).
+    static var bits: Int { 3 }
+    static var fanOut: Int { 1 << bits }
+    static var mask: Int { fanOut - 1 }
+
     final class Node {
         var children: [Node]
         var items: [Element]
@@ -26,7 +36,7 @@ public struct PersistentArray<Element> {
     /// The trie, for more than 32 elements.
     private var root: Node?
     public let count: Int
-    /// Bits of the index consumed above the leaves: 0 when the root is a leaf, then 5, 10, …
+    /// Bits of the index consumed above the leaves: 0 when the root is a leaf, then 3, 6, …
     private let shift: Int
 
     public init(_ elements: [Element]) {
@@ -39,13 +49,14 @@ public struct PersistentArray<Element> {
             return
         }
         items = []
-        var level: [Node] = stride(from: 0, to: elements.count, by: 32).map {
-            Node(items: Array(elements[$0..<Swift.min($0 + 32, elements.count)]))
+        let n = Self.fanOut
+        var level: [Node] = stride(from: 0, to: elements.count, by: n).map {
+            Node(items: Array(elements[$0..<Swift.min($0 + n, elements.count)]))
         }
         var shift = 0
         while level.count > 1 {
-            level = stride(from: 0, to: level.count, by: 32).map { Node(children: Array(level[$0..<Swift.min($0 + 32, level.count)])) }
-            shift += 5
+            level = stride(from: 0, to: level.count, by: n).map { Node(children: Array(level[$0..<Swift.min($0 + n, level.count)])) }
+            shift += Self.bits
         }
         root = level.first ?? Node()
         self.shift = shift
@@ -66,10 +77,10 @@ public struct PersistentArray<Element> {
             guard var node = root else { return items[position] }
             var s = shift
             while s > 0 {
-                node = node.children[(position >> s) & 31]
-                s -= 5
+                node = node.children[(position >> s) & Self.mask]
+                s -= Self.bits
             }
-            return node.items[position & 31]
+            return node.items[position & Self.mask]
         }
         set {
             precondition(position >= 0 && position < count, "index out of range")
@@ -88,9 +99,9 @@ public struct PersistentArray<Element> {
     private static func update(_ node: inout Node, _ i: Int, _ shift: Int, _ value: Element) {
         if !isKnownUniquelyReferenced(&node) { node = node.copy() }
         if shift == 0 {
-            node.items[i & 31] = value
+            node.items[i & mask] = value
         } else {
-            update(&node.children[(i >> shift) & 31], i, shift - 5, value)
+            update(&node.children[(i >> shift) & mask], i, shift - bits, value)
         }
     }
 }

@@ -163,6 +163,27 @@ final class HotCodeTests: XCTestCase {
         // divide or are decimals).
         XCTAssertGreaterThan(compared, cases.count * 9 / 10)
         XCTAssertGreaterThan(onIntegers, compared / 2)
+
+        // The two paths share their arithmetic on one scale (`HotCode.Small.atOneScale`): it is
+        // checked here against `Number`'s own operators, which share nothing with it.
+        let operators: [(BinaryOperator, (Number, Number) -> Value?)] = [
+            (.add, { .number($0 + $1) }), (.subtract, { .number($0 - $1) }), (.multiply, { .number($0 * $1) }),
+            (.remainder, { $1.isZero ? nil : .number($0 % $1) }),
+            (.equal, { .bool($0 == $1) }), (.notEqual, { .bool(!($0 == $1)) }),
+            (.less, { .bool($0 < $1) }), (.lessEqual, { .bool($0 < $1 || $0 == $1) }),
+            (.greater, { .bool($1 < $0) }), (.greaterEqual, { .bool(!($0 < $1)) }),
+        ]
+        let anywhere = SourceRange(file: FileID(0), start: 0, end: 0)
+        for a in numbers {
+            for b in numbers {
+                let (x, y) = (Number(parsing: a)!, Number(parsing: b)!)
+                for (op, expected) in operators {
+                    guard let want = expected(x, y) else { continue }
+                    let got = try Arithmetic.binary(op, .number(x), .number(y), at: anywhere)
+                    XCTAssertEqual(exact(got), exact(want), "\(a) \(op.rawValue) \(b)")
+                }
+            }
+        }
     }
 
     /// What is not flattened (a text template, a call of a built-in) keeps the tree, in the same

@@ -257,24 +257,7 @@ enum Arithmetic {
     /// the tuple of values switched on below (a loop step spent a fifth of its time there).
     @inline(__always) private static func sameScale(_ op: BinaryOperator, _ x: Number, _ y: Number) -> Value? {
         guard case .small(let m, let s) = x.storage, case .small(let n, let t) = y.storage, s == t else { return nil }
-        switch op {
-        case .add:
-            let (r, o) = m.addingReportingOverflow(n)
-            return o ? nil : .number(Number(small: r, scale: s))
-        case .subtract:
-            let (r, o) = m.subtractingReportingOverflow(n)
-            return o ? nil : .number(Number(small: r, scale: s))
-        case .multiply where s == 0:
-            let (r, o) = m.multipliedReportingOverflow(by: n)
-            return o ? nil : .number(Number(small: r, scale: 0))
-        case .equal: return .bool(m == n)
-        case .notEqual: return .bool(m != n)
-        case .less: return .bool(m < n)
-        case .lessEqual: return .bool(m <= n)
-        case .greater: return .bool(m > n)
-        case .greaterEqual: return .bool(m >= n)
-        default: return nil
-        }
+        return HotCode.Small.atOneScale(op, m, n, s)?.value
     }
 
     /// A result beyond `Decimal`'s range (about 1e165) is NaN there: an error, not a value.

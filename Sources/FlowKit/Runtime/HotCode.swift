@@ -170,6 +170,32 @@ final class HotCode {
             case .bool(let b): .bool(b)
             }
         }
+
+        /// `op` on two small numbers' integers at one `scale`, as `Number`'s operators give it;
+        /// nil on an overflow, a remainder by zero, and for a product at a scale other than 0
+        /// (trimmed by `Number.*`) or any other operator.
+        @inline(__always) static func atOneScale(_ op: BinaryOperator, _ x: Int64, _ y: Int64, _ scale: UInt8) -> Small? {
+            switch op {
+            case .add:
+                let (r, o) = x.addingReportingOverflow(y)
+                return o ? nil : .number(r, scale)
+            case .subtract:
+                let (r, o) = x.subtractingReportingOverflow(y)
+                return o ? nil : .number(r, scale)
+            case .multiply where scale == 0:
+                let (r, o) = x.multipliedReportingOverflow(by: y)
+                return o ? nil : .number(r, 0)
+            case .remainder:
+                return y == 0 ? nil : .number(x.remainderReportingOverflow(dividingBy: y).partialValue, scale)
+            case .equal: return .bool(x == y)
+            case .notEqual: return .bool(x != y)
+            case .less: return .bool(x < y)
+            case .lessEqual: return .bool(x <= y)
+            case .greater: return .bool(x > y)
+            case .greaterEqual: return .bool(x >= y)
+            default: return nil
+            }
+        }
     }
 
     /// The value of the expression starting at `k` computed on plain integers, when all its
@@ -230,23 +256,7 @@ final class HotCode {
                     if o { return nil }
                     y = r
                 }
-                switch op {
-                case .add:
-                    let (r, o) = x.addingReportingOverflow(y)
-                    return o ? nil : .number(r, scale)
-                case .subtract:
-                    let (r, o) = x.subtractingReportingOverflow(y)
-                    return o ? nil : .number(r, scale)
-                case .remainder:
-                    return y == 0 ? nil : .number(x.remainderReportingOverflow(dividingBy: y).partialValue, scale)
-                case .equal: return .bool(x == y)
-                case .notEqual: return .bool(x != y)
-                case .less: return .bool(x < y)
-                case .lessEqual: return .bool(x <= y)
-                case .greater: return .bool(x > y)
-                case .greaterEqual: return .bool(x >= y)
-                default: return nil
-                }
+                return Small.atOneScale(op, x, y, scale)
             case (.bool(let x), .bool(let y)):
                 switch op {
                 case .equal: return .bool(x == y)

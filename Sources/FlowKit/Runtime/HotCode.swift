@@ -108,13 +108,6 @@ final class HotCode {
         return true
     }
 
-    /// The value of the expression starting at `start` (from `starts`).
-    func evaluate<C: EvaluationContext>(_ start: Int32, _ c: inout C) throws(RuntimeError) -> Value {
-        let value = try view.evaluate(start, &c)
-        withExtendedLifetime(self) {}
-        return value
-    }
-
     /// The code through its buffers, for the run loop: plain pointers, so that using it retains
     /// nothing. Valid while this object lives (a session keeps its codes, `Session.hotCodes`).
     var view: View {
@@ -238,24 +231,10 @@ final class HotCode {
                     guard Int(s) + Int(t) <= 18 else { return nil }
                     let (r, o) = m.multipliedReportingOverflow(by: n)
                     if o { return nil }
-                    var (p, scale) = (r, s + t)
-                    while scale > max(s, t) && p % 10 == 0 {
-                        p /= 10
-                        scale -= 1
-                    }
+                    let (p, scale) = Number.trimmed(r, s + t, keeping: max(s, t))
                     return .number(p, scale)
                 }
-                // `Number.aligned`: the one of the smaller scale brought to the larger.
-                var (x, y, scale) = (m, n, s)
-                if s < t {
-                    let (r, o) = m.multipliedReportingOverflow(by: Number.powers[Int(t - s)])
-                    if o { return nil }
-                    (x, scale) = (r, t)
-                } else if t < s {
-                    let (r, o) = n.multipliedReportingOverflow(by: Number.powers[Int(s - t)])
-                    if o { return nil }
-                    y = r
-                }
+                guard let (x, y, scale) = Number.aligned(m, s, n, t) else { return nil }
                 return Small.atOneScale(op, x, y, scale)
             case (.bool(let x), .bool(let y)):
                 switch op {

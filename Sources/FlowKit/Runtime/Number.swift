@@ -116,6 +116,13 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
     @inline(__always)
     private static func aligned(_ a: Number, _ b: Number) -> (Int64, Int64, UInt8)? {
         guard case .small(let x, let sa) = a.storage, case .small(let y, let sb) = b.storage else { return nil }
+        return aligned(x, sa, y, sb)
+    }
+
+    /// Two small numbers' integers and scales brought to the larger scale; nil when that would
+    /// overflow. (The run loop's integers path computes with these, `HotCode.small`.)
+    @inline(__always)
+    static func aligned(_ x: Int64, _ sa: UInt8, _ y: Int64, _ sb: UInt8) -> (Int64, Int64, UInt8)? {
         if sa == sb { return (x, y, sa) }
         if sa < sb {
             let (r, o) = x.multipliedReportingOverflow(by: powers[Int(sb - sa)])
@@ -200,12 +207,20 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     /// Drops trailing zeros down to `keeping` decimals (so `4.00 * 100` is `400.00`, shown `400`).
     private func trimmed(keeping: UInt8) -> Number {
-        guard case .small(var m, var s) = storage else { return self }
+        guard case .small(let m, let s) = storage else { return self }
+        let (n, t) = Self.trimmed(m, s, keeping: keeping)
+        return Number(small: n, scale: t)
+    }
+
+    /// A small number's integer and scale without trailing zeros down to `keeping` decimals.
+    @inline(__always)
+    static func trimmed(_ m: Int64, _ s: UInt8, keeping: UInt8) -> (Int64, UInt8) {
+        var (m, s) = (m, s)
         while s > keeping && m % 10 == 0 {
             m /= 10
             s -= 1
         }
-        return Number(small: m, scale: s)
+        return (m, s)
     }
 
     /// The smallest scale that holds the value exactly (`4.00` → 4 at scale 0).

@@ -434,69 +434,90 @@ final class ConstantEvaluator {
     /// The expression a source names, and the flow it is read in (nil: outside any flow).
     @inline(__always)
     private func expression(_ source: Source) -> (IRExpr, flow: Int?)? {
+        // The flow and its element read in place: `program.flows[f].elements` copied the whole
+        // flow graph (a dozen arrays retained and released) for every source in every round,
+        // and `elements[i].kind` in a pattern copied the element.
         switch source {
         case .set(let f, let i):
-            // The element read in place (`elements[i].kind` in a pattern copied the element).
-            let value: IRExpr? = program.flows[Int(f)].elements.withUnsafeBufferPointer { elements in
-                guard case .set(_, _, let value) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
-                return value
+            let value: IRExpr? = flow(Int(f)) { flow in
+                flow.pointee.elements.withUnsafeBufferPointer { elements in
+                    guard case .set(_, _, let value) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                    return value
+                }
             }
             if let value { return (value, Int(f)) }
         case .argument(let f, let i, let k):
-            let argument: IRExpr? = program.flows[Int(f)].elements.withUnsafeBufferPointer { elements in
-                guard case .call(let info) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
-                return info.arguments[Int(k)]
+            let argument: IRExpr? = flow(Int(f)) { flow in
+                flow.pointee.elements.withUnsafeBufferPointer { elements in
+                    guard case .call(let info) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                    return info.arguments[Int(k)]
+                }
             }
             if let argument { return (argument, Int(f)) }
         case .parameterDefault(let f, let k):
-            if let d = program.flows[Int(f)].parameters[Int(k)].defaultValue { return (d, nil) }
+            if let d = flow(Int(f), { $0.pointee.parameters[Int(k)].defaultValue }) { return (d, nil) }
         case .outputDefault(let f, let k):
-            if let d = program.flows[Int(f)].outputs[Int(k)].defaultValue { return (d, nil) }
+            if let d = flow(Int(f), { $0.pointee.outputs[Int(k)].defaultValue }) { return (d, nil) }
         case .slot, .unknown: break
         }
         return nil
     }
 
+    /// `body` of flow `f` of the program, read in place.
+    @inline(__always)
+    private func flow<T>(_ f: Int, _ body: (UnsafePointer<FlowGraph>) -> T) -> T {
+        program.flows.withUnsafeBufferPointer { flows in
+            precondition(f >= 0 && f < flows.count, "flow index out of range")
+            return body(flows.baseAddress! + f)
+        }
+    }
+
     /// Calls `add` with every (flow, local, source) pair, in source order.
     private func visitSources(_ add: (_ flow: Int, _ slot: Int, _ source: Source) -> Void) {
-        var called = [Bool](repeating: false, count: program.flows.count)
-        for (f, flow) in program.flows.enumerated() {
-            for (oi, o) in flow.outputs.enumerated() where o.defaultValue != nil {
-                add(f, flow.parameters.count + oi, .outputDefault(flow: Int32(f), index: Int32(oi)))
-            }
-            // Each element read in place through its buffer (a copy of an element was most of the
-            // cost of this walk, and `flow.elements[i].kind` in a switch still copied it).
-            flow.elements.withUnsafeBufferPointer { elements in
-                for i in elements.indices {
-                    switch (elements.baseAddress! + i).pointee.kind {
-                    case .set(.local(let s), let op, _):
-                        add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
-                    case .call(let info):
-                        if case .flow(let g) = info.target, g >= 0, g < program.flows.count {
-                            called[g] = true
-                            let callee = program.flows[g]
-                            for (k, p) in callee.parameters.enumerated() {
-                                if k < info.arguments.count, info.arguments[k] != nil {
-                                    add(g, k, .argument(flow: Int32(f), element: Int32(i), argument: Int32(k)))
-                                } else if p.defaultValue != nil {
-                                    add(g, k, .parameterDefault(flow: Int32(g), index: Int32(k)))
+        // Flows read in place: a flow graph copied out of the array (the loop's `flow`, a
+        // callee) is a dozen arrays retained and released.
+        program.flows.withUnsafeBufferPointer { flows in
+            var called = [Bool](repeating: false, count: flows.count)
+            for f in flows.indices {
+                let flow = flows.baseAddress! + f
+                for (oi, o) in flow.pointee.outputs.enumerated() where o.defaultValue != nil {
+                    add(f, flow.pointee.parameters.count + oi, .outputDefault(flow: Int32(f), index: Int32(oi)))
+                }
+                // Each element read in place through its buffer (a copy of an element was most of the
+                // cost of this walk, and `flow.elements[i].kind` in a switch still copied it).
+                flow.pointee.elements.withUnsafeBufferPointer { elements in
+                    for i in elements.indices {
+                        switch (elements.baseAddress! + i).pointee.kind {
+                        case .set(.local(let s), let op, _):
+                            add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
+                        case .call(let info):
+                            if case .flow(let g) = info.target, g >= 0, g < flows.count {
+                                called[g] = true
+                                let callee = flows.baseAddress! + g
+                                for (k, p) in callee.pointee.parameters.enumerated() {
+                                    if k < info.arguments.count, info.arguments[k] != nil {
+                                        add(g, k, .argument(flow: Int32(f), element: Int32(i), argument: Int32(k)))
+                                    } else if p.defaultValue != nil {
+                                        add(g, k, .parameterDefault(flow: Int32(g), index: Int32(k)))
+                                    }
                                 }
+                                let parameterCount = callee.pointee.parameters.count
+                                for (oi, slot) in info.outputs {
+                                    if let other = index(g, parameterCount + oi) { add(f, slot, .slot(other)) }
+                                }
+                            } else {
+                                for (_, slot) in info.outputs { add(f, slot, .unknown) }
                             }
-                            for (oi, slot) in info.outputs {
-                                if let other = index(g, callee.parameters.count + oi) { add(f, slot, .slot(other)) }
-                            }
-                        } else {
-                            for (_, slot) in info.outputs { add(f, slot, .unknown) }
+                            if let w = info.wholeResult { add(f, w, .unknown) }
+                        default: break
                         }
-                        if let w = info.wholeResult { add(f, w, .unknown) }
-                    default: break
                     }
                 }
             }
-        }
-        // The entry flow's parameters, and those of flows no flow calls, come from the host.
-        for (f, flow) in program.flows.enumerated() where f == program.entry || !called[f] {
-            for k in flow.parameters.indices { add(f, k, .unknown) }
+            // The entry flow's parameters, and those of flows no flow calls, come from the host.
+            for f in flows.indices where f == program.entry || !called[f] {
+                for k in flows[f].parameters.indices { add(f, k, .unknown) }
+            }
         }
     }
 
@@ -661,8 +682,7 @@ final class ConstantEvaluator {
             let mid = (lo + hi + 1) / 2
             if base[mid] <= g { lo = mid } else { hi = mid - 1 }
         }
-        let types = program.flows[lo].variableTypes
         let slot = g - base[lo]
-        return slot < types.count ? types[slot] : nil
+        return flow(lo) { flow in slot < flow.pointee.variableTypes.count ? flow.pointee.variableTypes[slot] : nil }
     }
 }

@@ -186,3 +186,79 @@ final class ParallelCheckTests: XCTestCase {
         }
     }
 }
+
+/// A compilation of many flows releases its program on two threads (`ProgramBox`), and only
+/// when nothing else holds the flows.
+final class ProgramReleaseTests: XCTestCase {
+    /// 400 flows of a loop of `set`s, `if` and `goto`: 4,000 elements and more, past the threshold.
+    private func manyFlows() -> String {
+        var text = ""
+        for i in 0..<400 {
+            text += """
+            flow F\(i)(n: number) -> (out: number) {
+              set out = n
+              set k = 0
+              label Again
+              set k += 1
+              set out = out + k * 2
+              if k < 3 {
+                goto Again
+              }
+              response "F\(i) out {out}"
+              finish success
+            }
+
+            """
+        }
+        return text
+    }
+
+    func testUniquenessIsReadWithoutMakingAHolder() throws {
+        var program = try XCTUnwrap(Frontend.compile(source: manyFlows()).program)
+        var flows: [FlowGraph] = []
+        swap(&flows, &program.flows)
+        let alone = ProgramBox.isUnique(&flows)
+        XCTAssertTrue(alone)
+        var shared = false
+        do {
+            let copy = flows
+            shared = ProgramBox.isUnique(&flows)
+            XCTAssertEqual(copy.count, 400)
+        }
+        XCTAssertFalse(shared, "a copy shares the storage")
+        var empty: [FlowGraph] = []
+        let emptyIsUnique = ProgramBox.isUnique(&empty)
+        XCTAssertFalse(emptyIsUnique, "the empty array's storage is shared by every empty array")
+    }
+
+    /// A program taken out of the compilation (as a server keeps it) outlives it whole: each of
+    /// its flows runs to its end with the values the flow computes.
+    func testAProgramHeldOutsideTheCompilationStaysWhole() throws {
+        var program: Program?
+        do {
+            let compilation = Frontend.compile(source: manyFlows())
+            XCTAssertEqual(compilation.diagnostics.filter { $0.severity == .error }.map(\.message), [])
+            program = compilation.program
+            XCTAssertGreaterThanOrEqual(program?.flows.reduce(0) { $0 + $1.elements.count } ?? 0, ProgramBox.threshold)
+        }
+        let held = try XCTUnwrap(program)
+        XCTAssertEqual(held.flows.count, 400)
+        for i in [0, 199, 200, 399] {
+            let session = try Session(program: held, options: RuntimeOptions(arguments: ["n": "\(i)"], flow: "F\(i)"))
+            let result = try session.start()
+            guard case .finished(let outcome) = result.step else { return XCTFail("F\(i) did not finish: \(result.step)") }
+            XCTAssertTrue(outcome.success)
+            XCTAssertEqual(result.responses, ["F\(i) out \(i + 12)"])
+        }
+    }
+
+    /// Released with nothing else holding it: on two threads, and again and again (a process
+    /// that goes on, as an editor checking on every change).
+    func testACompilationReleasedAloneAgainAndAgain() {
+        let text = manyFlows()
+        for _ in 0..<5 {
+            let compilation = Frontend.compile(source: text)
+            XCTAssertEqual(compilation.program?.flows.count, 400)
+        }
+    }
+}

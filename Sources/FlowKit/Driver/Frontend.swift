@@ -108,14 +108,75 @@ public struct MemoryLoader: SourceLoader {
 public struct Compilation: Sendable {
     public let sources: SourceManager
     public let diagnostics: [Diagnostic]
-    public let program: Program?
+    public var program: Program? { box.program }
+    /// The program, released on two threads when it is large (`ProgramBox`).
+    private let box: ProgramBox
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     public init(sources: SourceManager, diagnostics: [Diagnostic], program: Program?) {
         self.sources = sources
         self.diagnostics = diagnostics
-        self.program = program
+        self.box = ProgramBox(program)
+    }
+}
+
+/// Holds a compiled program and, when the last holder of the compilation lets it go, releases a
+/// program of many flows on two threads, half of the flows each. Releasing the graph of a
+/// 100,000-line program of 2,500 flows, object by object on one thread while the other core
+/// waited, was a tenth of checking it in a process that goes on (an editor, a server, a test run;
+/// `flow-bench check`, "releasing the result"): 9.0 to 10.5 ms, against 6.6 to 7.9 ms on two
+/// threads (the two share the allocator's locks, so not half). One long flow is released on one
+/// thread: splitting its elements from its pages saved nothing measurable.
+///
+/// Only what no one else holds is split: a program copied out of the compilation (a server
+/// keeps it) shares its flows, and splitting a shared array would copy it. Then it is released
+/// as before, here.
+final class ProgramBox: @unchecked Sendable {
+    /// Written by `init` and `deinit` only, when nothing else can read it.
+    private(set) var program: Program?
+
+    /// Elements in all, below which a second thread costs more than it saves.
+    static let threshold = 2_000
+
+    init(_ program: Program?) { self.program = program }
+
+    deinit {
+        guard var program = program.take(), SecondThread.isAvailable else { return }
+        var flows: [FlowGraph] = []
+        swap(&flows, &program.flows)
+        guard flows.count > 1, Self.isUnique(&flows) else { return }
+        let elements = flows.withUnsafeBufferPointer { flows in flows.reduce(0) { $0 + $1.elements.count } }
+        guard elements >= Self.threshold else { return }
+        // A class holds the second thread's half, so that it is released where the closure lets
+        // it go, not wherever the optimizer ends a local's lifetime.
+        let back = Held(Self.backHalf(&flows))
+        SecondThread.run({ back.value = [] }, alongside: { flows = [] })
+    }
+
+    private final class Held {
+        var value: [FlowGraph]
+        init(_ value: [FlowGraph]) { self.value = value }
+    }
+
+    /// The back half of `array`, moved out of it (no element is copied).
+    private static func backHalf<T>(_ array: inout [T]) -> [T] {
+        let keep = array.count / 2
+        var back: [T] = []
+        back.reserveCapacity(array.count - keep)
+        while array.count > keep { back.append(array.removeLast()) }
+        return back
+    }
+
+    /// Whether the storage of `flows` is held by no other array. An array here is one reference
+    /// to its storage (no Objective-C bridging on this platform), read in place: a copy of the
+    /// array would be a second holder. Read as an optional reference: read as `AnyObject`, a debug
+    /// build found every array shared.
+    static func isUnique(_ flows: inout [FlowGraph]) -> Bool {
+        guard MemoryLayout<[FlowGraph]>.size == MemoryLayout<AnyObject?>.size else { return false }
+        return withUnsafeMutablePointer(to: &flows) { pointer in
+            pointer.withMemoryRebound(to: AnyObject?.self, capacity: 1) { isKnownUniquelyReferenced(&$0.pointee) }
+        }
     }
 }
 

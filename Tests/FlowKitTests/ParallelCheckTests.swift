@@ -252,6 +252,28 @@ final class ProgramReleaseTests: XCTestCase {
         }
     }
 
+    /// Split across two threads only when it pays and is safe: many flows, enough elements,
+    /// and flows nothing else holds.
+    func testOnlyALargeProgramNothingElseHoldsIsSplit() throws {
+        try XCTSkipUnless(SecondThread.isAvailable || ProcessInfo.processInfo.environment["CI"] == "true",
+                          "one core: nothing is released on a second thread")
+        // The compilation is gone once the statement ends: this variable is the program's one holder.
+        let alone = try XCTUnwrap(Frontend.compile(source: manyFlows()).program)
+        // Released outside the assertion: its closure would hold a copy.
+        let aloneSplit = ProgramBox.release(consume alone)
+        XCTAssertTrue(aloneSplit, "400 flows held by nothing else")
+
+        let kept = try XCTUnwrap(Frontend.compile(source: manyFlows()).program)
+        let second = kept
+        let sharedSplit = ProgramBox.release(second)
+        XCTAssertFalse(sharedSplit, "a program whose flows another holder shares")
+        XCTAssertEqual(kept.flows.count, 400)
+
+        let small = try XCTUnwrap(Frontend.compile(source: "flow A {\n  response \"a\"\n}\nflow B {\n  response \"b\"\n}\n").program)
+        let smallSplit = ProgramBox.release(consume small)
+        XCTAssertFalse(smallSplit, "two flows of a few elements: below the threshold")
+    }
+
     /// Released with nothing else holding it: on two threads, and again and again (a process
     /// that goes on, as an editor checking on every change).
     func testACompilationReleasedAloneAgainAndAgain() {

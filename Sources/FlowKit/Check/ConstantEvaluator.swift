@@ -434,42 +434,29 @@ final class ConstantEvaluator {
     /// The expression a source names, and the flow it is read in (nil: outside any flow).
     @inline(__always)
     private func expression(_ source: Source) -> (IRExpr, flow: Int?)? {
-        // The flow and its element read in place: `program.flows[f].elements` copied the whole
-        // flow graph (a dozen arrays retained and released) for every source in every round,
-        // and `elements[i].kind` in a pattern copied the element.
+        // The flow and its element read in place (`Program.flow(at:)`): `program.flows[f]`
+        // copied the whole flow graph for every source in every round, and `elements[i].kind`
+        // in a pattern copied the element.
         switch source {
         case .set(let f, let i):
-            let value: IRExpr? = flow(Int(f)) { flow in
-                flow.pointee.elements.withUnsafeBufferPointer { elements in
-                    guard case .set(_, _, let value) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
-                    return value
-                }
+            let value: IRExpr? = program.flow(at: Int(f)).pointee.elements.withUnsafeBufferPointer { elements in
+                guard case .set(_, _, let value) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                return value
             }
             if let value { return (value, Int(f)) }
         case .argument(let f, let i, let k):
-            let argument: IRExpr? = flow(Int(f)) { flow in
-                flow.pointee.elements.withUnsafeBufferPointer { elements in
-                    guard case .call(let info) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
-                    return info.arguments[Int(k)]
-                }
+            let argument: IRExpr? = program.flow(at: Int(f)).pointee.elements.withUnsafeBufferPointer { elements in
+                guard case .call(let info) = (elements.baseAddress! + Int(i)).pointee.kind else { return nil }
+                return info.arguments[Int(k)]
             }
             if let argument { return (argument, Int(f)) }
         case .parameterDefault(let f, let k):
-            if let d = flow(Int(f), { $0.pointee.parameters[Int(k)].defaultValue }) { return (d, nil) }
+            if let d = program.flow(at: Int(f)).pointee.parameters[Int(k)].defaultValue { return (d, nil) }
         case .outputDefault(let f, let k):
-            if let d = flow(Int(f), { $0.pointee.outputs[Int(k)].defaultValue }) { return (d, nil) }
+            if let d = program.flow(at: Int(f)).pointee.outputs[Int(k)].defaultValue { return (d, nil) }
         case .slot, .unknown: break
         }
         return nil
-    }
-
-    /// `body` of flow `f` of the program, read in place.
-    @inline(__always)
-    private func flow<T>(_ f: Int, _ body: (UnsafePointer<FlowGraph>) -> T) -> T {
-        program.flows.withUnsafeBufferPointer { flows in
-            precondition(f >= 0 && f < flows.count, "flow index out of range")
-            return body(flows.baseAddress! + f)
-        }
     }
 
     /// Calls `add` with every (flow, local, source) pair, in source order.
@@ -683,6 +670,7 @@ final class ConstantEvaluator {
             if base[mid] <= g { lo = mid } else { hi = mid - 1 }
         }
         let slot = g - base[lo]
-        return flow(lo) { flow in slot < flow.pointee.variableTypes.count ? flow.pointee.variableTypes[slot] : nil }
+        let flow = program.flow(at: lo)
+        return slot < flow.pointee.variableTypes.count ? flow.pointee.variableTypes[slot] : nil
     }
 }

@@ -142,16 +142,25 @@ final class ProgramBox: @unchecked Sendable {
     init(_ program: Program?) { self.program = program }
 
     deinit {
-        guard var program = program.take(), SecondThread.isAvailable else { return }
+        if let program = program.take() { Self.release(consume program) }
+    }
+
+    /// Releases `program`, on two threads when it has many flows that nothing else holds;
+    /// returns whether it did.
+    @discardableResult
+    static func release(_ program: consuming Program) -> Bool {
+        guard SecondThread.isAvailable else { return false }
         var flows: [FlowGraph] = []
         swap(&flows, &program.flows)
-        guard flows.count > 1, Self.isUnique(&flows) else { return }
-        let elements = flows.withUnsafeBufferPointer { flows in flows.reduce(0) { $0 + $1.elements.count } }
-        guard elements >= Self.threshold else { return }
+        guard flows.count > 1, isUnique(&flows) else { return false }
+        // Counted through the buffer: iterating the array copied each flow graph.
+        let elements = flows.withUnsafeBufferPointer { flows in flows.indices.reduce(0) { $0 + flows[$1].elements.count } }
+        guard elements >= threshold else { return false }
         // A class holds the second thread's half, so that it is released where the closure lets
         // it go, not wherever the optimizer ends a local's lifetime.
-        let back = Held(Self.backHalf(&flows))
+        let back = Held(backHalf(&flows))
         SecondThread.run({ back.value = [] }, alongside: { flows = [] })
+        return true
     }
 
     private final class Held {

@@ -518,6 +518,14 @@ public struct ExtensionInfo: Sendable {
 }
 
 extension Program {
+    /// Flow `index`, read in place: a `FlowGraph` copied out of `flows` is a dozen arrays
+    /// retained and released. The pointer stays valid while `flows` is neither changed nor
+    /// released: its callers hold the program as a constant (a session, the constant solver).
+    @inline(__always) func flow(at index: Int) -> UnsafePointer<FlowGraph> {
+        precondition(index >= 0 && index < flows.count, "flow index out of range")
+        return flows.withUnsafeBufferPointer { $0.baseAddress! + index }
+    }
+
     /// The parameters of what a call targets, and its outputs' names and types.
     func signature(of target: CallTarget) -> (parameters: [ParameterInfo], outputs: [(name: String, type: ValueType)]) {
         switch target {

@@ -755,13 +755,9 @@ public final class Session {
         }
     }
 
-    /// Flow `index` of the program, read in place: a `FlowGraph` copied out of the array is a
-    /// dozen arrays retained and released. The program is a constant of the session, so its
-    /// storage stays where it is while the session lives.
-    @inline(__always) private func flowGraph(_ index: Int) -> UnsafePointer<FlowGraph> {
-        precondition(index >= 0 && index < program.flows.count, "flow index out of range")
-        return program.flows.withUnsafeBufferPointer { $0.baseAddress! + index }
-    }
+    /// Flow `index` of the program, read in place (`Program.flow(at:)`): the program is a
+    /// constant of the session, so its storage stays where it is while the session lives.
+    @inline(__always) private func flowGraph(_ index: Int) -> UnsafePointer<FlowGraph> { program.flow(at: index) }
 
     /// Flow `index`'s `HotCode`, made on first use by this session.
     private func hotCode(_ index: Int) -> HotCode {

@@ -13,9 +13,12 @@ final class QuestionDetailsTests: XCTestCase {
         return v
     }
 
+    /// The prompt, default, min and max as a session reads them (`Session.questionRequest`): by
+    /// the index of each in the details box's array, in place.
     private func inPlace(_ q: QuestionInfo) -> [Value?] {
-        q.withExpressions { prompt, defaultValue, min, max in
-            [prompt, defaultValue, min, max].map { p in p.flatMap { number($0.pointee) } }
+        guard let details = q.detailsBox else { return [nil, nil, nil, nil] }
+        return details.expressions.withUnsafeBufferPointer { es in
+            (0..<4).map { k in details.at[k] < 0 ? nil : number(es[Int(details.at[k])]) }
         }
     }
 

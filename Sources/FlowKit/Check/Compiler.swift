@@ -170,6 +170,7 @@ final class ProgramBuilder {
             program.flows[i].shape = program.flows[i].outputs.map { OutputShape(name: $0.name, type: $0.type) }
         }
         program.noteLiteralConfigs()
+        program.noteConstantPages()
     }
 
     /// Lowers flow `i` (the body moves into its builder, which releases it statement by statement).

@@ -178,6 +178,10 @@ public struct QuestionInfo: Sendable {
     /// checks that look only at those skip a question without them.
     var hasDetails: Bool { details != nil }
 
+    /// The box of the rarer properties as it is (nil when none is set), for a session that reads
+    /// the expressions in place without a generic closure (`Session.questionRequest`).
+    var detailsBox: QuestionDetails? { details }
+
     /// The options of a `choice` or `choices` question (in the details box: other questions have none).
     public var options: [IRExpr] {
         get { details?.options ?? [] }
@@ -208,19 +212,6 @@ public struct QuestionInfo: Sendable {
     public var patternRange: SourceRange? {
         get { details?.patternRange }
         set { editDetails { $0.patternRange = newValue } }
-    }
-
-    /// Calls `body` with the prompt, default, min and max in place (nil when not set).
-    func withExpressions<R, E: Error>(
-        _ body: (_ prompt: UnsafePointer<IRExpr>?, _ defaultValue: UnsafePointer<IRExpr>?, _ min: UnsafePointer<IRExpr>?,
-                 _ max: UnsafePointer<IRExpr>?) throws(E) -> R
-    ) throws(E) -> R {
-        guard let details else { return try body(nil, nil, nil, nil) }
-        let at = details.at
-        return try details.expressions.withUnsafeBufferPointer { (es) throws(E) -> R in
-            func pointer(_ k: Int8) -> UnsafePointer<IRExpr>? { k < 0 ? nil : es.baseAddress! + Int(k) }
-            return try body(pointer(at[0]), pointer(at[1]), pointer(at[2]), pointer(at[3]))
-        }
     }
 
     private mutating func editDetails(_ body: (QuestionDetails) -> Void) {
@@ -272,7 +263,7 @@ extension IROperands: CustomReflectable {
 /// setters, which copy it first unless it is uniquely referenced, so a shared box never changes.
 final class QuestionDetails: @unchecked Sendable, CustomReflectable {
     /// The prompt, default, min and max that are set, in one array a session reads in place
-    /// (`withExpressions`): reading an optional expression out of a class copies it (its payload
+    /// (`Session.questionRequest`): reading an optional expression out of a class copies it (its payload
     /// retained and released), some seventeen copies for a question with a prompt, min and max.
     private(set) var expressions: [IRExpr] = []
     /// Where each `Slot` is in `expressions`; -1 when not set.
@@ -544,7 +535,10 @@ public struct NamedValue: Sendable {
 }
 
 public struct Program: Sendable {
-    public var flows: [FlowGraph]
+    public var flows: [FlowGraph] {
+        // A page request kept for the flows as they were is not one of these flows'.
+        didSet { constantPages = nil }
+    }
     /// Index of the entry flow (the first flow of the root file).
     public var entry: Int
     public var integrationPoints: [IntegrationPoint]
@@ -563,6 +557,12 @@ public struct Program: Sendable {
     /// other values starts with: one array shared by every session, not one made for each.
     /// Set by the compiler (`noteLiteralConfigs`), and dropped when `configs` changes.
     private(set) var literalConfigs: [Value]?
+
+    /// The requests of the pages made only of constants, made once and shared by every session
+    /// of the program. Set by the compiler (`noteConstantPages`), and dropped when `flows` changes.
+    private(set) var constantPages: ConstantPages?
+
+    mutating func noteConstantPages() { constantPages = ConstantPages() }
 
     mutating func noteLiteralConfigs() {
         var values: [Value] = []

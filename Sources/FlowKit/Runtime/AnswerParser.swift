@@ -81,34 +81,39 @@ public enum AnswerParser {
     }
 
     private static func currency(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
-        // Peel off at most one sign and one currency sign, in either order, before the digits,
-        // or a currency sign after them.
-        var rest = Substring(answer)
-        var sign = ""
-        var symbol = false
-        // Most amounts are plain digits: no sign or symbol to peel off.
-        while let c = rest.unicodeScalars.first, !(c.value >= 0x30 && c.value <= 0x39) {
-            if sign.isEmpty && (c == "-" || c == "+" || c == "\u{2212}") {
-                sign = c == "+" ? "+" : "-"
-            } else if !symbol && c.properties.generalCategory == .currencySymbol {
-                symbol = true
-            } else if symbol && (c == " " || c == "\u{A0}") {
-                // `$ 5`
-            } else {
-                break
-            }
-            rest.unicodeScalars.removeFirst()
-        }
-        if !symbol, let c = rest.unicodeScalars.last, !(c.value >= 0x30 && c.value <= 0x39), c.properties.generalCategory == .currencySymbol {
-            rest.unicodeScalars.removeLast()
-            while let b = rest.unicodeScalars.last, b == " " || b == "\u{A0}" { rest.unicodeScalars.removeLast() }
-        }
         let n: Number
-        // Without a sign the digits are read where they are: no new string.
-        switch readNumber(sign.isEmpty ? rest : Substring(sign + rest)) {
-        case .value(let d): n = d
-        case .tooLong: return .failure(.tooManyDigits)
-        case .notANumber: return .failure(.amount)
+        if let plain = plainNumber(Substring(answer), negative: false) {
+            // Most amounts are plain digits with at most one point (`4.00`): no sign or symbol to
+            // look for (the scans below find none in such a text), read where they are.
+            n = plain
+        } else {
+            // Peel off at most one sign and one currency sign, in either order, before the
+            // digits, or a currency sign after them.
+            var rest = Substring(answer)
+            var sign = ""
+            var symbol = false
+            while let c = rest.unicodeScalars.first, !(c.value >= 0x30 && c.value <= 0x39) {
+                if sign.isEmpty && (c == "-" || c == "+" || c == "\u{2212}") {
+                    sign = c == "+" ? "+" : "-"
+                } else if !symbol && c.properties.generalCategory == .currencySymbol {
+                    symbol = true
+                } else if symbol && (c == " " || c == "\u{A0}") {
+                    // `$ 5`
+                } else {
+                    break
+                }
+                rest.unicodeScalars.removeFirst()
+            }
+            if !symbol, let c = rest.unicodeScalars.last, !(c.value >= 0x30 && c.value <= 0x39), c.properties.generalCategory == .currencySymbol {
+                rest.unicodeScalars.removeLast()
+                while let b = rest.unicodeScalars.last, b == " " || b == "\u{A0}" { rest.unicodeScalars.removeLast() }
+            }
+            // Without a sign the digits are read where they are: no new string.
+            switch readNumber(sign.isEmpty ? rest : Substring(sign + rest)) {
+            case .value(let d): n = d
+            case .tooLong: return .failure(.tooManyDigits)
+            case .notANumber: return .failure(.amount)
+            }
         }
         if n.rounded(places: 2) != n { return .failure(.amountDecimals) }
         let min = bound(q.min)

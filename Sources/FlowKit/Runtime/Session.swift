@@ -103,17 +103,28 @@ public final class Session {
                 // Each answer is read against its question as the host is asked it (types, rules,
                 // options), built one at a time in place, without the prompt: no page request, no
                 // array of questions is made to read them.
+                // A page made only of constants is read against the request every session of the
+                // program shares (`ConstantPages`), made when the page was asked.
                 let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
                 let count = page.pointee.questions.count
                 var values = Self.unset(count)
                 var problems: [String: String] = [:]
-                try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
-                    for i in infos.indices {
-                        let q = try questionRequest(infos.baseAddress! + i, frame: top, shown: false)
-                        let typed = raw[q.reference] ?? raw[q.name] ?? ""
-                        switch AnswerParser.parse(typed, for: q) {
-                        case .success(let v): values[i] = v
-                        case .failure(let problem): problems[q.name] = problem.message
+                func read(_ q: UnsafePointer<QuestionRequest>, _ i: Int) {
+                    let typed = raw[q.pointee.reference] ?? raw[q.pointee.name] ?? ""
+                    switch AnswerParser.parse(typed, for: q.pointee) {
+                    case .success(let v): values[i] = v
+                    case .failure(let problem): problems[q.pointee.name] = problem.message
+                    }
+                }
+                if let questions = program.constantPages?.questions(flow: state.frames[top].flow, page: p) {
+                    questions.withUnsafeBufferPointer { qs in
+                        for i in qs.indices { read(qs.baseAddress! + i, i) }
+                    }
+                } else {
+                    try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
+                        for i in infos.indices {
+                            let q = try questionRequest(infos.baseAddress! + i, frame: top, shown: false)
+                            withUnsafePointer(to: q) { read($0, i) }
                         }
                     }
                 }
@@ -550,47 +561,72 @@ public final class Session {
         }
     }
 
-    /// The page as the host is asked it; with `shown` false, without its title and prompts (empty).
-    private func pageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int, shown: Bool = true) throws(RuntimeError) -> PageRequest {
+    /// The page as the host is asked it: the one request the program keeps for a page made only
+    /// of constants (`ConstantPages`), else made anew.
+    private func pageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int) throws(RuntimeError) -> PageRequest {
+        var request: PageRequest
+        if let constant = try constantPage(flow, p, frame: frame) { request = constant } else { request = try makePageRequest(flow, p, frame: frame) }
+        request.canGoBack = state.history.count >= 2
+        return request
+    }
+
+    /// The request of page `p` when every expression of it is a constant, made the first time a
+    /// session of the program asks it; nil for any other page.
+    private func constantPage(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int) throws(RuntimeError) -> PageRequest? {
+        guard let kept = program.constantPages else { return nil }
+        let f = state.frames[frame].flow
+        let count = flow.pointee.pages.count
+        switch kept.lookUp(flow: f, page: p, of: count) {
+        case .constant(let request): return request
+        case .notConstant: return nil
+        case .unseen:
+            let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
+            let request = ConstantPages.isConstant(page) ? try makePageRequest(flow, p, frame: frame) : nil
+            kept.keep(request, flow: f, page: p, of: count)
+            return request
+        }
+    }
+
+    private func makePageRequest(_ flow: UnsafePointer<FlowGraph>, _ p: Int, frame: Int) throws(RuntimeError) -> PageRequest {
         // The page and its questions are read in place, not copied out one by one.
         let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
         var questions: [QuestionRequest] = []
         questions.reserveCapacity(page.pointee.questions.count)
         try page.pointee.questions.withUnsafeBufferPointer { infos throws(RuntimeError) in
-            for k in infos.indices { questions.append(try questionRequest(infos.baseAddress! + k, frame: frame, shown: shown)) }
+            for k in infos.indices { questions.append(try questionRequest(infos.baseAddress! + k, frame: frame, shown: true)) }
         }
-        let title = shown ? try page.pointee.title.map { e throws(RuntimeError) in try render(e, frame: frame) } : nil
-        return PageRequest(name: page.pointee.name, title: title, questions: questions, problems: [:], canGoBack: state.history.count >= 2,
+        let title = try page.pointee.title.map { e throws(RuntimeError) in try render(e, frame: frame) }
+        return PageRequest(name: page.pointee.name, title: title, questions: questions, problems: [:], canGoBack: false,
                            range: page.pointee.range)
     }
 
     /// A question as the host is asked it; with `shown` false, without its prompt (empty).
     private func questionRequest(_ q: UnsafePointer<QuestionInfo>, frame: Int, shown: Bool) throws(RuntimeError) -> QuestionRequest {
-        // The prompt, default, min and max are evaluated in place (in this order, the options
-        // after the prompt): reading them out of the question copied each.
-        return try q.pointee.withExpressions { (prompt, defaultValue, min, max) throws(RuntimeError) in
-            func value(_ e: UnsafePointer<IRExpr>?) throws(RuntimeError) -> Value? {
-                guard let e else { return nil }
-                return try evaluate(at: e, frame: frame)
-            }
-            var shownPrompt = ""
-            if shown {
-                if let prompt {
-                    shownPrompt = try evaluate(at: prompt, frame: frame).displayText(asCurrency: prompt.pointee.type == .currency)
-                } else {
-                    shownPrompt = q.pointee.name
+        // The prompt, then the options, the default, min and max, evaluated in place (in this
+        // order, which decides the error reported when more than one fails), straight from the
+        // details box: reading them out of the question copied each, and a generic closure over
+        // them (`withExpressions`) copied the question and the request made in it.
+        var prompt = shown ? q.pointee.name : ""
+        var options: [String] = []
+        var defaultValue: Value?, min: Value?, max: Value?
+        if let details = q.pointee.detailsBox {
+            let at = details.at
+            try details.expressions.withUnsafeBufferPointer { (es) throws(RuntimeError) in
+                if shown && at[0] >= 0 { prompt = try render(at: es.baseAddress! + Int(at[0]), frame: frame) }
+                if !details.options.isEmpty {
+                    options.reserveCapacity(details.options.count)
+                    try details.options.withUnsafeBufferPointer { (os) throws(RuntimeError) in
+                        for k in os.indices { options.append(try render(at: os.baseAddress! + k, frame: frame)) }
+                    }
                 }
+                if at[1] >= 0 { defaultValue = try evaluate(at: es.baseAddress! + Int(at[1]), frame: frame) }
+                if at[2] >= 0 { min = try evaluate(at: es.baseAddress! + Int(at[2]), frame: frame) }
+                if at[3] >= 0 { max = try evaluate(at: es.baseAddress! + Int(at[3]), frame: frame) }
             }
-            var options: [String] = []
-            if !q.pointee.options.isEmpty {
-                options.reserveCapacity(q.pointee.options.count)
-                for o in q.pointee.options { options.append(try render(o, frame: frame)) }
-            }
-            return QuestionRequest(
-                name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: shownPrompt, options: options,
-                defaultValue: try value(defaultValue), optional: q.pointee.optional, min: try value(min), max: try value(max),
-                pattern: q.pointee.pattern)
         }
+        return QuestionRequest(
+            name: q.pointee.name, reference: q.pointee.reference, type: q.pointee.type, prompt: prompt, options: options,
+            defaultValue: defaultValue, optional: q.pointee.optional, min: min, max: max, pattern: q.pointee.pattern)
     }
 
     /// `IntegrationPoint.isSafe` and `ExtensionInfo.isSafe` from the declaration's fields, read in
@@ -781,6 +817,10 @@ public final class Session {
 
     func render(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> String {
         try evaluate(e, frame: frame).displayText(asCurrency: e.type == .currency)
+    }
+
+    func render(at e: UnsafePointer<IRExpr>, frame: Int?) throws(RuntimeError) -> String {
+        try evaluate(at: e, frame: frame).displayText(asCurrency: e.pointee.type == .currency)
     }
 }
 

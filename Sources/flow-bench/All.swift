@@ -180,9 +180,15 @@ func loadAverage() -> String {
 }
 
 /// In-process `check` of one file: median seconds over `runs` and the number of lines.
-func checkInProcess(_ path: String, runs: Int) -> (seconds: Double, lines: Int) {
+func checkInProcess(_ path: String, runs: Int, warmUp: Bool = true) -> (seconds: Double, lines: Int) {
     var times: [Double] = []
     var lines = 0
+    // One check untimed first, as a process that goes on (an editor, a server) has checked
+    // before: the first check of a process grows the heap (page faults, the allocator's arenas),
+    // and timed, it made the first of five runs the slowest (101 to 165 ms for the generated
+    // file, against 85 to 94 ms for the last, in four runs of `flow-bench all` at 18:55 UTC on
+    // 2026-12-06), which moved the median with it.
+    if warmUp { _ = try! Frontend.compile(path: path) }
     for _ in 0..<runs {
         let t = seconds {
             let compilation = try! Frontend.compile(path: path)
@@ -201,9 +207,11 @@ func checkInProcess(_ path: String, runs: Int) -> (seconds: Double, lines: Int) 
 func checkPairInProcess(_ a: String, _ b: String, runs: Int) -> (a: (seconds: Double, lines: Int), b: (seconds: Double, lines: Int), ratio: Double) {
     var timesA: [Double] = [], timesB: [Double] = []
     var linesA = 0, linesB = 0
+    _ = checkInProcess(a, runs: 0)
+    _ = checkInProcess(b, runs: 0)
     for _ in 0..<runs {
-        let one = checkInProcess(a, runs: 1)
-        let other = checkInProcess(b, runs: 1)
+        let one = checkInProcess(a, runs: 1, warmUp: false)
+        let other = checkInProcess(b, runs: 1, warmUp: false)
         timesA.append(one.seconds)
         timesB.append(other.seconds)
         linesA = one.lines

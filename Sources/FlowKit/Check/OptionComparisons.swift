@@ -13,50 +13,44 @@ struct OptionComparisons {
     let flow: Int
 
     /// Called with every expression of the flow but the leaves (`ValueChecks` walks them once for
-    /// every check); the operator is tested in place, and only a comparison or a `contains` is
-    /// copied out.
+    /// every check). The operator is tested in place, and the operands are read in place: copied
+    /// out (the comparison, then each side), they were three expressions retained and released
+    /// for every comparison of every flow.
     func visit(at p: UnsafePointer<IRExpr>) {
         switch p.pointee.kind {
-        case .binary(let op, _) where op.isComparison: break
-        case .builtin(.contains, _): break
-        default: return
-        }
-        let e = p.pointee
-        switch e.kind {
-        case .binary(.equal, let lr), .binary(.notEqual, let lr):
-            let l = lr.first, r = lr.second
-            if !compareWithOptions(l, r, e) { _ = compareWithOptions(r, l, e) }
-            incomparable(l, r, e)
-        case .binary(.less, let lr), .binary(.lessEqual, let lr), .binary(.greater, let lr), .binary(.greaterEqual, let lr):
-            let l = lr.first, r = lr.second
-            incomparable(l, r, e)
+        case .binary(let op, let lr) where op.isComparison:
+            lr.withOperands { o in
+                if op == .equal || op == .notEqual, !compareWithOptions(o, o + 1, p) { _ = compareWithOptions(o + 1, o, p) }
+                incomparable(o, o + 1, p)
+            }
         case .builtin(.contains, let args) where args.count == 2:
-            containsOption(args[0], args[1], e)
-        default: break
+            args.withUnsafeBufferPointer { a in containsOption(a.baseAddress!, a.baseAddress! + 1, p) }
+        default:
+            return
         }
     }
 
     /// `side == text`, where `side` holds options; true when it reported.
-    private func compareWithOptions(_ side: IRExpr, _ other: IRExpr, _ e: IRExpr) -> Bool {
+    private func compareWithOptions(_ side: UnsafePointer<IRExpr>, _ other: UnsafePointer<IRExpr>, _ e: UnsafePointer<IRExpr>) -> Bool {
         // Cheap tests first: this runs on every comparison of every flow.
-        switch side.kind {
+        switch side.pointee.kind {
         case .local, .answer: break
         default: return false
         }
-        guard other.isStatic else { return false }
+        guard other.pointee.isStatic else { return false }
         let ev = checks.values
-        guard let k = ev.known(side, flow: flow), let origin = k.options,
-              let c = ev.constant(other), case .text(let t) = c.value,
+        guard let k = ev.known(at: side, flow: flow), let origin = k.options,
+              let c = ev.constant(other.pointee), case .text(let t) = c.value,
               !k.values.contains(.text(t)) else { return false }
-        report(t, origin, k.values, at: other.range, whole: e.range, configs: k.configs.union(c.configs), through: side)
+        report(t, origin, k.values, at: other.pointee.range, whole: e.pointee.range, configs: k.configs.union(c.configs), through: side.pointee)
         return true
     }
 
     /// `contains(Topics, "Biling")` for a `choices` answer.
-    private func containsOption(_ list: IRExpr, _ item: IRExpr, _ e: IRExpr) {
-        guard case .answer(let page, let question) = list.kind else { return }
+    private func containsOption(_ list: UnsafePointer<IRExpr>, _ item: UnsafePointer<IRExpr>, _ e: UnsafePointer<IRExpr>) {
+        guard case .answer(let page, let question) = list.pointee.kind else { return }
         let q = checks.program.flows[flow].pages[page].questions[question]
-        guard q.type == .choices, let c = checks.values.constant(item), case .text(let t) = c.value else { return }
+        guard q.type == .choices, let c = checks.values.constant(item.pointee), case .text(let t) = c.value else { return }
         var options: [Value] = []
         var configs = c.configs
         for o in q.options {
@@ -66,8 +60,8 @@ struct OptionComparisons {
         }
         guard !options.contains(.text(t)) else { return }
         let texts = options.compactMap { v -> String? in if case .text(let s) = v { return s } else { return nil } }
-        report(t, OptionOrigin(reference: q.reference, range: q.range, options: texts), options, at: item.range, whole: e.range,
-               configs: configs, through: list, label: "so this is always false")
+        report(t, OptionOrigin(reference: q.reference, range: q.range, options: texts), options, at: item.pointee.range, whole: e.pointee.range,
+               configs: configs, through: list.pointee, label: "so this is always false")
     }
 
     private func report(_ t: String, _ origin: OptionOrigin, _ values: [Value], at range: SourceRange, whole: SourceRange,
@@ -86,15 +80,15 @@ struct OptionComparisons {
     }
 
     /// Types the static checker could not see (untyped parameters) that never compare.
-    private func incomparable(_ l: IRExpr, _ r: IRExpr, _ e: IRExpr) {
-        guard l.type == .any || r.type == .any else { return }  // else typeMismatch said it
-        let (a, b) = (describe(l), describe(r))
+    private func incomparable(_ l: UnsafePointer<IRExpr>, _ r: UnsafePointer<IRExpr>, _ e: UnsafePointer<IRExpr>) {
+        guard l.pointee.type == .any || r.pointee.type == .any else { return }  // else typeMismatch said it
+        let (a, b) = (describe(l.pointee), describe(r.pointee))
         guard let a, let b, a.type != b.type else { return }
         let numberDate = (a.type.isNumeric && b.type == .date) || (a.type == .date && b.type.isNumeric)
         let choiceYesNo = (a.isChoice && b.type == .bool) || (a.type == .bool && b.isChoice)
         guard numberDate || choiceYesNo else { return }
-        checks.out.checkedRanges.insert(e.range)
-        checks.out.report(.incomparableValues(a.noun, b.noun), e.range,
+        checks.out.checkedRanges.insert(e.pointee.range)
+        checks.out.report(.incomparableValues(a.noun, b.noun), e.pointee.range,
                               label: "they are never equal, and have no order",
                               hint: numberDate ? "compare a date with a date, or a number with a number"
                                   : "compare the answer with one of its options: product == \"Billing\"")

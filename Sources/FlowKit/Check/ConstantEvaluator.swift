@@ -484,13 +484,18 @@ final class ConstantEvaluator {
                     add(f, flow.pointee.parameters.count + oi, .outputDefault(flow: Int32(f), index: Int32(oi)))
                 }
                 // Each element read in place through its buffer (a copy of an element was most of the
-                // cost of this walk, and `flow.elements[i].kind` in a switch still copied it).
+                // cost of this walk, and `flow.elements[i].kind` in a switch still copied it), and
+                // switched on by its case alone (`ElementKind.tag`): a `switch` that binds copies the
+                // whole kind first, whatever the case, and most elements are neither a set nor a call.
                 flow.pointee.elements.withUnsafeBufferPointer { elements in
                     for i in elements.indices {
-                        switch (elements.baseAddress! + i).pointee.kind {
-                        case .set(.local(let s), let op, _):
+                        let element = elements.baseAddress! + i
+                        switch element.pointee.kind.tag {
+                        case .set:
+                            guard case .set(.local(let s), let op, _) = element.pointee.kind else { continue }
                             add(f, s, op == .assign ? .set(flow: Int32(f), element: Int32(i)) : .unknown)
-                        case .call(let info):
+                        case .call:
+                            guard case .call(let info) = element.pointee.kind else { continue }
                             if case .flow(let g) = info.target, g >= 0, g < flows.count {
                                 called[g] = true
                                 let callee = flows.baseAddress! + g

@@ -25,8 +25,12 @@ struct CurrencyLiterals {
         }
         f.elements.withUnsafeBufferPointer { elements in
             for i in elements.indices {
-                switch (elements.baseAddress! + i).pointee.kind {
-                case .call(let info):
+                // Switched on by its case alone (`ElementKind.tag`): a `switch` that binds copies
+                // the whole kind first, whatever the case.
+                let element = elements.baseAddress! + i
+                switch element.pointee.kind.tag {
+                case .call:
+                    guard case .call(let info) = element.pointee.kind else { continue }
                     let parameters: [ParameterInfo]
                     switch info.target {
                     case .ip(let i) where i >= 0: parameters = checks.program.integrationPoints[i].parameters
@@ -37,7 +41,8 @@ struct CurrencyLiterals {
                     for (k, p) in parameters.enumerated() where p.type == .currency && k < info.arguments.count {
                         if let a = info.arguments[k] { literal(a) }
                     }
-                case .set(.local(let s), _, let value) where f.variableTypes[s] == .currency:
+                case .set:
+                    guard case .set(.local(let s), _, let value) = element.pointee.kind, f.variableTypes[s] == .currency else { continue }
                     literal(value)
                 default: break
                 }

@@ -194,7 +194,7 @@ struct LoopsWithoutExit {
         var canExit = [Bool](repeating: false, count: n)
         var stack: [Int] = []
         for i in 0..<n {
-            switch flow.elements[i].kind {
+            switch flow.elements[i].kind.tag {
             case .finish, .end:
                 canExit[i] = true
                 stack.append(i)

@@ -82,9 +82,10 @@ final class ReadBeforeSet {
                         tracked[bit] = true
                     }
                     var finishesWithSuccess = false
-                    switch element.pointee.kind {
+                    switch element.pointee.kind.tag {
                     case .end: finishesWithSuccess = true
-                    case .finish(let success, _): finishesWithSuccess = success
+                    case .finish:
+                        if case .finish(let success, _) = element.pointee.kind { finishesWithSuccess = success }
                     default: break
                     }
                     if finishesWithSuccess {

@@ -183,12 +183,7 @@ func loadAverage() -> String {
 func checkInProcess(_ path: String, runs: Int, warmUp: Bool = true) -> (seconds: Double, lines: Int) {
     var times: [Double] = []
     var lines = 0
-    // One check untimed first, as a process that goes on (an editor, a server) has checked
-    // before: the first check of a process grows the heap (page faults, the allocator's arenas),
-    // and timed, it made the first of five runs the slowest (101 to 165 ms for the generated
-    // file, against 85 to 94 ms for the last, in four runs of `flow-bench all` at 18:55 UTC on
-    // 2026-12-06), which moved the median with it.
-    if warmUp { _ = try! Frontend.compile(path: path) }
+    if warmUp { warmUpCheck(path) }
     for _ in 0..<runs {
         let t = seconds {
             let compilation = try! Frontend.compile(path: path)
@@ -199,6 +194,15 @@ func checkInProcess(_ path: String, runs: Int, warmUp: Bool = true) -> (seconds:
     return (median(times), lines)
 }
 
+/// One check untimed, as a process that goes on (an editor, a server) has checked before: the
+/// first check of a process grows the heap (page faults, the allocator's arenas), and timed, it
+/// made the first of five runs the slowest (101 to 165 ms for the generated file, against 85 to
+/// 94 ms for the last, in four runs of `flow-bench all` at about 18:53 UTC on 2026-12-06), which
+/// moved the median with it.
+func warmUpCheck(_ path: String) {
+    _ = try! Frontend.compile(path: path)
+}
+
 /// In-process `check` of two files, the runs alternating (`a`, then `b`, `runs` times), so that
 /// a slow spell of the machine falls on both sizes of a scaling figure, not on one of them. The
 /// ratio is the median of the ratios of each `b` to the `a` just before it: a spell that starts
@@ -207,8 +211,8 @@ func checkInProcess(_ path: String, runs: Int, warmUp: Bool = true) -> (seconds:
 func checkPairInProcess(_ a: String, _ b: String, runs: Int) -> (a: (seconds: Double, lines: Int), b: (seconds: Double, lines: Int), ratio: Double) {
     var timesA: [Double] = [], timesB: [Double] = []
     var linesA = 0, linesB = 0
-    _ = checkInProcess(a, runs: 0)
-    _ = checkInProcess(b, runs: 0)
+    warmUpCheck(a)
+    warmUpCheck(b)
     for _ in 0..<runs {
         let one = checkInProcess(a, runs: 1, warmUp: false)
         let other = checkInProcess(b, runs: 1, warmUp: false)

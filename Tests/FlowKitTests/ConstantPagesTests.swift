@@ -77,6 +77,25 @@ final class ConstantPagesTests: XCTestCase {
         XCTAssertNil(p.constantPages!.questions(flow: 0, page: 1))
     }
 
+    /// A config is not a constant of the program: a host may give each session other values.
+    func testAPageThatShowsAConfigIsMadeForEachSession() throws {
+        let p = try program("""
+            config CURRENCY = "USD"
+            flow Main {
+              question Amount: currency {
+                prompt "How much, in {CURRENCY}?"
+              }
+            }
+            """)
+        var prompts: [String] = []
+        for currency in ["USD", "EUR"] {
+            let s = try Session(program: p, options: RuntimeOptions(configs: ["CURRENCY": currency]))
+            prompts.append(try page(s.start()).questions[0].prompt)
+        }
+        XCTAssertEqual(prompts, ["How much, in USD?", "How much, in EUR?"])
+        guard case .notConstant = p.constantPages!.lookUp(flow: 0, page: 0, of: 1) else { return XCTFail("a page that shows a config was kept") }
+    }
+
     func testAFlowOfMoreThanTheLimitOfPagesKeepsNone() throws {
         let count = ConstantPages.limit + 1
         let source = "flow Long {\n" + (0..<count).map { "  question Q\($0): text\n" }.joined() + "}\n"

@@ -30,15 +30,19 @@ final class ConstantPages: Sendable, CustomReflectable {
     /// What is known of page `page` of flow `flow`, which has `pages` pages.
     func lookUp(flow: Int, page: Int, of pages: Int) -> Slot {
         guard pages <= Self.limit else { return .notConstant }
-        return kept.withLock { kept in flow < kept.count && !kept[flow].isEmpty ? kept[flow][page] : .unseen }
+        return kept.withLock { Self.slot(flow, page, in: $0) }
     }
 
     /// The questions of page `page` of flow `flow` when it is a constant page already asked.
     func questions(flow: Int, page: Int) -> [QuestionRequest]? {
         kept.withLock { kept in
-            guard flow < kept.count, !kept[flow].isEmpty, case .constant(let request) = kept[flow][page] else { return nil }
+            guard case .constant(let request) = Self.slot(flow, page, in: kept) else { return nil }
             return request.questions
         }
+    }
+
+    private static func slot(_ flow: Int, _ page: Int, in kept: borrowing [[Slot]]) -> Slot {
+        flow < kept.count && !kept[flow].isEmpty ? kept[flow][page] : .unseen
     }
 
     /// Keeps what a session found for a page not seen yet: its request, or nil when the page is
@@ -62,7 +66,9 @@ final class ConstantPages: Sendable, CustomReflectable {
         }
     }
 
-    /// A literal, or a text whose parts are all literals.
+    /// A literal, or a text whose parts are all literals. Not `IRExpr.isStatic`, which the checks
+    /// use: that counts a config too, and a host may give each session other config values
+    /// (`RuntimeOptions.configs`, `--define`).
     private static func isConstant(_ e: IRExpr) -> Bool {
         switch e.kind {
         case .constant: true

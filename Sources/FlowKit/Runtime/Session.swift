@@ -101,10 +101,9 @@ public final class Session {
             switch reply {
             case .answers(let raw):
                 // Each answer is read against its question as the host is asked it (types, rules,
-                // options), built one at a time in place, without the prompt: no page request, no
-                // array of questions is made to read them.
-                // A page made only of constants is read against the request every session of the
-                // program shares (`ConstantPages`), made when the page was asked.
+                // options): for a page made only of constants, the questions of the request every
+                // session of the program shares (`ConstantPages`); for any other page, each
+                // question made one at a time in place, without the prompt.
                 let page = flow.pointee.pages.withUnsafeBufferPointer { $0.baseAddress! + p }
                 let count = page.pointee.questions.count
                 var values = Self.unset(count)
@@ -816,7 +815,7 @@ public final class Session {
     }
 
     func render(_ e: IRExpr, frame: Int?) throws(RuntimeError) -> String {
-        try evaluate(e, frame: frame).displayText(asCurrency: e.type == .currency)
+        try withUnsafePointer(to: e) { (e) throws(RuntimeError) in try render(at: e, frame: frame) }
     }
 
     func render(at e: UnsafePointer<IRExpr>, frame: Int?) throws(RuntimeError) -> String {

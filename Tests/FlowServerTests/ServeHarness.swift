@@ -270,17 +270,49 @@ final class FakeGateway: @unchecked Sendable {
     }
 }
 
-/// A flow file in a fresh temporary directory.
+/// A flow file in a fresh temporary directory, removed when the test process exits.
 func temporaryFlow(_ name: String, _ text: String) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-serve-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    TemporaryPaths.removeAtExit(dir.path)
     let url = dir.appendingPathComponent(name)
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url
 }
 
+/// A SQLite store at a fresh temporary path; the database and its `-wal` and `-shm` files are
+/// removed when the test process exits.
 func temporaryStore() -> String {
-    "sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("flow-serve-\(UUID().uuidString).db").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("flow-serve-\(UUID().uuidString).db").path
+    for suffix in ["", "-wal", "-shm"] { TemporaryPaths.removeAtExit(path + suffix) }
+    return "sqlite:" + path
+}
+
+/// Paths the tests made in the temporary directory, removed at the exit of the test process (a
+/// server a test killed may still hold them open until then). Left behind, every run of the suite
+/// added about twenty stores and directories to `/tmp`.
+enum TemporaryPaths {
+    nonisolated(unsafe) private static var paths: [String] = []
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registered = false
+
+    static func removeAtExit(_ path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        paths.append(path)
+        if !registered {
+            registered = true
+            atexit { TemporaryPaths.removeAll() }
+        }
+    }
+
+    static func removeAll() {
+        lock.lock()
+        let all = paths
+        paths = []
+        lock.unlock()
+        for path in all { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 /// `connect` to 127.0.0.1:`port` on a blocking socket, riding out a signal: a connect interrupted by a

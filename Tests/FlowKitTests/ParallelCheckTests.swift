@@ -142,6 +142,36 @@ final class ParallelCheckTests: XCTestCase {
         XCTAssertEqual(parallel.checked, serial.checked)
     }
 
+    /// The question rules of every flow are checked on a second thread while this one solves for
+    /// the locals (`ValueChecks.run`), and each flow's findings are put back before its other
+    /// value checks' findings. Every flow here reports a rule ('min' above 'max'), then a
+    /// division by a config declared 0 and a condition decided by constants, and the flows
+    /// differ in size so the two threads sharing the flows' checks meet at no fixed place.
+    func testQuestionRulesCheckedBesideTheSolverReportInTheOrderOfOneThread() {
+        var text = "config LIMIT = 0\n"
+        for i in 0..<150 {
+            text += "flow F\(i)(n: number) {\n"
+            text += "  question Age\(i): number {\n    min \(10 + i)\n    max 5\n  }\n"
+            text += "  set share\(i) = n / LIMIT\n"
+            text += "  set fixed\(i) = 3\n  if fixed\(i) > 4 {\n    response \"never\"\n  }\n"
+            for k in 0..<(i * 7 % 29) { text += "  set pad\(k) = n + \(k)\n  response \"{pad\(k)} {share\(i)}\"\n" }
+            text += "  call F\((i + 1) % 150)(n)\n}\n\n"
+        }
+        let loader = MemoryLoader(["rules.flow": text])
+        let serial = compile("rules.flow", loader: loader, parallel: false, sorted: false)
+        let parallel = compile("rules.flow", loader: loader, parallel: true, sorted: false)
+        for (id, count) in [("check.minAboveMax", 150), ("check.divisionByZero", 150), ("check.constantCondition", 150)] {
+            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
+        }
+        // In the order one thread gives: each flow's rule first, then its other findings.
+        let ids = serial.diagnostics.map(\.id).filter { ["check.minAboveMax", "check.divisionByZero"].contains($0) }
+        XCTAssertEqual(Array(ids.prefix(4)), ["check.minAboveMax", "check.divisionByZero", "check.minAboveMax", "check.divisionByZero"])
+        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id))
+        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
+        XCTAssertEqual(parallel.program, serial.program)
+        XCTAssertEqual(parallel.checked, serial.checked)
+    }
+
     /// A long flow's graph checks run in two parts that may run on two threads at once (the reads
     /// before sets, and the others): what they report comes in the order one thread gives.
     func testALongFlowsChecksInTwoPartsReportInTheOrderOfOneThread() {

@@ -566,25 +566,33 @@ final class ConstantEvaluator {
         // otherwise gives what it holds already, so the rounds end in the same state as when
         // every local was evaluated in every round, with the same count of rounds; the round
         // that only confirmed straight-line code had settled no longer evaluates anything.
+        // Each source's expression is walked once: every read is listed (the local read, the
+        // local whose source reads it), counted, then put in place. Walking the sources a second
+        // time to put them in place read each expression out of its element again (a copy of
+        // the element's kind each time).
         var readerStart = [Int32](repeating: 0, count: facts.count + 1)
+        var readLocals: [Int32] = [], readBy: [Int32] = []
         for slot in order {
             for q in Int(start[slot])..<Int(start[slot + 1]) {
-                forEachRead(sources[q]) { g in readerStart[g + 1] += 1 }
+                forEachRead(sources[q]) { g in
+                    readerStart[g + 1] += 1
+                    readLocals.append(Int32(g))
+                    readBy.append(Int32(slot))
+                }
             }
         }
         for k in 0..<facts.count { readerStart[k + 1] += readerStart[k] }
         var readers = [Int32](repeating: 0, count: Int(readerStart[facts.count]))
         do {
             var fill = readerStart
-            for slot in order {
-                for q in Int(start[slot])..<Int(start[slot + 1]) {
-                    forEachRead(sources[q]) { g in
-                        readers[Int(fill[g])] = Int32(slot)
-                        fill[g] += 1
-                    }
-                }
+            for r in readLocals.indices {
+                let g = Int(readLocals[r])
+                readers[Int(fill[g])] = readBy[r]
+                fill[g] += 1
             }
         }
+        readLocals = []
+        readBy = []
         var dirty = seen
         seen = []
         solving = true

@@ -33,7 +33,30 @@ struct ValueChecks {
     func run(into builder: ProgramBuilder) {
         // Only decisions and comparisons read what is known of locals: a program without any
         // (one long flow of `set`s, say) does not solve for them.
-        if program.flows.contains(where: \.readsLocalFacts) { values.solve() }
+        let solves = program.flows.contains(where: \.readsLocalFacts)
+        // The question rules read literals and configs, never what a local holds: when the
+        // flows' checks are shared, a second thread checks every flow's rules while this one
+        // solves, where it sat idle (the solver is one thread's work). Each flow's findings are
+        // put in place when its other checks run (`checkFlows`), the order one thread gives.
+        var rules: QuestionRuleFindings?
+        if solves && shared {
+            let found = QuestionRuleFindings()
+            let checker = ValueChecks(view: ProgramView(program), values: ConstantEvaluator(program: program), out: CheckOutput(),
+                                      shared: false)
+            let count = program.flows.count
+            SecondThread.run({
+                found.marks.reserveCapacity(count + 1)
+                for f in 0..<count {
+                    QuestionRules(checks: checker, flow: f).check()
+                    found.marks.append(checker.out.diagnostics.count)
+                }
+            }, alongside: { values.solve() })
+            found.diagnostics = checker.out.diagnostics
+            out.checkedRanges.formUnion(checker.out.checkedRanges)
+            rules = found
+        } else if solves {
+            values.solve()
+        }
         for i in program.integrationPoints.indices {
             RequestTexts(checks: self, ip: i).check()
             for e in program.integrationPoints[i].lowered.values.sorted(by: { $0.range.start < $1.range.start }) {
@@ -52,9 +75,9 @@ struct ValueChecks {
             var marks: [Int] = []
             marks.reserveCapacity(program.flows.count)
             SecondThread.fromBothEnds(program.flows.count, there: { f in
-                other.checkFlows(f..<f + 1)
+                other.checkFlows(f..<f + 1, rules: rules)
                 marks.append(other.out.diagnostics.count)
-            }, here: { f in checkFlows(f..<f + 1) })
+            }, here: { f in checkFlows(f..<f + 1, rules: rules) })
             out.diagnostics += SecondThread.Ends.inIndexOrder(other.out.diagnostics, marks: marks)
             out.checkedRanges.formUnion(other.out.checkedRanges)
         } else {
@@ -75,10 +98,15 @@ struct ValueChecks {
         return flows[flows.count - 1].elements.count * 2 <= total
     }
 
-    /// The checks of each flow in `flows`, in order.
-    func checkFlows(_ flows: Range<Int>) {
+    /// The checks of each flow in `flows`, in order; a flow's question rules are taken from
+    /// `rules` when they were checked already.
+    func checkFlows(_ flows: Range<Int>, rules: QuestionRuleFindings? = nil) {
         for f in flows {
-            QuestionRules(checks: self, flow: f).check()
+            if let rules {
+                out.diagnostics += rules.diagnostics[rules.marks[f]..<rules.marks[f + 1]]
+            } else {
+                QuestionRules(checks: self, flow: f).check()
+            }
             let walk = ExpressionWalk(options: OptionComparisons(checks: self, flow: f), currency: CurrencyLiterals(checks: self, flow: f),
                                       division: DivisionByZero(checks: self))
             walk.flow(program.flows[f])
@@ -88,6 +116,14 @@ struct ValueChecks {
     }
 
     var program: Program { view.program }
+
+    /// The question rules' findings for every flow, made before the flows' other checks:
+    /// flow `f`'s are `diagnostics[marks[f] ..< marks[f + 1]]`. Written by one thread, then
+    /// only read (by both threads of the shared checks).
+    final class QuestionRuleFindings: @unchecked Sendable {
+        var diagnostics: [Diagnostic] = []
+        var marks: [Int] = [0]
+    }
 
     /// Reports `m`, as a warning naming the configs when they decide it.
     func report(_ m: Message, _ r: SourceRange, configs: Set<Int>, label: String? = nil, notes: [DiagnosticNote] = [],

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The version printed by `flow --version`.
 public let flowVersion = "0.1.0"
@@ -79,11 +84,48 @@ public struct FileSystemLoader: SourceLoader {
             throw InputError(path: path, reason: "no such file")
         }
         if isDirectory.boolValue { throw InputError(path: path, reason: "it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = Self.readAll(path) else {
             throw InputError(path: path, reason: "permission denied or unreadable")
         }
-        return [UInt8](data)
+        return bytes
     }
+
+    /// The bytes of the file at `path`, read straight into the array: through `Data`
+    /// (`FileManager.contents` and then `[UInt8](data)`) reading a 2.76 MB file took 2.6 ms
+    /// against 0.16 ms, all of it before the parse could start. The size `fstat` gives is only a
+    /// first guess: a file that grows as it is read, or a pipe (size 0), is read to its end.
+    static func readAll(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var status = stat()
+        let size = fstat(fd, &status) == 0 && status.st_size > 0 ? Int(status.st_size) : 0
+        var failed = false, ended = false
+        /// Fills `buffer` from the file until it is full, the file ends or a read fails.
+        func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var filled = 0
+            while filled < buffer.count {
+                let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n > 0 {
+                    filled += n
+                } else if n == 0 {
+                    ended = true
+                    break
+                } else if errno != EINTR {
+                    failed = true
+                    break
+                }
+            }
+            return filled
+        }
+        // One byte more than the size: the read that returns 0 then confirms the end.
+        var bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, filled in filled = fill(buffer) }
+        while !ended && !failed {
+            bytes += [UInt8](unsafeUninitializedCapacity: max(65_536, bytes.count)) { buffer, filled in filled = fill(buffer) }
+        }
+        return failed ? nil : bytes
+    }
+
     public func fileKind(path: String) -> FileKind { Self.kind(path) }
     static func kind(_ path: String) -> FileKind {
         var isDirectory: ObjCBool = false

@@ -4,8 +4,9 @@ import Foundation
 /// Work done on a second thread while this one does its own part (`flow check` of a large input:
 /// a share of the pieces of a file's parse, the lowering and the value checks of a share of the flows).
 enum SecondThread {
-    /// Whether the machine has a second core to run it on.
-    static var isAvailable: Bool { ProcessInfo.processInfo.activeProcessorCount > 1 }
+    /// Whether the machine has a second core to run it on. Read once: Foundation reads the
+    /// process's CPU quota and affinity from files each time it is asked, three times a compile.
+    static let isAvailable: Bool = ProcessInfo.processInfo.activeProcessorCount > 1
 
     /// Runs `there` on a second thread while `here` runs on this one, and returns once both are
     /// done. What `there` writes is read here only after that, so the two closures may share

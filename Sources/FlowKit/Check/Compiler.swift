@@ -180,7 +180,12 @@ final class ProgramBuilder {
     func lower(_ decl: inout FlowDecl, index i: Int) -> FlowGraph {
         var body: [Statement] = []
         swap(&body, &decl.body)
-        return FlowBuilder(self, decl, body: consume body, index: i).build()
+        let graph = FlowBuilder(self, decl, body: consume body, index: i).build()
+        // What is left of the declaration (its parameters and outputs, with their defaults) is
+        // freed here, on the thread that lowered it, not all together by this builder's deinit.
+        decl.parameters = []
+        decl.outputs = []
+        return graph
     }
 
     /// Lowers the flows on two threads, this one taking them from the first on and the second

@@ -10,8 +10,7 @@ import XCTest
 final class ParallelCheckTests: XCTestCase {
     /// Compiles `path` (through `loader`) with the graph checks on the second thread or here.
     /// `sorted`: the diagnostics sorted by position, else in the order the compiler gave them.
-    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool, sorted: Bool = true)
-        -> (diagnostics: [Diagnostic], program: String, checked: Set<SourceRange>) {
+    private func compile(_ path: String, loader: any SourceLoader, parallel: Bool, sorted: Bool = true) -> Compiled {
         let sources = SourceManager()
         guard let bytes = try? loader.load(path: path) else {
             XCTFail("cannot read \(path)")
@@ -25,6 +24,17 @@ final class ParallelCheckTests: XCTestCase {
         var dumped = ""
         dump(program.flows, to: &dumped)
         return (sorted ? diagnostics.sortedByPosition() : diagnostics, dumped, program.checkedRanges)
+    }
+
+    private typealias Compiled = (diagnostics: [Diagnostic], program: String, checked: Set<SourceRange>)
+
+    /// The same findings in the same order, the same graphs and the same ranges checked, on one
+    /// thread or on two.
+    private func assertSameInTheSameOrder(_ serial: Compiled, _ parallel: Compiled, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id), file: file, line: line)
+        XCTAssertEqual(parallel.diagnostics, serial.diagnostics, file: file, line: line)
+        XCTAssertEqual(parallel.program, serial.program, file: file, line: line)
+        XCTAssertEqual(parallel.checked, serial.checked, file: file, line: line)
     }
 
     func testTheQueueIsUsedOnThisMachine() throws {
@@ -136,10 +146,7 @@ final class ParallelCheckTests: XCTestCase {
         for (id, count) in [("check.undefinedName", 100), ("check.readBeforeSet", 100), ("check.divisionByZero", 200)] {
             XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
         }
-        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id))
-        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
-        XCTAssertEqual(parallel.program, serial.program)
-        XCTAssertEqual(parallel.checked, serial.checked)
+        assertSameInTheSameOrder(serial, parallel)
     }
 
     /// The question rules of every flow are checked on a second thread while this one solves for
@@ -166,10 +173,7 @@ final class ParallelCheckTests: XCTestCase {
         // In the order one thread gives: each flow's rule first, then its other findings.
         let ids = serial.diagnostics.map(\.id).filter { ["check.minAboveMax", "check.divisionByZero"].contains($0) }
         XCTAssertEqual(Array(ids.prefix(4)), ["check.minAboveMax", "check.divisionByZero", "check.minAboveMax", "check.divisionByZero"])
-        XCTAssertEqual(parallel.diagnostics.map(\.id), serial.diagnostics.map(\.id))
-        XCTAssertEqual(parallel.diagnostics, serial.diagnostics)
-        XCTAssertEqual(parallel.program, serial.program)
-        XCTAssertEqual(parallel.checked, serial.checked)
+        assertSameInTheSameOrder(serial, parallel)
     }
 
     /// A long flow's graph checks run in two parts that may run on two threads at once (the reads

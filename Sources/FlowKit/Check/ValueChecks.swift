@@ -38,6 +38,8 @@ struct ValueChecks {
         // flows' checks are shared, a second thread checks every flow's rules while this one
         // solves, where it sat idle (the solver is one thread's work). Each flow's findings are
         // put in place when its other checks run (`checkFlows`), the order one thread gives.
+        // Their evaluator is one of their own, never solved: a read of a local's facts there
+        // would stop a debug build (`known(at:flow:)`).
         var rules: QuestionRuleFindings?
         if solves && shared {
             let found = QuestionRuleFindings()

@@ -35,29 +35,33 @@ final class FileLoadingTests: XCTestCase {
         }
     }
 
-    /// A pipe has no size to read ahead of time: it is read to its end, however long.
-    func testAPipeIsReadToItsEnd() throws {
-        let path = directory.appendingPathComponent("pipe").path
+    /// A file whose size says 0 and is not empty (`/proc`): read to its end, not to its size.
+    func testAFileIsReadToItsEndNotToItsSize() throws {
+        let path = "/proc/version"
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_size == 0 else { throw XCTSkip("no /proc/version of size 0 here") }
+        let expected = try XCTUnwrap(FileHandle(forReadingAtPath: path)).readDataToEndOfFile()
+        XCTAssertGreaterThan(expected.count, 1)
+        XCTAssertEqual(try FileSystemLoader().load(path: path), [UInt8](expected))
+    }
+
+    /// A FIFO is refused at once, as `FileManager.contents` refused it: opened to be read, one
+    /// without a writer would wait for a writer for ever.
+    func testAFIFOIsRefusedWithoutWaitingForAWriter() throws {
+        let path = directory.appendingPathComponent("pipe.flow").path
         XCTAssertEqual(mkfifo(path, 0o600), 0)
-        let bytes = sample(200_003)
-        // A reader that stopped early must fail this test, not kill the test process.
-        signal(SIGPIPE, SIG_IGN)
-        let writer = Thread {
-            let fd = open(path, O_WRONLY)
-            guard fd >= 0 else { return }
-            var sent = 0
-            bytes.withUnsafeBytes { raw in
-                while sent < raw.count {
-                    // Small writes, so the reader meets many short reads.
-                    let n = write(fd, raw.baseAddress! + sent, min(4_096, raw.count - sent))
-                    if n <= 0 { break }
-                    sent += n
-                }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var reason: String?
+        Thread {
+            do {
+                _ = try FileSystemLoader().load(path: path)
+            } catch {
+                reason = (error as? InputError)?.reason
             }
-            close(fd)
-        }
-        writer.start()
-        XCTAssertEqual(FileSystemLoader.readAll(path), bytes)
+            done.signal()
+        }.start()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "the read of a FIFO waited")
+        XCTAssertEqual(reason, "not a regular file (a pipe, a device or a socket)")
     }
 
     func testMissingFilesAndDirectoriesAreErrors() {
@@ -67,6 +71,8 @@ final class FileLoadingTests: XCTestCase {
         XCTAssertThrowsError(try FileSystemLoader().load(path: directory.path)) { error in
             XCTAssertEqual((error as? InputError)?.reason, "it is a directory")
         }
-        XCTAssertNil(FileSystemLoader.readAll(directory.appendingPathComponent("none.flow").path))
+        XCTAssertThrowsError(try FileSystemLoader.readAll(directory.appendingPathComponent("none.flow").path)) { error in
+            XCTAssertEqual((error as? InputError)?.reason, "No such file or directory")
+        }
     }
 }

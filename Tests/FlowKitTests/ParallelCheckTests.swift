@@ -37,6 +37,22 @@ final class ParallelCheckTests: XCTestCase {
         XCTAssertEqual(parallel.checked, serial.checked, file: file, line: line)
     }
 
+    /// `text`, as file `name`, compiled on one thread and on two with the findings in the order
+    /// given: the serial compile finds each id its count of times, and the two compiles agree in
+    /// order (`assertSameInTheSameOrder`). The serial compile, for more assertions.
+    @discardableResult
+    private func compileInOrderBothWays(_ name: String, _ text: String, counting counts: [(String, Int)],
+                                        file: StaticString = #filePath, line: UInt = #line) -> Compiled {
+        let loader = MemoryLoader([name: text])
+        let serial = compile(name, loader: loader, parallel: false, sorted: false)
+        let parallel = compile(name, loader: loader, parallel: true, sorted: false)
+        for (id, count) in counts {
+            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id, file: file, line: line)
+        }
+        assertSameInTheSameOrder(serial, parallel, file: file, line: line)
+        return serial
+    }
+
     func testTheQueueIsUsedOnThisMachine() throws {
         // Otherwise the comparisons below compare the serial path with itself.
         // Skipped on a one-core machine outside CI; in CI (two cores) it must hold.
@@ -140,13 +156,7 @@ final class ParallelCheckTests: XCTestCase {
             for k in 0..<(i * 7 % 23) { text += "  set pad\(k) = n + \(k)\n  response \"{pad\(k)}\"\n" }
             text += "  call F\((i + 1) % 200)(n)\n}\n\n"
         }
-        let loader = MemoryLoader(["ends.flow": text])
-        let serial = compile("ends.flow", loader: loader, parallel: false, sorted: false)
-        let parallel = compile("ends.flow", loader: loader, parallel: true, sorted: false)
-        for (id, count) in [("check.undefinedName", 100), ("check.readBeforeSet", 100), ("check.divisionByZero", 200)] {
-            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
-        }
-        assertSameInTheSameOrder(serial, parallel)
+        compileInOrderBothWays("ends.flow", text, counting: [("check.undefinedName", 100), ("check.readBeforeSet", 100), ("check.divisionByZero", 200)])
     }
 
     /// The question rules of every flow are checked on a second thread while this one solves for
@@ -164,16 +174,11 @@ final class ParallelCheckTests: XCTestCase {
             for k in 0..<(i * 7 % 29) { text += "  set pad\(k) = n + \(k)\n  response \"{pad\(k)} {share\(i)}\"\n" }
             text += "  call F\((i + 1) % 150)(n)\n}\n\n"
         }
-        let loader = MemoryLoader(["rules.flow": text])
-        let serial = compile("rules.flow", loader: loader, parallel: false, sorted: false)
-        let parallel = compile("rules.flow", loader: loader, parallel: true, sorted: false)
-        for (id, count) in [("check.minAboveMax", 150), ("check.divisionByZero", 150), ("check.constantCondition", 150)] {
-            XCTAssertEqual(serial.diagnostics.filter { $0.id == id }.count, count, id)
-        }
+        let serial = compileInOrderBothWays("rules.flow", text,
+                                            counting: [("check.minAboveMax", 150), ("check.divisionByZero", 150), ("check.constantCondition", 150)])
         // In the order one thread gives: each flow's rule first, then its other findings.
         let ids = serial.diagnostics.map(\.id).filter { ["check.minAboveMax", "check.divisionByZero"].contains($0) }
         XCTAssertEqual(Array(ids.prefix(4)), ["check.minAboveMax", "check.divisionByZero", "check.minAboveMax", "check.divisionByZero"])
-        assertSameInTheSameOrder(serial, parallel)
     }
 
     /// A long flow's graph checks run in two parts that may run on two threads at once (the reads

@@ -260,7 +260,9 @@ func completeSession(_ program: Program) throws -> Outcome {
         case .finished(let outcome): return outcome
         case .ask(let page):
             var answers: [String: String] = [:]
-            for q in page.questions { answers[q.reference] = q.type == .currency ? "4.00" : "yes" }
+            for i in page.questions.indices {
+                answers[page.questions[i].reference] = page.questions[i].type == .currency ? "4.00" : "yes"
+            }
             result = try session.resume(.answers(answers))
         case .callIP(let call), .runExtension(let call):
             let outputs = Canned.results[call.name]!

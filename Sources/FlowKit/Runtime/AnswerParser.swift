@@ -28,13 +28,19 @@ import Foundation
 ///   be part of a secret), without a final line end; lengths and `pattern` as for text.
 public enum AnswerParser {
     public static func parse(_ raw: String, for q: QuestionRequest) -> Result<Value, AnswerProblem> {
+        withUnsafePointer(to: q) { parse(raw, at: $0) }
+    }
+
+    /// `parse(_:for:)` of a question read in place: a question passed by value from where a
+    /// session keeps it (`Session.resume`) is copied whole, and freed after, to read two fields.
+    static func parse(_ raw: String, at q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         let answer = raw.trimmingBlanks()
         if answer.isEmpty {
-            if let d = q.defaultValue { return .success(d) }
-            if q.optional { return .success(.null) }
+            if let d = q.pointee.defaultValue { return .success(d) }
+            if q.pointee.optional { return .success(.null) }
             return .failure(.required)
         }
-        switch q.type {
+        switch q.pointee.type {
         case .text: return text(answer, q)
         case .number: return number(answer, q)
         case .currency: return currency(answer, q)
@@ -49,12 +55,12 @@ public enum AnswerParser {
 
     // MARK: - Per type
 
-    private static func text(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func text(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         if let problem = checkLength(answer, q) ?? checkPattern(answer, q) { return .failure(problem) }
         return .success(.text(answer))
     }
 
-    private static func password(_ raw: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func password(_ raw: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         var secret = Substring(raw)
         while let last = secret.last, last == "\n" || last == "\r" || last == "\r\n" { secret.removeLast() }
         let value = String(secret)
@@ -62,27 +68,28 @@ public enum AnswerParser {
         return .success(.text(value))
     }
 
-    private static func email(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func email(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         guard isPlausibleEmail(answer) else { return .failure(.email) }
         if let problem = checkLength(answer, q) ?? checkPattern(answer, q) { return .failure(problem) }
         return .success(.text(answer))
     }
 
-    private static func number(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func number(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         let n: Number
         switch readNumber(Substring(answer)) {
         case .value(let d): n = d
         case .tooLong: return .failure(.tooManyDigits)
         case .notANumber: return .failure(.number)
         }
-        if let min = bound(q.min), n < min { return .failure(.atLeast(min.description)) }
-        if let max = bound(q.max), n > max { return .failure(.atMost(max.description)) }
+        if let min = bound(q.pointee.min), n < min { return .failure(.atLeast(min.description)) }
+        if let max = bound(q.pointee.max), n > max { return .failure(.atMost(max.description)) }
         return .success(.number(n))
     }
 
-    private static func currency(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func currency(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         let n: Number
-        if let plain = plainNumber(Substring(answer), negative: false) {
+        var text = answer
+        if let plain = text.withUTF8({ plainNumber($0, negative: false) }) {
             // Most amounts are plain digits with at most one point (`4.00`): no sign or symbol to
             // look for (the scans below find none in such a text), read where they are.
             n = plain
@@ -116,12 +123,12 @@ public enum AnswerParser {
             }
         }
         if n.rounded(places: 2) != n { return .failure(.amountDecimals) }
-        let min = bound(q.min)
+        let min = bound(q.pointee.min)
         if n < 0 && (min == nil || !(min! < 0)) {
             return .failure(min.map { .atLeast($0.formatted(places: 2)) } ?? .amountNegative)
         }
         if let min, n < min { return .failure(.atLeast(min.formatted(places: 2))) }
-        if let max = bound(q.max), n > max { return .failure(.atMost(max.formatted(places: 2))) }
+        if let max = bound(q.pointee.max), n > max { return .failure(.atMost(max.formatted(places: 2))) }
         return .success(.number(n))
     }
 
@@ -133,22 +140,22 @@ public enum AnswerParser {
         }
     }
 
-    private static func choice(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
-        guard let k = optionIndex(Substring(answer), in: optionKeys(q.options)) else {
-            return .failure(.choice(count: q.options.count))
+    private static func choice(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
+        guard let k = optionIndex(Substring(answer), in: optionKeys(q.pointee.options)) else {
+            return .failure(.choice(count: q.pointee.options.count))
         }
-        return .success(.text(q.options[k]))
+        return .success(.text(q.pointee.options[k]))
     }
 
-    private static func choices(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func choices(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         // Split and tested by Unicode scalars, not characters: a comma or blank followed by a
         // combining mark is one character with it (found by fuzzing: `a, \u{304}` lost its
         // second option, whose blank-and-mark "character" counted as blank).
         let pieces = answer.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false)
             .map { Substring(String(String.UnicodeScalarView($0))) }
-        let keys = optionKeys(q.options)
+        let keys = optionKeys(q.pointee.options)
         // An option may hold commas itself: try joining up to that many pieces, longest first.
-        let widest = q.options.map { $0.utf8.count(where: { $0 == UInt8(ascii: ",") }) }.max() ?? 0
+        let widest = q.pointee.options.map { $0.utf8.count(where: { $0 == UInt8(ascii: ",") }) }.max() ?? 0
         var picked: [Int] = []
         var i = 0
         while i < pieces.count {
@@ -169,29 +176,29 @@ public enum AnswerParser {
             }
             if found == nil, let k = optionIndex(pieces[i], in: keys) { found = (k, i + 1) }
             guard let found else {
-                return .failure(.notAnOption(shown(pieces[i]), count: q.options.count))
+                return .failure(.notAnOption(shown(pieces[i]), count: q.pointee.options.count))
             }
             if !picked.contains(found.option) { picked.append(found.option) }
             i = found.next
         }
         if picked.isEmpty {
-            if let d = q.defaultValue { return .success(d) }
-            if q.optional { return .success(.null) }
+            if let d = q.pointee.defaultValue { return .success(d) }
+            if q.pointee.optional { return .success(.null) }
             return .failure(.required)
         }
         let count = Number(picked.count)
-        let min = bound(q.min)
-        let max = bound(q.max)
+        let min = bound(q.pointee.min)
+        let max = bound(q.pointee.max)
         if let min, count < min {
             return .failure(min == max ? .pickExactly(min.description) : .pickAtLeast(min.description))
         }
         if let max, count > max {
             return .failure(min == max ? .pickExactly(max.description) : .pickAtMost(max.description))
         }
-        return .success(.list(picked.map { .text(q.options[$0]) }))
+        return .success(.list(picked.map { .text(q.pointee.options[$0]) }))
     }
 
-    private static func date(_ answer: String, _ q: QuestionRequest) -> Result<Value, AnswerProblem> {
+    private static func date(_ answer: String, _ q: UnsafePointer<QuestionRequest>) -> Result<Value, AnswerProblem> {
         let parts = answer.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].utf8.count == 4, (1...2).contains(parts[1].utf8.count),
               (1...2).contains(parts[2].utf8.count),
@@ -202,17 +209,17 @@ public enum AnswerParser {
         guard let day = CalendarDate(year: y, month: m, day: d) else {
             return .failure(.notADate(shown(Substring(answer))))
         }
-        if let min = dateBound(q.min), day < min { return .failure(.dateOnOrAfter(min.iso)) }
-        if let max = dateBound(q.max), max < day { return .failure(.dateOnOrBefore(max.iso)) }
+        if let min = dateBound(q.pointee.min), day < min { return .failure(.dateOnOrAfter(min.iso)) }
+        if let max = dateBound(q.pointee.max), max < day { return .failure(.dateOnOrBefore(max.iso)) }
         return .success(.date(day.iso))
     }
 
     // MARK: - Shared checks
 
     /// `min`/`max` as a number of characters.
-    private static func checkLength(_ s: String, _ q: QuestionRequest) -> AnswerProblem? {
-        let min = bound(q.min)
-        let max = bound(q.max)
+    private static func checkLength(_ s: String, _ q: UnsafePointer<QuestionRequest>) -> AnswerProblem? {
+        let min = bound(q.pointee.min)
+        let max = bound(q.pointee.max)
         guard min != nil || max != nil else { return nil }
         let length = Number(s.count)
         if let min, length < min {
@@ -227,8 +234,8 @@ public enum AnswerParser {
     /// `pattern` must match the whole answer (as if written `^(?:pattern)$`). The checker has
     /// already refused patterns that do not compile, so one that does not is skipped here
     /// rather than refusing every answer.
-    private static func checkPattern(_ s: String, _ q: QuestionRequest) -> AnswerProblem? {
-        guard let pattern = q.pattern,
+    private static func checkPattern(_ s: String, _ q: UnsafePointer<QuestionRequest>) -> AnswerProblem? {
+        guard let pattern = q.pointee.pattern,
               let regex = try? NSRegularExpression(pattern: "\\A(?:" + pattern + ")\\z") else { return nil }
         let whole = NSRange(s.startIndex..<s.endIndex, in: s)
         return regex.firstMatch(in: s, options: [], range: whole) == nil ? .pattern(pattern) : nil
@@ -303,12 +310,18 @@ public enum AnswerParser {
     /// read in one pass, as the general reading below would read them. Nil for anything else
     /// (commas, no digits before or after the point, more than 18 digits), which that reads.
     private static func plainNumber(_ s: Substring, negative: Bool) -> Number? {
+        var s = s
+        // Through the bytes themselves: walking `Substring.UTF8View` costs more than the digits.
+        return s.withUTF8 { plainNumber($0, negative: negative) }
+    }
+
+    private static func plainNumber(_ s: UnsafeBufferPointer<UInt8>, negative: Bool) -> Number? {
         var mantissa: Int64 = 0
         var digits = 0
         var scale = 0
         var seenDot = false
         var wholeDigits = 0
-        for b in s.utf8 {
+        for b in s {
             if b == 0x2E {
                 if seenDot { return nil }
                 seenDot = true

@@ -110,7 +110,7 @@ public final class Session {
                 var problems: [String: String] = [:]
                 func read(_ q: UnsafePointer<QuestionRequest>, _ i: Int) {
                     let typed = raw[q.pointee.reference] ?? raw[q.pointee.name] ?? ""
-                    switch AnswerParser.parse(typed, for: q.pointee) {
+                    switch AnswerParser.parse(typed, at: q) {
                     case .success(let v): values[i] = v
                     case .failure(let problem): problems[q.pointee.name] = problem.message
                     }
@@ -348,7 +348,7 @@ public final class Session {
             switch base[pc].kind.tag {
             case .page:
                 guard case .page(let p) = base[pc].kind else { preconditionFailure("not a page") }
-                let request = try pageRequest(flow, p, frame: top)
+                var request = try pageRequest(flow, p, frame: top)
                 state.history.append(Checkpoint(frames: state.frames, sessionValues: state.sessionValues,
                                                 sequence: state.effects.nextSequence))
                 if state.history.count > options.maxHistory {
@@ -356,10 +356,9 @@ public final class Session {
                     let oldest = state.history[0].sequence
                     state.effects.completed.removeAll { $0.sequence < oldest }
                 }
-                var r = request
-                r.canGoBack = state.history.count >= 2
-                r.backStoppedBy = r.canGoBack ? nil : state.effects.barrier
-                return StepResult(responses: responses, step: .ask(r))
+                request.canGoBack = state.history.count >= 2
+                request.backStoppedBy = request.canGoBack ? nil : state.effects.barrier
+                return StepResult(responses: responses, step: .ask(request))
             case .call:
                 guard case .call(let info) = base[pc].kind else { preconditionFailure("not a call") }
                 switch info.target {
@@ -688,11 +687,8 @@ public final class Session {
 
     /// Records the call as in flight with the next sequence number, before the host makes it.
     private func begin(_ request: CallRequest, kind: String, safe: Bool, frame: Int) -> Effect {
-        let sequence = state.effects.nextSequence
-        state.effects.nextSequence += 1
-        state.effects.inFlight = EffectRecord(
-            sequence: sequence, kind: kind, name: request.name, flow: state.frames[frame].flow, element: state.frames[frame].pc,
-            arguments: CallArguments(request.arguments), safe: safe, outcome: nil)
+        let sequence = state.effects.begin(kind: kind, name: request.name, flow: state.frames[frame].flow,
+                                           element: state.frames[frame].pc, arguments: request.arguments, safe: safe)
         return Effect(session: state.id, sequence: sequence)
     }
 

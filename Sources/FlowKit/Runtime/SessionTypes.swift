@@ -225,6 +225,18 @@ public struct EffectLog: Codable, Sendable, Equatable {
     public internal(set) var barrier: String?
 
     public init() {}
+
+    /// Records a call as in flight with the next sequence number, and returns that number. The
+    /// record is made where it is kept: made by the session and then stored, it was copied into
+    /// the log and the one made freed.
+    mutating func begin(kind: String, name: String, flow: Int, element: Int, arguments: [(name: String, value: Value)],
+                        safe: Bool) -> Int {
+        let sequence = nextSequence
+        nextSequence += 1
+        inFlight = EffectRecord(sequence: sequence, kind: kind, name: name, flow: flow, element: element,
+                                arguments: CallArguments(arguments), safe: safe, outcome: nil)
+        return sequence
+    }
 }
 
 /// How a session ended.

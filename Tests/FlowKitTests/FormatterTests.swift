@@ -671,6 +671,26 @@ final class FormatterTests: XCTestCase {
         XCTAssertNotNil(FlowFormatter.verify("flow Main {\n  set x = a - b\n}\n// c sk_live_0123456789abcdef\n", against: file))
     }
 
+    /// The two texts are read side by side (`FlowFormatter.SignificantTokens`): what each
+    /// finding says, and the newlines the layout may add or remove, one case each.
+    func testVerificationReadsBothTextsSideBySide() {
+        let source = "flow Main {\n  if a {\n    set x = 1\n  }\n  else {\n    set x = 2\n  }\n}\n"
+        let file = SourceFile(path: "x.flow", text: source)
+        // Newlines at the start and the end of the file, and the one before `else`, may change.
+        XCTAssertNil(FlowFormatter.verify("\n\n" + source.replacingOccurrences(of: "}\n  else", with: "} else") + "\n", against: file))
+        // Any other newline may not.
+        XCTAssertEqual(FlowFormatter.verify(source.replacingOccurrences(of: "{\n    set x = 1", with: "{ set x = 1"), against: file),
+                       "formatting 'x.flow' would change token 8 ('\n' at line 2)")
+        // A token more or less at the end is a change at the end of the shorter text.
+        XCTAssertEqual(FlowFormatter.verify(source + "flow B {\n}\n", against: file),
+                       "formatting 'x.flow' would change token 26 ('' at line 9)")
+        XCTAssertEqual(FlowFormatter.verify(String(source.dropLast(2)), against: file),
+                       "formatting 'x.flow' would change token 24 ('\n' at line 7)")
+        // A formatted text that does not lex is reported as such, even when a token changed first.
+        XCTAssertEqual(FlowFormatter.verify(source.replacingOccurrences(of: "x = 2", with: "y = 2") + "set s = \"open\n", against: file),
+                       "the formatted text of 'x.flow' does not read back: unterminated text literal")
+    }
+
     // MARK: - Every example and golden input
 
     /// The root of the package: this file is `<root>/Tests/FlowKitTests/FormatterTests.swift`.

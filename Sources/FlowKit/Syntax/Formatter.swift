@@ -34,8 +34,13 @@ public enum FlowFormatter {
 
     /// Formats a file that has been read into a `SourceFile`.
     public static func format(_ file: SourceFile) -> Outcome {
-        let (syntax, diagnostics) = Parser.parse(file)
-        return layOut(file, diagnostics: diagnostics) { LayoutHints(syntax) }
+        // The syntax tree is only read for the hints, one declaration at a time, each freed once
+        // read: the whole tree, kept to the end, was the largest part of what `flow fmt` held.
+        var parser = Parser(file: file)
+        var hints = LayoutHints()
+        parser.parseDeclarations { hints.add($0) }
+        let diagnostics = parser.cursor.lexer.diagnostics + parser.cursor.diagnostics
+        return layOut(file, diagnostics: diagnostics) { hints }
     }
 
     /// The canonical layout of a parsed file (a flow or a plan): nothing when the parse found
@@ -44,10 +49,14 @@ public enum FlowFormatter {
         if diagnostics.contains(where: { $0.severity == .error }) {
             return .syntaxErrors(diagnostics.sortedByPosition())
         }
-        guard let pieces = Piece.read(file) else {
-            return .internalError("unexpected text between the tokens of '\(file.path)'")
+        // The pieces and the hints are freed before the text is read back.
+        let text: String
+        do {
+            guard let pieces = Piece.read(file) else {
+                return .internalError("unexpected text between the tokens of '\(file.path)'")
+            }
+            text = LayoutPrinter(file: file, pieces: pieces, hints: hints()).print()
         }
-        let text = LayoutPrinter(file: file, pieces: pieces, hints: hints()).print()
         if let problem = verify(text, against: file) { return .internalError(problem) }
         return .formatted(text)
     }
@@ -59,45 +68,81 @@ public enum FlowFormatter {
 
     /// The formatted text must lex without problems into the same tokens as the original (same
     /// kinds and bytes, same line ends except the one between `}` and a joined `else`).
+    ///
+    /// Both texts are read token by token side by side: listing every token of each first held
+    /// two arrays of the file's tokens at once.
     static func verify(_ text: String, against original: SourceFile) -> String? {
         let formatted = SourceFile(id: original.id, path: original.path, text: text)
-        var lexer = Lexer(file: formatted)
-        let after = significantTokens(&lexer)
-        if !lexer.diagnostics.isEmpty {
-            return "the formatted text of '\(original.path)' does not read back: \(lexer.diagnostics[0].message)"
-        }
-        var originalLexer = Lexer(file: original)
-        let before = significantTokens(&originalLexer)
+        var after = SignificantTokens(formatted)
+        var before = SignificantTokens(original)
         let a = original.bytes
         let b = formatted.bytes
-        for (i, (x, y)) in zip(before, after).enumerated() {
+        var i = 0
+        var changed: String?
+        while true {
+            let x = before.next(), y = after.next()
             let same = x.kind == y.kind && x.end - x.start == y.end - y.start
                 && (x.kind == .newline || a[Int(x.start)..<Int(x.end)].elementsEqual(b[Int(y.start)..<Int(y.end)]))
             if !same {
                 let text = original.text(original.range(Int(x.start), Int(x.end)))
                 let line = original.location(of: Int(x.start)).line
-                return "formatting '\(original.path)' would change token \(i + 1) ('\(text)' at line \(line))"
+                changed = "formatting '\(original.path)' would change token \(i + 1) ('\(text)' at line \(line))"
+                break
             }
+            if x.kind == .eof { break }
+            i += 1
         }
-        if before.count != after.count {
-            return "formatting '\(original.path)' would change the number of tokens (\(before.count) to \(after.count))"
+        // A formatted text that does not lex cleanly is reported first, wherever its problem is.
+        after.readToEnd()
+        if let problem = after.lexer.diagnostics.first {
+            return "the formatted text of '\(original.path)' does not read back: \(problem.message)"
         }
-        return nil
+        return changed
     }
 
-    /// Every token up to and including the end of file, without the newlines the formatter may
-    /// remove or add: at the start and the end of the file, and just before `else` (where it
-    /// joins lines).
-    private static func significantTokens(_ lexer: inout Lexer) -> [Token] {
-        var tokens: [Token] = []
-        while true {
-            let t = lexer.next()
-            if t.kind == .newline && tokens.isEmpty { continue }
-            if (t.kind == .word && t.keyword == .else) || t.kind == .eof, tokens.last?.kind == .newline {
-                tokens.removeLast()
+    /// A file's tokens up to and including the end of file, one at a time, without the newlines
+    /// the formatter may remove or add: at the start and the end of the file, and just before
+    /// `else` (where it joins lines).
+    struct SignificantTokens {
+        var lexer: Lexer
+        private var lookahead: Token?
+        private var started = false
+        private var ended = false
+
+        init(_ file: SourceFile) { lexer = Lexer(file: file) }
+
+        private mutating func take() -> Token {
+            if let t = lookahead {
+                lookahead = nil
+                return t
             }
-            tokens.append(t)
-            if t.kind == .eof { return tokens }
+            return lexer.next()
+        }
+
+        /// The next token; the end of file again once it has been reached.
+        mutating func next() -> Token {
+            var t = take()
+            while !started && t.kind == .newline { t = take() }
+            started = true
+            if t.kind == .newline {
+                // Kept unless `else` or the end of the file comes next.
+                let after = take()
+                if (after.kind == .word && after.keyword == .else) || after.kind == .eof {
+                    t = after
+                } else {
+                    lookahead = after
+                }
+            }
+            if t.kind == .eof {
+                ended = true
+                lookahead = t
+            }
+            return t
+        }
+
+        /// Lexes the rest of the file (for its diagnostics).
+        mutating func readToEnd() {
+            while !ended { _ = next() }
         }
     }
 }
@@ -106,21 +151,30 @@ public enum FlowFormatter {
 
 /// A token, or a comment found in the gap before a token, with the number of line ends between
 /// it and what came before.
+///
+/// 16 bytes: a comment is kept as a `.newline` token over its text (`//` up to, not including,
+/// the line end). No newline token is a piece, and a file has a piece for about every four of
+/// its bytes, so the enum of a token or a comment beside an `Int` (32 bytes) weighed.
 struct Piece {
-    enum Kind {
-        case token(Token)
-        /// `//` up to (not including) the line end.
-        case comment(start: Int, end: Int)
-    }
-    var kind: Kind
-    var breaks: Int
+    private var stored: Token
+    var breaks: UInt32
 
-    var token: Token? {
-        if case .token(let t) = kind { return t }
-        return nil
+    init(token: Token, breaks: Int) {
+        stored = token
+        self.breaks = UInt32(clamping: breaks)
     }
 
-    var isComment: Bool { token == nil }
+    init(commentFrom start: Int, to end: Int, breaks: Int) {
+        stored = Token(.newline, start: start, end: end)
+        self.breaks = UInt32(clamping: breaks)
+    }
+
+    var token: Token? { stored.kind == .newline ? nil : stored }
+
+    var isComment: Bool { stored.kind == .newline }
+
+    /// The comment's bytes (`//` up to the line end), nil for a token.
+    var comment: (start: Int, end: Int)? { stored.kind == .newline ? (Int(stored.start), Int(stored.end)) : nil }
 
     /// The file's tokens (without newlines and the end of file) and comments, in order. Nil when a
     /// gap holds something other than blanks, line ends and comments (the lexer would have
@@ -149,7 +203,7 @@ struct Piece {
                 } else if b == 0x2F && i + 1 < gapEnd && buf[i + 1] == 0x2F {
                     var j = i + 2
                     while j < gapEnd && buf[j] != 0x0A && buf[j] != 0x0D { j += 1 }
-                    pieces.append(Piece(kind: .comment(start: i, end: j), breaks: breaks))
+                    pieces.append(Piece(commentFrom: i, to: j, breaks: breaks))
                     breaks = 0
                     i = j
                 } else {
@@ -157,7 +211,7 @@ struct Piece {
                 }
             }
             if t.kind == .eof { return pieces }
-            pieces.append(Piece(kind: .token(t), breaks: breaks))
+            pieces.append(Piece(token: t, breaks: breaks))
             breaks = 0
             gapStart = Int(t.end)
         }
@@ -179,11 +233,10 @@ struct LayoutHints {
     /// Starts of question properties `options a, b`, whose list may go on after a line end.
     var optionsStarts = Set<UInt32>()
 
-    init(_ syntax: SourceFileSyntax) {
-        for declaration in syntax.declarations { add(declaration) }
-    }
+    /// No hints yet: they are added declaration by declaration (`add(_:)`).
+    init() {}
 
-    private mutating func add(_ declaration: Declaration) {
+    mutating func add(_ declaration: Declaration) {
         switch declaration {
         case .import:
             break
@@ -335,9 +388,11 @@ struct LayoutPrinter {
     let pieces: [Piece]
     let hints: LayoutHints
 
-    /// One output line, before blank lines are decided.
+    /// One output line, before blank lines are decided. Its text (without the indentation) is
+    /// `texts[textStart..<textEnd]`: one buffer for every line, not an array for each.
     private struct Line {
-        var text: [UInt8] = []
+        var textStart = 0
+        var textEnd = 0
         var indent = 0
         var isComment = false
         var startsWithCloser = false
@@ -366,35 +421,61 @@ struct LayoutPrinter {
     }
 
     func print() -> String {
-        var lines = layOut(groupLines())
+        var texts: [UInt8] = []
+        texts.reserveCapacity(file.bytes.count + file.bytes.count / 8)
+        var lines = layOut(groupLines(), into: &texts)
         decideBlankLines(&lines)
-        var out: [UInt8] = []
-        out.reserveCapacity(file.bytes.count + file.bytes.count / 8)
-        for line in lines {
-            if line.blankBefore { out.append(0x0A) }
-            out.append(contentsOf: repeatElement(0x20, count: 2 * line.indent))
-            out.append(contentsOf: line.text)
-            out.append(0x0A)
+        // The text is written once, straight into the string: its length is known first.
+        var length = 0
+        for line in lines { length += (line.blankBefore ? 1 : 0) + 2 * line.indent + line.textEnd - line.textStart + 1 }
+        return texts.withUnsafeBufferPointer { texts in
+            String(unsafeUninitializedCapacity: length) { out in
+                var at = 0
+                for line in lines {
+                    if line.blankBefore {
+                        out[at] = 0x0A
+                        at += 1
+                    }
+                    for _ in 0..<2 * line.indent {
+                        out[at] = 0x20
+                        at += 1
+                    }
+                    for k in line.textStart..<line.textEnd {
+                        out[at] = texts[k]
+                        at += 1
+                    }
+                    out[at] = 0x0A
+                    at += 1
+                }
+                return at
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Pieces grouped by source line (indices into `pieces`), with whether a blank line came
-    /// before; a line starting with `else` joins a line that ends with `}`.
-    private func groupLines() -> [(pieces: [Int], blankBefore: Bool)] {
-        var lines: [(pieces: [Int], blankBefore: Bool)] = []
+    /// A source line's pieces: `pieces[start..<end]`, and whether a blank line came before it.
+    private struct Group {
+        var start: Int
+        var end: Int
+        var blankBefore: Bool
+    }
+
+    /// Pieces grouped by source line, with whether a blank line came before; a line starting
+    /// with `else` joins a line that ends with `}`. A line's pieces follow one another, so a
+    /// line is a range of them.
+    private func groupLines() -> [Group] {
+        var lines: [Group] = []
         for (k, piece) in pieces.enumerated() {
             if k > 0 && piece.breaks == 0 {
-                lines[lines.count - 1].pieces.append(k)
+                lines[lines.count - 1].end = k + 1
                 continue
             }
             if let t = piece.token, t.kind == .word && t.keyword == .else,
-               let last = lines.last?.pieces.last, pieces[last].token?.kind == .rightBrace
+               let last = lines.last, pieces[last.end - 1].token?.kind == .rightBrace
             {
-                lines[lines.count - 1].pieces.append(k)
+                lines[lines.count - 1].end = k + 1
                 continue
             }
-            lines.append(([k], k > 0 && piece.breaks > 1))
+            lines.append(Group(start: k, end: k + 1, blankBefore: k > 0 && piece.breaks > 1))
         }
         return lines
     }
@@ -407,7 +488,7 @@ struct LayoutPrinter {
         kind == .rightBrace || kind == .rightParen || kind == .rightBracket
     }
 
-    private func layOut(_ grouped: [(pieces: [Int], blankBefore: Bool)]) -> [Line] {
+    private func layOut(_ grouped: [Group], into texts: inout [UInt8]) -> [Line] {
         var stack: [Open] = []
         var lines: [Line] = []
         lines.reserveCapacity(grouped.count)
@@ -417,12 +498,14 @@ struct LayoutPrinter {
         for (index, group) in grouped.enumerated() {
             var line = Line()
             line.blankBefore = group.blankBefore
-            let first = pieces[group.pieces[0]]
+            line.textStart = texts.count
+            let first = pieces[group.start]
             let continues = optionsDepth == stack.count ? 1 : 0
             guard let firstToken = first.token else {
                 line.isComment = true
                 line.indent = (stack.last?.content ?? 0) + continues
-                appendComment(first, to: &line.text)
+                appendComment(first, to: &texts)
+                line.textEnd = texts.count
                 lines.append(line)
                 continue
             }
@@ -436,16 +519,16 @@ struct LayoutPrinter {
             let startsOptions = hints.optionsStarts.contains(firstToken.start)
 
             var previous: Token?
-            for k in group.pieces {
+            for k in group.start..<group.end {
                 let piece = pieces[k]
                 guard let t = piece.token else {
                     // An end-of-line comment, one space after the code.
-                    line.text.append(0x20)
-                    appendComment(piece, to: &line.text)
+                    texts.append(0x20)
+                    appendComment(piece, to: &texts)
                     continue
                 }
-                if let previous, spaced(previous, t) { line.text.append(0x20) }
-                line.text.append(contentsOf: file.bytes[Int(t.start)..<Int(t.end)])
+                if let previous, spaced(previous, t) { texts.append(0x20) }
+                texts.append(contentsOf: file.bytes[Int(t.start)..<Int(t.end)])
                 if isOpener(t.kind) {
                     let content = stack.last.map { $0.line == index ? $0.content : line.indent + 1 } ?? line.indent + 1
                     stack.append(Open(line: index, lineIndent: line.indent, content: content))
@@ -457,6 +540,7 @@ struct LayoutPrinter {
             if let previous { line.endsWithOpener = isOpener(previous.kind) }
             let endsWithComma = previous?.kind == .comma && stack.count == depth
             optionsDepth = endsWithComma && (startsOptions || continues == 1) ? depth : nil
+            line.textEnd = texts.count
             lines.append(line)
         }
         return lines
@@ -465,7 +549,8 @@ struct LayoutPrinter {
     /// `// text`: the text as written, without trailing blanks, with one space after `//` when
     /// the text starts right after it (`//note`), except for rulers and doc-like `///`.
     private func appendComment(_ piece: Piece, to text: inout [UInt8]) {
-        guard case .comment(let start, var end) = piece.kind else { return }
+        guard let (start, comment) = piece.comment else { return }
+        var end = comment
         let buf = file.bytes
         while end > start + 2 && (buf[end - 1] == 0x20 || buf[end - 1] == 0x09) { end -= 1 }
         text.append(contentsOf: buf[start..<start + 2])

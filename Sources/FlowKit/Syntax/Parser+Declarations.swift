@@ -5,11 +5,18 @@ extension Parser {
 
     mutating func parseFile() -> SourceFileSyntax {
         var declarations: [Declaration] = []
+        parseDeclarations { declarations.append($0) }
+        return SourceFileSyntax(file: file.id, declarations: declarations)
+    }
+
+    /// The file's declarations, each handed to `body` as soon as it is parsed: a reader that
+    /// needs one at a time (`flow fmt`'s layout hints) never holds the whole tree.
+    mutating func parseDeclarations(_ body: (Declaration) -> Void) {
         while true {
             skipNewlines()
             if at(.eof) { break }
             let before = current.start
-            if !at(.rightBrace), let d = parseDeclaration() { declarations.append(d) }
+            if !at(.rightBrace), let d = parseDeclaration() { body(d) }
             if !at(.rightBrace) { endStatement("a declaration") }
             if at(.rightBrace) {
                 report(.unmatchedClosingBrace, at: range(of: current))
@@ -18,7 +25,6 @@ extension Parser {
             // Progress guard: every iteration consumes at least one token.
             if current.start == before && !at(.eof) { advance() }
         }
-        return SourceFileSyntax(file: file.id, declarations: declarations)
     }
 
     mutating func parseDeclaration() -> Declaration? {

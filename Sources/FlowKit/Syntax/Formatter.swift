@@ -171,8 +171,6 @@ struct Piece {
 
     var token: Token? { stored.kind == .newline ? nil : stored }
 
-    var isComment: Bool { stored.kind == .newline }
-
     /// The comment's bytes (`//` up to the line end), nil for a token.
     var comment: (start: Int, end: Int)? { stored.kind == .newline ? (Int(stored.start), Int(stored.end)) : nil }
 

@@ -20,48 +20,56 @@ struct ScriptedAnswers {
         case sequence([String], next: Int)
     }
 
-    private var entries: [String: Entry] = [:]
+    /// An answer, and whether a question of the program has its name (checked once, at start).
+    private struct Slot {
+        var entry: Entry
+        var known = false
+    }
+
+    private var entries: [String: Slot] = [:]
 
     var isEmpty: Bool { entries.isEmpty }
 
-    /// Reads the file (if any) and the `--answer` options, and checks every name against the
+    /// Reads the file (if any) and the `--answers` options, and checks every name against the
     /// questions of the program.
+    ///
+    /// The file is read member by member into the answers (`Value.forEachJSONMember`), and the
+    /// names are checked by marking the answers that questions of the program name: at 100,000
+    /// pages, the file's object and a set of every question's names were 10.5 and 8.5 MB of the
+    /// 55.5 MB `flow run` held at its peak. When anything is wrong, the file is read again as
+    /// before, whole, to report the same problem: the JSON error, or of a value that is no
+    /// answer and a name no question has, the first in the names' order.
     init(file: String?, options: [NameValue], program: Program) throws(RunError) {
-        let known = Self.questionNames(program)
         if let file {
-            guard case .object(let fields) = try readJSON(file: file, what: "the answers file '\(file)'") else {
-                throw .badJSON("the answers file '\(file)'", "it is not a JSON object")
-            }
-            entries.reserveCapacity(fields.count)
-            func add(_ name: String, _ value: Value) throws(RunError) {
-                guard known.contains(name) else {
-                    throw .unknownQuestion(name, source: "in '\(file)'", known: Self.listed(known))
+            let what = "the answers file '\(file)'"
+            let data = try readJSONFile(file)
+            // Room made at once (the table is not grown, the old beside the new, on the way):
+            // one answer a question, or fewer for a file too short to hold that many.
+            entries.reserveCapacity(min(program.flows.reduce(0) { n, flow in n + flow.pages.reduce(0) { $0 + $1.questions.count } },
+                                        data.count / 6))
+            var readable = true
+            let isObject = (try? Value.forEachJSONMember(data) { name, value in
+                guard let entry = try? Self.entry(value, name, file) else {
+                    readable = false
+                    return false
                 }
-                switch value {
-                case .list(let items):
-                    var texts: [String] = []
-                    for item in items {
-                        if case .list(let picks) = item {
-                            let typed = try picks.map { p throws(RunError) in try Self.typed(p, name, file) }
-                            texts.append(typed.joined(separator: ", "))
-                        } else {
-                            texts.append(try Self.typed(item, name, file))
-                        }
+                entries[name] = Slot(entry: entry)
+                return true
+            }) ?? false
+            if !(isObject && readable && markKnown(program) == entries.count) {
+                entries = [:]
+                guard case .object(let fields) = try parseJSON(data, what: what) else { throw .badJSON(what, "it is not a JSON object") }
+                let known = Self.questionNames(program)
+                for name in fields.keys.sorted() {
+                    guard known.contains(name) else {
+                        throw .unknownQuestion(name, source: "in '\(file)'", known: Self.listed(known))
                     }
-                    entries[name] = .sequence(texts, next: 0)
-                case let value:
-                    entries[name] = .always(try Self.typed(value, name, file))
+                    entries[name] = Slot(entry: try Self.entry(fields[name]!, name, file))
                 }
-            }
-            // In the file's order (sorting 100,000 names was a tenth of such a run); the error
-            // reported is the first in the names' order, found again in that order.
-            do {
-                for (name, value) in fields { try add(name, value) }
-            } catch {
-                for name in fields.keys.sorted() { try add(name, fields[name]!) }
-                throw error
             }
         }
+        guard !options.isEmpty else { return }
+        let known = Self.questionNames(program)
         var given: [String: [String]] = [:]
         var order: [String] = []
         for option in options {
@@ -73,20 +81,53 @@ struct ScriptedAnswers {
         }
         for name in order {
             let texts = given[name]!
-            entries[name] = texts.count == 1 ? .always(texts[0]) : .sequence(texts, next: 0)
+            entries[name] = Slot(entry: texts.count == 1 ? .always(texts[0]) : .sequence(texts, next: 0))
         }
+    }
+
+    /// The answer a value of the file gives.
+    private static func entry(_ value: Value, _ name: String, _ file: String) throws(RunError) -> Entry {
+        guard case .list(let items) = value else { return .always(try typed(value, name, file)) }
+        var texts: [String] = []
+        for item in items {
+            if case .list(let picks) = item {
+                let typed = try picks.map { p throws(RunError) in try Self.typed(p, name, file) }
+                texts.append(typed.joined(separator: ", "))
+            } else {
+                texts.append(try Self.typed(item, name, file))
+            }
+        }
+        return .sequence(texts, next: 0)
+    }
+
+    /// Marks the answers named by a question of the program (`Page.Question`, or a lone
+    /// question's bare name); returns how many are marked.
+    private mutating func markKnown(_ program: Program) -> Int {
+        var marked = 0
+        func mark(_ name: String) {
+            guard let i = entries.index(forKey: name), !entries.values[i].known else { return }
+            entries.values[i].known = true
+            marked += 1
+        }
+        for flow in program.flows {
+            for page in flow.pages {
+                for q in page.questions { mark(q.reference) }
+                if page.isLoneQuestion, let q = page.questions.first { mark(q.name) }
+            }
+        }
+        return marked
     }
 
     /// The scripted text for a question of `page`, if there is one left.
     mutating func take(_ q: QuestionRequest, on page: PageRequest) -> String? {
         var key = q.reference
         if entries[key] == nil && page.questions.count == 1 && page.name == q.name { key = q.name }
-        switch entries[key] {
+        switch entries[key]?.entry {
         case .always(let text)?:
             return text
         case .sequence(let texts, let next)?:
             guard next < texts.count else { return nil }
-            entries[key] = .sequence(texts, next: next + 1)
+            entries[key]!.entry = .sequence(texts, next: next + 1)
             return texts[next]
         case nil:
             return nil
@@ -272,6 +313,11 @@ struct Stubs {
 
 /// Reads a JSON file for `--answers` or `--stubs`.
 func readJSON(file: String, what: String) throws(RunError) -> Value {
+    try parseJSON(try readJSONFile(file), what: what)
+}
+
+/// The bytes of a JSON file for `--answers` or `--stubs`.
+func readJSONFile(_ file: String) throws(RunError) -> Data {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
         throw .cannotRead(file, "no such file")
@@ -280,6 +326,11 @@ func readJSON(file: String, what: String) throws(RunError) -> Value {
     guard let data = FileManager.default.contents(atPath: file) else {
         throw .cannotRead(file, "permission denied or unreadable")
     }
+    return data
+}
+
+/// The JSON document of `data`, read from `what`.
+func parseJSON(_ data: Data, what: String) throws(RunError) -> Value {
     do throws(JSONReadError) {
         return try Value.fromJSON(data)
     } catch {

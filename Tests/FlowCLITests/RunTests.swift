@@ -591,6 +591,43 @@ final class RunTests: XCTestCase {
         }
     }
 
+    /// The names of an answers file are checked by marking the answers questions name (no set
+    /// of every question's names is made unless one is unknown): a lone question's bare name and
+    /// its `Page.Question` both count; of a bad value and an unknown name, the first in the
+    /// names' order is reported.
+    func testAnswersFileNamesAreCheckedAgainstTheQuestions() throws {
+        let flow = "flow F {\n  question Age: number\n  page Contact {\n    question Email: email\n    question Phone: text\n  }\n  response \"{Age} {Contact.Email} {Contact.Phone}\"\n}\n"
+        let directory = try makeDirectory([
+            "f.flow": flow,
+            "both.json": #"{"Age": 30, "Age.Age": 31, "Contact.Email": "a@example.com", "Contact.Phone": ["555", "556"]}"#,
+            "value-first.json": #"{"Zeta.Z": "1", "Contact.Email": {"no": 1}, "Age": 3}"#,
+            "name-first.json": #"{"Age": {"no": 1}, "Aaa.A": "1"}"#,
+            "bare-page.json": #"{"Contact": "x", "Age": 3}"#,
+            // Two flows with a page of the same name: its questions' names are counted once.
+            "two.flow": flow + "flow G {\n  page Contact {\n    question Email: email\n    question Phone: text\n  }\n}\n",
+            "twice.json": #"{"Contact.Email": "a@example.com", "Bogus.B": "1"}"#,
+        ])
+        func run(_ answers: String) throws -> FlowRun {
+            try FlowProcess.run(["run", directory.appendingPathComponent("f.flow").path, "--answers", directory.appendingPathComponent(answers).path])
+        }
+        let both = try run("both.json")
+        XCTAssertEqual(both.status, 0, "\(both)")
+        XCTAssertTrue(both.stdout.contains("31 a@example.com 555"), both.stdout)
+        let valueFirst = try run("value-first.json")
+        XCTAssertEqual(valueFirst.status, 65, "\(valueFirst)")
+        XCTAssertTrue(valueFirst.stderr.contains("the answer for 'Contact.Email' is an object"), valueFirst.stderr)
+        let nameFirst = try run("name-first.json")
+        XCTAssertEqual(nameFirst.status, 65, "\(nameFirst)")
+        XCTAssertTrue(nameFirst.stderr.hasPrefix("error: unknown question 'Aaa.A'"), nameFirst.stderr)
+        // A page of two questions has no bare name.
+        let barePage = try run("bare-page.json")
+        XCTAssertEqual(barePage.status, 65, "\(barePage)")
+        XCTAssertTrue(barePage.stderr.hasPrefix("error: unknown question 'Contact'"), barePage.stderr)
+        let twice = try FlowProcess.run(["run", directory.appendingPathComponent("two.flow").path, "--answers", directory.appendingPathComponent("twice.json").path])
+        XCTAssertEqual(twice.status, 65, "\(twice)")
+        XCTAssertTrue(twice.stderr.hasPrefix("error: unknown question 'Bogus.B'"), twice.stderr)
+    }
+
     func testBadAnswersAndStubFiles() throws {
         let directory = try makeDirectory(["bad.json": #"{"Embedded Payment": "#, "list.json": "[1]"])
         let bad = directory.appendingPathComponent("bad.json").path

@@ -299,3 +299,75 @@ final class ValueTests: XCTestCase {
         XCTAssertNil(Value.text("x").coerced(to: .null))
     }
 }
+
+/// `Value.forEachJSONMember` reads an object member by member with `fromJSON`'s reader: the same
+/// members, and for a text that is not JSON the same error, at every cut and with damage.
+final class JSONMembersTests: XCTestCase {
+    private func check(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        let data = Data(text.utf8)
+        var handed: [(String, Value)] = []
+        let whole: Result<Value, JSONReadError> = Result { () throws(JSONReadError) -> Value in try Value.fromJSON(data) }
+        let members: Result<Bool, JSONReadError> = Result { () throws(JSONReadError) -> Bool in
+            try Value.forEachJSONMember(data) { name, value in
+                handed.append((name, value))
+                return true
+            }
+        }
+        let opensAnObject = text.drop { " \n\r\t".contains($0) }.first == "{"
+        switch (whole, members) {
+        case (.success(.object(let fields)), .success(true)):
+            // A name given twice: the last value, as the object keeps it.
+            var last: [String: Value] = [:]
+            for (name, value) in handed { last[name] = value }
+            XCTAssertEqual(last, fields, text, file: file, line: line)
+        case (.success, .success(false)), (.failure, .success(false)):
+            XCTAssertFalse(opensAnObject, text, file: file, line: line)
+            XCTAssertTrue(handed.isEmpty, text, file: file, line: line)
+        case (.failure(let a), .failure(let b)):
+            XCTAssertEqual(a, b, text, file: file, line: line)
+        default:
+            XCTFail("fromJSON: \(whole), members: \(members): \(text)", file: file, line: line)
+        }
+    }
+
+    func testMembersAndErrorsAreFromJSONs() {
+        let texts = [
+            #"{"Q1.Q1": "a", "Q2.Q2": 4.00, "Q3": true, "Q4": null, "Q5": ["x", ["y", "z"]], "Q6": {"n": [1, {"m": "\u00e9"}]}, "Q1.Q1": "again"}"#,
+            " { } ", "{}", "[1, 2]", "\"text\"", "12", "", "   ", "{\"a\": 1} x", "\u{FEFF}{\"a\": 1}",
+            "{" + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + "}",
+            "{\"a\":" + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + "}",
+            "{\"a\":" + String(repeating: "[", count: 512) + String(repeating: "]", count: 512) + "}",
+        ]
+        for text in texts {
+            check(text)
+            // Cut at every byte, and each byte dropped.
+            let bytes = Array(text.utf8)
+            for k in 0..<bytes.count {
+                check(String(decoding: bytes[..<k], as: UTF8.self))
+                var dropped = bytes
+                dropped.remove(at: k)
+                check(String(decoding: dropped, as: UTF8.self))
+            }
+        }
+        var random = SystemRandomNumberGenerator()
+        let base = Array(texts[0].utf8)
+        for _ in 0..<300 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                bytes.insert([UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "\""), UInt8(ascii: "]"), 0x00].randomElement(using: &random)!,
+                             at: Int.random(in: 0...bytes.count, using: &random))
+            }
+            check(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    func testReadingStopsWhenAsked() throws {
+        var names: [String] = []
+        let isObject = try Value.forEachJSONMember(Data(#"{"a": 1, "b": 2, "c": 3} trailing"#.utf8)) { name, _ in
+            names.append(name)
+            return name != "b"
+        }
+        XCTAssertTrue(isObject)
+        XCTAssertEqual(names, ["a", "b"])
+    }
+}

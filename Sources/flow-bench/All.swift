@@ -380,8 +380,9 @@ func allBenchmarks(arguments: [String]) {
                     command: "flow-bench run-loop"))
     let payment = try! Frontend.compile(path: "flows/payment.flow").program!
     let sessionCount = quick ? 10_000 : 100_000
-    _ = try! completeSession(payment)
-    let rates = (0..<runs).map { _ in Double(sessionCount) / seconds { for _ in 0..<sessionCount { _ = try! completeSession(payment) } } }
+    let canned = Canned(payment)
+    _ = try! completeSession(payment, canned)
+    let rates = (0..<runs).map { _ in Double(sessionCount) / seconds { for _ in 0..<sessionCount { _ = try! completeSession(payment, canned) } } }
     let sessionsPerSecond = median(rates)
     rows.append(Row(measure: "the payment flow start to finish through the library API (answer, tokenizer and charge results canned), \(fmt(Double(sessionCount))) sessions, median of \(runs)",
                     target: "150,000 sessions/s", figure: "\(fmt(sessionsPerSecond)) sessions/s (\(fmt(1e6 / sessionsPerSecond, 2)) µs each)",

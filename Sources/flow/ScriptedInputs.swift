@@ -30,7 +30,7 @@ struct ScriptedAnswers {
 
     var isEmpty: Bool { entries.isEmpty }
 
-    /// Reads the file (if any) and the `--answers` options, and checks every name against the
+    /// Reads the file (if any) and the `--answer` options, and checks every name against the
     /// questions of the program.
     ///
     /// The file is read member by member into the answers (`Value.forEachJSONMember`), and the

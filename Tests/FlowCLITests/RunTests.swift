@@ -613,6 +613,11 @@ final class RunTests: XCTestCase {
         let both = try run("both.json")
         XCTAssertEqual(both.status, 0, "\(both)")
         XCTAssertTrue(both.stdout.contains("31 a@example.com 555"), both.stdout)
+        // `--answer` wins over the file for its name.
+        let overridden = try FlowProcess.run(["run", directory.appendingPathComponent("f.flow").path, "--answers",
+                                              directory.appendingPathComponent("both.json").path, "--answer", "Age.Age=40"])
+        XCTAssertEqual(overridden.status, 0, "\(overridden)")
+        XCTAssertTrue(overridden.stdout.contains("40 a@example.com 555"), overridden.stdout)
         // Refused, with the first problem in the names' order; a page of two questions has no
         // bare name.
         let refused: [(flow: String, answers: String, message: String)] = [

@@ -12,6 +12,8 @@ enum Invocation {
 /// The arguments of a command: what its declaration fills in, starting from the defaults.
 protocol CommandArguments {
     init()
+    /// The command's declaration: its name, options and inputs.
+    static var command: Command<Self> { get }
 }
 
 /// `NAME=VALUE`, as `--answer`, `--stub`, `--define` and `--arg` take it.
@@ -255,24 +257,39 @@ struct Command<Arguments: CommandArguments> {
 struct AnyCommand {
     let name: String
     let summary: String
-    /// `<file> <name>`: what it takes besides options.
-    let operandsUsage: String
-    let optionNames: [String]
-    /// Each spelling "did you mean" may match, with the option it stands for.
-    let suggestionSpellings: [(spelling: String, option: String)]
-    let help: String
     let parse: ([String]) throws(UsageError) -> Invocation
+    /// The rest, made when asked: every command's help page was rendered at each start, and
+    /// that, with the runtime's first look-ups of the types the rendering uses, was part of the
+    /// start of a small file's `flow check`.
+    private let describe: () -> Description
+    private let renderHelp: () -> String
+
+    struct Description {
+        /// `<file> <name>`: what it takes besides options.
+        var operandsUsage: String
+        var optionNames: [String]
+        /// Each spelling "did you mean" may match, with the option it stands for.
+        var suggestionSpellings: [(spelling: String, option: String)]
+    }
+
+    var operandsUsage: String { describe().operandsUsage }
+    var optionNames: [String] { describe().optionNames }
+    var suggestionSpellings: [(spelling: String, option: String)] { describe().suggestionSpellings }
+    var help: String { renderHelp() }
 
     init<A>(_ command: Command<A>) {
         name = command.name
         summary = command.summary
-        operandsUsage = command.inputs.usage
-        optionNames = command.optionNames
-        suggestionSpellings =
-            command.options.flatMap { option in option.suggestionSpellings.map { ($0, option.name) } }
-            + [("--help", "--help")]
-        help = command.help
         parse = command.parse
+        // The type, not the declaration, is held, and the declaration made again when asked.
+        describe = {
+            let command = A.command
+            return Description(
+                operandsUsage: command.inputs.usage, optionNames: command.optionNames,
+                suggestionSpellings: command.options.flatMap { option in option.suggestionSpellings.map { ($0, option.name) } }
+                    + [("--help", "--help")])
+        }
+        renderHelp = { A.command.help }
     }
 }
 

@@ -11,9 +11,9 @@
 /// replaces the runtime's backtrace. Set `FLOW_BACKTRACE=1` to keep the runtime's handlers (and its
 /// backtrace) when debugging flow itself.
 enum CrashHandler {
-    static func install(environment: [String: String]) {
+    static func install(environment: (String) -> String?) {
         TerminalEcho.prepare()
-        guard environment["FLOW_BACKTRACE"] != "1" else { return }
+        guard environment("FLOW_BACKTRACE") != "1" else { return }
         // The handler runs on a stack of its own: after a stack overflow there is no room left on
         // the thread's stack to run it, and the process would die of SIGSEGV without a word.
         let size = 256 * 1024

@@ -1,3 +1,4 @@
+import FlowKit
 import Foundation
 
 /// Turns the inputs named on the command line into the list of files to check (`*.flow`), or to
@@ -26,8 +27,7 @@ enum Inputs {
             if seen.insert(canonical(path)).inserted { items.append(.file(path)) }
         }
         for input in inputs {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileSystemLoader.kind(input) == .directory else {
                 switch resolve(input) {
                 case .file(let path): add(path)
                 case let problem: items.append(problem)
@@ -70,9 +70,7 @@ enum Inputs {
 
     /// The absolute path with `.` and `..` segments resolved (lexically, links untouched): two
     /// spellings of one file, `t/a.flow` and `./t/a.flow`, give the same answer.
-    static func canonical(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.path
-    }
+    static func canonical(_ path: String) -> String { SourcePath.absolute(path) }
 
     private static func join(_ directory: String, _ name: String) -> String {
         if directory == "." { return name }

@@ -9,23 +9,47 @@ import Foundation
 
 /// The process's standard streams and what is known about them.
 ///
-/// Writes go straight to the file descriptors through `FileHandle` (no buffering in between), so
+/// Writes go straight to the file descriptors through `write` (no buffering in between), so
 /// nothing is left unwritten at exit and stdout/stderr stay in the order they were written. A
 /// write to a closed pipe ends the process by SIGPIPE, as for any Unix filter.
 struct Terminal {
-    let environment: [String: String]
+    /// Reads a variable of the environment (`NO_COLOR`, `TERM`).
+    let environment: @Sendable (String) -> String?
 
     /// Text for people on standard output, made `safe` for a terminal.
-    func out(_ text: String) { write(Self.safe(text), to: .standardOutput) }
+    func out(_ text: String) { write(Self.safe(text), to: STDOUT_FILENO) }
     /// Text for people on standard error, made `safe` for a terminal.
-    func err(_ text: String) { write(Self.safe(text), to: .standardError) }
+    func err(_ text: String) { write(Self.safe(text), to: STDERR_FILENO) }
     /// Output for programs (JSON, DOT, Mermaid), written exactly: its own escaping already keeps
     /// control characters out (JSON's `\u001b`), and changing it would break it.
-    func data(_ text: String) { write(text, to: .standardOutput) }
+    func data(_ text: String) { write(text, to: STDOUT_FILENO) }
 
-    private func write(_ text: String, to handle: FileHandle) {
+    private func write(_ text: String, to descriptor: Int32) {
         guard !text.isEmpty else { return }
-        try? handle.write(contentsOf: Data(text.utf8))
+        var text = text
+        text.withUTF8 { Self.writeAll($0, to: descriptor) }
+    }
+
+    /// Writes every byte, going on after a partial write or an interrupted one, and giving up
+    /// quietly on an error (a closed pipe), as `FileHandle.write` under `try?` did. `write` itself,
+    /// not `FileHandle` and `Data`: their first use cost each process the runtime's look-up of
+    /// a conformance, a scan of every one in the binary.
+    static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to descriptor: Int32) {
+        var done = 0
+        while done < bytes.count {
+            #if canImport(Glibc)
+                let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            #else
+                let n = Darwin.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            #endif
+            if n > 0 {
+                done += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
     }
 
     /// The colour codes `flow` itself writes (`Paint`, `DiagnosticRenderer`); the only escape
@@ -83,8 +107,8 @@ struct Terminal {
         case .never: return false
         case .auto:
             // https://no-color.org: set and not empty disables colour; flags override it.
-            if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
-            if environment["TERM"] == "dumb" { return false }
+            if let noColor = environment("NO_COLOR"), !noColor.isEmpty { return false }
+            if environment("TERM") == "dumb" { return false }
             return isatty(descriptor) != 0
         }
     }

@@ -75,4 +75,53 @@ final class FileLoadingTests: XCTestCase {
             XCTAssertEqual((error as? InputError)?.reason, "No such file or directory")
         }
     }
+
+    /// `FileSystemLoader.kind` asks `stat` and `access` what `FileManager` said before: links
+    /// followed, a broken link missing, an executable file told from a plain one.
+    func testKindsAreWhatFileManagerSays() throws {
+        let plain = directory.appendingPathComponent("plain.js").path
+        let tool = directory.appendingPathComponent("tool.sh").path
+        let sub = directory.appendingPathComponent("sub").path
+        try Data("x".utf8).write(to: URL(fileURLWithPath: plain))
+        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: tool))
+        XCTAssertEqual(chmod(tool, 0o755), 0)
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
+        XCTAssertEqual(symlink(sub, directory.appendingPathComponent("to-sub").path), 0)
+        XCTAssertEqual(symlink(tool, directory.appendingPathComponent("to-tool").path), 0)
+        XCTAssertEqual(symlink(directory.appendingPathComponent("gone").path, directory.appendingPathComponent("broken").path), 0)
+        let expected: [(String, FileKind)] = [
+            ("plain.js", .file(executable: false)), ("tool.sh", .file(executable: true)), ("sub", .directory),
+            ("to-sub", .directory), ("to-tool", .file(executable: true)), ("broken", .missing), ("none", .missing),
+            ("plain.js/below", .missing),
+        ]
+        for (name, kind) in expected {
+            let path = directory.appendingPathComponent(name).path
+            XCTAssertEqual(FileSystemLoader.kind(path), kind, name)
+            // What FileManager says of the same path.
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let managers: FileKind = !exists ? .missing : isDirectory.boolValue ? .directory
+                : .file(executable: FileManager.default.isExecutableFile(atPath: path))
+            XCTAssertEqual(FileSystemLoader.kind(path), managers, name)
+        }
+        XCTAssertThrowsError(try FileSystemLoader().load(path: directory.appendingPathComponent("broken").path)) { error in
+            XCTAssertEqual((error as? InputError)?.reason, "no such file")
+        }
+        XCTAssertThrowsError(try FileSystemLoader().load(path: directory.appendingPathComponent("to-sub").path)) { error in
+            XCTAssertEqual((error as? InputError)?.reason, "it is a directory")
+        }
+    }
+
+    /// `SourcePath.absolute` gives what `URL(fileURLWithPath:).standardizedFileURL.path` gives
+    /// (the key `flow check` and coverage compare files by), for paths relative and absolute.
+    func testAbsolutePathsAreWhatURLGives() {
+        let paths = [
+            "a.flow", "./a.flow", "flows/a.flow", "flows/./sub/../a.flow", "flows//a.flow", "../a.flow", "../../x/../y.flow",
+            "/", "/a", "/a/", "/a/b/../c", "/a/./b", "/../a", "/../../a/b", "//a//b", "/a/b/..", "/a/b/../..", "/a/b/../../..",
+            ".", "..", "a/..", "dir/", "name with space.flow", "é/ü.flow", "a/.hidden/b.flow", "...", "a/.../b",
+        ]
+        for path in paths {
+            XCTAssertEqual(SourcePath.absolute(path), URL(fileURLWithPath: path).standardizedFileURL.path, path)
+        }
+    }
 }

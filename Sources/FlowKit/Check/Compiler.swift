@@ -71,12 +71,16 @@ final class ProgramBuilder {
     /// Every `call` of another flow, in source order, for `reportCallCycles`.
     var callEdges: [CallEdge] = []
     /// For records made from declarations: which IP or extension each record came from.
-    var recordOrigin: [Int: CallTarget] = [:]
+    /// By record number, nil for a record that no callee's result made. A list, not a dictionary
+    /// (see `usedOutputs`).
+    var recordOrigin: [CallTarget?] = []
     /// Each callee's result record (`makeResultRecords`), -1 for a callee without outputs.
     var resultRecords = ResultRecords(ips: [], extensions: [], flows: [])
     struct ResultRecords { var ips: [Int32]; var extensions: [Int32]; var flows: [Int32] }
-    /// (callee, output index) pairs that some flow reads.
-    var usedOutputs = Set<OutputKey>()
+    /// (callee, output index) pairs that some flow reads, once for each read. A list, not a set:
+    /// the set's type cost a small file's check a tenth of a millisecond at the process's start
+    /// (the runtime's first look-up of `OutputKey: Hashable` scans every conformance).
+    var usedOutputs: [OutputKey] = []
     /// What the value checks found before anything runs (see `Program.checkedRanges`).
     var checkedRanges = Set<SourceRange>()
     /// Per-flow results of the last compile of the same document, when the caller keeps one.
@@ -226,7 +230,7 @@ final class ProgramBuilder {
         for (k, g) in last.enumerated() { program.flows[count - 1 - k] = g }
         diagnostics += SecondThread.Ends.inIndexOrder(other.diagnostics, marks: diagnosticMarks)
         callEdges += SecondThread.Ends.inIndexOrder(other.callEdges, marks: edgeMarks)
-        usedOutputs.formUnion(other.usedOutputs)
+        usedOutputs += other.usedOutputs
     }
 
     // MARK: - Declarations
@@ -320,6 +324,7 @@ final class ProgramBuilder {
             let outputs = program.signature(of: target).outputs
             if outputs.isEmpty { return -1 }
             program.records.append(outputs)
+            while recordOrigin.count < program.records.count { recordOrigin.append(nil) }
             recordOrigin[program.records.count - 1] = target
             return Int32(program.records.count - 1)
         }
@@ -409,7 +414,7 @@ final class ProgramBuilder {
     /// A type as a message names it: a callee's result by its callee ("the result of integration
     /// point 'Lookup'"), any other by its name.
     func describe(_ type: ValueType) -> String {
-        guard case .record(let r) = type, let origin = recordOrigin[Int(r)] else { return "\(type)" }
+        guard case .record(let r) = type, Int(r) < recordOrigin.count, let origin = recordOrigin[Int(r)] else { return "\(type)" }
         switch origin {
         case .ip(let i): return "the result of integration point '\(program.integrationPoints[i].name)'"
         case .extension(let i): return "the result of extension '\(program.extensions[i].name)'"
@@ -418,13 +423,22 @@ final class ProgramBuilder {
     }
 
     func reportUnreadOutputs() {
+        var ipRead = program.integrationPoints.map { [Bool](repeating: false, count: $0.outputs.count) }
+        var extensionRead = program.extensions.map { [Bool](repeating: false, count: $0.outputs.count) }
+        for key in usedOutputs {
+            if key.ip {
+                if ipRead.indices.contains(key.index), ipRead[key.index].indices.contains(key.output) { ipRead[key.index][key.output] = true }
+            } else if extensionRead.indices.contains(key.index), extensionRead[key.index].indices.contains(key.output) {
+                extensionRead[key.index][key.output] = true
+            }
+        }
         for (i, ip) in program.integrationPoints.enumerated() {
-            for (j, o) in ip.outputs.enumerated() where !usedOutputs.contains(OutputKey(ip: true, index: i, output: j)) {
+            for (j, o) in ip.outputs.enumerated() where !ipRead[i][j] {
                 report(.outputNeverRead(o.name, "integration point '\(ip.name)'"), o.range)
             }
         }
         for (i, e) in program.extensions.enumerated() {
-            for (j, o) in e.outputs.enumerated() where !usedOutputs.contains(OutputKey(ip: false, index: i, output: j)) {
+            for (j, o) in e.outputs.enumerated() where !extensionRead[i][j] {
                 report(.outputNeverRead(o.name, "extension '\(e.name)'"), o.range)
             }
         }
@@ -437,14 +451,14 @@ final class ProgramBuilder {
         case .flow: break
         }
         switch target {
-        case .ip(let i): usedOutputs.insert(OutputKey(ip: true, index: i, output: output))
-        case .extension(let i): usedOutputs.insert(OutputKey(ip: false, index: i, output: output))
+        case .ip(let i): usedOutputs.append(OutputKey(ip: true, index: i, output: output))
+        case .extension(let i): usedOutputs.append(OutputKey(ip: false, index: i, output: output))
         case .flow: break
         }
     }
 
     func markRecordUsed(_ type: ValueType, field: String?) {
-        guard case .record(let r) = type, let origin = recordOrigin[Int(r)] else { return }
+        guard case .record(let r) = type, Int(r) < recordOrigin.count, let origin = recordOrigin[Int(r)] else { return }
         for (j, f) in program.records[Int(r)].enumerated() where field == nil || f.name == field { markOutputUsed(origin, j) }
     }
 }
@@ -506,7 +520,7 @@ extension ProgramBuilder {
                 if e.start != cache.entries[i]!.start { moved += 1 }
                 diagnostics += e.diagnostics
                 callEdges += e.callEdges
-                for key in e.usedOutputs { usedOutputs.insert(key) }
+                usedOutputs += e.usedOutputs
                 program.flows[i] = e.graph
                 entries.append(e)
                 reused += 1

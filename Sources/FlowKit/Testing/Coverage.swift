@@ -164,9 +164,7 @@ public struct CoverageReport: Sendable {
         return seen.indices.filter { seen[$0] }
     }
 
-    static func canonical(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.path
-    }
+    static func canonical(_ path: String) -> String { SourcePath.absolute(path) }
 
     /// The element as a reader finds it: the first line of its source, without an opening brace,
     /// at most 60 characters; the implicit end of a flow is named so.

@@ -226,6 +226,32 @@ final class ReadBeforeSetTests: XCTestCase {
         }
     }
 
+    /// Many generated flows in one file, checked in one compile: each flow's reads are reported
+    /// as when it is alone. The checks of a thread reuse their arrays from flow to flow
+    /// (`CheckScratch`); fails when a reused array keeps what the flow before left in it.
+    func testFlowsCheckedOneAfterAnotherAgreeWithTheDefinition() {
+        var lines: [String] = []
+        var expected: Set<Int> = []
+        for seed in 0..<250 {
+            var writer = FlowWriter(random: Random(state: UInt64(1_000 + seed)))
+            // Short and long flows in turn, so a reused array is sometimes longer than needed.
+            _ = writer.block(depth: 0, [], length: seed % 3 == 0 ? 12 + writer.random.below(10) : 1 + writer.random.below(4))
+            writer.lines.append("}")
+            writer.lines[0] = "flow Generated \(seed) {"
+            expected.formUnion(writer.expected.map { $0 + lines.count })
+            lines += writer.lines
+        }
+        let source = lines.joined(separator: "\n") + "\n"
+        let result = compile(source)
+        var found: Set<Int> = []
+        for d in result.diagnostics where d.id == "check.readBeforeSet" {
+            found.insert(result.sources[d.range.file].location(of: Int(d.range.start)).line)
+        }
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertEqual(found.subtracting(expected).sorted(), [], "reported, not expected")
+        XCTAssertEqual(expected.subtracting(found).sorted(), [], "expected, not reported")
+    }
+
     func testOutputsSetOnSomePathsOnly() {
         assertDiagnostics("""
             flow Sub(x: number) -> (y: number) {

@@ -93,6 +93,32 @@ final class ValueCheckTests: XCTestCase {
             ])
     }
 
+    /// Each option given again is reported at the repeat, with a note at its first place, in a
+    /// short list (looked for among those before) and in a long one (a table): the same either way.
+    func testDuplicateOptionsInShortAndLongListsNameTheFirst() throws {
+        for count in [3, 16, 17, 40] {
+            var options = (0..<count).map { "\"Option \($0)\"" }
+            // The second option again (in other case), and the last one twice more.
+            options.append("\"OPTION 1\"")
+            options += ["\"Option \(count - 1)\"", "\"option \(count - 1)\""]
+            let source = """
+                flow Main {
+                  question Pick: choice {
+                    options \(options.joined(separator: ", "))
+                  }
+                  response "{Pick}"
+                }
+                """
+            let result = compile(source)
+            let duplicates = result.diagnostics.filter { $0.id == "check.duplicateOption" }
+            let text = Array(source.utf8)
+            func quoted(_ r: SourceRange) -> String { String(decoding: text[Int(r.start)..<Int(r.end)], as: UTF8.self) }
+            XCTAssertEqual(duplicates.map { quoted($0.range) }, ["\"OPTION 1\"", "\"Option \(count - 1)\"", "\"option \(count - 1)\""], "\(count)")
+            XCTAssertEqual(duplicates.map { $0.notes.first?.range.map(quoted) },
+                           ["\"Option 1\"", "\"Option \(count - 1)\"", "\"Option \(count - 1)\""], "\(count)")
+        }
+    }
+
     func testWhatAConfigDecidesIsAWarningNamingIt() throws {
         let result = compile("""
             config ZERO = 0

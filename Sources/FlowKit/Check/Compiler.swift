@@ -89,6 +89,8 @@ final class ProgramBuilder {
     var parallel = false
     /// Where each flow's graph checks run when not here and now (see `checkGraph`).
     var graphChecks: GraphCheckQueue?
+    /// The arrays of the graph checks run here, reused from flow to flow.
+    let checkScratch = CheckScratch()
     /// While a flow is lowered for the cache: every output `markOutputUsed` marks.
     var outputLog: [OutputKey]?
     /// Where each flow is declared (file, range), for the cache.
@@ -137,7 +139,7 @@ final class ProgramBuilder {
     func checkGraph(_ flow: FlowGraph, _ context: FlowContext, _ assignments: [(slot: Int32, range: SourceRange)]) {
         if let graphChecks { return graphChecks.add(flow, context, assignments) }
         let out = CheckOutput()
-        FlowChecks(out: out, flow: flow, context: context, assignments: assignments).run()
+        FlowChecks(out: out, flow: flow, context: context, assignments: assignments, pool: checkScratch).run()
         diagnostics += out.diagnostics
     }
 

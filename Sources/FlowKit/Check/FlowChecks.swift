@@ -5,16 +5,22 @@ struct FlowChecks {
     let flow: FlowGraph
     let context: FlowContext
     let assignments: [(slot: Int32, range: SourceRange)]
+    /// Arrays reused from the flow checked before on this thread.
+    var pool = CheckScratch()
 
     func run() {
-        let graph = GraphIndex(flow)
-        let reachable = GraphIndex.reachable(in: flow)
+        let graph = GraphIndex(flow, pool: pool)
+        let reachable = GraphIndex.reachable(in: flow, pool: pool)
+        defer {
+            graph.give(to: pool)
+            pool.give(reachable)
+        }
         // A name that did not resolve (a label, say) would make these checks report its
         // consequences again.
         guard !context.hadResolutionError else { return }
         UnreachableElements(out: out, flow: flow, graph: graph, reachable: reachable).check()
-        LoopsWithoutExit(out: out, flow: flow, graph: graph, reachable: reachable).check()
-        ReadBeforeSet(out: out, flow: flow, context: context, reachable: reachable).check()
+        LoopsWithoutExit(out: out, flow: flow, graph: graph, reachable: reachable, pool: pool).check()
+        ReadBeforeSet(out: out, flow: flow, context: context, reachable: reachable, pool: pool).check()
         UnusedVariables(out: out, context: context, assignments: assignments).check()
     }
 
@@ -47,39 +53,62 @@ struct GraphIndex {
     private var predecessorStart: [Int32]
     private var predecessorList: [Int32]
 
-    init(_ flow: FlowGraph) {
+    /// `pool`: where the arrays come from (and go back to, `give(to:)`), when the index is made
+    /// for one flow's checks.
+    init(_ flow: FlowGraph, pool: CheckScratch? = nil) {
         let n = flow.elements.count
         // Read the edges in place: mapping over the elements would copy each one.
-        var next = [Int32](repeating: -1, count: n)
-        var branch = [Int32](repeating: -1, count: n)
-        for i in 0..<n {
-            next[i] = flow.elements[i].next
-            branch[i] = flow.elements[i].branch
+        // Arrays from the pool are written through their buffers: not known to be unique here,
+        // each write to one checked that it was.
+        var next = pool?.int32s(n, -1) ?? [Int32](repeating: -1, count: n)
+        var branch = pool?.int32s(n, -1) ?? [Int32](repeating: -1, count: n)
+        var counts = pool?.int32s(n + 1, 0) ?? [Int32](repeating: 0, count: n + 1)
+        next.withUnsafeMutableBufferPointer { next in
+            branch.withUnsafeMutableBufferPointer { branch in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    for i in 0..<n {
+                        next[i] = flow.elements[i].next
+                        branch[i] = flow.elements[i].branch
+                        if next[i] >= 0 { counts[Int(next[i]) + 1] += 1 }
+                        if branch[i] >= 0 { counts[Int(branch[i]) + 1] += 1 }
+                    }
+                    for i in 0..<n { counts[i + 1] += counts[i] }
+                }
+            }
         }
         self.next = next
         self.branch = branch
-        var counts = [Int32](repeating: 0, count: n + 1)
-        for i in 0..<n {
-            if next[i] >= 0 { counts[Int(next[i]) + 1] += 1 }
-            if branch[i] >= 0 { counts[Int(branch[i]) + 1] += 1 }
-        }
-        for i in 0..<n { counts[i + 1] += counts[i] }
+        var fill = pool?.int32s(0, 0) ?? []
+        fill.append(contentsOf: counts)
+        defer { pool?.give(fill) }
         predecessorStart = counts
-        var fill = counts
-        predecessorList = [Int32](repeating: 0, count: Int(counts[n]))
-        // Each edge on its own: `for j in [next[i], branch[i]]` made an array for every element.
-        func add(_ i: Int, _ j: Int32) {
-            guard j >= 0 else { return }
-            predecessorList[Int(fill[Int(j)])] = Int32(i)
-            fill[Int(j)] += 1
+        var list = pool?.int32s(Int(counts[n]), 0) ?? [Int32](repeating: 0, count: Int(counts[n]))
+        list.withUnsafeMutableBufferPointer { list in
+            fill.withUnsafeMutableBufferPointer { fill in
+                // Each edge on its own: `for j in [next[i], branch[i]]` made an array for every element.
+                func add(_ i: Int, _ j: Int32) {
+                    guard j >= 0 else { return }
+                    list[Int(fill[Int(j)])] = Int32(i)
+                    fill[Int(j)] += 1
+                }
+                for i in 0..<n {
+                    add(i, next[i])
+                    add(i, branch[i])
+                }
+            }
         }
-        for i in 0..<n {
-            add(i, next[i])
-            add(i, branch[i])
-        }
+        predecessorList = list
     }
 
     var count: Int { next.count }
+
+    /// Gives the index's arrays back to `pool`, for the next flow's.
+    func give(to pool: CheckScratch) {
+        pool.give(next)
+        pool.give(branch)
+        pool.give(predecessorStart)
+        pool.give(predecessorList)
+    }
 
     /// Calls `body` with each successor of `i`.
     @inline(__always)
@@ -100,11 +129,13 @@ struct GraphIndex {
 
     /// The elements reached from the flow's entry, read off the elements' edges (no index needed:
     /// the reads before sets, on a thread of their own for a long flow, make none).
-    static func reachable(in flow: FlowGraph) -> [Bool] {
+    static func reachable(in flow: FlowGraph, pool: CheckScratch? = nil) -> [Bool] {
         let n = flow.elements.count
-        var seen = [Bool](repeating: false, count: n)
+        var seen = pool?.bools(n, false) ?? [Bool](repeating: false, count: n)
         guard flow.entry >= 0 && flow.entry < n else { return seen }
-        var stack = [Int32(flow.entry)]
+        var stack = pool?.int32s(0, 0) ?? []
+        defer { pool?.give(stack) }
+        stack.append(Int32(flow.entry))
         seen[flow.entry] = true
         flow.elements.withUnsafeBufferPointer { elements in
             func reach(_ s: Int32) {
@@ -188,24 +219,29 @@ struct LoopsWithoutExit {
     let flow: FlowGraph
     let graph: GraphIndex
     let reachable: [Bool]
+    var pool = CheckScratch()
 
     func check() {
         let n = flow.elements.count
-        var canExit = [Bool](repeating: false, count: n)
-        var stack: [Int] = []
-        for i in 0..<n {
-            switch flow.elements[i].kind.tag {
-            case .finish, .end:
-                canExit[i] = true
-                stack.append(i)
-            default: break
+        var canExit = pool.bools(n, false)
+        var stack = pool.ints()
+        // Through the buffer: an array from the pool is not known to be unique here, and each
+        // write checked that it was.
+        canExit.withUnsafeMutableBufferPointer { canExit in
+            for i in 0..<n {
+                switch flow.elements[i].kind.tag {
+                case .finish, .end:
+                    canExit[i] = true
+                    stack.append(i)
+                default: break
+                }
             }
-        }
-        while let i = stack.popLast() {
-            graph.forEachPredecessor(i) { j in
-                if !canExit[j] {
-                    canExit[j] = true
-                    stack.append(j)
+            while let i = stack.popLast() {
+                graph.forEachPredecessor(i) { j in
+                    if !canExit[j] {
+                        canExit[j] = true
+                        stack.append(j)
+                    }
                 }
             }
         }
@@ -230,5 +266,7 @@ struct LoopsWithoutExit {
         if !reported && flow.entry >= 0 && !canExit[flow.entry] {
             out.report(.flowNeverFinishes(flow.name), flow.range)
         }
+        pool.give(canExit)
+        pool.give(stack)
     }
 }

@@ -64,8 +64,9 @@ final class GraphCheckQueue: @unchecked Sendable {
         batch = []
         batchElements = 0
         queue.async(group: group) {
+            let pool = CheckScratch()
             for job in jobs.jobs {
-                FlowChecks(out: self.out, flow: job.flow, context: job.context, assignments: job.assignments).run()
+                FlowChecks(out: self.out, flow: job.flow, context: job.context, assignments: job.assignments, pool: pool).run()
             }
         }
     }

@@ -22,11 +22,15 @@ struct NameTable<Value> {
     /// would have reached. Small tables are grown as before (the order of `names`, which breaks
     /// ties between suggestions, stays as it was for them).
     mutating func reserveCapacity(_ count: Int) {
-        guard count > 4096, entries.isEmpty else { return }
+        guard entries.isEmpty else { return }
+        // The entries at their size for any count: a small flow's table of locals grew one,
+        // two, four and eight entries long, an allocation each, on every flow of a file of
+        // many flows. The slots only for a large table (16 hold 8 entries).
+        entries.reserveCapacity(count)
+        guard count > 4096 else { return }
         var size = slots.count
         while count * 2 > size { size *= 2 }
         slots = Array(repeating: 0, count: size)
-        entries.reserveCapacity(count)
     }
 
     var count: Int { entries.count }

@@ -33,6 +33,7 @@ struct QuestionRules {
         let min = q.min.flatMap { ev.constant($0) }
         let max = q.max.flatMap { ev.constant($0) }
         var options: [(text: String, range: SourceRange)] = []
+        options.reserveCapacity(q.options.count)
         var optionConfigs = Set<Int>()
         var optionsKnown = true
         for o in q.options {
@@ -40,16 +41,23 @@ struct QuestionRules {
             options.append((t, o.range))
             optionConfigs.formUnion(c.configs)
         }
-        // Options given twice.
-        var seen: [String: SourceRange] = [:]
-        for o in options {
-            let key = AnswerParser.key(o.text)
-            if let first = seen[key] {
+        // Options given twice. A question has a few options: each key is looked for among those
+        // before it, and a table made only for a long list (a dictionary per question was a
+        // fifth of this check's allocations on a file of many small flows).
+        let keys = options.map { AnswerParser.key($0.text) }
+        var seen: [String: SourceRange]? = keys.count > 16 ? [:] : nil
+        for (k, o) in options.enumerated() {
+            let first: SourceRange?
+            if seen != nil {
+                first = seen![keys[k]]
+                if first == nil { seen![keys[k]] = o.range }
+            } else {
+                first = keys[..<k].firstIndex(of: keys[k]).map { options[$0].range }
+            }
+            if let first {
                 checks.report(.duplicateOption(o.text), o.range, configs: optionConfigs,
                               notes: [DiagnosticNote("it is first given here", at: first)],
                               hint: "an answer picks the first; remove this one")
-            } else {
-                seen[key] = o.range
             }
         }
         // `min` above `max`.

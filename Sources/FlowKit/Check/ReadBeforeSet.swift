@@ -14,12 +14,15 @@ final class ReadBeforeSet {
     let flow: FlowGraph
     let context: FlowContext
     let reachable: [Bool]
+    /// Where the arrays of the check come from and go back to.
+    let pool: CheckScratch
 
-    init(out: CheckOutput, flow: FlowGraph, context: FlowContext, reachable: [Bool]) {
+    init(out: CheckOutput, flow: FlowGraph, context: FlowContext, reachable: [Bool], pool: CheckScratch = CheckScratch()) {
         self.out = out
         self.flow = flow
         self.context = context
         self.reachable = reachable
+        self.pool = pool
     }
 
     /// Tests set this to put every flow through the SSA path, which otherwise only flows that read
@@ -50,7 +53,7 @@ final class ReadBeforeSet {
         guard bitCount > 0 else { return }
         // Bits: one per variable slot, then one per page. Parameters, and outputs with a default,
         // are set from the start and never checked.
-        var initiallySet = [Bool](repeating: false, count: bitCount)
+        var initiallySet = pool.bools(bitCount, false)
         for slot in 0..<flow.parameterCount { initiallySet[slot] = true }
         for (i, output) in flow.outputs.enumerated() where output.defaultValue != nil {
             initiallySet[context.outputSlots[i]] = true
@@ -58,12 +61,21 @@ final class ReadBeforeSet {
 
         // 1. Every read, in element order: expressions' reads, the read of a compound `set`,
         //    and the outputs at a successful finish. Only bits read somewhere are tracked.
-        var readStart = [Int32](repeating: 0, count: n + 1)
-        var readBit: [Int32] = []
-        var readRange: [SourceRange] = []
-        var readIsOutput: [Bool] = []
-        var tracked = [Bool](repeating: false, count: bitCount)
-        var scratch: [(bit: Int, range: SourceRange)] = []
+        var readStart = pool.int32s(n + 1, 0)
+        var readBit = pool.int32s(0, 0)
+        var readRange = pool.ranges()
+        var readIsOutput = pool.bools(0, false)
+        var tracked = pool.bools(bitCount, false)
+        var scratch = pool.reads()
+        defer {
+            pool.give(initiallySet)
+            pool.give(readStart)
+            pool.give(readBit)
+            pool.give(readRange)
+            pool.give(readIsOutput)
+            pool.give(tracked)
+            pool.give(scratch)
+        }
         // Each element's expressions read in place (`forEachExpression`). The two patterns below
         // still copy the kind: reading them through getters copied it once for each (measured).
         flow.elements.withUnsafeBufferPointer { elements in
@@ -111,17 +123,19 @@ final class ReadBeforeSet {
         if !Self.alwaysSSA, let inLine = unsetReadsInLine(initiallySet: initiallySet, tracked: tracked, readStart: readStart, readBit: readBit) {
             unset = inLine
         } else if trackedCount <= 64 && !Self.alwaysSSA {
-            var word = [Int8](repeating: -1, count: bitCount)
+            var word = pool.int8s(bitCount, -1)
             var next: Int8 = 0
             for bit in 0..<bitCount where tracked[bit] {
                 word[bit] = next
                 next += 1
             }
             unset = unsetReadsInBits(initiallySet: initiallySet, word: word, readStart: readStart, readBit: readBit)
+            pool.give(word)
         } else {
             unset = unsetReadsInSSAForm(bitCount: bitCount, tracked: tracked, readStart: readStart, readBit: readBit)
         }
 
+        defer { pool.give(unset) }
         // Report each read of something not definitely set, in element order.
         var reported = Set<SourceRange>()
         for i in 0..<n where reachable[i] {
@@ -152,8 +166,8 @@ final class ReadBeforeSet {
     private func definitions(keep: (Int) -> Bool) -> (start: [Int32], defs: [Int32]) {
         let n = flow.elements.count
         let variableCount = flow.variables.count
-        var elementDefStart = [Int32](repeating: 0, count: n + 1)
-        var elementDefs: [Int32] = []
+        var elementDefStart = pool.int32s(n + 1, 0)
+        var elementDefs = pool.int32s(0, 0)
         // Read in place, by tag: `flow.elements[i].kind` in a `switch`, and a buffer's
         // subscript, copied each element out (and destroyed it).
         flow.elements.withUnsafeBufferPointer { elements in
@@ -192,13 +206,24 @@ final class ReadBeforeSet {
             x = Int(flow.elements[x].next)
         }
         let (defStart, defList) = definitions { tracked[$0] }
-        var isSet = initiallySet
-        var unset = [Bool](repeating: false, count: readBit.count)
+        var isSet = pool.bools(0, false)
+        isSet.append(contentsOf: initiallySet)
+        var unset = pool.bools(readBit.count, false)
+        defer {
+            pool.give(defStart)
+            pool.give(defList)
+            pool.give(isSet)
+        }
         x = flow.entry
-        while x >= 0 {
-            for k in Int(readStart[x])..<Int(readStart[x + 1]) { unset[k] = !isSet[Int(readBit[k])] }
-            for k in Int(defStart[x])..<Int(defStart[x + 1]) { isSet[Int(defList[k])] = true }
-            x = Int(flow.elements[x].next)
+        // Through the buffers: arrays from the pool are not known to be unique here.
+        unset.withUnsafeMutableBufferPointer { unset in
+            isSet.withUnsafeMutableBufferPointer { isSet in
+                while x >= 0 {
+                    for k in Int(readStart[x])..<Int(readStart[x + 1]) { unset[k] = !isSet[Int(readBit[k])] }
+                    for k in Int(defStart[x])..<Int(defStart[x + 1]) { isSet[Int(defList[k])] = true }
+                    x = Int(flow.elements[x].next)
+                }
+            }
         }
         return unset
     }
@@ -214,20 +239,30 @@ final class ReadBeforeSet {
         let entry = flow.entry
         var entryIn: UInt64 = 0
         for (bit, isSet) in initiallySet.enumerated() where isSet && word[bit] >= 0 { entryIn |= 1 << UInt64(word[bit]) }
-        var defs = [UInt64](repeating: 0, count: n)
+        var defs = pool.words(n, 0)
         let (defStart, defList) = definitions { word[$0] >= 0 }
         for i in 0..<n {
             for k in Int(defStart[i])..<Int(defStart[i + 1]) { defs[i] |= 1 << UInt64(word[Int(defList[k])]) }
         }
         // `into[x]`: set on every way into x found so far (all ones until a way in is found).
-        var into = [UInt64](repeating: ~0, count: n)
-        var seen = [Bool](repeating: false, count: n)
-        var queued = [Bool](repeating: false, count: n)
+        var into = pool.words(n, ~0)
+        var seen = pool.bools(n, false)
+        var queued = pool.bools(n, false)
         into[entry] = entryIn
         seen[entry] = true
         queued[entry] = true
-        var work: [Int32] = [Int32(entry)]
+        var work = pool.int32s(0, 0)
         work.reserveCapacity(n)
+        work.append(Int32(entry))
+        defer {
+            pool.give(defs)
+            pool.give(defStart)
+            pool.give(defList)
+            pool.give(into)
+            pool.give(seen)
+            pool.give(queued)
+            pool.give(work)
+        }
         func flowInto(_ s: Int32, _ value: UInt64) {
             let y = Int(s)
             guard y != entry else { return }
@@ -245,7 +280,7 @@ final class ReadBeforeSet {
             if next >= 0 { flowInto(next, here | defs[x]) }
             if branch >= 0 { flowInto(branch, here) }
         }
-        var unset = [Bool](repeating: false, count: readBit.count)
+        var unset = pool.bools(readBit.count, false)
         for i in 0..<n where seen[i] {
             for k in Int(readStart[i])..<Int(readStart[i + 1]) {
                 unset[k] = into[i] & (1 << UInt64(word[Int(readBit[k])])) == 0

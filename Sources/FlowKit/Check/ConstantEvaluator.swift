@@ -100,6 +100,13 @@ struct Known {
         return rest.isEmpty ? [first] : [first] + rest
     }
 
+    /// Whether `v` is one of the values, without making an array of them (`values`), as every
+    /// comparison of a choice answer with a text asks.
+    func contains(_ v: Value) -> Bool {
+        guard let first else { return false }
+        return first == v || (more?.rest.contains(v) ?? false)
+    }
+
     // `if case .none` rather than `first == nil`, which copied the value to compare it.
     @inline(__always)
     var isEmpty: Bool {
@@ -386,9 +393,10 @@ final class ConstantEvaluator {
         let found = operands.withUnsafeBufferPointer { operands in
             for k in operands.indices {
                 guard let known = known(at: operands.baseAddress! + k, flow: flow) else { return false }
-                sets.append(known.values)
+                let values = known.values
+                sets.append(values)
                 configs.formUnion(known.configs)
-                count *= max(known.values.count, 1)
+                count *= max(values.count, 1)
                 if count > Self.limit { return false }
             }
             return true

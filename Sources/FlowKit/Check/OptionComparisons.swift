@@ -41,7 +41,7 @@ struct OptionComparisons {
         let ev = checks.values
         guard let k = ev.known(at: side, flow: flow), let origin = k.options,
               let c = ev.constant(other.pointee), case .text(let t) = c.value,
-              !k.values.contains(.text(t)) else { return false }
+              !k.contains(.text(t)) else { return false }
         report(t, origin, k.values, at: other.pointee.range, whole: e.pointee.range, configs: k.configs.union(c.configs), through: side.pointee)
         return true
     }

@@ -351,23 +351,32 @@ public enum AnswerParser {
     /// copy and a Unicode property lookup for every scalar (most options are ASCII, and the
     /// checker keys every option of every question). Nil when there is a byte above 127.
     static func asciiKey(_ text: some StringProtocol) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var pendingBlank = false
-        for b in text.utf8 {
-            guard b < 0x80 else { return nil }
-            if b == 0x20 || (b >= 0x09 && b <= 0x0D) {  // the ASCII scalars that are whitespace
-                pendingBlank = true
-            } else if b == UInt8(ascii: ",") {
-                out.append(b)
-                pendingBlank = false
-            } else {
-                if pendingBlank && !out.isEmpty && out.last != UInt8(ascii: ",") { out.append(0x20) }
-                out.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
-                pendingBlank = false
+        // Written into a buffer on the stack (up to a page's worth; the runtime puts a larger
+        // one on the heap), not an array: a key is made for every option of every question the
+        // checker reads, and most are short enough to be a string without a heap block too.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.utf8.count) { out -> String? in
+            var count = 0
+            var pendingBlank = false
+            for b in text.utf8 {
+                guard b < 0x80 else { return nil }
+                if b == 0x20 || (b >= 0x09 && b <= 0x0D) {  // the ASCII scalars that are whitespace
+                    pendingBlank = true
+                } else if b == UInt8(ascii: ",") {
+                    out[count] = b
+                    count += 1
+                    pendingBlank = false
+                } else {
+                    if pendingBlank && count > 0 && out[count - 1] != UInt8(ascii: ",") {
+                        out[count] = 0x20
+                        count += 1
+                    }
+                    out[count] = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+                    count += 1
+                    pendingBlank = false
+                }
             }
+            return String(decoding: UnsafeBufferPointer(rebasing: out[..<count]), as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `key` by Unicode scalars, for any text.

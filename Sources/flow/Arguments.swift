@@ -277,7 +277,9 @@ struct AnyCommand {
     var suggestionSpellings: [(spelling: String, option: String)] { describe().suggestionSpellings }
     var help: String { renderHelp() }
 
-    init<A>(_ command: Command<A>) {
+    /// The command that `A`'s declaration (`A.command`) declares.
+    init<A: CommandArguments>(_: A.Type) {
+        let command = A.command
         name = command.name
         summary = command.summary
         parse = command.parse

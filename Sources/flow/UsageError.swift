@@ -142,15 +142,15 @@ enum UsageError: Error, Equatable {
 enum Commands {
     static var all: [AnyCommand] {
         [
-        AnyCommand(CheckArguments.command),
-        AnyCommand(RunArguments.command),
-        AnyCommand(IPArguments.command),
-        AnyCommand(GraphArguments.command),
-        AnyCommand(FormatArguments.command),
-        AnyCommand(TestArguments.command),
-        AnyCommand(ExploreArguments.command),
-        AnyCommand(ServeArguments.command),
-        AnyCommand(LSPArguments.command),
+        AnyCommand(CheckArguments.self),
+        AnyCommand(RunArguments.self),
+        AnyCommand(IPArguments.self),
+        AnyCommand(GraphArguments.self),
+        AnyCommand(FormatArguments.self),
+        AnyCommand(TestArguments.self),
+        AnyCommand(ExploreArguments.self),
+        AnyCommand(ServeArguments.self),
+        AnyCommand(LSPArguments.self),
         ]
     }
     static var names: [String] { all.map(\.name) + ["help"] }

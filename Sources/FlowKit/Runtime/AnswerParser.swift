@@ -351,9 +351,9 @@ public enum AnswerParser {
     /// copy and a Unicode property lookup for every scalar (most options are ASCII, and the
     /// checker keys every option of every question). Nil when there is a byte above 127.
     static func asciiKey(_ text: some StringProtocol) -> String? {
-        // Written into a buffer on the stack (up to a page's worth; the runtime puts a larger
-        // one on the heap), not an array: a key is made for every option of every question the
-        // checker reads, and most are short enough to be a string without a heap block too.
+        // Written into a buffer on the stack (the runtime puts a large one on the heap), not an
+        // array: a key is made for every option of every question the checker reads, and most
+        // are short enough to be a string without a heap block too.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: text.utf8.count) { out -> String? in
             var count = 0
             var pendingBlank = false

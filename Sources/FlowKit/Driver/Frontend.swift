@@ -86,8 +86,8 @@ public struct FileSystemLoader: SourceLoader {
 
     /// The type and permission bits of what is at `path`, links followed (`stat`); nil when
     /// nothing is there, a link is broken or the path cannot be searched. `stat` itself, not
-    /// `FileManager`, which was made at each start for this alone (the start of a small file's
-    /// `flow check`, see the README's "Start-up").
+    /// `FileManager`, which was made at each start for this alone (part of the start of a small
+    /// file's `flow check`; the README's benchmarks say what it cost).
     static func mode(_ path: String) -> mode_t? {
         var status = stat()
         return stat(path, &status) == 0 ? status.st_mode : nil

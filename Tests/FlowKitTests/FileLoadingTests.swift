@@ -112,6 +112,19 @@ final class FileLoadingTests: XCTestCase {
         }
     }
 
+    /// `SourcePath.normalize` (import keys) shares its collapsing with `absolute` but keeps a
+    /// `..` it cannot take away, also at the root, as it always has.
+    func testNormalizedPathsKeepWhatTheyCannotCollapse() {
+        let cases: [(String, String)] = [
+            ("flows/./sub/../a.flow", "flows/a.flow"), ("flows//a.flow", "flows/a.flow"), ("../a.flow", "../a.flow"),
+            ("../../x.flow", "../../x.flow"), ("a/../../b.flow", "../b.flow"), ("a/..", "."), ("", "."), (".", "."),
+            ("/", "/"), ("/a/./b/../c.flow", "/a/c.flow"), ("/../a.flow", "/../a.flow"), ("/a/b/", "/a/b"),
+        ]
+        for (path, expected) in cases {
+            XCTAssertEqual(SourcePath.normalize(path), expected, path)
+        }
+    }
+
     /// `SourcePath.absolute` gives what `URL(fileURLWithPath:).standardizedFileURL.path` gives
     /// (the key `flow check` and coverage compare files by), for paths relative and absolute.
     func testAbsolutePathsAreWhatURLGives() {

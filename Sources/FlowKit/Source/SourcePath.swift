@@ -9,13 +9,7 @@ public enum SourcePath {
     /// Collapses `.` and `..` segments and repeated slashes, without touching the file system
     /// (so links are not resolved): `flows/./sub/../a.flow` is `flows/a.flow`.
     public static func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for seg in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if seg == "." { continue }
-            if seg == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
-            parts.append(seg)
-        }
-        let joined = parts.joined(separator: "/")
+        let joined = collapse(path, aboveRoot: false)
         return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
@@ -25,27 +19,33 @@ public enum SourcePath {
     /// What `URL(fileURLWithPath:).standardizedFileURL.path` gives, without loading Foundation's
     /// URL and file manager into every command's start (`flow check` of a small file).
     public static func absolute(_ path: String) -> String {
-        var full = path
-        if !path.hasPrefix("/") {
-            full = workingDirectory() + "/" + path
-        }
+        "/" + collapse(path.hasPrefix("/") ? path : workingDirectory() + "/" + path, aboveRoot: true)
+    }
+
+    /// The segments of `path` but `.`, each `..` taking the one before it away, joined by `/`
+    /// (with no slash at either end). A `..` with nothing before it is kept, or, when
+    /// `aboveRoot` says the path is from the root, dropped. Joined by hand: `joined(separator:)`
+    /// on substrings cost each process a first look-up of their conformance (a scan of every
+    /// conformance in the binary) at the start of even a small file's check.
+    private static func collapse(_ path: String, aboveRoot: Bool) -> String {
         var parts: [Substring] = []
-        for seg in full.split(separator: "/", omittingEmptySubsequences: true) {
+        for seg in path.split(separator: "/", omittingEmptySubsequences: true) {
             if seg == "." { continue }
             if seg == ".." {
-                if !parts.isEmpty { parts.removeLast() }
-                continue
+                if let last = parts.last, last != ".." {
+                    parts.removeLast()
+                    continue
+                }
+                if aboveRoot { continue }
             }
             parts.append(seg)
         }
-        // Joined by hand: `joined(separator:)` on substrings cost a first look-up of their
-        // conformance at the process's start.
         var result = ""
-        for part in parts {
-            result += "/"
+        for (k, part) in parts.enumerated() {
+            if k > 0 { result += "/" }
             result += part
         }
-        return result.isEmpty ? "/" : result
+        return result
     }
 
     /// The working directory (`getcwd`), or `/` when it cannot be read (removed under us).

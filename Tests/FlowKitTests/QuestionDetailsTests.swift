@@ -51,4 +51,37 @@ final class QuestionDetailsTests: XCTestCase {
         XCTAssertFalse(q.hasDetails)
         XCTAssertEqual(inPlace(q), [nil, nil, nil, nil])
     }
+
+    /// The pages the compiler makes: a lone question is a page of one named after it, a page
+    /// lists its questions in order; each question has its name, its `Page.Question` reference,
+    /// its type and the range of its name, whichever way its page was made (a lone question's
+    /// in one go, a page's one question at a time).
+    func testPagesHoldTheirQuestionsWithReferencesTypesAndRanges() throws {
+        let source = """
+            flow Main {
+              question Amount: currency
+              page Card Holder {
+                question First Name
+                question Age: number
+              }
+              question `Zip Code`: text {
+                prompt "Your zip code?"
+              }
+              question Amount Again: number
+              response "{Amount.Amount} {Card Holder.Age} {Zip Code.Zip Code} {Amount Again.Amount Again}"
+            }
+            """
+        let compiled = compile(source)
+        XCTAssertEqual(compiled.diagnostics.map(\.message), [])
+        let pages = try XCTUnwrap(compiled.program).flows[0].pages
+        let bytes = Array(source.utf8)
+        func text(_ r: SourceRange) -> String { String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self) }
+        XCTAssertEqual(pages.map(\.name), ["Amount", "Card Holder", "Zip Code", "Amount Again"])
+        XCTAssertEqual(pages.map(\.isLoneQuestion), [true, false, true, true])
+        XCTAssertEqual(pages.map { $0.questions.map(\.name) }, [["Amount"], ["First Name", "Age"], ["Zip Code"], ["Amount Again"]])
+        XCTAssertEqual(pages.map { $0.questions.map(\.reference) },
+                       [["Amount.Amount"], ["Card Holder.First Name", "Card Holder.Age"], ["Zip Code.Zip Code"], ["Amount Again.Amount Again"]])
+        XCTAssertEqual(pages.map { $0.questions.map(\.type) }, [[.currency], [.text, .number], [.text], [.number]])
+        XCTAssertEqual(pages.map { $0.questions.map { text($0.range) } }, [["Amount"], ["First Name", "Age"], ["`Zip Code`"], ["Amount Again"]])
+    }
 }

@@ -61,6 +61,9 @@ final class FlowBuilder {
         for out in signature.outputs { ctx.outputSlots.append(declareLocal(out.name, out.type, out.range, isParameter: true)) }
         for slot in ctx.outputSlots { ctx.reads[slot] += 1 }  // read by the caller
         ctx.pageInfos.reserveCapacity(counts.pages)
+        // And the table of pages' names at its size: a long questionnaire's grew by doubling
+        // (its probe table rehashed a dozen times, its entries copied as often).
+        ctx.pages.reserveCapacity(counts.pages)
         collectTopLevel()
         // Only the pre-pass reads where each variable is first set (for clashes with page names).
         ctx.firstSet = []

@@ -216,7 +216,9 @@ public final class Session {
 
     /// `count` unset slots. Built by appending: `Array(repeating:count:)` allocates through the
     /// standard library's unspecialized path, which looks the storage's type up in the runtime's
-    /// generic metadata cache on every call (a few hundred instructions, three times a session).
+    /// generic metadata cache on every call (a few hundred instructions, three times a session),
+    /// and so does `Array(unsafeUninitializedCapacity:initializingWith:)` (callgrind, 25,000
+    /// payment sessions: 1,148.4M instructions with this, 1,163.8M with that).
     @inline(__always) static func unset(_ count: Int) -> [Value?] {
         var slots: [Value?] = []
         slots.reserveCapacity(count)

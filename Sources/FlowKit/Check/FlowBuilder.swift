@@ -232,7 +232,9 @@ final class FlowBuilder {
                         questions.append(info(q.name, q.type))
                     }
                 }
-                ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: questions, isLoneQuestion: page.isLoneQuestion, range: page.name.range))
+                // The questions moved into the page info, not retained for it and released here.
+                ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: consume questions, isLoneQuestion: page.isLoneQuestion,
+                                              range: page.name.range))
             case .set(let target, _, _):
                 if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }
             case .call(let c):

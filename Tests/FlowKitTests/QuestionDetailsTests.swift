@@ -84,4 +84,32 @@ final class QuestionDetailsTests: XCTestCase {
         XCTAssertEqual(pages.map { $0.questions.map(\.type) }, [[.currency], [.text, .number], [.text], [.number]])
         XCTAssertEqual(pages.map { $0.questions.map { text($0.range) } }, [["Amount"], ["First Name", "Age"], ["`Zip Code`"], ["Amount Again"]])
     }
+
+    /// A flow of more pages than a small table holds (past 4,096, its table of page names is
+    /// made at its size, not grown): every page is found by its reference, and a page named
+    /// twice is reported once, at the second, with a note at the first.
+    func testALongQuestionnaireFindsEveryPageAndItsOneRepeat() throws {
+        let count = 5_000
+        var source = "flow Long {\n"
+        for k in 0..<count { source += "  question Q\(k): number\n" }
+        source += "  question Q17: number\n"
+        source += "  response \"{Q0.Q0 + Q4999.Q4999}\"\n}\n"
+        let compiled = compile(source)
+        let errors = compiled.diagnostics.filter { $0.severity == .error }
+        XCTAssertEqual(errors.count, 1, "\(errors.map(\.message))")
+        let bytes = Array(source.utf8)
+        func text(_ r: SourceRange?) -> String { r.map { String(decoding: bytes[Int($0.start)..<Int($0.end)], as: UTF8.self) } ?? "" }
+        let again = try XCTUnwrap(errors.first)
+        XCTAssertEqual(text(again.range), "Q17")
+        XCTAssertEqual(Int(again.range.start), source.utf8.count - "Q17: number\n  response \"{Q0.Q0 + Q4999.Q4999}\"\n}\n".utf8.count)
+        XCTAssertEqual(again.notes.map { text($0.range) }, ["Q17"])
+        let first = try XCTUnwrap(again.notes.first?.range)
+        XCTAssertEqual(Int(first.start), "flow Long {\n".utf8.count + (0..<17).map { "  question Q\($0): number\n".utf8.count }.reduce(0, +) + "  question ".utf8.count)
+
+        let fine = compile(source.replacingOccurrences(of: "  question Q17: number\n  response", with: "  response"))
+        XCTAssertEqual(fine.diagnostics.filter { $0.severity == .error }.map(\.message), [])
+        let pages = try XCTUnwrap(fine.program).flows[0].pages
+        XCTAssertEqual(pages.count, count)
+        XCTAssertEqual(pages[4999].questions.map(\.reference), ["Q4999.Q4999"])
+    }
 }

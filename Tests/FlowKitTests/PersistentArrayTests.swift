@@ -41,4 +41,52 @@ final class PersistentArrayTests: XCTestCase {
         XCTAssertEqual(PersistentArray<Int>([]), PersistentArray<Int>([]))
         XCTAssertNotEqual(PersistentArray([1]), PersistentArray([1, 1]))
     }
+
+    /// Elements that hold references, written at random into random copies, with copies dropped
+    /// on the way, against plain arrays doing the same: every copy reads as its array does, and
+    /// once all are dropped every element is freed, once (nodes hold their elements in their own
+    /// blocks, copied and released by hand).
+    func testRandomWritesToRandomCopiesMatchPlainArrays() {
+        final class Counter { var live = 0 }
+        final class Tracked {
+            let counter: Counter
+            let value: Int
+            init(_ counter: Counter, _ value: Int) {
+                self.counter = counter
+                self.value = value
+                counter.live += 1
+            }
+            deinit { counter.live -= 1 }
+        }
+        let counter = Counter()
+        var random = SystemRandomNumberGenerator()
+        for count in [33, 70, 513, 4_100] {
+            do {
+                var models: [[Tracked]] = [(0..<count).map { Tracked(counter, -$0) }]
+                var arrays: [PersistentArray<Tracked>] = [PersistentArray(models[0])]
+                for step in 0..<2_000 {
+                    let k = Int.random(in: 0..<arrays.count, using: &random)
+                    switch Int.random(in: 0..<10, using: &random) {
+                    case 0:
+                        models.append(models[k])
+                        arrays.append(arrays[k])
+                    case 1 where arrays.count > 1:
+                        models.remove(at: k)
+                        arrays.remove(at: k)
+                    default:
+                        let i = Int.random(in: 0..<count, using: &random)
+                        let element = Tracked(counter, step)
+                        models[k][i] = element
+                        arrays[k][i] = element
+                    }
+                }
+                for (model, array) in zip(models, arrays) {
+                    XCTAssertEqual(array.count, model.count)
+                    XCTAssertTrue(zip(model, array).allSatisfy { $0 === $1 }, "\(count) elements: a copy reads another's writes")
+                }
+                models = []
+            }
+            XCTAssertEqual(counter.live, 0, "\(count) elements: elements left alive after every copy was dropped")
+        }
+    }
 }

@@ -1,6 +1,6 @@
 /// An array whose copies share their storage: writing one element of a copy that shares it
 /// copies only the path to that element (a node of 8 references per level, seven levels for a
-/// million elements), not the whole array. A frame's answers are one: every page's `back`
+/// million elements, each node one block), not the whole array. A frame's answers are one: every page's `back`
 /// checkpoint holds a copy of them, and with a plain array the next answer copied all of them,
 /// which made a run quadratic in its number of pages. Unshared, a write is in place.
 ///
@@ -17,24 +17,41 @@ public struct PersistentArray<Element> {
     static var fanOut: Int { 1 << bits }
     static var mask: Int { fanOut - 1 }
 
-    final class Node {
-        var children: [Node]
-        var items: [Element]
+    /// A leaf: up to 8 elements (the header counts them), held in the node's own block. Nodes
+    /// whose slots were arrays beside them took two blocks each, so each write to a shared copy
+    /// allocated, and each freed checkpoint freed, twice as many.
+    final class Leaf: ManagedBuffer<Int, Element> {
+        deinit { _ = withUnsafeMutablePointers { count, elements in elements.deinitialize(count: count.pointee) } }
+    }
 
-        init(children: [Node] = [], items: [Element] = []) {
-            self.children = children
-            self.items = items
-        }
+    /// An inner node: up to 8 nodes, leaves at the level above the leaves and inner nodes above
+    /// that (the depth says which: `shift`).
+    final class Inner: ManagedBuffer<Int, AnyObject> {
+        deinit { _ = withUnsafeMutablePointers { count, nodes in nodes.deinitialize(count: count.pointee) } }
+    }
 
-        func copy() -> Node { Node(children: children, items: items) }
+    /// A leaf holding a copy of `elements` (8 at most).
+    static func leaf(_ elements: UnsafeBufferPointer<Element>) -> Leaf {
+        let count = elements.count
+        let made = unsafeDowncast(Leaf.create(minimumCapacity: fanOut) { _ in count }, to: Leaf.self)
+        made.withUnsafeMutablePointerToElements { $0.initialize(from: elements.baseAddress!, count: count) }
+        return made
+    }
+
+    /// An inner node holding `nodes` (8 at most).
+    static func inner(_ nodes: UnsafeBufferPointer<AnyObject>) -> Inner {
+        let count = nodes.count
+        let made = unsafeDowncast(Inner.create(minimumCapacity: fanOut) { _ in count }, to: Inner.self)
+        made.withUnsafeMutablePointerToElements { $0.initialize(from: nodes.baseAddress!, count: count) }
+        return made
     }
 
     /// The elements themselves while there are 32 or fewer (`root` is nil then): a write to a
     /// shared copy copies at most 32 of them, and a page or two of answers (most flows) costs no
     /// node to make, copy and free. Empty once there is a tree.
     private var items: [Element]
-    /// The trie, for more than 32 elements.
-    private var root: Node?
+    /// The trie, for more than 32 elements: a `Leaf` when `shift` is 0, an `Inner` otherwise.
+    private var root: AnyObject?
     public let count: Int
     /// Bits of the index consumed above the leaves: 0 when the root is a leaf, then 3, 6, …
     private let shift: Int
@@ -50,15 +67,17 @@ public struct PersistentArray<Element> {
         }
         items = []
         let n = Self.fanOut
-        var level: [Node] = stride(from: 0, to: elements.count, by: n).map {
-            Node(items: Array(elements[$0..<Swift.min($0 + n, elements.count)]))
+        var level: [AnyObject] = elements.withUnsafeBufferPointer { all in
+            stride(from: 0, to: all.count, by: n).map { Self.leaf(UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
         }
         var shift = 0
         while level.count > 1 {
-            level = stride(from: 0, to: level.count, by: n).map { Node(children: Array(level[$0..<Swift.min($0 + n, level.count)])) }
+            level = level.withUnsafeBufferPointer { all in
+                stride(from: 0, to: all.count, by: n).map { Self.inner(UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
+            }
             shift += Self.bits
         }
-        root = level.first ?? Node()
+        root = level[0]
         self.shift = shift
     }
 
@@ -77,10 +96,10 @@ public struct PersistentArray<Element> {
             guard var node = root else { return items[position] }
             var s = shift
             while s > 0 {
-                node = node.children[(position >> s) & Self.mask]
+                node = unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointerToElements { $0[(position >> s) & Self.mask] }
                 s -= Self.bits
             }
-            return node.items[position & Self.mask]
+            return unsafeDowncast(node, to: Leaf.self).withUnsafeMutablePointerToElements { $0[position & Self.mask] }
         }
         set {
             precondition(position >= 0 && position < count, "index out of range")
@@ -96,12 +115,23 @@ public struct PersistentArray<Element> {
         }
     }
 
-    private static func update(_ node: inout Node, _ i: Int, _ shift: Int, _ value: Element) {
-        if !isKnownUniquelyReferenced(&node) { node = node.copy() }
+    /// Writes `value` at `i` below `node` (at depth `shift`), copying first each node on the way
+    /// that another copy shares.
+    private static func update(_ node: inout AnyObject, _ i: Int, _ shift: Int, _ value: Element) {
         if shift == 0 {
-            node.items[i & mask] = value
+            if !isKnownUniquelyReferenced(&node) {
+                node = unsafeDowncast(node, to: Leaf.self).withUnsafeMutablePointers { count, elements in
+                    leaf(UnsafeBufferPointer(start: elements, count: count.pointee))
+                }
+            }
+            unsafeDowncast(node, to: Leaf.self).withUnsafeMutablePointerToElements { $0[i & mask] = value }
         } else {
-            update(&node.children[(i >> shift) & mask], i, shift - bits, value)
+            if !isKnownUniquelyReferenced(&node) {
+                node = unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointers { count, nodes in
+                    inner(UnsafeBufferPointer(start: nodes, count: count.pointee))
+                }
+            }
+            unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointerToElements { update(&$0[(i >> shift) & mask], i, shift - bits, value) }
         }
     }
 }

@@ -27,7 +27,7 @@ public struct PersistentArray<Element> {
     /// An inner node: up to 8 nodes, leaves at the level above the leaves and inner nodes above
     /// that (the depth says which: `shift`).
     ///
-    /// Its nodes are released one by one, and copied one by one (`inner`, `leaf`): the runtime's
+    /// Its nodes are released one by one, and copied one by one (`node`): the runtime's
     /// functions for a whole buffer (`deinitialize(count:)`, `initialize(from:count:)`) go
     /// through the type's value witnesses for each element, which was a twentieth of the
     /// instructions of a 100,000-page `flow run` (5.7%).
@@ -39,22 +39,12 @@ public struct PersistentArray<Element> {
         }
     }
 
-    /// A leaf holding a copy of `elements` (8 at most).
-    static func leaf(_ elements: UnsafeBufferPointer<Element>) -> Leaf {
-        let count = elements.count
-        let made = unsafeDowncast(Leaf.create(minimumCapacity: fanOut) { _ in count }, to: Leaf.self)
+    /// A node of type `N` (a `Leaf` or an `Inner`) holding a copy of `slots` (8 at most).
+    static func node<N: ManagedBuffer<Int, Slot>, Slot>(_ type: N.Type, _ slots: UnsafeBufferPointer<Slot>) -> N {
+        let count = slots.count
+        let made = unsafeDowncast(N.create(minimumCapacity: fanOut) { _ in count }, to: N.self)
         made.withUnsafeMutablePointerToElements { p in
-            for k in 0..<count { (p + k).initialize(to: elements[k]) }
-        }
-        return made
-    }
-
-    /// An inner node holding `nodes` (8 at most).
-    static func inner(_ nodes: UnsafeBufferPointer<AnyObject>) -> Inner {
-        let count = nodes.count
-        let made = unsafeDowncast(Inner.create(minimumCapacity: fanOut) { _ in count }, to: Inner.self)
-        made.withUnsafeMutablePointerToElements { p in
-            for k in 0..<count { (p + k).initialize(to: nodes[k]) }
+            for k in 0..<count { (p + k).initialize(to: slots[k]) }
         }
         return made
     }
@@ -81,12 +71,12 @@ public struct PersistentArray<Element> {
         items = []
         let n = Self.fanOut
         var level: [AnyObject] = elements.withUnsafeBufferPointer { all in
-            stride(from: 0, to: all.count, by: n).map { Self.leaf(UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
+            stride(from: 0, to: all.count, by: n).map { Self.node(Leaf.self, UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
         }
         var shift = 0
         while level.count > 1 {
             level = level.withUnsafeBufferPointer { all in
-                stride(from: 0, to: all.count, by: n).map { Self.inner(UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
+                stride(from: 0, to: all.count, by: n).map { Self.node(Inner.self, UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
             }
             shift += Self.bits
         }
@@ -134,14 +124,14 @@ public struct PersistentArray<Element> {
         if shift == 0 {
             if !isKnownUniquelyReferenced(&node) {
                 node = unsafeDowncast(node, to: Leaf.self).withUnsafeMutablePointers { count, elements in
-                    leaf(UnsafeBufferPointer(start: elements, count: count.pointee))
+                    Self.node(Leaf.self, UnsafeBufferPointer(start: elements, count: count.pointee))
                 }
             }
             unsafeDowncast(node, to: Leaf.self).withUnsafeMutablePointerToElements { $0[i & mask] = value }
         } else {
             if !isKnownUniquelyReferenced(&node) {
                 node = unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointers { count, nodes in
-                    inner(UnsafeBufferPointer(start: nodes, count: count.pointee))
+                    Self.node(Inner.self, UnsafeBufferPointer(start: nodes, count: count.pointee))
                 }
             }
             unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointerToElements { update(&$0[(i >> shift) & mask], i, shift - bits, value) }

@@ -1,8 +1,9 @@
 /// An array whose copies share their storage: writing one element of a copy that shares it
 /// copies only the path to that element (a node of 8 references per level, seven levels for a
-/// million elements, each node one block), not the whole array. A frame's answers are one: every page's `back`
-/// checkpoint holds a copy of them, and with a plain array the next answer copied all of them,
-/// which made a run quadratic in its number of pages. Unshared, a write is in place.
+/// million elements, each node one block), not the whole array. A frame's answers are one:
+/// every page's `back` checkpoint holds a copy of them, and with a plain array the next answer
+/// copied all of them, which made a run quadratic in its number of pages. Unshared, a write is
+/// in place.
 ///
 /// Encoded as a plain array, so snapshots read and write the same JSON as before.
 public struct PersistentArray<Element> {
@@ -70,14 +71,14 @@ public struct PersistentArray<Element> {
         }
         items = []
         let n = Self.fanOut
-        var level: [AnyObject] = elements.withUnsafeBufferPointer { all in
-            stride(from: 0, to: all.count, by: n).map { Self.node(Leaf.self, UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
+        /// `all` cut into runs of 8 (the last may be shorter).
+        func runs<T>(_ all: UnsafeBufferPointer<T>) -> [UnsafeBufferPointer<T>] {
+            stride(from: 0, to: all.count, by: n).map { UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)]) }
         }
+        var level: [AnyObject] = elements.withUnsafeBufferPointer { runs($0).map { Self.node(Leaf.self, $0) } }
         var shift = 0
         while level.count > 1 {
-            level = level.withUnsafeBufferPointer { all in
-                stride(from: 0, to: all.count, by: n).map { Self.node(Inner.self, UnsafeBufferPointer(rebasing: all[$0..<Swift.min($0 + n, all.count)])) }
-            }
+            level = level.withUnsafeBufferPointer { runs($0).map { Self.node(Inner.self, $0) } }
             shift += Self.bits
         }
         root = level[0]
@@ -134,7 +135,9 @@ public struct PersistentArray<Element> {
                     Self.node(Inner.self, UnsafeBufferPointer(start: nodes, count: count.pointee))
                 }
             }
-            unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointerToElements { update(&$0[(i >> shift) & mask], i, shift - bits, value) }
+            unsafeDowncast(node, to: Inner.self).withUnsafeMutablePointerToElements { nodes in
+                update(&nodes[(i >> shift) & mask], i, shift - bits, value)
+            }
         }
     }
 }

@@ -435,7 +435,23 @@ public struct XMLBody: Sendable {
             input = try declaredInput(data)
         }
         try refuseLeadingDeclaration(input)
+        try refuseNul(input)
         return input
+    }
+
+    /// Refuses a document holding a NUL byte, which no XML document may hold (U+0000 is not a
+    /// character of XML 1.0 or 1.1). libxml2 guesses the encoding from the first four bytes, and
+    /// a document that begins `<`, NUL, `?`, NUL (here: bytes read as UTF-16 whose characters
+    /// are `<`, U+0000, `?`, U+0000) made it switch to UTF-16 in the middle of the push parse,
+    /// where libxml2 2.9.14 dereferences null in `xmlParseChunk` (found by fuzzing: the
+    /// `soapfault` target).
+    static func refuseNul(_ input: Data) throws(ResponseReadError) {
+        let line: Int? = input.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int? in
+            guard let base = raw.baseAddress, raw.count > 0, let found = memchr(base, 0, raw.count) else { return nil }
+            let offset = base.distance(to: UnsafeRawPointer(found))
+            return 1 + raw[..<offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        if let line { throw .xmlSyntax("it holds a NUL character, which XML does not allow", line) }
     }
 
     /// Refuses a document that, its declaration taken off, starts with another (after a byte

@@ -86,4 +86,32 @@ final class FuzzRegressionTests: XCTestCase {
         let document = try XMLBody.parse(Data("<?pi x?><a>1<?pi ?></a>".utf8))
         XCTAssertEqual(document.text(of: document.documentElement), "1")
     }
+
+    /// fuzz soapfault: a response whose first bytes, read as UTF-16, are `<`, U+0000, `?`,
+    /// U+0000 killed the process: converted to UTF-8 they begin `3C 00 3F 00`, which libxml2
+    /// takes for UTF-16 and switches to in the middle of the push parse, dereferencing null in
+    /// `xmlParseChunk`. A NUL, which no XML document may hold, is refused now, wherever it is,
+    /// at its line. Input: `fuzz/crashes/soapfault/nul-read-as-utf16`.
+    func testANulCharacterIsRefusedAtItsLine() throws {
+        let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/crashes/soapfault/nul-read-as-utf16")
+        let bodies: [(Data, line: Int)] = [
+            (try Data(contentsOf: saved), 1),
+            (Data([0x00, 0x3C, 0x00, 0x00, 0x00, 0x3F, 0x00, 0x00]) + "<a>x</a>".data(using: .utf16BigEndian)!, 1),
+            (Data([0x3C, 0x61, 0x3E, 0x00, 0x3C, 0x2F, 0x61, 0x3E]), 1),
+            (Data("<a>\n<b>x\u{0}</b>\n</a>".utf8), 2),
+            (Data("<?xml version=\"1.0\"?>\n<a>\n\n\u{0}</a>".utf8), 4),
+        ]
+        for (k, (body, line)) in bodies.enumerated() {
+            XCTAssertThrowsError(try XMLBody.parse(body), "body \(k)") { error in
+                let error = error as? IntegrationError
+                XCTAssertEqual(error?.id, "response.xmlSyntax", "body \(k)")
+                XCTAssertTrue(error?.message.contains("at line \(line): it holds a NUL character") == true, "body \(k): \(String(describing: error?.message))")
+            }
+            XCTAssertNil(SOAP.fault(in: body), "body \(k)")
+        }
+        // UTF-16 without a NUL still reads.
+        let utf16 = try XMLBody.parse("<a>ok</a>".data(using: .utf16BigEndian)!)
+        XCTAssertEqual(utf16.text(of: utf16.documentElement), "ok")
+    }
 }

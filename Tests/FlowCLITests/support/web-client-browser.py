@@ -541,7 +541,11 @@ def scenario_payment(args):
                          "%20".join(card[i:i + 4] for i in range(0, 16, 4)), card[-4:] + "\""):
                 check(form.encode() not in data, "%s: no card number %s (as %r)" % (what, card[-4:], form))
         check(re.search(rb"(?<![0-9A-Za-z_-])" + CVC.encode() + rb"(?![0-9A-Za-z_-])", data) is None, "%s: no CVC" % what)
-        check(b"cvc" not in data.lower() and b"card[" not in data and b"card%5b" not in data.lower(), "%s: no card field" % what)
+        # `cvc` as a name of its own (`card[cvc]`, `"cvc":`, `cvc=`), not inside a run of letters
+        # and digits: localstripe's random ids (`ch_5bVW0VyycvC943`), kept in the store's
+        # responses, held it once by chance.
+        check(re.search(rb"(?<![0-9a-z_])cvc(?![0-9a-z_])", data.lower()) is None and b"card[" not in data
+              and b"card%5b" not in data.lower(), "%s: no card field" % what)
 
 
 def field_invalid(driver):

@@ -12,12 +12,14 @@ let package = Package(
     targets: [
         // The language and the engine: no terminal, no sockets, no processes.
         .target(
-            name: "FlowKit",
+            name: "FlowKit", dependencies: ["CPrefetch"],
             swiftSettings: [
                 // The checker's builders are classes mutated on one thread; dynamic exclusivity
                 // checks cost about 3% of `flow check` and catch nothing the tests do not.
                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
             ]),
+        // The processor's prefetch hint, for FlowKit (a header; nothing to link).
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         // What talks to the world for a host: HTTP (REST, SOAP), encoders, response paths,
         // secrets, extension processes. FlowKit never depends on it.
         .target(name: "FlowIntegration", dependencies: ["FlowKit"]),

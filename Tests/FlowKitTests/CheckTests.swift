@@ -102,6 +102,44 @@ final class CheckTests: XCTestCase {
         }
     }
 
+    /// A flow long enough that its tables of pages and variables are prefetched ahead of the
+    /// statements that fill them (`FlowBuilder.prefetchNames`, more than 16,384 names) registers
+    /// them as a short one does: each page given again is reported at itself with a note at the
+    /// first, and so is a page named as a variable, wherever they are among the chunks the names
+    /// are prefetched in, with the syntax released as it goes (`flow check`) or kept.
+    func testALongFlowsPagesAndVariablesAreRegisteredAsAShortOnes() throws {
+        let count = 20_000
+        var text = "flow Long {\n"
+        for i in 0..<count { text += "  question Q\(i): number\n  set v\(i) = Q\(i)\n" }
+        // Given again: the first page, one in the middle of a chunk, the last; a variable's name.
+        let repeats = ["Q0", "Q7", "Q12345", "Q\(count - 1)", "v5"]
+        for name in repeats { text += "  question \(name): number\n" }
+        text += "  response \"{v0}\"\n}\n"
+        let offset = { (needle: String) -> Int in text.utf8.distance(from: text.startIndex, to: text.range(of: needle)!.lowerBound) }
+        let lastOffset = { (needle: String) -> Int in
+            text.utf8.distance(from: text.startIndex, to: text.range(of: needle, options: .backwards)!.lowerBound)
+        }
+        for releasing in [true, false] {
+            let sources = SourceManager()
+            let root = sources.add(path: "long.flow", bytes: Array(text.utf8))
+            var diagnostics: [Diagnostic] = []
+            let trees = ImportResolver.loadAll(root: root, sources: sources, loader: MemoryLoader(["long.flow": text]), diagnostics: &diagnostics)
+            let program = Compiler.compile(trees, sources: sources, diagnostics: &diagnostics, releasingSyntax: releasing)
+            let duplicates = diagnostics.filter { $0.id == "check.duplicateName" }.sorted { $0.range.start < $1.range.start }
+            XCTAssertEqual(duplicates.count, repeats.count, "releasing \(releasing): \(duplicates.map(\.message))")
+            for (d, name) in zip(duplicates, repeats) {
+                XCTAssertEqual(Int(d.range.start), lastOffset("question \(name):") + "question ".utf8.count, name)
+                let first = name.hasPrefix("v") ? offset("set \(name) =") + "set ".utf8.count : offset("question \(name):") + "question ".utf8.count
+                XCTAssertEqual(d.notes.compactMap { $0.range.map { Int($0.start) } }, [first], name)
+            }
+            XCTAssertEqual(diagnostics.filter { $0.severity == .error }.count, repeats.count, "releasing \(releasing)")
+            let flow = try XCTUnwrap(program.flows.first)
+            // The pages given again are not pages of their own; the one named as a variable is.
+            XCTAssertEqual(flow.pages.count, count + 1, "releasing \(releasing)")
+            XCTAssertEqual(flow.variables.count, count, "releasing \(releasing)")
+        }
+    }
+
     func testArityAndArgumentNames() {
         assertDiagnostics(charge + """
             flow A {

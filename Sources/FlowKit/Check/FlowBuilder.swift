@@ -170,12 +170,17 @@ final class FlowBuilder {
     private let releasedPage = StatementKind.label(Name("", SourceRange(file: FileID(0), start: 0, end: 0)))
 
     private func collectTopLevel() {
+        let prefetching = ctx.pages.isLarge || ctx.locals.isLarge
         guard p.releaseSyntax else {
-            collect(body)
+            for k in body.indices {
+                if prefetching { prefetchNames(before: k) }
+                collect(body[k])
+            }
             return
         }
         var released = 0
         for k in body.indices {
+            if prefetching { prefetchNames(before: k) }
             let st = body[k]
             let pagesBefore = ctx.pageInfos.count
             collect(st)
@@ -189,6 +194,38 @@ final class FlowBuilder {
             released += 1
         }
         if released >= Self.trimAfter { MemoryUse.trim() }
+    }
+
+    /// How many statements' names `prefetchNames` asks for at once, a run ahead of `collect`.
+    static let prefetchAhead = 32
+
+    /// Before statement `k` is collected: at the start of each run of `prefetchAhead`, asks for
+    /// the names of the next run (and at the first, of this one too).
+    @inline(__always)
+    private func prefetchNames(before k: Int) {
+        guard k % Self.prefetchAhead == 0 else { return }
+        if k == 0 { prefetchNames(from: 0) }
+        prefetchNames(from: k + Self.prefetchAhead)
+    }
+
+    /// Asks for the probe slots of the names the `prefetchAhead` top-level statements from
+    /// `start` will add (a page's name, a `set`'s target), read in place, before `collect` adds
+    /// them one by one: in a long flow each is a cache miss, and asked for together, a run ahead,
+    /// they overlap and are in by then (`NameTable.prefetch`). A hint only: what `collect` does
+    /// is the same without it.
+    private func prefetchNames(from start: Int) {
+        guard start < body.count else { return }
+        // The tables taken out of the context once, not retained with it for each name.
+        let pages = ctx.pages, locals = ctx.locals
+        body.withUnsafeBufferPointer { statements in
+            for k in start..<min(start + Self.prefetchAhead, statements.count) {
+                switch (statements.baseAddress! + k).pointee.kind {
+                case .page(let page): pages.prefetch(page.name.text)
+                case .set(let target, _, _): locals.prefetch(target.text)
+                default: break
+                }
+            }
+        }
     }
 
     /// Registers variables (targets of `set` and call bindings) and pages before lowering, so a

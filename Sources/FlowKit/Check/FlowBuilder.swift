@@ -416,20 +416,20 @@ final class FlowBuilder {
         case .response(let e):
             let ir = p.lower(e)
             if ir.type == .secure { p.reportSecureShown(ir) }
-            add(Element(kind: .response(ir), range: st.range))
+            add(Element(kind: .response(consume ir), range: st.range))
         case .set(let target, let op, let value):
             let v = p.lower(value)
             guard let ref = assignTarget(target, v, op) else {
-                add(Element(kind: .response(v), range: st.range))  // keeps the graph shape; errors already reported
+                add(Element(kind: .response(consume v), range: st.range))  // keeps the graph shape; errors already reported
                 return
             }
-            add(Element(kind: .set(slot: ref, op: op, value: v), range: st.range))
+            add(Element(kind: .set(slot: ref, op: op, value: consume v), range: st.range))
         case .decision(let branches, let otherwise):
             var exits: [Edge] = []
             for b in branches {
                 let cond = p.lower(b.condition)
                 p.requireBool(cond, "a condition")
-                let d = add(Element(kind: .decision(cond), range: b.condition.range))
+                let d = add(Element(kind: .decision(consume cond), range: b.condition.range))
                 decisionsLowered = true
                 block(b.body)
                 exits += pending
@@ -451,7 +451,7 @@ final class FlowBuilder {
             if let r {
                 if r.type == .secure { p.reportSecureShown(r) }
             }
-            add(Element(kind: .finish(success: success, reason: r), range: st.range))
+            add(Element(kind: .finish(success: success, reason: consume r), range: st.range))
             pending.removeAll(keepingCapacity: true)
         }
     }

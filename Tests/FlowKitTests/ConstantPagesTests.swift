@@ -120,6 +120,17 @@ final class ConstantPagesTests: XCTestCase {
         XCTAssertNil(changed.constantPages)
         XCTAssertEqual(try page(Session(program: changed).start()).questions.map(\.name), ["Sum", "Reason"])
         XCTAssertEqual(try page(Session(program: p).start()).questions.map(\.name), ["Amount", "Reason"])
+        // A program is a value over one shared box: what a copy changes, and what that drops, is
+        // the copy's alone.
+        XCTAssertNotNil(p.constantPages, "the original's pages were dropped with the copy's")
+        XCTAssertNotNil(p.literalConfigs)
+        var reconfigured = p
+        reconfigured.configs = []
+        reconfigured.entry = 7
+        XCTAssertNil(reconfigured.literalConfigs)
+        XCTAssertNotNil(p.literalConfigs, "the original's configs were dropped with the copy's")
+        XCTAssertEqual(p.entry, 0)
+        XCTAssertNotNil(reconfigured.constantPages, "the flows did not change")
     }
 
     /// Sessions of one program on many threads at once (as in a server) each get the page whole,

@@ -535,35 +535,108 @@ public struct NamedValue: Sendable {
     public var range: SourceRange
 }
 
+/// A compiled program: its flows' element graphs, its calls' targets, configs, secrets and
+/// session variables.
+///
+/// Design note: a value with its fields in one shared box (copy on write, as the standard
+/// library's collections keep theirs). Every session holds its program, and a session is made
+/// for each customer: copying eleven fields retained each of their buffers (about 600
+/// instructions a session, and as many to release them), where one box is one retain.
 public struct Program: Sendable {
+    /// The fields, as they were when `Program` held them itself.
+    struct Fields {
+        var flows: [FlowGraph] {
+            // A page request kept for the flows as they were is not one of these flows'.
+            didSet { constantPages = nil }
+        }
+        var entry: Int
+        var integrationPoints: [IntegrationPoint]
+        var extensions: [ExtensionInfo]
+        var configs: [NamedValue] {
+            didSet { literalConfigs = nil }
+        }
+        var secrets: [NamedValue]
+        var sessionVariables: [NamedValue]
+        var records: [[(name: String, type: ValueType)]]
+        var checkedRanges: Set<SourceRange> = []
+        var literalConfigs: [Value]?
+        var constantPages: ConstantPages?
+    }
+
+    // Unchecked: the box is written only when this value holds the only reference to it
+    // (`fields`'s modify), so no two threads ever see one box change.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private var fields: Fields {
+        _read { yield box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields
+        }
+    }
+
+    public init(flows: [FlowGraph], entry: Int, integrationPoints: [IntegrationPoint], extensions: [ExtensionInfo],
+                configs: [NamedValue], secrets: [NamedValue], sessionVariables: [NamedValue],
+                records: [[(name: String, type: ValueType)]]) {
+        box = Box(Fields(flows: flows, entry: entry, integrationPoints: integrationPoints, extensions: extensions,
+                         configs: configs, secrets: secrets, sessionVariables: sessionVariables, records: records))
+    }
+
     public var flows: [FlowGraph] {
-        // A page request kept for the flows as they were is not one of these flows'.
-        didSet { constantPages = nil }
+        _read { yield box.fields.flows }
+        _modify { yield &fields.flows }
     }
     /// Index of the entry flow (the first flow of the root file).
-    public var entry: Int
-    public var integrationPoints: [IntegrationPoint]
-    public var extensions: [ExtensionInfo]
-    public var configs: [NamedValue] {
-        didSet { literalConfigs = nil }
+    public var entry: Int {
+        _read { yield box.fields.entry }
+        _modify { yield &fields.entry }
     }
-    public var secrets: [NamedValue]
-    public var sessionVariables: [NamedValue]
+    public var integrationPoints: [IntegrationPoint] {
+        _read { yield box.fields.integrationPoints }
+        _modify { yield &fields.integrationPoints }
+    }
+    public var extensions: [ExtensionInfo] {
+        _read { yield box.fields.extensions }
+        _modify { yield &fields.extensions }
+    }
+    public var configs: [NamedValue] {
+        _read { yield box.fields.configs }
+        _modify { yield &fields.configs }
+    }
+    public var secrets: [NamedValue] {
+        _read { yield box.fields.secrets }
+        _modify { yield &fields.secrets }
+    }
+    public var sessionVariables: [NamedValue] {
+        _read { yield box.fields.sessionVariables }
+        _modify { yield &fields.sessionVariables }
+    }
     /// Field names and types of each record type (`ValueType.record(i)`).
-    public var records: [[(name: String, type: ValueType)]]
+    public var records: [[(name: String, type: ValueType)]] {
+        _read { yield box.fields.records }
+        _modify { yield &fields.records }
+    }
     /// Where `flow check` found, before anything runs, what a run would meet (a default the
     /// question refuses, a division by zero): `flow explore` does not report those again.
-    public internal(set) var checkedRanges: Set<SourceRange> = []
+    public internal(set) var checkedRanges: Set<SourceRange> {
+        _read { yield box.fields.checkedRanges }
+        _modify { yield &fields.checkedRanges }
+    }
     /// The configs' values when every one is a literal (or has none), as a session not given
     /// other values starts with: one array shared by every session, not one made for each.
     /// Set by the compiler (`noteLiteralConfigs`), and dropped when `configs` changes.
-    private(set) var literalConfigs: [Value]?
+    var literalConfigs: [Value]? { box.fields.literalConfigs }
 
     /// The requests of the pages made only of constants, made once and shared by every session
     /// of the program. Set by the compiler (`noteConstantPages`), and dropped when `flows` changes.
-    private(set) var constantPages: ConstantPages?
+    var constantPages: ConstantPages? { box.fields.constantPages }
 
-    mutating func noteConstantPages() { constantPages = ConstantPages() }
+    mutating func noteConstantPages() { fields.constantPages = ConstantPages() }
 
     mutating func noteLiteralConfigs() {
         var values: [Value] = []
@@ -575,7 +648,7 @@ public struct Program: Sendable {
             default: return
             }
         }
-        literalConfigs = values
+        fields.literalConfigs = values
     }
 }
 

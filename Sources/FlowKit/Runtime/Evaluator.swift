@@ -67,24 +67,23 @@ enum Evaluator {
             // appending part by part to a `String` costs a few hundred instructions an append.
             // The buffer is on the stack (a text longer than it goes on to the heap).
             // A text without substitutions (a prompt, `"succeeded"`) is its one constant part.
-            if parts.count == 1, case .constant(.text(let t)) = parts[0].kind { return .text(t) }
+            if parts.count == 1, let t = parts.withUnsafeBufferPointer({ $0[0].kind.constantText }) { return .text(t) }
             var failure: RuntimeError?
             let text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { stack -> String in
                 var bytes = UTF8Gathering(stack: stack)
                 parts.withUnsafeBufferPointer { parts in
                     for k in parts.indices {
                         let part = parts.baseAddress! + k
-                        switch part.pointee.kind {
-                        case .constant(.text(let t)):
+                        if let t = part.pointee.kind.constantText {
                             bytes.append(t)
-                        default:
-                            do throws(RuntimeError) {
-                                let v = try evaluate(at: part, &c)
-                                bytes.append(v.displayText(asCurrency: part.pointee.type == .currency))
-                            } catch {
-                                failure = error
-                                return
-                            }
+                            continue
+                        }
+                        do throws(RuntimeError) {
+                            let v = try evaluate(at: part, &c)
+                            bytes.append(v.displayText(asCurrency: part.pointee.type == .currency))
+                        } catch {
+                            failure = error
+                            return
                         }
                     }
                 }
@@ -157,6 +156,16 @@ enum Evaluator {
         case .invalid:
             throw RuntimeError(.invalidExpression, at: e.pointee.range)
         }
+    }
+}
+
+extension IRKind {
+    /// The text of a constant text (a template's literal part), else nil. `self` is borrowed
+    /// here, so only the text is copied: a `switch` on `part.pointee.kind` copied the whole kind
+    /// (its payload retained, and released after) for every part of every template rendered.
+    @inline(__always) var constantText: String? {
+        if case .constant(.text(let t)) = self { return t }
+        return nil
     }
 }
 

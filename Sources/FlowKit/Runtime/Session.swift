@@ -852,14 +852,17 @@ struct SessionContext: EvaluationContext {
     }
     func session(_ i: Int) -> Value? { session.state.sessionValues[i] }
     func answer(page: Int, question: Int) -> Value? {
-        guard let frame, let answers = session.state.frames[frame].answers[page] else { return nil }
-        return answers[question]
+        guard let frame else { return nil }
+        // In place, as `local`: `frames[frame]` copied the frame out to read one answer.
+        return session.state.frames.withUnsafeBufferPointer { frames in
+            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.answers[page]?[question]
+        }
     }
     func config(_ i: Int) -> Value? { i < session.state.configValues.count ? session.state.configValues[i] : nil }
     func secret(_ i: Int) -> Value? { nil }
     var error: Value? {
         guard let frame else { return nil }
-        return session.state.frames[frame].error
+        return session.state.frames.withUnsafeBufferPointer { frames in (frames.baseAddress.unsafelyUnwrapped + frame).pointee.error }
     }
     var today: String { session.options.today() }
     func variableName(_ slot: Int) -> String {

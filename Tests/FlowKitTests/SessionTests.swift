@@ -101,6 +101,46 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(run.responses, [long, long + "7" + long, String(repeating: "y", count: 250) + String(repeating: "7", count: 7), "only text", ""])
     }
 
+    /// A template's part that is a local, or a field of a local, is written from where its value
+    /// is held, numbers digit by digit: every value comes out as `displayText` spells it, for
+    /// currencies and numbers of every scale, text, yes/no and null.
+    func testTemplatePartsReadInPlaceSpellAsDisplayTextDoes() throws {
+        let p = try program("""
+            ip Lookup(id: text) {
+              GET "https://x.test/{id}"
+              output tier: text = json "tier"
+              output limit: currency = json "limit"
+              output count: number = json "count"
+              output ok: bool = json "ok"
+              output note: text = json "note"
+            }
+            flow A {
+              ip Lookup("a") -> r
+              set limit = r.limit
+              set count = r.count
+              set tier = r.tier
+              set ok = r.ok
+              response "{r.tier}|{r.limit}|{r.count}|{r.ok}|{r.note}|{tier}|{limit}|{count}|{ok}|{today()}"
+            }
+            """)
+        let numbers = ["4", "4.5", "4.05", "4.005", "-0.05", "0", "400.00", "-7", "2.50", "0.000001",
+                       "9223372036854775807", "-9223372036854775808", "92233720368547758.07", "12345678901234567890.5"]
+        for limit in numbers {
+            for count in numbers {
+                let l = try XCTUnwrap(Number(parsing: limit)), c = try XCTUnwrap(Number(parsing: count))
+                var host = ScriptedHost()
+                host.results["Lookup"] = .result(["tier": .text("gold"), "limit": .number(l), "count": .number(c), "ok": .bool(true), "note": .null])
+                let run = try host.run(p)
+                let money = Value.number(l).displayText(asCurrency: true), plain = Value.number(c).displayText()
+                XCTAssertEqual(run.responses, ["gold|\(money)|\(plain)|yes||gold|\(money)|\(plain)|yes|2026-11-26"], "limit \(limit), count \(count)")
+            }
+        }
+        var host = ScriptedHost()
+        host.results["Lookup"] = .result(["tier": .text("gold"), "limit": .number(Number(parsing: "4.5")!), "count": .number(Number(parsing: "400")!),
+                                          "ok": .bool(false), "note": .text("é")])
+        XCTAssertEqual(try host.run(p).responses, ["gold|4.50|400|no|é|gold|4.50|400|no|2026-11-26"])
+    }
+
     func testEveryElementKind() throws {
         let p = try program("""
             ip Lookup(id: text) {

@@ -11,11 +11,17 @@ protocol EvaluationContext {
     var error: Value? { get }
     var today: String { get }
     func variableName(_ slot: Int) -> String
+    /// Calls `body` with local `slot` where it is held (nil: unset), not copied out.
+    func withLocal<R>(_ slot: Int, _ body: (UnsafePointer<Value?>) -> R) -> R
     /// The local as a small number or yes/no (`HotCode`'s fast path), nil for anything else.
     func smallLocal(_ slot: Int) -> HotCode.Small?
 }
 
 extension EvaluationContext {
+    func withLocal<R>(_ slot: Int, _ body: (UnsafePointer<Value?>) -> R) -> R {
+        withUnsafePointer(to: local(slot), body)
+    }
+
     func smallLocal(_ slot: Int) -> HotCode.Small? {
         withUnsafePointer(to: local(slot)) { HotCode.Small($0) }
     }
@@ -31,6 +37,23 @@ extension EvaluationContext {
 enum Evaluator {
     static func evaluate<C: EvaluationContext>(_ e: IRExpr, _ c: inout C) throws(RuntimeError) -> Value {
         try withUnsafePointer(to: e) { (e) throws(RuntimeError) -> Value in try evaluate(at: e, &c) }
+    }
+
+    /// Appends the text of a template's part read where its value is held, when the part is a
+    /// local or a field of a local (`result.id`) holding text, a number or yes/no: the value is
+    /// not copied out and no text is made for it. False for any other part, and for an unset
+    /// local, a missing field or a value of another kind: the general path then evaluates the
+    /// part (and gives its error, if it has one).
+    @inline(__always) private static func appendHeldText<C: EvaluationContext>(
+        _ part: UnsafePointer<IRExpr>, asCurrency: Bool, _ c: inout C, _ bytes: inout UTF8Gathering
+    ) -> Bool {
+        if let slot = part.pointee.kind.localSlot {
+            return c.withLocal(slot) { v in v.pointee?.appendText(asCurrency: asCurrency, to: &bytes) ?? false }
+        }
+        if let member = part.pointee.kind.member, let slot = member.withBase({ $0.pointee.kind.localSlot }) {
+            return c.withLocal(slot) { v in v.pointee?.appendField(member.field, asCurrency: asCurrency, to: &bytes) ?? false }
+        }
+        return false
     }
 
     /// Each of `es` in order.
@@ -78,9 +101,13 @@ enum Evaluator {
                             bytes.append(t)
                             continue
                         }
+                        let asCurrency = part.pointee.type == .currency
+                        if appendHeldText(part, asCurrency: asCurrency, &c, &bytes) { continue }
                         do throws(RuntimeError) {
                             let v = try evaluate(at: part, &c)
-                            bytes.append(v.displayText(asCurrency: part.pointee.type == .currency))
+                            if !v.appendText(asCurrency: asCurrency, to: &bytes) {
+                                bytes.append(v.displayText(asCurrency: asCurrency))
+                            }
                         } catch {
                             failure = error
                             return
@@ -167,6 +194,46 @@ extension IRKind {
         if case .constant(.text(let t)) = self { return t }
         return nil
     }
+
+    /// The slot of a local, else nil; `self` borrowed, as for `constantText`.
+    @inline(__always) var localSlot: Int? {
+        if case .local(let slot) = self { return slot }
+        return nil
+    }
+
+    /// A member (`base.field`), else nil; `self` borrowed.
+    @inline(__always) var member: IRMember? {
+        if case .member(let m) = self { return m }
+        return nil
+    }
+}
+
+extension Value {
+    /// Appends `displayText(asCurrency:)` for text, a date, yes/no, null and a number of up to 18
+    /// digits, written into `bytes` without making a string. False (nothing appended) for a list,
+    /// an object and a number that needs rounding or normalizing, which `displayText` spells.
+    @inline(__always) func appendText(asCurrency: Bool, to bytes: inout UTF8Gathering) -> Bool {
+        switch self {
+        case .text(let t), .date(let t): bytes.append(t)
+        case .number(let n): return n.appendText(asCurrency: asCurrency, to: &bytes)
+        case .bool(let b): bytes.append(b ? "yes" : "no")
+        case .null: break
+        case .list, .object: return false
+        }
+        return true
+    }
+
+    /// For an object: appends the text of its field `name` as `appendText` does. False for any
+    /// other value, a missing field or a field `appendText` leaves out.
+    @inline(__always) func appendField(_ name: String, asCurrency: Bool, to bytes: inout UTF8Gathering) -> Bool {
+        guard case .object(let fields) = self, fields.count <= 8 else { return false }
+        var i = fields.startIndex
+        while i != fields.endIndex {
+            if fields.keys[i] == name { return fields.values[i].appendText(asCurrency: asCurrency, to: &bytes) }
+            fields.formIndex(after: &i)
+        }
+        return false
+    }
 }
 
 /// `fields[name]`. In an object of a few fields (a call's outputs, a record) the entries are
@@ -198,22 +265,28 @@ struct UTF8Gathering {
 
     init(stack: UnsafeMutableBufferPointer<UInt8>) { self.stack = stack }
 
+    /// The text's bytes read in place (`withContiguousStorageIfAvailable` borrows the text;
+    /// `withUTF8` needs a mutable copy of it, retained and released).
     @inline(__always) mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            guard let from = utf8.baseAddress, utf8.count > 0 else { return }
-            if heap == nil && count + utf8.count <= stack.count {
-                (stack.baseAddress! + count).initialize(from: from, count: utf8.count)
-                count += utf8.count
-            } else {
-                if heap == nil {
-                    var spilled: [UInt8] = []
-                    spilled.reserveCapacity(2 * (count + utf8.count))
-                    spilled.append(contentsOf: UnsafeBufferPointer(rebasing: stack[..<count]))
-                    heap = spilled
-                }
-                heap!.append(contentsOf: utf8)
+        if text.utf8.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            var text = text
+            text.withUTF8 { append(bytes: $0) }
+        }
+    }
+
+    @inline(__always) mutating func append(bytes utf8: UnsafeBufferPointer<UInt8>) {
+        guard let from = utf8.baseAddress, utf8.count > 0 else { return }
+        if heap == nil && count + utf8.count <= stack.count {
+            (stack.baseAddress! + count).initialize(from: from, count: utf8.count)
+            count += utf8.count
+        } else {
+            if heap == nil {
+                var spilled: [UInt8] = []
+                spilled.reserveCapacity(2 * (count + utf8.count))
+                spilled.append(contentsOf: UnsafeBufferPointer(rebasing: stack[..<count]))
+                heap = spilled
             }
+            heap!.append(contentsOf: utf8)
         }
     }
 

@@ -286,6 +286,12 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
     /// `m` × 10^-`scale` (scale 1...18) in plain digits with a point and at least one digit
     /// before it (`-0.05`), written from the right into one buffer: no temporary strings.
     private static func pointText(_ m: Int64, scale: Int) -> String {
+        withPointText(m, scale: scale) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the bytes of `m` × 10^-`scale` (scale 0...18; 0: the integer's digits),
+    /// as `pointText` spells it, in a buffer on the stack.
+    @inline(__always) private static func withPointText<R>(_ m: Int64, scale: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             var u = m.magnitude
             var i = 48
@@ -304,8 +310,26 @@ public struct Number: Sendable, Hashable, Comparable, Codable, CustomStringConve
                 i -= 1
                 buffer[i] = 45
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<48]), as: UTF8.self)
+            return body(UnsafeBufferPointer(rebasing: buffer[i..<48]))
         }
+    }
+
+    /// Appends `formatted(places: 2)` (`asCurrency`) or `description` to `bytes` for the numbers
+    /// those spell straight from the mantissa: a currency of at most two decimals, a whole
+    /// number. False (nothing appended) for any other, which the text methods spell.
+    func appendText(asCurrency: Bool, to bytes: inout UTF8Gathering) -> Bool {
+        guard case .small(let m, let s) = storage else { return false }
+        var digits = m
+        if asCurrency {
+            guard s <= 2 else { return false }
+            let (scaled, overflow) = m.multipliedReportingOverflow(by: s == 2 ? 1 : (s == 1 ? 10 : 100))
+            if overflow { return false }
+            digits = scaled
+        } else if s != 0 {
+            return false
+        }
+        Self.withPointText(digits, scale: asCurrency ? 2 : 0) { bytes.append(bytes: $0) }
+        return true
     }
 
     /// With exactly `places` decimals, rounded half away from zero: `4` → `4.00`.

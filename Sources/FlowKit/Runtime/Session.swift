@@ -844,6 +844,15 @@ struct SessionContext: EvaluationContext {
             (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals[slot]
         }
     }
+    func withLocal<R>(_ slot: Int, _ body: (UnsafePointer<Value?>) -> R) -> R {
+        guard let frame else { return withUnsafePointer(to: nil, body) }
+        return session.state.frames.withUnsafeBufferPointer { frames in
+            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals.withUnsafeBufferPointer { locals in
+                precondition(slot >= 0 && slot < locals.count, "local out of range")
+                return body(locals.baseAddress.unsafelyUnwrapped + slot)
+            }
+        }
+    }
     func smallLocal(_ slot: Int) -> HotCode.Small? {
         guard let frame else { return nil }
         return session.state.frames.withUnsafeBufferPointer { frames in

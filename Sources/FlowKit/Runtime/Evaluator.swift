@@ -187,21 +187,23 @@ enum Evaluator {
 }
 
 extension IRKind {
-    /// The text of a constant text (a template's literal part), else nil. `self` is borrowed
-    /// here, so only the text is copied: a `switch` on `part.pointee.kind` copied the whole kind
-    /// (its payload retained, and released after) for every part of every template rendered.
+    /// The text of a constant text (a template's literal part), else nil.
+    ///
+    /// Read through a pointer (`part.pointee.kind`), these getters still copy the whole kind
+    /// first, as a `switch` binding its payload does (callgrind counts the same copies): an
+    /// expression's case cannot yet be read here without that copy.
     @inline(__always) var constantText: String? {
         if case .constant(.text(let t)) = self { return t }
         return nil
     }
 
-    /// The slot of a local, else nil; `self` borrowed, as for `constantText`.
+    /// The slot of a local, else nil.
     @inline(__always) var localSlot: Int? {
         if case .local(let slot) = self { return slot }
         return nil
     }
 
-    /// A member (`base.field`), else nil; `self` borrowed.
+    /// A member (`base.field`), else nil.
     @inline(__always) var member: IRMember? {
         if case .member(let m) = self { return m }
         return nil

@@ -40,8 +40,8 @@ enum Evaluator {
     }
 
     /// Appends the text of a template's part read where its value is held, when the part is a
-    /// local or a field of a local (`result.id`) holding text, a number or yes/no: the value is
-    /// not copied out and no text is made for it. False for any other part, and for an unset
+    /// local or a field of a local (`result.id`) holding text, a number or yes/no: the local is
+    /// not copied out (a field's value is) and no text is made for it. False for any other part, and for an unset
     /// local, a missing field or a value of another kind: the general path then evaluates the
     /// part (and gives its error, if it has one).
     @inline(__always) private static func appendHeldText<C: EvaluationContext>(
@@ -228,13 +228,8 @@ extension Value {
     /// For an object: appends the text of its field `name` as `appendText` does. False for any
     /// other value, a missing field or a field `appendText` leaves out.
     @inline(__always) func appendField(_ name: String, asCurrency: Bool, to bytes: inout UTF8Gathering) -> Bool {
-        guard case .object(let fields) = self, fields.count <= 8 else { return false }
-        var i = fields.startIndex
-        while i != fields.endIndex {
-            if fields.keys[i] == name { return fields.values[i].appendText(asCurrency: asCurrency, to: &bytes) }
-            fields.formIndex(after: &i)
-        }
-        return false
+        guard case .object(let fields) = self, let field = lookUpField(name, in: fields) else { return false }
+        return field.appendText(asCurrency: asCurrency, to: &bytes)
     }
 }
 

@@ -141,6 +141,31 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(try host.run(p).responses, ["gold|4.50|400|no|é|gold|4.50|400|no|2026-11-26"])
     }
 
+    /// An object of more than 8 fields is looked up by hashing, not by walking its keys: a
+    /// template reads each of its fields, the first and last among them, as `displayText` spells it.
+    func testTemplateFieldsOfAnObjectOfMoreThanEightFields() throws {
+        let names = (0..<12).map { "f\($0)" }
+        let p = try program("""
+            ip Wide(id: text) {
+              GET "https://x.test/{id}"
+            \(names.enumerated().map { "  output \($1): \($0 % 2 == 0 ? "currency" : "text") = json \"\($1)\"" }.joined(separator: "\n"))
+            }
+            flow A {
+              ip Wide("a") -> r
+              set copy = r
+              response "\(names.map { "{r.\($0)}" }.joined(separator: "|"))"
+              response "\(names.reversed().map { "{copy.\($0)}" }.joined(separator: "|"))"
+            }
+            """)
+        var fields: [String: Value] = [:]
+        for (k, n) in names.enumerated() { fields[n] = k % 2 == 0 ? .number(Number(parsing: "\(k).5")!) : .text("t\(k)") }
+        var host = ScriptedHost()
+        host.results["Wide"] = .result(fields)
+        let spelled = names.enumerated().map { k, n in fields[n]!.displayText(asCurrency: k % 2 == 0) }
+        XCTAssertEqual(spelled.first, "0.50")
+        XCTAssertEqual(try host.run(p).responses, [spelled.joined(separator: "|"), spelled.reversed().joined(separator: "|")])
+    }
+
     func testEveryElementKind() throws {
         let p = try program("""
             ip Lookup(id: text) {

@@ -836,18 +836,21 @@ struct SessionContext: EvaluationContext {
     unowned(unsafe) let session: Session
     let frame: Int?
 
+    /// The frame read where the frames' buffer holds it: `frames[frame]` copies the frame out
+    /// (its locals, answers and error retained, then released) to read one value of it.
+    @inline(__always)
+    private func inFrame<R>(_ frame: Int, _ body: (UnsafePointer<Frame>) -> R) -> R {
+        session.state.frames.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped + frame) }
+    }
+
     func local(_ slot: Int) -> Value? {
         guard let frame else { return nil }
-        // The frame read in place: a subscript of the frames' buffer copies the frame out,
-        // retaining its parts, to read one local.
-        return session.state.frames.withUnsafeBufferPointer { frames in
-            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals[slot]
-        }
+        return inFrame(frame) { $0.pointee.locals[slot] }
     }
     func withLocal<R>(_ slot: Int, _ body: (UnsafePointer<Value?>) -> R) -> R {
         guard let frame else { return withUnsafePointer(to: nil, body) }
-        return session.state.frames.withUnsafeBufferPointer { frames in
-            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals.withUnsafeBufferPointer { locals in
+        return inFrame(frame) { f in
+            f.pointee.locals.withUnsafeBufferPointer { locals in
                 precondition(slot >= 0 && slot < locals.count, "local out of range")
                 return body(locals.baseAddress.unsafelyUnwrapped + slot)
             }
@@ -855,28 +858,23 @@ struct SessionContext: EvaluationContext {
     }
     func smallLocal(_ slot: Int) -> HotCode.Small? {
         guard let frame else { return nil }
-        return session.state.frames.withUnsafeBufferPointer { frames in
-            withUnsafePointer(to: (frames.baseAddress.unsafelyUnwrapped + frame).pointee.locals[slot]) { HotCode.Small($0) }
-        }
+        return inFrame(frame) { f in withUnsafePointer(to: f.pointee.locals[slot]) { HotCode.Small($0) } }
     }
     func session(_ i: Int) -> Value? { session.state.sessionValues[i] }
     func answer(page: Int, question: Int) -> Value? {
         guard let frame else { return nil }
-        // In place, as `local`: `frames[frame]` copied the frame out to read one answer.
-        return session.state.frames.withUnsafeBufferPointer { frames in
-            (frames.baseAddress.unsafelyUnwrapped + frame).pointee.answers[page]?[question]
-        }
+        return inFrame(frame) { $0.pointee.answers[page]?[question] }
     }
     func config(_ i: Int) -> Value? { i < session.state.configValues.count ? session.state.configValues[i] : nil }
     func secret(_ i: Int) -> Value? { nil }
     var error: Value? {
         guard let frame else { return nil }
-        return session.state.frames.withUnsafeBufferPointer { frames in (frames.baseAddress.unsafelyUnwrapped + frame).pointee.error }
+        return inFrame(frame) { $0.pointee.error }
     }
     var today: String { session.options.today() }
     func variableName(_ slot: Int) -> String {
         guard let frame else { return "?" }
-        return session.program.flows[session.state.frames[frame].flow].variables[slot]
+        return session.program.flows[inFrame(frame) { $0.pointee.flow }].variables[slot]
     }
 }
 

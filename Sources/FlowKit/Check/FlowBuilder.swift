@@ -132,7 +132,7 @@ final class FlowBuilder {
         statements.withUnsafeBufferPointer { statements in
             for k in statements.indices {
                 switch (statements.baseAddress! + k).pointee.kind {
-                case .page: pages += 1; elements += 1
+                case .page, .question: pages += 1; elements += 1
                 case .call(let c):
                     elements += 1
                     switch c.binding {
@@ -185,15 +185,26 @@ final class FlowBuilder {
             let pagesBefore = ctx.pageInfos.count
             collect(st)
             // A page that `collect` registered (not a duplicate) is the last page info.
-            guard case .page(let page) = st.kind, ctx.pageInfos.count == pagesBefore + 1, page.title == nil,
-                  page.questions.allSatisfy({ $0.properties.isEmpty && $0.type != .choice && $0.type != .choices }) else { continue }
+            guard ctx.pageInfos.count == pagesBefore + 1 else { continue }
+            let range: SourceRange
+            switch st.kind {
+            case .question(let q) where Self.needsNoLowering(q): range = q.range
+            case .page(let page) where page.title == nil && page.questions.allSatisfy(Self.needsNoLowering): range = page.range
+            default: continue
+            }
             let pi = pagesBefore
             if releasedPages.isEmpty { releasedPages = [Int32](repeating: -1, count: body.count) }
             releasedPages[k] = Int32(pi)
-            body[k] = Statement(kind: releasedPage, range: page.range)
+            body[k] = Statement(kind: releasedPage, range: range)
             released += 1
         }
         if released >= Self.trimAfter { MemoryUse.trim() }
+    }
+
+    /// A question whose page info, as `collect` registers it, is already all lowering would make
+    /// of it: no property to lower, no options to require.
+    private static func needsNoLowering(_ q: Question) -> Bool {
+        q.properties.isEmpty && q.type != .choice && q.type != .choices
     }
 
     /// How many statements' names `prefetchNames` asks for at once, a run ahead of `collect`.
@@ -221,6 +232,7 @@ final class FlowBuilder {
             for k in start..<min(start + Self.prefetchAhead, statements.count) {
                 switch (statements.baseAddress! + k).pointee.kind {
                 case .page(let page): pages.prefetch(page.name.text)
+                case .question(let q): pages.prefetch(q.name.text)
                 case .set(let target, _, _): locals.prefetch(target.text)
                 default: break
                 }
@@ -236,27 +248,16 @@ final class FlowBuilder {
 
     private func collect(_ st: Statement) {
             switch st.kind {
+            case .question(let q):
+                guard registerPage(q.name) else { return }
+                ctx.pageInfos.append(PageInfo(name: q.name.text, title: nil, questions: [Self.info(q.name, q.type, page: q.name.text)],
+                                              isLoneQuestion: true, range: q.name.range))
             case .page(let page):
-                if let first = ctx.pages.insertIfAbsent(page.name.text, ctx.pageInfos.count) {
-                    p.report(.duplicateName(page.name.text), page.name.range,
-                             notes: [DiagnosticNote("'\(page.name.text)' is first declared here", at: ctx.pageInfos[first].range)])
-                    ctx.hadResolutionError = true
-                    return
-                }
-                claimName(page.name)
-                // From the question's name and type, not the question: a question copied out of
-                // the page is its properties retained and released.
-                func info(_ name: Name, _ type: QuestionType) -> QuestionInfo {
-                    QuestionInfo(name: name.text, reference: Self.reference(page.name.text, name.text), type: type,
-                                 prompt: nil, defaultValue: nil, optional: false,
-                                 min: nil, max: nil, pattern: nil, options: [], range: name.range)
-                }
+                guard registerPage(page.name) else { return }
                 var questions: [QuestionInfo]
                 if page.questions.count == 1 {
-                    // A lone question (most pages of a long questionnaire): its array made at its
-                    // size, not reserved then grown (callgrind, one flow of 100,000 lone
-                    // questions: 36.6M instructions in the growth).
-                    questions = [info(page.questions[0].name, page.questions[0].type)]
+                    // A page of one question: its array made at its size, not reserved then grown.
+                    questions = [Self.info(page.questions[0].name, page.questions[0].type, page: page.name.text)]
                 } else {
                     questions = []
                     questions.reserveCapacity(page.questions.count)
@@ -266,11 +267,11 @@ final class FlowBuilder {
                             p.report(.duplicateName(q.name.text), q.name.range, notes: [DiagnosticNote("'\(q.name.text)' is first declared here", at: first.range)])
                             continue
                         }
-                        questions.append(info(q.name, q.type))
+                        questions.append(Self.info(q.name, q.type, page: page.name.text))
                     }
                 }
                 // The questions moved into the page info, not retained for it and released here.
-                ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: consume questions, isLoneQuestion: page.isLoneQuestion,
+                ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: consume questions, isLoneQuestion: false,
                                               range: page.name.range))
             case .set(let target, _, _):
                 if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }
@@ -298,6 +299,28 @@ final class FlowBuilder {
                 }
             case .response, .goto, .finish: break
             }
+    }
+
+    /// Registers a page (or a lone question's page) by name; false, with the duplicate reported,
+    /// when the flow already has one of that name.
+    private func registerPage(_ name: Name) -> Bool {
+        if let first = ctx.pages.insertIfAbsent(name.text, ctx.pageInfos.count) {
+            p.report(.duplicateName(name.text), name.range,
+                     notes: [DiagnosticNote("'\(name.text)' is first declared here", at: ctx.pageInfos[first].range)])
+            ctx.hadResolutionError = true
+            return false
+        }
+        claimName(name)
+        return true
+    }
+
+    /// A question's info as `collect` registers it, from its name and type, not the question: a
+    /// question copied out of its page is its properties retained and released. Lowering fills
+    /// in the rest from its properties.
+    private static func info(_ name: Name, _ type: QuestionType, page: String) -> QuestionInfo {
+        QuestionInfo(name: name.text, reference: reference(page, name.text), type: type,
+                     prompt: nil, defaultValue: nil, optional: false,
+                     min: nil, max: nil, pattern: nil, options: [], range: name.range)
     }
 
     /// `Page.Question`, made at its length in one go: interpolated, it cost a few hundred
@@ -409,8 +432,13 @@ final class FlowBuilder {
         switch st.kind {
         case .page(let page):
             guard let pi = ctx.pages[page.name.text], ctx.pageInfos[pi].range == page.name.range else { return }
-            lowerPage(page, pi)
+            ctx.pageInfos[pi].title = page.title.map { p.lower($0) }
+            for q in page.questions { lowerQuestion(q, pi) }
             add(Element(kind: .page(pi), range: page.range))
+        case .question(let q):
+            guard let pi = ctx.pages[q.name.text], ctx.pageInfos[pi].range == q.name.range else { return }
+            lowerQuestion(q, pi)
+            add(Element(kind: .page(pi), range: q.range))
         case .call(let c):
             lowerCall(c, st.range)
         case .response(let e):
@@ -499,56 +527,54 @@ final class FlowBuilder {
 
     /// Fills in the page's info in place (a copy of it would share its questions, and writing a
     /// question back would copy them all).
-    private func lowerPage(_ page: Page, _ pi: Int) {
-        ctx.pageInfos[pi].title = page.title.map { p.lower($0) }
-        for q in page.questions {
-            guard let qi = ctx.pageInfos[pi].questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { continue }
-            var qinfo = ctx.pageInfos[pi].questions[qi]
-            let valueType = ProgramBuilder.answerType(q.type)
-            for prop in q.properties {
-                let values = prop.values.map { p.lower($0) }
-                switch prop.kind {
-                case .prompt:
-                    qinfo.prompt = values.first
-                    if let v = values.first, v.type == .secure { p.reportSecureShown(v) }
-                case .default:
-                    if let v = values.first {
-                        if q.type == .password { p.report(.passwordDefault, prop.range) }
-                        p.checkAssignable(v, to: valueType, what: "the default of '\(q.name.text)'")
-                        qinfo.defaultValue = v
-                    }
-                case .optional: qinfo.optional = true
-                case .required: qinfo.optional = false
-                case .min, .max:
-                    guard let v = values.first else { break }
-                    switch q.type {
-                    case .number, .currency, .date: p.checkAssignable(v, to: q.type == .date ? .date : .number, what: "'\(prop.kind.rawValue)'")
-                    case .text, .email, .password: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a length)")
-                    case .choices: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a count of choices)")
-                    default: p.report(.propertyNotForType(prop.kind.rawValue, q.type.rawValue), prop.range)
-                    }
-                    if prop.kind == .min { qinfo.min = v } else { qinfo.max = v }
-                case .pattern:
-                    guard let v = values.first else { break }
-                    if case .constant(.text(let s)) = v.kind {
-                        qinfo.pattern = s
-                        qinfo.patternRange = v.range
-                        if !RegexCheck.isValid(s) { p.report(.invalidPattern, v.range) }
-                    } else {
-                        p.report(.typeMismatch("'pattern' needs a text literal"), v.range)
-                    }
-                    if ![.text, .email, .password].contains(q.type) { p.report(.propertyNotForType("pattern", q.type.rawValue), prop.range) }
-                case .options:
-                    if q.type != .choice && q.type != .choices { p.report(.propertyNotForType("options", q.type.rawValue), prop.range) }
-                    for v in values where v.type == .secure { p.reportSecureShown(v) }
-                    qinfo.options += values
+    /// Lowers a question's properties into its info on page `pi`.
+    private func lowerQuestion(_ q: Question, _ pi: Int) {
+        guard let qi = ctx.pageInfos[pi].questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { return }
+        var qinfo = ctx.pageInfos[pi].questions[qi]
+        let valueType = ProgramBuilder.answerType(q.type)
+        for prop in q.properties {
+            let values = prop.values.map { p.lower($0) }
+            switch prop.kind {
+            case .prompt:
+                qinfo.prompt = values.first
+                if let v = values.first, v.type == .secure { p.reportSecureShown(v) }
+            case .default:
+                if let v = values.first {
+                    if q.type == .password { p.report(.passwordDefault, prop.range) }
+                    p.checkAssignable(v, to: valueType, what: "the default of '\(q.name.text)'")
+                    qinfo.defaultValue = v
                 }
+            case .optional: qinfo.optional = true
+            case .required: qinfo.optional = false
+            case .min, .max:
+                guard let v = values.first else { break }
+                switch q.type {
+                case .number, .currency, .date: p.checkAssignable(v, to: q.type == .date ? .date : .number, what: "'\(prop.kind.rawValue)'")
+                case .text, .email, .password: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a length)")
+                case .choices: p.checkAssignable(v, to: .number, what: "'\(prop.kind.rawValue)' (a count of choices)")
+                default: p.report(.propertyNotForType(prop.kind.rawValue, q.type.rawValue), prop.range)
+                }
+                if prop.kind == .min { qinfo.min = v } else { qinfo.max = v }
+            case .pattern:
+                guard let v = values.first else { break }
+                if case .constant(.text(let s)) = v.kind {
+                    qinfo.pattern = s
+                    qinfo.patternRange = v.range
+                    if !RegexCheck.isValid(s) { p.report(.invalidPattern, v.range) }
+                } else {
+                    p.report(.typeMismatch("'pattern' needs a text literal"), v.range)
+                }
+                if ![.text, .email, .password].contains(q.type) { p.report(.propertyNotForType("pattern", q.type.rawValue), prop.range) }
+            case .options:
+                if q.type != .choice && q.type != .choices { p.report(.propertyNotForType("options", q.type.rawValue), prop.range) }
+                for v in values where v.type == .secure { p.reportSecureShown(v) }
+                qinfo.options += values
             }
-            if (q.type == .choice || q.type == .choices) && qinfo.options.isEmpty {
-                p.report(.choiceWithoutOptions(q.name.text), q.name.range, hint: "question \(q.name.text): \(q.type.rawValue) {\n  options \"Billing\", \"Technical\", \"Other\"\n}")
-            }
-            ctx.pageInfos[pi].questions[qi] = qinfo
         }
+        if (q.type == .choice || q.type == .choices) && qinfo.options.isEmpty {
+            p.report(.choiceWithoutOptions(q.name.text), q.name.range, hint: "question \(q.name.text): \(q.type.rawValue) {\n  options \"Billing\", \"Technical\", \"Other\"\n}")
+        }
+        ctx.pageInfos[pi].questions[qi] = qinfo
     }
 
     private func lowerCall(_ original: CallStatement, _ range: SourceRange) {

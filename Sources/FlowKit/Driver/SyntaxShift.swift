@@ -72,6 +72,7 @@ struct SyntaxShift {
     func kind(_ k: StatementKind) -> StatementKind {
         switch k {
         case .page(let p): return .page(page(p))
+        case .question(let q): return .question(question(q))
         case .call(let c): return .call(call(c))
         case .response(let e): return .response(expr(e))
         case .set(let target, let op, let value): return .set(target: name(target), op: op, value: expr(value))
@@ -86,8 +87,7 @@ struct SyntaxShift {
     }
 
     func page(_ p: Page) -> Page {
-        Page(name: name(p.name), title: p.title.map(expr), questions: p.questions.map(question),
-             isLoneQuestion: p.isLoneQuestion, range: r(p.range))
+        Page(name: name(p.name), title: p.title.map(expr), questions: p.questions.map(question), range: r(p.range))
     }
 
     func question(_ q: Question) -> Question {

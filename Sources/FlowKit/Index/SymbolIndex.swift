@@ -405,14 +405,13 @@ final class IndexBuilder {
     func collect(_ statements: [Statement], flow: Int) {
         for st in statements {
             switch st.kind {
+            case .question(let q):
+                guard pages[q.name.text] == nil else { continue }
+                let qi = declare(.question, q.name, extent: q.range, parent: flow, scope: .flow(flow), type: q.type.rawValue)
+                question(qi, q)
+                pages[q.name.text] = (qi, [q.name.text: qi])
             case .page(let page):
                 guard pages[page.name.text] == nil else { continue }
-                if page.isLoneQuestion, let q = page.questions.first {
-                    let qi = declare(.question, q.name, extent: q.range, parent: flow, scope: .flow(flow), type: q.type.rawValue)
-                    question(qi, q)
-                    pages[page.name.text] = (qi, [q.name.text: qi])
-                    continue
-                }
                 let pi = declare(.page, page.name, extent: page.range, parent: flow, scope: .flow(flow))
                 var qs: [String: Int] = [:]
                 for q in page.questions where qs[q.name.text] == nil {
@@ -479,10 +478,12 @@ final class IndexBuilder {
         switch st.kind {
         case .page(let page):
             if let t = page.title { expr(t) }
-            if !page.isLoneQuestion, let pi = pages[page.name.text]?.page, index.symbols[pi].declaration != page.name.range {
+            if let pi = pages[page.name.text]?.page, index.symbols[pi].declaration != page.name.range {
                 return  // a duplicate page: the compiler reports it
             }
             for q in page.questions { for p in q.properties { for v in p.values { expr(v) } } }
+        case .question(let q):
+            for p in q.properties { for v in p.values { expr(v) } }
         case .call(let c):
             call(c)
         case .response(let e):

@@ -175,12 +175,11 @@ public struct Question: Sendable {
     public var range: SourceRange
 }
 
+/// `page Name { … }`. A lone `question X` is not a `Page` but `StatementKind.question`.
 public struct Page: Sendable {
     public var name: Name
     public var title: Expr?
     public var questions: [Question]
-    /// True for a lone `question X`, which is a page of one named after its question.
-    public var isLoneQuestion: Bool
     public var range: SourceRange
 }
 
@@ -201,6 +200,10 @@ public struct Conditional: Sendable {
 /// as the compiler lowers it (peak memory of `flow check`).
 public indirect enum StatementKind: Sendable {
     case page(Page)
+    /// A lone `question X`: a page of one question, named after it (its answer is `X.X`). Held as
+    /// the question alone, not as a page of an array of one: a long questionnaire is mostly these,
+    /// and that array was an allocation and a free per question (`flow check`).
+    case question(Question)
     case call(CallStatement)
     case response(Expr)
     case set(target: Name, op: AssignOperator, value: Expr)

@@ -294,18 +294,22 @@ struct LayoutHints {
         if let e = parameter.defaultValue { add(e) }
     }
 
+    private mutating func add(_ question: Question) {
+        add(question.name)
+        for property in question.properties {
+            if property.kind == .options { optionsStarts.insert(property.range.start) }
+            property.values.forEach { add($0) }
+        }
+    }
+
     private mutating func add(_ statement: Statement) {
         switch statement.kind {
         case .page(let page):
             add(page.name)
             if let title = page.title { add(title) }
-            for question in page.questions {
-                add(question.name)
-                for property in question.properties {
-                    if property.kind == .options { optionsStarts.insert(property.range.start) }
-                    property.values.forEach { add($0) }
-                }
-            }
+            page.questions.forEach { add($0) }
+        case .question(let question):
+            add(question)
         case .call(let call):
             add(call.callee)
             for argument in call.arguments {

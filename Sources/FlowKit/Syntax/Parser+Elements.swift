@@ -49,7 +49,7 @@ extension Parser {
             return done(.page(page))
         case .question:
             guard let q = parseQuestion() else { return nil }
-            return done(.page(Page(name: q.name, title: nil, questions: [q], isLoneQuestion: true, range: q.range)))
+            return done(.question(q))
         case .extension:
             guard let c = parseCall(.extension) else { return nil }
             return done(.call(c))
@@ -218,7 +218,7 @@ extension Parser {
             }
         }
         if questions.isEmpty { report(.emptyPage(name.text), at: name.range, hint: "add a question: question Email: email") }
-        return Page(name: name, title: title, questions: questions, isLoneQuestion: false, range: rangeFrom(s))
+        return Page(name: name, title: title, questions: questions, range: rangeFrom(s))
     }
 
     mutating func parseQuestion() -> Question? {

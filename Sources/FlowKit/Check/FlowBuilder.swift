@@ -181,18 +181,8 @@ final class FlowBuilder {
         var released = 0
         for k in body.indices {
             if prefetching { prefetchNames(before: k) }
-            let st = body[k]
-            let pagesBefore = ctx.pageInfos.count
-            collect(st)
-            // A page that `collect` registered (not a duplicate) is the last page info.
-            guard ctx.pageInfos.count == pagesBefore + 1 else { continue }
-            let range: SourceRange
-            switch st.kind {
-            case .question(let q) where Self.needsNoLowering(q): range = q.range
-            case .page(let page) where page.title == nil && page.questions.allSatisfy(Self.needsNoLowering): range = page.range
-            default: continue
-            }
-            let pi = pagesBefore
+            let pi = ctx.pageInfos.count
+            guard let range = collect(body[k]) else { continue }
             if releasedPages.isEmpty { releasedPages = [Int32](repeating: -1, count: body.count) }
             releasedPages[k] = Int32(pi)
             body[k] = Statement(kind: releasedPage, range: range)
@@ -246,14 +236,20 @@ final class FlowBuilder {
         for st in statements { collect(st) }
     }
 
-    private func collect(_ st: Statement) {
+    /// Returns the statement's range when it is a page it registered (the last page info, not a
+    /// duplicate) whose info is already all lowering would make of it (`collectTopLevel` then
+    /// releases its syntax): said here, where the page is already bound, for a second binding
+    /// copied the question or page out of its statement's box again.
+    @discardableResult
+    private func collect(_ st: Statement) -> SourceRange? {
             switch st.kind {
             case .question(let q):
-                guard registerPage(q.name) else { return }
+                guard registerPage(q.name) else { return nil }
                 ctx.pageInfos.append(PageInfo(name: q.name.text, title: nil, questions: [Self.info(q.name, q.type, page: q.name.text)],
                                               isLoneQuestion: true, range: q.name.range))
+                return Self.needsNoLowering(q) ? q.range : nil
             case .page(let page):
-                guard registerPage(page.name) else { return }
+                guard registerPage(page.name) else { return nil }
                 var questions: [QuestionInfo]
                 if page.questions.count == 1 {
                     // A page of one question: its array made at its size, not reserved then grown.
@@ -273,6 +269,7 @@ final class FlowBuilder {
                 // The questions moved into the page info, not retained for it and released here.
                 ctx.pageInfos.append(PageInfo(name: page.name.text, title: nil, questions: consume questions, isLoneQuestion: false,
                                               range: page.name.range))
+                return page.title == nil && page.questions.allSatisfy(Self.needsNoLowering) ? page.range : nil
             case .set(let target, _, _):
                 if assignableTarget(target) { _ = declareLocal(target.text, .any, target.range) }
             case .call(let c):
@@ -299,6 +296,7 @@ final class FlowBuilder {
                 }
             case .response, .goto, .finish: break
             }
+            return nil
     }
 
     /// Registers a page (or a lone question's page) by name; false, with the duplicate reported,

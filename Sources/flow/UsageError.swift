@@ -140,21 +140,30 @@ enum UsageError: Error, Equatable {
 /// The commands the command line knows, in the order `flow --help` lists them: one declaration
 /// each (beside its run function, in its own file). A new command is added here.
 enum Commands {
-    static var all: [AnyCommand] {
+    static var types: [any CommandArguments.Type] {
         [
-        AnyCommand(CheckArguments.self),
-        AnyCommand(RunArguments.self),
-        AnyCommand(IPArguments.self),
-        AnyCommand(GraphArguments.self),
-        AnyCommand(FormatArguments.self),
-        AnyCommand(TestArguments.self),
-        AnyCommand(ExploreArguments.self),
-        AnyCommand(ServeArguments.self),
-        AnyCommand(LSPArguments.self),
+        CheckArguments.self,
+        RunArguments.self,
+        IPArguments.self,
+        GraphArguments.self,
+        FormatArguments.self,
+        TestArguments.self,
+        ExploreArguments.self,
+        ServeArguments.self,
+        LSPArguments.self,
         ]
     }
+    static var all: [AnyCommand] { types.map { AnyCommand($0) } }
     static var names: [String] { all.map(\.name) + ["help"] }
     static let topLevelOptions = ["--help", "--version"]
 
-    static func named(_ name: String) -> AnyCommand? { all.first { $0.name == name } }
+    /// The declarations made one by one up to the one named, not all of them: each is its options
+    /// built (a third of the instructions `flow check` ran before its own work).
+    static func named(_ name: String) -> AnyCommand? {
+        for type in types {
+            let command = AnyCommand(type)
+            if command.name == name { return command }
+        }
+        return nil
+    }
 }

@@ -43,7 +43,9 @@ public enum SourcePath {
         var result = ""
         for (k, part) in parts.enumerated() {
             if k > 0 { result += "/" }
-            result += part
+            // As a `String`: appending a `Substring` is the standard library's unspecialized
+            // generic code, whose first call looks its types up at run time.
+            result += String(part)
         }
         return result
     }

@@ -34,6 +34,49 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(flow?.variables, ["token", "amount", "description", "result"])
     }
 
+    /// A lone `question X` is a statement of its own, a page holding one question a page: both
+    /// compile to a page of one question, the lone one named after its question (`X.X`), with its
+    /// properties lowered, and a second lone question of the same name is a duplicate page.
+    func testALoneQuestionIsItsOwnStatementAndAPageOfOne() throws {
+        let text = """
+            flow A {
+              question Amount: currency {
+                min 1
+              }
+              page Details {
+                question Amount: number
+              }
+              question Note
+              response "{Amount.Amount} {Details.Amount} {Note}"
+            }
+            """
+        let (syntax, diagnostics) = Parser.parse(SourceFile(path: "x.flow", text: text))
+        XCTAssertEqual(diagnostics.count, 0)
+        guard case .flow(let flow)? = syntax.declarations.first else { return XCTFail("no flow") }
+        let kinds = flow.body.map { st -> String in
+            switch st.kind {
+            case .question(let q): "question \(q.name.text): \(q.type.rawValue), \(q.properties.count) properties"
+            case .page(let p): "page \(p.name.text): \(p.questions.map(\.name.text))"
+            default: "other"
+            }
+        }
+        XCTAssertEqual(kinds, ["question Amount: currency, 1 properties", "page Details: [\"Amount\"]", "question Note: text, 0 properties", "other"])
+        let program = try XCTUnwrap(assertClean(text))
+        let pages = program.flows[0].pages
+        XCTAssertEqual(pages.map(\.name), ["Amount", "Details", "Note"])
+        XCTAssertEqual(pages.map(\.isLoneQuestion), [true, false, true])
+        XCTAssertEqual(pages.map { $0.questions.map(\.reference) }, [["Amount.Amount"], ["Details.Amount"], ["Note.Note"]])
+        guard case .constant(.number(let min))? = pages[0].questions[0].min?.kind else { return XCTFail("min not lowered") }
+        XCTAssertEqual(min, 1)
+        XCTAssertNil(pages[2].questions[0].min)
+        assertDiagnostics("""
+            flow A {
+              question Amount
+              question 1️⃣Amount
+            }
+            """, [DiagnosticSpec("check.duplicateName", "'Amount' is declared more than once")])
+    }
+
     func testNameWithSpacesResolvesToTheAnswerEverywhere() throws {
         let program = try XCTUnwrap(assertClean("""
             ip Charge(amount: currency) {

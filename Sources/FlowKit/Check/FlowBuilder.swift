@@ -523,9 +523,8 @@ final class FlowBuilder {
         }
     }
 
-    /// Fills in the page's info in place (a copy of it would share its questions, and writing a
-    /// question back would copy them all).
-    /// Lowers a question's properties into its info on page `pi`.
+    /// Lowers a question's properties into its info on page `pi`, in place (a copy of the page
+    /// info would share its questions, and writing the question back would copy them all).
     private func lowerQuestion(_ q: Question, _ pi: Int) {
         guard let qi = ctx.pageInfos[pi].questions.firstIndex(where: { $0.name == q.name.text && $0.range == q.name.range }) else { return }
         var qinfo = ctx.pageInfos[pi].questions[qi]

@@ -112,5 +112,43 @@ final class SourceFileTests: XCTestCase {
             XCTAssertEqual(file.location(of: y).column, shown.count, "\(invalid)")
         }
     }
-}
 
+    /// The line starts are those a byte-by-byte reading gives (a LF, a lone CR or a CRLF ends a
+    /// line): for every byte value around a line feed, for random texts of short lengths with
+    /// and without CRs, and for an editor's document extended from an offset.
+    func testLineStartsAreThoseOfAByteByByteReading() {
+        func expected(_ bytes: [UInt8], from: Int = 0) -> [Int] {
+            var starts: [Int] = []
+            var i = from
+            while i < bytes.count {
+                if bytes[i] == 0x0A {
+                    starts.append(i + 1)
+                } else if bytes[i] == 0x0D {
+                    if i + 1 < bytes.count && bytes[i + 1] == 0x0A { i += 1 }
+                    starts.append(i + 1)
+                }
+                i += 1
+            }
+            return starts
+        }
+        var texts: [[UInt8]] = []
+        for b in 0...255 where b != 0x0D {
+            texts.append([UInt8(b), 0x0A, UInt8(b), UInt8(b), 0x0A, 0x0A, UInt8(b), 0x41, 0x42, UInt8(b), 0x0A, UInt8(b)])
+        }
+        var random = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x0A, 0x0A, 0x0B, 0x09, 0x20, 0x61, 0x8A, 0x0A, 0x01, 0xFF]
+        for length in 0..<40 {
+            for _ in 0..<20 { texts.append((0..<length).map { _ in alphabet.randomElement(using: &random)! }) }
+        }
+        for _ in 0..<20 { texts.append((0..<64).map { _ in [0x0A, 0x0D, 0x61].randomElement(using: &random)! }) }
+        for bytes in texts {
+            let file = SourceFile(id: FileID(0), path: "t", bytes: bytes)
+            XCTAssertEqual(file.lineStarts, [0] + expected(bytes), "\(bytes)")
+            for from in [1, 7, 9] where from < bytes.count {
+                var starts: [Int] = []
+                SourceFile.appendLineStarts(of: bytes, from: from, to: &starts)
+                XCTAssertEqual(starts, expected(bytes, from: from), "from \(from): \(bytes)")
+            }
+        }
+    }
+}

@@ -167,4 +167,55 @@ final class ParallelParseTests: XCTestCase {
         // Most damage leaves the middle's declaration a restart point: the joined path is tested.
         XCTAssertGreaterThan(restartsMet, 10)
     }
+
+    /// The guesses read from the line starts are those a byte-by-byte search for line feeds gives
+    /// (the rule as first written, with memchr): on random texts of line feeds, lone CRs, CRLFs,
+    /// blank and comment lines, indented and unindented lines, cut into 2 to 9 pieces.
+    func testTheGuessesAreThoseOfASearchForLineFeeds() {
+        func searched(_ bytes: [UInt8], pieces: Int) -> [Int] {
+            func guess(from: Int, to: Int) -> Int? {
+                guard bytes.count >= 4 else { return nil }
+                let limit = min(to, bytes.count - 1)
+                var i = max(from, 0)
+                while true {
+                    while i < limit && bytes[i] != 0x0A { i += 1 }
+                    guard i < limit else { return nil }
+                    let c = bytes[i + 1] | 0x20
+                    if c >= 0x61 && c <= 0x7A { break }
+                    i += 1
+                }
+                var p = i
+                while true {
+                    if p > 0 && bytes[p - 1] == 0x0D { p -= 1 }
+                    var lineStart = p
+                    while lineStart > 0 && bytes[lineStart - 1] != 0x0A && bytes[lineStart - 1] != 0x0D { lineStart -= 1 }
+                    var k = lineStart
+                    while k < p && (bytes[k] == 0x20 || bytes[k] == 0x09) { k += 1 }
+                    let trivia = k == p || (k + 1 < p && bytes[k] == 0x2F && bytes[k + 1] == 0x2F)
+                    guard trivia, lineStart > 0 else { return p }
+                    p = lineStart - 1
+                }
+            }
+            var cuts: [Int] = []
+            for k in 1..<pieces {
+                let from = bytes.count / pieces * k
+                let to = k == pieces - 1 ? bytes.count - 1 : bytes.count / pieces * (k + 1)
+                if let cut = guess(from: from, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
+            }
+            return cuts
+        }
+        let parts: [String] = ["\n", "\r", "\r\n", "  set x = 1\n", "flow A {\n", "}\n", "// note\n", "  // note\r\n", "\t\n", "x", "Q", " "]
+        var random = SystemRandomNumberGenerator()
+        var found = 0
+        for round in 0..<400 {
+            let text = (0..<(round % 60 + 1)).map { _ in parts.randomElement(using: &random)! }.joined()
+            let bytes = Array(text.utf8)
+            for pieces in 2...9 {
+                let cuts = Parser.restartGuesses(bytes, pieces: pieces)
+                XCTAssertEqual(cuts, searched(bytes, pieces: pieces), "\(pieces) pieces: \(text.debugDescription)")
+                found += cuts.count
+            }
+        }
+        XCTAssertGreaterThan(found, 100, "few texts had a guess")
+    }
 }

@@ -47,7 +47,7 @@ extension Parser {
     /// the start, because there was no guess or the first parse met none); `work`: the bytes
     /// parsed in all (for tests).
     static func parseInPieces(_ file: SourceFile, pieces: Int? = nil) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int, work: Int) {
-        parseInPieces(file, starts: [0] + restartGuesses(file.bytes, pieces: pieces ?? pieceCount(file.bytes.count)))
+        parseInPieces(file, starts: [0] + restartGuesses(file.bytes, lineStarts: file.lineStarts, pieces: pieces ?? pieceCount(file.bytes.count)))
     }
 
     /// The same, from the pieces' starts given (0, then rising offsets of line ends).
@@ -129,41 +129,57 @@ extension Parser {
 
     /// Restart guesses cutting `bytes` into about `pieces` pieces: for each of the `pieces - 1`
     /// points evenly spread, a restart guess in the piece after it (`restartGuess`), kept when it
-    /// is past the one before.
-    static func restartGuesses(_ bytes: UnsafeBufferPointer<UInt8>, pieces: Int) -> [Int] {
+    /// is past the one before. `lineStarts`: the text's, as `SourceFile` has them.
+    static func restartGuesses(_ bytes: UnsafeBufferPointer<UInt8>, lineStarts: [Int], pieces: Int) -> [Int] {
         var cuts: [Int] = []
         guard pieces > 1 else { return cuts }
         cuts.reserveCapacity(pieces - 1)
-        for k in 1..<pieces {
-            let from = bytes.count / pieces * k
-            let to = k == pieces - 1 ? bytes.count - 1 : bytes.count / pieces * (k + 1)
-            if let cut = restartGuess(bytes, from: from, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
+        lineStarts.withUnsafeBufferPointer { lineStarts in
+            for k in 1..<pieces {
+                let from = bytes.count / pieces * k
+                let to = k == pieces - 1 ? bytes.count - 1 : bytes.count / pieces * (k + 1)
+                if let cut = restartGuess(bytes, lineStarts, from: from, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
+            }
         }
         return cuts
     }
 
     static func restartGuesses(_ bytes: [UInt8], pieces: Int) -> [Int] {
-        bytes.withUnsafeBufferPointer { restartGuesses($0, pieces: pieces) }
+        var lineStarts = [0]
+        SourceFile.appendLineStarts(of: bytes, from: 0, to: &lineStarts)
+        return bytes.withUnsafeBufferPointer { restartGuesses($0, lineStarts: lineStarts, pieces: pieces) }
     }
 
     /// A line end between `from` and `to` in `bytes` where a declaration may start: the first of
     /// the line ends, blank lines and comment lines before a line that starts with a letter (the
     /// lexer makes them one newline token, at that first line end); nil when there is none (one
     /// long flow has none: its lines are indented).
-    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int? {
+    ///
+    /// The line feeds are read from the line starts (each follows one), not searched for: in one
+    /// long flow every line of the span is looked at and none is taken, and a call of memchr for
+    /// each line cost more than the rest of the guess.
+    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, _ lineStarts: UnsafeBufferPointer<Int>, from: Int, to: Int) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         let slash = UInt8(ascii: "/")
-        guard let base = bytes.baseAddress, bytes.count >= 4 else { return nil }
+        guard bytes.count >= 4 else { return nil }
         let limit = min(to, bytes.count - 1)
-        var i = max(from, 0)
-        while true {
-            // The next line end, found by memchr.
-            guard i < limit, let found = memchr(base + i, Int32(lf), limit - i) else { return nil }
-            i = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            let c = bytes[i + 1] | 0x20
-            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { break }
-            i += 1
+        let start = max(from, 0)
+        // The first line starting after `start`: its line end is the first at `start` or later.
+        var lo = 0, hi = lineStarts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if lineStarts[mid] <= start { lo = mid + 1 } else { hi = mid }
         }
+        var i = -1
+        for n in lo..<lineStarts.count {
+            let end = lineStarts[n] - 1
+            guard end < limit else { return nil }
+            // A line ended by a lone CR is no line feed (the lexer's newline is at a LF).
+            guard bytes[end] == lf else { continue }
+            let c = bytes[end + 1] | 0x20
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { i = end; break }
+        }
+        guard i >= 0 else { return nil }
         // Back over the lines before it that are blank or only a comment.
         var p = i
         while true {

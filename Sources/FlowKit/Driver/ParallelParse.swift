@@ -155,9 +155,9 @@ extension Parser {
     /// lexer makes them one newline token, at that first line end); nil when there is none (one
     /// long flow has none: its lines are indented).
     ///
-    /// The line feeds are read from the line starts (each follows one), not searched for: in one
-    /// long flow every line of the span is looked at and none is taken, and a call of memchr for
-    /// each line cost more than the rest of the guess.
+    /// The line feeds are read from the line starts (a line feed ends the line before each of
+    /// them, or a CR does), not searched for: in one long flow every line of the span is looked at
+    /// and none is taken, and a call of memchr for each line cost more than the rest of the guess.
     static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, _ lineStarts: UnsafeBufferPointer<Int>, from: Int, to: Int) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         let slash = UInt8(ascii: "/")
@@ -174,7 +174,7 @@ extension Parser {
         for n in lo..<lineStarts.count {
             let end = lineStarts[n] - 1
             guard end < limit else { return nil }
-            // A line ended by a lone CR is no line feed (the lexer's newline is at a LF).
+            // Only a line feed is looked at, as the search did: a line ended by a lone CR is passed.
             guard bytes[end] == lf else { continue }
             let c = bytes[end + 1] | 0x20
             if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { i = end; break }

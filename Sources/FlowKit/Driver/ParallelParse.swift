@@ -47,7 +47,7 @@ extension Parser {
     /// the start, because there was no guess or the first parse met none); `work`: the bytes
     /// parsed in all (for tests).
     static func parseInPieces(_ file: SourceFile, pieces: Int? = nil) -> (result: (SourceFileSyntax, [Diagnostic]), joined: Int, work: Int) {
-        parseInPieces(file, starts: [0] + restartGuesses(file.bytes, lineStarts: file.lineStarts, pieces: pieces ?? pieceCount(file.bytes.count)))
+        parseInPieces(file, starts: [0] + restartGuesses(file, pieces: pieces ?? pieceCount(file.bytes.count)))
     }
 
     /// The same, from the pieces' starts given (0, then rising offsets of line ends).
@@ -127,51 +127,45 @@ extension Parser {
                      capped: endsAt == nil && end < file.bytes.count, work: parser.previousEnd - from)
     }
 
-    /// Restart guesses cutting `bytes` into about `pieces` pieces: for each of the `pieces - 1`
+    /// Restart guesses cutting `file` into about `pieces` pieces: for each of the `pieces - 1`
     /// points evenly spread, a restart guess in the piece after it (`restartGuess`), kept when it
-    /// is past the one before. `lineStarts`: the text's, as `SourceFile` has them.
-    static func restartGuesses(_ bytes: UnsafeBufferPointer<UInt8>, lineStarts: [Int], pieces: Int) -> [Int] {
+    /// is past the one before.
+    static func restartGuesses(_ file: SourceFile, pieces: Int) -> [Int] {
         var cuts: [Int] = []
         guard pieces > 1 else { return cuts }
         cuts.reserveCapacity(pieces - 1)
-        lineStarts.withUnsafeBufferPointer { lineStarts in
+        let bytes = file.bytes
+        file.lineStarts.withUnsafeBufferPointer { lineStarts in
             for k in 1..<pieces {
                 let from = bytes.count / pieces * k
                 let to = k == pieces - 1 ? bytes.count - 1 : bytes.count / pieces * (k + 1)
-                if let cut = restartGuess(bytes, lineStarts, from: from, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
+                // The first line starting after `from`: its line end is the first at `from` or later.
+                let firstLine = file.lineIndex(of: from) + 1
+                if let cut = restartGuess(bytes, lineStarts, firstLine: firstLine, to: to), cut > (cuts.last ?? 0) { cuts.append(cut) }
             }
         }
         return cuts
     }
 
     static func restartGuesses(_ bytes: [UInt8], pieces: Int) -> [Int] {
-        var lineStarts = [0]
-        SourceFile.appendLineStarts(of: bytes, from: 0, to: &lineStarts)
-        return bytes.withUnsafeBufferPointer { restartGuesses($0, lineStarts: lineStarts, pieces: pieces) }
+        restartGuesses(SourceFile(id: FileID(0), path: "", bytes: bytes), pieces: pieces)
     }
 
-    /// A line end between `from` and `to` in `bytes` where a declaration may start: the first of
-    /// the line ends, blank lines and comment lines before a line that starts with a letter (the
-    /// lexer makes them one newline token, at that first line end); nil when there is none (one
-    /// long flow has none: its lines are indented).
+    /// A line end in `bytes`, from the one before line `firstLine` to `to`, where a declaration
+    /// may start: the first of the line ends, blank lines and comment lines before a line that
+    /// starts with a letter (the lexer makes them one newline token, at that first line end); nil
+    /// when there is none (one long flow has none: its lines are indented).
     ///
     /// The line feeds are read from the line starts (a line feed ends the line before each of
     /// them, or a CR does), not searched for: in one long flow every line of the span is looked at
     /// and none is taken, and a call of memchr for each line cost more than the rest of the guess.
-    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, _ lineStarts: UnsafeBufferPointer<Int>, from: Int, to: Int) -> Int? {
+    static func restartGuess(_ bytes: UnsafeBufferPointer<UInt8>, _ lineStarts: UnsafeBufferPointer<Int>, firstLine: Int, to: Int) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         let slash = UInt8(ascii: "/")
         guard bytes.count >= 4 else { return nil }
         let limit = min(to, bytes.count - 1)
-        let start = max(from, 0)
-        // The first line starting after `start`: its line end is the first at `start` or later.
-        var lo = 0, hi = lineStarts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if lineStarts[mid] <= start { lo = mid + 1 } else { hi = mid }
-        }
         var i = -1
-        for n in lo..<lineStarts.count {
+        for n in firstLine..<max(firstLine, lineStarts.count) {
             let end = lineStarts[n] - 1
             guard end < limit else { return nil }
             // Only a line feed is looked at, as the search did: a line ended by a lone CR is passed.
